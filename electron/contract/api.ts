@@ -1,0 +1,206 @@
+/**
+ * The renderer ↔ main contract: the ONE typed API the UI uses (`window.parley`), and the frozen lists of IPC
+ * channels derived from it. The renderer imports only types from here; the preload and the main-side handlers
+ * are generated from METHODS and EVENTS so nobody writes a channel name twice. No runtime dependencies.
+ */
+
+export type MessageState = 'sending' | 'sent' | 'delivered' | 'failed' | 'undecryptable';
+export type Direction = 'in' | 'out';
+
+export type ConnectionState =
+  | { status: 'connecting'; relayUrl: string }
+  | { status: 'online'; relayUrl: string; relayFingerprint: string }
+  | { status: 'offline'; relayUrl: string | null; reason: string };
+
+export type KeychainStatus =
+  | { available: true; backend: string }
+  | { available: false; reason: string };
+
+export interface ProfileInfo {
+  username: string;
+  fingerprint: string;
+  /** Where the private keys live. */
+  vault: 'keychain' | 'file';
+  relayUrl: string | null;
+}
+
+export interface EmbeddedRelayStatus {
+  running: boolean;
+  url: string | null;
+  fingerprint: string | null;
+  lan: boolean;
+}
+
+export interface DiscoveredRelay {
+  name: string;
+  url: string;
+  fingerprint: string;
+}
+
+export interface AppState {
+  /** 'onboarding' until an identity exists in this profile; 'locked' when the file vault needs its passphrase. */
+  phase: 'onboarding' | 'locked' | 'ready';
+  profile: ProfileInfo | null;
+  keychain: KeychainStatus;
+  connection: ConnectionState;
+  embeddedRelay: EmbeddedRelayStatus;
+  settings: Settings;
+}
+
+export interface Settings {
+  /** 'full': sender and text; 'sender': sender only; 'off': no notifications. */
+  notifications: 'full' | 'sender' | 'off';
+  theme: 'system' | 'light' | 'dark';
+}
+
+export interface ContactView {
+  username: string;
+  fingerprint: string;
+  verified: boolean;
+  blocked: boolean;
+  /** A message request: first contact from someone we did not add. */
+  request: boolean;
+  /** A key change waits for accept/reject; sending is held until then. */
+  keyChangePending: boolean;
+}
+
+export interface KeyChangeView {
+  at: number;
+  oldFingerprint: string;
+  newFingerprint: string;
+  /** Whether the old key signed the rotation (parley/v1/rotate). */
+  signedByOld: boolean;
+  resolution: 'pending' | 'accepted' | 'rejected';
+}
+
+export interface ContactDetail extends ContactView {
+  safetyNumber: string; // 60 digits
+  safetyNumberGroups: string[]; // 12 groups of 5
+  qrPayload: string;
+  keyChanges: KeyChangeView[];
+  /** Safety number with the pending new key, when a key change is pending. */
+  pendingSafetyNumber: string | null;
+}
+
+export interface MessageView {
+  id: string;
+  contact: string; // username of the other party
+  direction: Direction;
+  body: string | null; // null when undecryptable or deleted
+  sentAt: number; // sender's timestamp (ms)
+  receivedAt: number | null;
+  state: MessageState;
+  /** Why a message is undecryptable or failed. */
+  error: string | null;
+  /** Monotonic position in the conversation, the keyset-pagination cursor. */
+  seq: number;
+}
+
+export interface ConversationSummary {
+  contact: ContactView;
+  lastMessage: Pick<MessageView, 'id' | 'body' | 'sentAt' | 'direction' | 'state'> | null;
+  unread: number;
+}
+
+export interface MessagePage {
+  messages: MessageView[]; // oldest first
+  /** Pass as `before` to load the previous page; null at the start of history. */
+  nextCursor: number | null;
+  total: number;
+}
+
+export interface OnboardingProgress {
+  step: 'generating-keys' | 'storing-keys' | 'registering' | 'done';
+  detail?: string;
+}
+
+export interface CreateIdentityRequest {
+  username: string;
+  relayUrl: string;
+  vault: 'keychain' | 'file';
+  /** Required for the file vault (at least 8 characters). */
+  passphrase?: string;
+}
+
+/** The API the renderer calls. Every method returns a promise; failures reject with an ApiError-shaped error. */
+export interface ParleyApi {
+  getState(): Promise<AppState>;
+  testRelay(req: { url: string }): Promise<{ ok: true; fingerprint: string } | { ok: false; error: string }>;
+  discoverRelays(): Promise<DiscoveredRelay[]>;
+  createIdentity(req: CreateIdentityRequest): Promise<ProfileInfo>;
+  unlock(req: { passphrase: string }): Promise<ProfileInfo>;
+  startEmbeddedRelay(req: { lan: boolean }): Promise<EmbeddedRelayStatus>;
+  stopEmbeddedRelay(): Promise<EmbeddedRelayStatus>;
+  setRelay(req: { url: string }): Promise<void>;
+
+  listConversations(req: { filter?: string }): Promise<ConversationSummary[]>;
+  loadMessages(req: { contact: string; before?: number | null; limit?: number }): Promise<MessagePage>;
+  sendMessage(req: { contact: string; text: string }): Promise<MessageView>;
+  retryMessage(req: { id: string }): Promise<MessageView>;
+  markRead(req: { contact: string }): Promise<void>;
+  deleteMessage(req: { id: string }): Promise<void>;
+  deleteConversation(req: { contact: string }): Promise<void>;
+
+  addContact(req: { username: string }): Promise<ContactView>;
+  getContact(req: { username: string }): Promise<ContactDetail>;
+  setVerified(req: { username: string; verified: boolean }): Promise<ContactView>;
+  acceptKeyChange(req: { username: string }): Promise<ContactView>;
+  rejectKeyChange(req: { username: string }): Promise<ContactView>;
+  acceptRequest(req: { username: string }): Promise<ContactView>;
+  setBlocked(req: { username: string; blocked: boolean }): Promise<ContactView>;
+
+  /** Export the identity backup. In Electron the main process asks for the file with a dialog. */
+  exportIdentity(req: { passphrase: string }): Promise<{ saved: boolean; location: string | null }>;
+  /** Import an identity backup (takes over this identity on this device). */
+  importIdentity(req: { passphrase: string; relayUrl: string }): Promise<ProfileInfo>;
+  updateSettings(req: Partial<Settings>): Promise<Settings>;
+}
+
+/** Events the main process pushes to the renderer. */
+export interface ParleyEvents {
+  'message-received': MessageView;
+  'message-state': { id: string; contact: string; state: MessageState; error: string | null };
+  'contact-key-changed': { username: string; change: KeyChangeView };
+  'contacts-changed': { username: string };
+  'connection-changed': ConnectionState;
+  'onboarding-progress': OnboardingProgress;
+  'state-changed': AppState;
+}
+
+export type MethodName = keyof ParleyApi;
+export type EventName = keyof ParleyEvents;
+
+/** Frozen method list; IPC channel = `parley:` + name. */
+export const METHODS = Object.freeze([
+  'getState', 'testRelay', 'discoverRelays', 'createIdentity', 'unlock', 'startEmbeddedRelay', 'stopEmbeddedRelay',
+  'setRelay', 'listConversations', 'loadMessages', 'sendMessage', 'retryMessage', 'markRead', 'deleteMessage',
+  'deleteConversation', 'addContact', 'getContact', 'setVerified', 'acceptKeyChange', 'rejectKeyChange',
+  'acceptRequest', 'setBlocked', 'exportIdentity', 'importIdentity', 'updateSettings',
+] as const satisfies readonly MethodName[]);
+
+export const EVENTS = Object.freeze([
+  'message-received', 'message-state', 'contact-key-changed', 'contacts-changed', 'connection-changed',
+  'onboarding-progress', 'state-changed',
+] as const satisfies readonly EventName[]);
+
+// Compile-time check that METHODS lists every method exactly (no more, no fewer).
+type Missing = Exclude<MethodName, (typeof METHODS)[number]>;
+const _allMethodsListed: Missing extends never ? true : Missing = true;
+void _allMethodsListed;
+type MissingEv = Exclude<EventName, (typeof EVENTS)[number]>;
+const _allEventsListed: MissingEv extends never ? true : MissingEv = true;
+void _allEventsListed;
+
+export const methodChannel = (m: MethodName): `parley:${MethodName}` => `parley:${m}`;
+export const eventChannel = (e: EventName): `parley-event:${EventName}` => `parley-event:${e}`;
+
+/** Error shape that crosses the boundary: a stable code and a human message. */
+export interface ApiErrorShape {
+  code: string;
+  message: string;
+}
+
+/** What the preload puts on window.parley: the API plus a typed event subscription returning an unsubscribe. */
+export interface ParleyBridge extends ParleyApi {
+  on<E extends EventName>(event: E, listener: (payload: ParleyEvents[E]) => void): () => void;
+}
