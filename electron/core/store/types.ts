@@ -1,0 +1,270 @@
+/**
+ * History store types: the per-profile encrypted SQLite database (better-sqlite3-multiple-ciphers, SQLCipher
+ * scheme, raw 32-byte key from the vault). The API is SYNCHRONOUS (better-sqlite3): call it from the main thread,
+ * group writes with `transaction()`.
+ *
+ * One conversation per contact (keyed by username). Messages carry a global, monotonic `seq`
+ * (INTEGER PRIMARY KEY AUTOINCREMENT, never reused) used as the keyset-pagination cursor.
+ */
+import type { PublicIdentity, Envelope } from '../../../relay/protocol/index.js';
+import type {
+  ContactView,
+  ConversationSummary,
+  Direction,
+  KeyChangeView,
+  MessagePage,
+  MessageState,
+  MessageView,
+} from '../../contract/api.js';
+
+export type { ContactView, ConversationSummary, Direction, KeyChangeView, MessagePage, MessageState, MessageView };
+
+export type StoreErrorCode =
+  /** The key does not open this database (wrong or missing key). The file is left untouched. */
+  | 'WRONG_KEY'
+  /** The file exists but is a plaintext SQLite database (refused: history must be encrypted). */
+  | 'NOT_ENCRYPTED'
+  /** The database schema is newer than this build understands. */
+  | 'SCHEMA_TOO_NEW'
+  /** A referenced row does not exist (e.g. unknown contact). */
+  | 'NOT_FOUND'
+  /** Unique constraint: the row already exists (e.g. addContact of a known username). */
+  | 'EXISTS'
+  /** Bad argument (invalid key format, bad state, limit out of range...). */
+  | 'INVALID'
+  /** Anything else from SQLite (disk full, I/O error, corruption). */
+  | 'IO';
+
+export class StoreError extends Error {
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}
+
+export interface OpenStoreOptions {
+  /** Database file path, normally `profile.paths.db`. Created (encrypted) when missing. */
+  path: string;
+  /** The vault's dbKey: 64 hex characters (raw 256-bit key). */
+  key: string;
+  /** Open read-only (no migrations). Default false. */
+  readonly?: boolean;
+}
+
+/** A contact as stored. `toContactView()` turns it into the UI's ContactView. */
+export interface ContactRecord {
+  username: string;
+  /** The pinned (trusted-on-first-use or accepted) public identity. */
+  identity: PublicIdentity;
+  fingerprint: string;
+  verified: boolean;
+  blocked: boolean;
+  /** Message request: first contact from someone we did not add. */
+  request: boolean;
+  addedAt: number;
+  /** A new identity served by the relay, waiting for accept/reject (sending held). */
+  pendingIdentity: PublicIdentity | null;
+  pendingFingerprint: string | null;
+  /** Set when the user rejected a key change to this fingerprint (sending stays blocked); cleared on accept. */
+  rejectedFingerprint: string | null;
+}
+
+export interface NewContact {
+  username: string;
+  identity: PublicIdentity;
+  fingerprint: string;
+  /** Default false. */
+  request?: boolean;
+  /** Default Date.now(). */
+  addedAt?: number;
+}
+
+export interface KeyChangeRecord extends KeyChangeView {
+  id: number;
+  username: string;
+  /** The new identity (kept so it can be shown / re-accepted). */
+  newIdentity: PublicIdentity;
+}
+
+/** A message as stored: the MessageView plus the fields the core needs. */
+export interface MessageRecord extends MessageView {
+  /** Fingerprint of the signing sender (incoming: the peer; outgoing: us). null if unknown (undecryptable). */
+  senderFingerprint: string | null;
+  unread: boolean;
+}
+
+export interface NewMessage {
+  /** Envelope / message id (16 bytes b64url). Unique per (contact, direction). */
+  id: string;
+  contact: string;
+  direction: Direction;
+  senderFingerprint: string | null;
+  body: string | null;
+  sentAt: number;
+  receivedAt?: number | null;
+  state: MessageState;
+  error?: string | null;
+  /** Default: true for incoming, false for outgoing. */
+  unread?: boolean;
+}
+
+export type OutboxKind = 'message' | 'receipt';
+
+/** A sealed envelope waiting for the relay's acknowledgement. Survives restarts. */
+export interface OutboxItem {
+  /** Envelope id (for kind 'message' equal to the message id). */
+  envelopeId: string;
+  contact: string;
+  kind: OutboxKind;
+  /** The message this envelope carries (kind 'message'), else null. */
+  messageId: string | null;
+  envelope: Envelope;
+  attempts: number;
+  /** ms epoch; due when <= now. */
+  nextAttemptAt: number;
+  /** Held while the contact's key change is pending: never due. */
+  held: boolean;
+  lastError: string | null;
+  createdAt: number;
+}
+
+export interface NewOutboxItem {
+  envelopeId: string;
+  contact: string;
+  kind: OutboxKind;
+  messageId?: string | null;
+  envelope: Envelope;
+  /** Default Date.now() (due immediately). */
+  nextAttemptAt?: number;
+  /** Default: true when the contact has a pending key change, else false. */
+  held?: boolean;
+}
+
+/** An envelope signed by a contact's pending new key, kept (and acknowledged to the relay) until accept/reject. */
+export interface PendingEnvelope {
+  seq: number;
+  contact: string;
+  senderFingerprint: string;
+  envelopeId: string;
+  /** The raw envelope as received (validated by the caller). */
+  envelope: unknown;
+  receivedAt: number;
+}
+
+/**
+ * The history store. Every method is synchronous and throws StoreError (never a raw SqliteError).
+ * Runtime: `openHistoryStore(o: OpenStoreOptions): HistoryStore` from electron/core/store/index.ts,
+ * plus helpers `toContactView(c: ContactRecord): ContactView` and `toMessageView(m: MessageRecord): MessageView`.
+ */
+export interface HistoryStore {
+  readonly path: string;
+  /** PRAGMA user_version after migrations. */
+  readonly schemaVersion: number;
+
+  /** Runs fn in one IMMEDIATE transaction (nested calls become savepoints). Rolls back if fn throws. */
+  transaction<T>(fn: () => T): T;
+  /** Checkpoints the WAL and closes. Idempotent. */
+  close(): void;
+
+  // ---- contacts -------------------------------------------------------------------------------------------------
+  getContact(username: string): ContactRecord | null;
+  /** Contact whose pinned OR pending fingerprint is `fp`. */
+  getContactByFingerprint(fp: string): ContactRecord | null;
+  listContacts(): ContactRecord[];
+  /** Throws 'EXISTS' if the username is known. */
+  addContact(c: NewContact): ContactRecord;
+  /** Throws 'NOT_FOUND' for an unknown username. */
+  updateContact(username: string, patch: Partial<Pick<ContactRecord, 'verified' | 'blocked' | 'request'>>): ContactRecord;
+  /**
+   * Records a key change: sets the pending identity, clears `verified`, holds the contact's outbox and appends a
+   * key-change record with resolution 'pending' (replacing an earlier still-pending one). Returns that record.
+   */
+  recordKeyChange(
+    username: string,
+    change: { newIdentity: PublicIdentity; newFingerprint: string; signedByOld: boolean; at?: number },
+  ): KeyChangeRecord;
+  /**
+   * Resolves the pending key change (throws 'NOT_FOUND' if none is pending) and marks its record resolved.
+   * 'accepted': the pending identity becomes the pinned one, `rejectedFingerprint` is cleared and the outbox is
+   *   released (held = 0); the caller re-seals those items (replaceOutboxEnvelope) and re-opens the pending
+   *   envelopes (listPendingEnvelopes / removePendingEnvelope).
+   * 'rejected': the pinned identity stays, the pending one is dropped, `rejectedFingerprint` records it, the outbox
+   *   stays held and pending envelopes stay (still blocked).
+   */
+  resolveKeyChange(username: string, resolution: 'accepted' | 'rejected', at?: number): ContactRecord;
+  listKeyChanges(username: string): KeyChangeRecord[];
+  /** Deletes the contact and everything of it (messages, outbox, pending envelopes, key changes). */
+  deleteContact(username: string): void;
+
+  // ---- messages -------------------------------------------------------------------------------------------------
+  /** Inserts a message; throws 'EXISTS' for a duplicate (contact, direction, id), 'NOT_FOUND' for an unknown contact. */
+  insertMessage(m: NewMessage): MessageRecord;
+  /** Finds a message by id (optionally within one contact/direction); newest first if ambiguous. */
+  getMessage(id: string, where?: { contact?: string; direction?: Direction }): MessageRecord | null;
+  getMessageBySeq(seq: number): MessageRecord | null;
+  /** Sets state (+ error, cleared when omitted). Returns the updated record or null if no such message. */
+  setMessageState(
+    id: string,
+    where: { contact: string; direction: Direction },
+    state: MessageState,
+    error?: string | null,
+  ): MessageRecord | null;
+  /** Deletes a message (and its outbox item). Returns the number of rows removed. */
+  deleteMessage(id: string, where?: { contact?: string }): number;
+  /** Deletes all messages, outbox items and pending envelopes of a conversation; keeps the contact. */
+  deleteConversation(contact: string): void;
+  /**
+   * Keyset pagination: the `limit` (default 50, 1..500) latest messages with seq < before (or the latest when
+   * before is null/undefined), returned oldest first. nextCursor = seq of the oldest returned message when older
+   * ones exist, else null. total = messages in the conversation (maintained counter, O(1)).
+   */
+  loadPage(contact: string, o?: { before?: number | null; limit?: number }): MessagePage;
+  /** Marks every message of the conversation read; returns how many changed. */
+  markRead(contact: string): number;
+  /**
+   * One summary per contact (blocked included, the caller filters), most recent activity first; `filter` matches
+   * a username substring (case-insensitive). Uses the conversations counters: O(contacts), not O(messages).
+   */
+  listConversations(o?: { filter?: string }): ConversationSummary[];
+  /** Number of messages (of one contact, or all). */
+  countMessages(contact?: string): number;
+
+  // ---- dedupe ---------------------------------------------------------------------------------------------------
+  /** Marks (senderFp, id) seen. Returns true if it was new, false if already seen (→ duplicate, drop). */
+  markSeen(senderFingerprint: string, id: string, at?: number): boolean;
+  hasSeen(senderFingerprint: string, id: string): boolean;
+
+  // ---- outbox ---------------------------------------------------------------------------------------------------
+  enqueueOutbox(item: NewOutboxItem): OutboxItem;
+  getOutbox(envelopeId: string): OutboxItem | null;
+  /** Items due (not held, nextAttemptAt <= now), oldest first. */
+  dueOutbox(now: number, limit?: number): OutboxItem[];
+  /** The earliest nextAttemptAt among non-held items, or null when nothing waits. */
+  nextOutboxDue(): number | null;
+  /** All items (of one contact), oldest first, held included. */
+  listOutbox(contact?: string): OutboxItem[];
+  /** After a failed send: attempts += 1, nextAttemptAt and lastError set. */
+  recordOutboxAttempt(envelopeId: string, o: { nextAttemptAt: number; error: string | null }): void;
+  /** After the relay's acknowledgement. Returns whether an item was removed. */
+  removeOutbox(envelopeId: string): boolean;
+  /** Holds / releases all items of a contact. Returns the number changed. */
+  setOutboxHeld(contact: string, held: boolean): number;
+  /** Re-sealed envelope (after a key change accept); resets attempts and makes it due now. */
+  replaceOutboxEnvelope(envelopeId: string, envelope: Envelope): void;
+
+  // ---- pending envelopes (key change) -------------------------------------------------------------------------
+  /** Returns false if (senderFingerprint, envelopeId) is already pending. */
+  addPendingEnvelope(p: Omit<PendingEnvelope, 'seq'>): boolean;
+  listPendingEnvelopes(contact: string): PendingEnvelope[];
+  removePendingEnvelope(seq: number): void;
+
+  // ---- settings -------------------------------------------------------------------------------------------------
+  /** JSON value or undefined. */
+  getSetting<T = unknown>(key: string): T | undefined;
+  setSetting(key: string, value: unknown): void;
+  deleteSetting(key: string): void;
+}
