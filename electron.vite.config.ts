@@ -1,0 +1,67 @@
+/**
+ * electron-vite build: three bundles.
+ *  - main    electron/main/index.ts (+ the crypto worker when the core provides one) → out/main, CJS, native and
+ *            server-side dependencies external (they are rebuilt for Electron and loaded from node_modules / app.asar.unpacked).
+ *  - preload electron/preload/index.ts → out/preload/index.js, CJS, fully bundled (sandboxed preloads cannot require
+ *            anything but a few Electron modules).
+ *  - renderer renderer/index.html → out/renderer, plain browser bundle (no Node), also served by the dev/test bridge.
+ * `npm run build` does not need the Electron binary.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { defineConfig } from 'electron-vite';
+import react from '@vitejs/plugin-react';
+
+const root = __dirname;
+const cryptoWorker = resolve(root, 'electron/core/crypto/worker.ts');
+
+/** Native modules and servers the main process loads at runtime rather than bundling. */
+const MAIN_EXTERNALS = [
+  'electron',
+  'keytar',
+  'better-sqlite3',
+  'better-sqlite3-multiple-ciphers',
+  'bonjour-service',
+  'socket.io',
+  'socket.io-client',
+  'pino',
+  '@peculiar/x509',
+  'zod',
+];
+
+export default defineConfig({
+  main: {
+    build: {
+      outDir: 'out/main',
+      externalizeDeps: { include: MAIN_EXTERNALS },
+      sourcemap: true,
+      rolldownOptions: {
+        input: {
+          index: resolve(root, 'electron/main/index.ts'),
+          ...(existsSync(cryptoWorker) ? { 'crypto-worker': cryptoWorker } : {}),
+        },
+      },
+    },
+  },
+  preload: {
+    build: {
+      outDir: 'out/preload',
+      externalizeDeps: false,
+      rolldownOptions: {
+        input: { index: resolve(root, 'electron/preload/index.ts') },
+        external: ['electron'],
+        output: { format: 'cjs', entryFileNames: '[name].js' },
+      },
+    },
+  },
+  renderer: {
+    root: resolve(root, 'renderer'),
+    plugins: [react()],
+    base: './',
+    build: {
+      outDir: resolve(root, 'out/renderer'),
+      emptyOutDir: true,
+      rolldownOptions: { input: { index: resolve(root, 'renderer/index.html') } },
+    },
+  },
+});

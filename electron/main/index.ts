@@ -1,0 +1,177 @@
+/**
+ * Electron main process: one hardened window, the core (ParleyService) running in this process with its crypto in
+ * worker threads, and the IPC bridge between them. Logic that does not need Electron lives in Electron-free modules
+ * next to this file (ipc-validate, ipc-schemas, csp, links, window-state, notify) and is unit-tested under Node.
+ */
+import { BrowserWindow, Menu, Notification, app, dialog, screen, session, shell } from 'electron';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { AppState, MessageView, Settings } from '../contract/api.js';
+import { ParleyService } from '../core/service.js';
+import { contentSecurityPolicy } from './csp.js';
+import type { ParleyCore } from './host.js';
+import { withBackupPicker } from './host.js';
+import { forwardEvents, registerIpc } from './ipc.js';
+import type { TrustedOrigins } from './ipc-validate.js';
+import { isAllowedExternalLink } from './links.js';
+import { buildMenu } from './menu.js';
+import { notificationFor } from './notify.js';
+import { MIN_HEIGHT, MIN_WIDTH, loadBounds, saveBounds } from './window-state.js';
+
+app.enableSandbox();
+
+const devServerUrl = !app.isPackaged && process.env['ELECTRON_RENDERER_URL'] ? process.env['ELECTRON_RENDERER_URL'] : null;
+const rendererFile = join(__dirname, '../renderer/index.html');
+const trusted: TrustedOrigins = { rendererFileUrl: pathToFileURL(rendererFile).href, devServerOrigin: devServerUrl };
+
+let mainWindow: BrowserWindow | null = null;
+let core: ParleyCore | null = null;
+let settings: Settings = { notifications: 'full', theme: 'system' };
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  app.on('second-instance', () => {
+    if (mainWindow) {
+      if (mainWindow.isMinimized()) mainWindow.restore();
+      mainWindow.focus();
+    }
+  });
+  app.whenReady().then(start).catch((err: unknown) => {
+    dialog.showErrorBox('Parley could not start', err instanceof Error ? err.message : String(err));
+    app.exit(1);
+  });
+}
+
+// Every web contents (the window, and anything that might try to appear) gets the same restrictions.
+app.on('web-contents-created', (_e, contents) => {
+  contents.on('will-navigate', (e) => e.preventDefault());
+  contents.on('will-redirect', (e) => e.preventDefault());
+  contents.on('will-attach-webview', (e) => e.preventDefault());
+  contents.setWindowOpenHandler(({ url }) => {
+    if (isAllowedExternalLink(url)) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+});
+
+app.on('window-all-closed', () => {
+  app.quit();
+});
+
+let quitting = false;
+app.on('before-quit', (e) => {
+  if (quitting || !core) return;
+  e.preventDefault();
+  quitting = true;
+  const c = core;
+  core = null;
+  c.close().finally(() => app.quit());
+});
+
+async function start(): Promise<void> {
+  const ses = session.defaultSession;
+  ses.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  ses.setPermissionCheckHandler(() => false);
+  const csp = contentSecurityPolicy();
+  ses.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [csp] } });
+  });
+
+  const profileDir = process.env['PARLEY_PROFILE_DIR'] ?? join(app.getPath('userData'), 'profile');
+  const service = new ParleyService({ profileDir, vault: 'keychain' });
+  core = service as unknown as ParleyCore;
+
+  const api = withBackupPicker(core, {
+    exportPath: async () => {
+      const opts = { title: 'Save identity backup', defaultPath: 'parley-identity.parley-backup', filters: [{ name: 'Parley backup', extensions: ['parley-backup'] }] };
+      const r = mainWindow ? await dialog.showSaveDialog(mainWindow, opts) : await dialog.showSaveDialog(opts);
+      return r.canceled || !r.filePath ? null : r.filePath;
+    },
+    importPath: async () => {
+      const opts = { title: 'Import identity backup', properties: ['openFile' as const], filters: [{ name: 'Parley backup', extensions: ['parley-backup'] }] };
+      const r = mainWindow ? await dialog.showOpenDialog(mainWindow, opts) : await dialog.showOpenDialog(opts);
+      return r.canceled || r.filePaths.length === 0 ? null : (r.filePaths[0] ?? null);
+    },
+  });
+  registerIpc(api, () => mainWindow, trusted);
+  forwardEvents(core, () => mainWindow);
+  core.on('state-changed', (s: AppState) => {
+    settings = s.settings;
+  });
+  core.on('message-received', (m: MessageView) => notify(m));
+  void core.getState().then((s) => (settings = s.settings)).catch(() => undefined);
+
+  Menu.setApplicationMenu(buildMenu());
+  createWindow();
+}
+
+function notify(m: MessageView): void {
+  if (!Notification.isSupported()) return;
+  // Only when the user is not already looking at Parley.
+  if (mainWindow && mainWindow.isFocused()) return;
+  const content = notificationFor(m, settings);
+  if (!content) return;
+  const n = new Notification({ title: content.title, body: content.body, silent: false });
+  n.on('click', () => {
+    if (mainWindow) {
+      if (mainWindow.isMinimized()) mainWindow.restore();
+      mainWindow.focus();
+    }
+  });
+  n.show();
+}
+
+function createWindow(): void {
+  const boundsFile = join(app.getPath('userData'), 'window-state.json');
+  const bounds = loadBounds(boundsFile, screen.getAllDisplays().map((d) => d.workArea));
+  const win = new BrowserWindow({
+    ...bounds,
+    minWidth: MIN_WIDTH,
+    minHeight: MIN_HEIGHT,
+    show: false,
+    title: 'Parley',
+    backgroundColor: '#1b1d22',
+    icon: join(__dirname, '../../resources/icon.png'),
+    webPreferences: {
+      preload: join(__dirname, '../preload/index.js'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      experimentalFeatures: false,
+      webviewTag: false,
+      spellcheck: true,
+      navigateOnDragDrop: false,
+    },
+  });
+  mainWindow = win;
+  if (bounds.maximized) win.maximize();
+  win.once('ready-to-show', () => win.show());
+
+  const persist = (): void => {
+    if (win.isDestroyed()) return;
+    const b = win.getNormalBounds();
+    try {
+      saveBounds(boundsFile, { ...b, maximized: win.isMaximized() });
+    } catch {
+      /* bounds are a convenience; never fail the app over them */
+    }
+  };
+  let timer: NodeJS.Timeout | null = null;
+  const schedule = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(persist, 400);
+  };
+  win.on('resize', schedule);
+  win.on('move', schedule);
+  win.on('close', persist);
+  win.on('closed', () => {
+    mainWindow = null;
+  });
+
+  if (devServerUrl) void win.loadURL(devServerUrl);
+  else void win.loadFile(rendererFile);
+}

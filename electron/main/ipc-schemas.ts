@@ -1,0 +1,87 @@
+/**
+ * One zod schema per ParleyApi method: the argument tuple the main process accepts from the renderer (and the
+ * browser bridge accepts from the page). Objects are strict, so an unexpected key is a validation error rather
+ * than something passed through to the core. A compile-time check below keeps these in step with the contract.
+ * Electron-free: imported by the main process, the bridge host and unit tests.
+ */
+import { z } from 'zod';
+import type { MethodName, ParleyApi } from '../contract/api.js';
+import { LIMITS, USERNAME_RE } from '../../relay/protocol/limits.js';
+
+const username = z.string().regex(USERNAME_RE, 'username: 3–32 characters a-z 0-9 _ . - starting with a letter or digit');
+
+/** Relay addresses: http(s) or ws(s) URLs with a host, no credentials, no fragments, bounded length. */
+export const relayUrl = z
+  .string()
+  .max(2048)
+  .refine((s) => {
+    try {
+      const u = new URL(s);
+      return ['http:', 'https:', 'ws:', 'wss:'].includes(u.protocol) && u.hostname !== '' && !u.username && !u.password && !u.hash;
+    } catch {
+      return false;
+    }
+  }, 'relay address: an http(s):// or ws(s):// URL such as https://192.168.1.20:7447');
+
+const passphrase = z.string().min(8, 'passphrase: at least 8 characters').max(1024);
+/** The core checks the UTF-8 byte size; this bounds the string before it is even looked at. */
+const text = z.string().min(1, 'message is empty').max(LIMITS.maxTextBytes);
+const messageId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'message id: base64url');
+const none = z.tuple([]);
+const one = <T extends z.ZodRawShape>(shape: T) => z.tuple([z.strictObject(shape)]);
+
+export const IPC_SCHEMAS = {
+  getState: none,
+  testRelay: one({ url: relayUrl }),
+  discoverRelays: none,
+  createIdentity: z.tuple([
+    z
+      .strictObject({
+        username,
+        relayUrl,
+        vault: z.enum(['keychain', 'file']),
+        passphrase: passphrase.optional(),
+      })
+      .refine((r) => r.vault !== 'file' || r.passphrase !== undefined, {
+        message: 'a passphrase is required for the passphrase-protected key file',
+        path: ['passphrase'],
+      }),
+  ]),
+  unlock: one({ passphrase: z.string().min(1).max(1024) }),
+  startEmbeddedRelay: one({ lan: z.boolean() }),
+  stopEmbeddedRelay: none,
+  setRelay: one({ url: relayUrl }),
+  listConversations: z.tuple([z.strictObject({ filter: z.string().max(200).optional() })]),
+  loadMessages: one({
+    contact: username,
+    before: z.number().int().nonnegative().nullable().optional(),
+    limit: z.number().int().min(1).max(500).optional(),
+  }),
+  sendMessage: one({ contact: username, text }),
+  retryMessage: one({ id: messageId }),
+  markRead: one({ contact: username }),
+  deleteMessage: one({ id: messageId }),
+  deleteConversation: one({ contact: username }),
+  addContact: one({ username }),
+  getContact: one({ username }),
+  setVerified: one({ username, verified: z.boolean() }),
+  acceptKeyChange: one({ username }),
+  rejectKeyChange: one({ username }),
+  acceptRequest: one({ username }),
+  setBlocked: one({ username, blocked: z.boolean() }),
+  exportIdentity: one({ passphrase }),
+  importIdentity: one({ passphrase: z.string().min(1).max(1024), relayUrl }),
+  updateSettings: z.tuple([
+    z.strictObject({
+      notifications: z.enum(['full', 'sender', 'off']).optional(),
+      theme: z.enum(['system', 'light', 'dark']).optional(),
+    }),
+  ]),
+} as const satisfies Record<MethodName, z.ZodType<unknown[]>>;
+
+// Compile-time: every schema's output is assignable to the method's parameters, so a validated call type-checks.
+type SchemaMatches = {
+  [M in MethodName]: z.output<(typeof IPC_SCHEMAS)[M]> extends Parameters<ParleyApi[M]> ? true : M;
+};
+const _schemasMatch: SchemaMatches[MethodName] extends true ? true : SchemaMatches[MethodName] = true;
+void _schemasMatch;
