@@ -115,10 +115,25 @@ export async function verifyLabeled(
   label: string,
   ...parts: Array<Uint8Array | string>
 ): Promise<boolean> {
-  if (signature.byteLength !== LIMITS.signatureBytes) return false;
+  let publicKey: Uint8Array;
   try {
-    const key = await importVerifyKey(fromB64u(id.sig));
-    return await subtle.verify(ED25519, key, signature, signingInput(label, ...parts));
+    publicKey = fromB64u(id.sig);
+  } catch {
+    return false;
+  }
+  return ed25519Verify(publicKey, signature, signingInput(label, ...parts));
+}
+
+/**
+ * The one Ed25519 verification primitive every Parley signature check goes through (and the one the
+ * Wycheproof vectors exercise). Strict RFC 8032 verification by OpenSSL: 32-byte key, 64-byte signature,
+ * S < L. Returns false (never throws) for malformed keys or signatures.
+ */
+export async function ed25519Verify(publicKeyRaw: Uint8Array, signature: Uint8Array, message: Uint8Array): Promise<boolean> {
+  if (signature.byteLength !== LIMITS.signatureBytes || publicKeyRaw.byteLength !== LIMITS.signingKeyBytes) return false;
+  try {
+    const key = await importVerifyKey(publicKeyRaw);
+    return await subtle.verify(ED25519, key, signature, message);
   } catch {
     return false;
   }

@@ -1,0 +1,230 @@
+/**
+ * CryptoPool: seal/open on worker threads, each holding one imported copy of the identity's keys.
+ * Requests go to the least busy worker (round-robin among equals). Errors cross the thread boundary typed:
+ * an OpenError arrives as an OpenError with the same `reason`.
+ *
+ * Worker entry: `o.workerEntry` when given; otherwise, next to this module, the first that exists of
+ *   crypto-worker.js  (the Electron bundle: electron-vite emits worker.ts as a separate main entry, see below)
+ *   worker.js         (a plain tsc build)
+ *   worker.ts         (source, under vitest/tsx: started through a bootstrap that registers tsx's require hook;
+ *                      Node 20 workers ignore `--import tsx` in execArgv)
+ *
+ * electron-vite: add the worker as a second main-process input so it lands beside index.js:
+ *   main: { build: { rollupOptions: { input: { index: 'electron/main/index.ts',
+ *                                              'crypto-worker': 'electron/core/crypto/worker.ts' } } } }
+ * which emits out/main/crypto-worker.js; the bundled pool finds it via __dirname (out/main). Pass
+ * `workerEntry` explicitly if your layout differs (for a packaged app, a path outside app.asar is not needed:
+ * worker_threads can load scripts from inside asar in Electron).
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Envelope, PublicIdentity } from '../../../relay/protocol/index.js';
+import { BackupError, IdentityError, OpenError, PayloadError, type BackupErrorCode, type OpenErrorReason } from './errors.js';
+import type { Payload } from './payload.js';
+import type { IdentitySecret } from './types.js';
+import type { WireErrorShape, WorkerInit, WorkerRequest, WorkerResponse } from './worker-protocol.js';
+
+export interface CryptoPoolOptions {
+  secret: IdentitySecret;
+  /** Number of worker threads; default os.availableParallelism(). */
+  size?: number;
+  /** Path of the worker script (.js, or .ts run through tsx). Default: see the module comment. */
+  workerEntry?: string;
+}
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  pending: Map<number, Pending>;
+  ready: boolean;
+}
+
+type RequestBody = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'id'> : never) : never;
+
+function moduleDir(): string {
+  if (typeof __dirname === 'string') return __dirname;
+  return path.dirname(fileURLToPath(import.meta.url));
+}
+
+/** How to start the worker: a script file, or (for TypeScript source) a tiny CJS bootstrap that registers tsx. */
+export interface WorkerEntry {
+  file: string;
+  /** Set for a .ts entry: eval'd bootstrap code that registers tsx's require hook, then loads `file`. */
+  bootstrap?: string;
+}
+
+function tsxBootstrap(file: string): WorkerEntry {
+  // Node 20 workers do not honour `--import tsx` in execArgv, so register tsx's CommonJS hook explicitly.
+  const req = createRequire(path.join(moduleDir(), 'pool.js'));
+  let api: string;
+  try {
+    api = req.resolve('tsx/cjs/api');
+  } catch {
+    throw new Error(`crypto worker ${file} is TypeScript but tsx is not installed; build it to .js or pass workerEntry`);
+  }
+  return { file, bootstrap: `require(${JSON.stringify(api)}).register();\nrequire(${JSON.stringify(file)});\n` };
+}
+
+/** Where the worker script is, and how to start it. */
+export function resolveWorkerEntry(explicit?: string): WorkerEntry {
+  if (explicit) return explicit.endsWith('.ts') ? tsxBootstrap(explicit) : { file: explicit };
+  const dir = moduleDir();
+  for (const name of ['crypto-worker.js', 'worker.js']) {
+    const file = path.join(dir, name);
+    if (existsSync(file)) return { file };
+  }
+  const ts = path.join(dir, 'worker.ts');
+  if (existsSync(ts)) return tsxBootstrap(ts);
+  throw new Error(`crypto worker script not found in ${dir} (looked for crypto-worker.js, worker.js, worker.ts); pass workerEntry`);
+}
+
+/** Rebuild a typed error from its wire shape. */
+export function fromWireError(e: WireErrorShape): Error {
+  let err: Error;
+  if (e.name === 'OpenError' && e.reason) err = new OpenError(e.reason as OpenErrorReason, e.message);
+  else if (e.name === 'BackupError' && e.code) err = new BackupError(e.code as BackupErrorCode, e.message);
+  else if (e.name === 'IdentityError' && e.code) err = new IdentityError(e.code as 'malformed' | 'mismatch', e.message);
+  else if (e.name === 'PayloadError' && e.code) err = new PayloadError(e.code as 'malformed' | 'too-large', e.message);
+  else if (e.name === 'TypeError') err = new TypeError(e.message);
+  else if (e.name === 'RangeError') err = new RangeError(e.message);
+  else {
+    err = new Error(e.message);
+    err.name = e.name;
+  }
+  return err;
+}
+
+export class CryptoPool {
+  readonly size: number;
+  private readonly slots: Slot[] = [];
+  private readonly entry: WorkerEntry;
+  private readonly init: WorkerInit;
+  private nextId = 1;
+  private rr = 0;
+  private closed = false;
+  /** Set when a worker failed before becoming ready (bad identity, unloadable script): every call rejects with it. */
+  private broken: Error | null = null;
+
+  constructor(o: CryptoPoolOptions) {
+    const size = o.size ?? os.availableParallelism();
+    if (!Number.isInteger(size) || size < 1 || size > 64) throw new RangeError('CryptoPool size must be an integer in [1, 64]');
+    this.size = size;
+    this.entry = resolveWorkerEntry(o.workerEntry);
+    this.init = { secret: o.secret };
+    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
+  }
+
+  private spawn(): Slot {
+    const worker = this.entry.bootstrap
+      ? new Worker(this.entry.bootstrap, { eval: true, workerData: this.init })
+      : new Worker(this.entry.file, { workerData: this.init });
+    const slot: Slot = { worker, pending: new Map(), ready: false };
+    worker.unref();
+    worker.on('message', (m: WorkerResponse) => this.onMessage(slot, m));
+    worker.on('error', (e) => this.onDeath(slot, e));
+    worker.on('exit', (code) => this.onDeath(slot, new Error(`crypto worker exited with code ${code}`)));
+    return slot;
+  }
+
+  private onMessage(slot: Slot, m: WorkerResponse): void {
+    if (m.type === 'ready') {
+      slot.ready = true;
+      return;
+    }
+    if (m.type === 'init-error') {
+      this.fail(fromWireError(m.error));
+      return;
+    }
+    const p = slot.pending.get(m.id);
+    if (!p) return;
+    slot.pending.delete(m.id);
+    if (slot.pending.size === 0) slot.worker.unref();
+    if (m.ok) p.resolve(m.value);
+    else p.reject(fromWireError(m.error));
+  }
+
+  private onDeath(slot: Slot, err: Error): void {
+    const i = this.slots.indexOf(slot);
+    if (i < 0) return; // already handled (error is followed by exit)
+    const pending = [...slot.pending.values()];
+    slot.pending.clear();
+    for (const p of pending) p.reject(new Error(`crypto worker failed: ${err.message}`));
+    if (this.closed) return;
+    if (!slot.ready) {
+      this.fail(new Error(`crypto worker failed to start: ${err.message}`));
+      return;
+    }
+    this.slots[i] = this.spawn();
+  }
+
+  /** A startup failure: reject everything now and later, stop the workers. */
+  private fail(err: Error): void {
+    if (this.broken) return;
+    this.broken = err;
+    void this.close();
+  }
+
+  private pick(): Slot {
+    let best: Slot | undefined;
+    for (let k = 0; k < this.slots.length; k++) {
+      const s = this.slots[(this.rr + k) % this.slots.length]!;
+      if (!best || s.pending.size < best.pending.size) best = s;
+    }
+    this.rr = (this.rr + 1) % this.slots.length;
+    return best!;
+  }
+
+  private call<T>(req: RequestBody): Promise<T> {
+    if (this.broken) return Promise.reject(this.broken);
+    if (this.closed) return Promise.reject(new Error('CryptoPool is closed'));
+    const id = this.nextId++;
+    const slot = this.pick();
+    return new Promise<T>((resolve, reject) => {
+      try {
+        slot.worker.postMessage({ ...req, id });
+      } catch (e) {
+        // Not structured-cloneable (functions, symbols…): cannot be an envelope or identity from the wire.
+        reject(req.op === 'open' ? new OpenError('malformed', `envelope cannot be cloned: ${(e as Error).message}`) : new TypeError(`seal input cannot be cloned: ${(e as Error).message}`));
+        return;
+      }
+      slot.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      if (slot.pending.size === 1) slot.worker.ref();
+    });
+  }
+
+  /** open() on a worker, as `me` = the pool's identity. Rejects with OpenError (reason kept). */
+  open(envelope: unknown, sender: PublicIdentity): Promise<{ envelope: Envelope; payload: Payload }> {
+    return this.call({ op: 'open', envelope, sender });
+  }
+
+  /** seal() on a worker, as the pool's identity. */
+  seal(o: { recipients: PublicIdentity[]; payload: Payload; id?: string }): Promise<Envelope> {
+    return this.call({ op: 'seal', recipients: o.recipients, payload: o.payload, ...(o.id !== undefined ? { msgId: o.id } : {}) });
+  }
+
+  /** Terminate every worker; pending calls reject. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const slots = this.slots.splice(0);
+    for (const s of slots) {
+      const pending = [...s.pending.values()];
+      s.pending.clear();
+      for (const p of pending) p.reject(this.broken ?? new Error('CryptoPool is closed'));
+    }
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+
+  /** Number of live worker threads (0 after close()). */
+  get workers(): number {
+    return this.slots.length;
+  }
+}
