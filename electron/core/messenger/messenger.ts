@@ -1,0 +1,867 @@
+/**
+ * The messenger: every behaviour of a conversation, with no Electron. It owns no sockets and no keys of its own:
+ * it is given the history store (synchronous SQLite), a CryptoPool (private-key work off the event loop) and a
+ * RelayClient, and it turns them into the delivery guarantees of the product:
+ *
+ *  - send: seal → message ('sending') + outbox row in ONE transaction → send → 'sent' on the relay's ack; retries
+ *    with jittered backoff while offline; the outbox survives restarts.
+ *  - receive: validate → resolve the sender (first contact: fetch the identity by fingerprint, check that it hashes
+ *    to the header's `from`, pin it as a message request) → open in the pool → store message + dedupe mark in ONE
+ *    transaction → only then ack to the relay. A crash loses nothing and a redelivery shows nothing twice.
+ *  - failures to open are stored as 'undecryptable' with their reason, then acked.
+ *  - receipts: after storing text messages a sealed {type:'receipt', ids} goes back; incoming receipts mark delivered.
+ *  - trust on first use: a different identity served for a contact clears `verified`, holds the outbox, keeps the
+ *    new key's envelopes pending (stored, then acked), records the change and raises 'contact-key-changed'.
+ */
+import {
+  LABELS,
+  LIMITS,
+  envelopeSchema,
+  fingerprintSchema,
+  formatSafetyNumber,
+  messageIdSchema,
+  rotationInput,
+  safetyNumber,
+  safetyQrPayload,
+  fromB64u,
+  utf8,
+  validateIdentity,
+  verifyLabeled,
+  type Envelope,
+  type PublicIdentity,
+} from '../../../relay/protocol/index.js';
+import type {
+  ContactDetail,
+  ContactView,
+  ConversationSummary,
+  KeyChangeView,
+  MessagePage,
+  MessageView,
+  ParleyEvents,
+} from '../../contract/api.js';
+import { newMessageId, OpenError, type Payload } from '../crypto/index.js';
+import type { ContactRecord, HistoryStore, MessageRecord, OutboxItem } from '../store/types.js';
+import { backoffDelay, type BackoffOptions } from '../transport/backoff.js';
+import { TypedEmitter } from '../transport/emitter.js';
+import { TransportError } from '../transport/errors.js';
+import type { RelayClient } from '../transport/relay-client.js';
+import type { LooseDelivered } from '../transport/schemas.js';
+import { CoreError } from './errors.js';
+
+/** The part of CryptoPool the messenger uses (the real pool in production and tests). */
+export interface SealerOpener {
+  open(envelope: unknown, sender: PublicIdentity): Promise<{ envelope: Envelope; payload: Payload }>;
+  seal(o: { recipients: PublicIdentity[]; payload: Payload; id?: string }): Promise<Envelope>;
+}
+
+export interface Me {
+  username: string;
+  identity: PublicIdentity;
+  fingerprint: string;
+}
+
+export interface MessengerOptions {
+  store: HistoryStore;
+  crypto: SealerOpener;
+  me: Me;
+  /** Envelopes per fetch (default 64). Smaller batches commit (and ack) more often. */
+  fetchLimit?: number;
+  /** Outbox retry backoff (default 1 s doubling to 60 s, ±50 % jitter). */
+  retry?: BackoffOptions;
+  /** Minimum time between two key checks of one contact on send (default 30 s; 0 = every send). */
+  keyCheckOnSendMs?: number;
+  /** Periodic key check of every contact while online (default 10 min; 0 = off). */
+  keyCheckIntervalMs?: number;
+  now?: () => number;
+  /** Diagnostics (never secrets). */
+  log?: (msg: string) => void;
+}
+
+export type MessengerEvents = Pick<
+  ParleyEvents,
+  'message-received' | 'message-state' | 'contact-key-changed' | 'contacts-changed'
+> & {
+  /** After each committed batch of incoming envelopes: how many messages were stored in it. */
+  'batch-stored': { stored: number; acked: number };
+};
+
+type AckItem = { from: string; id: string };
+
+type Prepared =
+  | { kind: 'skip'; ack: AckItem | null }
+  | { kind: 'pending'; ack: AckItem; contact: ContactRecord; raw: unknown; receivedAt: number }
+  | {
+      kind: 'open';
+      ack: AckItem;
+      contact: ContactRecord;
+      receivedAt: number;
+      result: Promise<{ payload: Payload } | { error: string }>;
+    };
+
+/** Thrown inside a batch when the sender cannot be resolved right now (offline): nothing is acked. */
+class RetryLater extends Error {}
+
+export function toContactView(c: ContactRecord): ContactView {
+  return {
+    username: c.username,
+    fingerprint: c.fingerprint,
+    verified: c.verified,
+    blocked: c.blocked,
+    request: c.request,
+    keyChangePending: c.pendingFingerprint !== null,
+  };
+}
+
+export function toMessageView(m: MessageRecord | MessageView): MessageView {
+  return {
+    id: m.id,
+    contact: m.contact,
+    direction: m.direction,
+    body: m.body,
+    sentAt: m.sentAt,
+    receivedAt: m.receivedAt,
+    state: m.state,
+    error: m.error,
+    seq: m.seq,
+  };
+}
+
+function headerOf(raw: unknown): AckItem | null {
+  if (typeof raw !== 'object' || raw === null) return null;
+  const { from, id } = raw as { from?: unknown; id?: unknown };
+  if (!fingerprintSchema.safeParse(from).success || !messageIdSchema.safeParse(id).success) return null;
+  return { from: from as string, id: id as string };
+}
+
+function openErrorText(err: unknown): string {
+  if (err instanceof OpenError) return `${err.reason}: ${err.message}`;
+  if (err && typeof err === 'object' && 'reason' in err) return `${String((err as { reason: unknown }).reason)}: ${String((err as { message?: unknown }).message)}`;
+  return `malformed: ${err instanceof Error ? err.message : String(err)}`;
+}
+
+export class Messenger extends TypedEmitter<MessengerEvents> {
+  private readonly store: HistoryStore;
+  private crypto: SealerOpener;
+  private me: Me;
+  private transport: RelayClient | null = null;
+  private transportOffs: Array<() => void> = [];
+  private chain: Promise<void> = Promise.resolve();
+  private readonly inflight = new Set<string>();
+  private draining = false;
+  private drainAgain = false;
+  private flushing = false;
+  private flushAgain = false;
+  private outboxTimer: NodeJS.Timeout | null = null;
+  private keyCheckTimer: NodeJS.Timeout | null = null;
+  private readonly lastKeyCheck = new Map<string, number>();
+  private closed = false;
+  private readonly now: () => number;
+  private readonly log: (msg: string) => void;
+
+  constructor(private readonly o: MessengerOptions) {
+    super();
+    this.store = o.store;
+    this.crypto = o.crypto;
+    this.me = o.me;
+    this.now = o.now ?? Date.now;
+    this.log = o.log ?? (() => {});
+  }
+
+  get identity(): Me {
+    return this.me;
+  }
+
+  /** Swap identity + crypto after a rotation. */
+  setIdentity(me: Me, crypto: SealerOpener): void {
+    this.me = me;
+    this.crypto = crypto;
+  }
+
+  /** Attach (or replace) the relay connection. The messenger drains the queue and flushes the outbox on auth. */
+  attach(t: RelayClient | null): void {
+    for (const off of this.transportOffs) off();
+    this.transportOffs = [];
+    this.transport = t;
+    if (!t) return;
+    this.transportOffs.push(
+      t.on('authenticated', () => {
+        void this.drain();
+        void this.flushOutbox();
+        void this.checkAllContacts();
+      }),
+      t.on('deliver', (items) => void this.enqueueBatch(items)),
+    );
+    if (t.online) {
+      void this.drain();
+      void this.flushOutbox();
+    }
+    const every = this.o.keyCheckIntervalMs ?? 10 * 60_000;
+    if (every > 0 && !this.keyCheckTimer) {
+      this.keyCheckTimer = setInterval(() => void this.checkAllContacts(), every);
+      this.keyCheckTimer.unref();
+    }
+    this.scheduleOutbox();
+  }
+
+  /** Waits for queued incoming work, then stops timers. The store and pool are closed by their owner. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.attach(null);
+    if (this.outboxTimer) clearTimeout(this.outboxTimer);
+    if (this.keyCheckTimer) clearInterval(this.keyCheckTimer);
+    await this.chain.catch(() => {});
+  }
+
+  /** Resolves when every batch queued so far has been processed. */
+  idle(): Promise<void> {
+    return this.chain;
+  }
+
+  // ---- sending ----------------------------------------------------------------------------------------------
+
+  async sendText(contactName: string, text: string): Promise<MessageView> {
+    if (typeof text !== 'string' || text.trim().length === 0) throw new CoreError('INVALID', 'A message cannot be empty');
+    if (utf8(text).byteLength > LIMITS.maxTextBytes) {
+      throw new CoreError('INVALID', `A message can be at most ${LIMITS.maxTextBytes} bytes`);
+    }
+    let c = this.requireContact(contactName);
+    if (c.blocked) throw new CoreError('BLOCKED', `${c.username} is blocked; unblock them to send`);
+    if (c.rejectedFingerprint && !c.pendingFingerprint) {
+      throw new CoreError('KEY_REJECTED', `You rejected ${c.username}'s new key; sending to them stays blocked`);
+    }
+    if (c.request) c = this.store.updateContact(c.username, { request: false });
+    await this.maybeCheckKey(c.username);
+    c = this.requireContact(c.username);
+
+    const id = newMessageId();
+    const ts = this.now();
+    const envelope = await this.seal(c.identity, { v: 1, type: 'text', ts, body: text }, id);
+    const held = c.pendingFingerprint !== null;
+    const rec = this.store.transaction(() => {
+      const m = this.store.insertMessage({
+        id,
+        contact: c.username,
+        direction: 'out',
+        senderFingerprint: this.me.fingerprint,
+        body: text,
+        sentAt: ts,
+        state: 'sending',
+        unread: false,
+      });
+      this.store.enqueueOutbox({ envelopeId: id, contact: c.username, kind: 'message', messageId: id, envelope, held });
+      return m;
+    });
+    void this.flushOutbox();
+    return toMessageView(rec);
+  }
+
+  /** Re-sends a failed message (same id), or makes a waiting one due now. */
+  async retryMessage(id: string): Promise<MessageView> {
+    const m = this.store.getMessage(id, { direction: 'out' });
+    if (!m) throw new CoreError('NOT_FOUND', 'No such sent message');
+    if (m.state === 'sending') {
+      const item = this.store.getOutbox(id);
+      if (item && !item.held) this.store.recordOutboxAttempt(id, { nextAttemptAt: this.now(), error: item.lastError });
+      void this.flushOutbox();
+      return toMessageView(m);
+    }
+    if (m.state !== 'failed') return toMessageView(m);
+    const c = this.requireContact(m.contact);
+    if (c.blocked) throw new CoreError('BLOCKED', `${c.username} is blocked; unblock them to send`);
+    if (m.body === null) throw new CoreError('INVALID', 'This message has no text to re-send');
+    const envelope = await this.seal(c.identity, { v: 1, type: 'text', ts: m.sentAt, body: m.body }, m.id);
+    const rec = this.store.transaction(() => {
+      this.store.removeOutbox(id);
+      this.store.enqueueOutbox({ envelopeId: id, contact: c.username, kind: 'message', messageId: id, envelope });
+      return this.store.setMessageState(id, { contact: c.username, direction: 'out' }, 'sending', null)!;
+    });
+    this.emit('message-state', { id, contact: c.username, state: 'sending', error: null });
+    void this.flushOutbox();
+    return toMessageView(rec);
+  }
+
+  /** Sends every due outbox item, oldest first, while online. Serialised; safe to call any time. */
+  async flushOutbox(): Promise<void> {
+    if (this.flushing) {
+      this.flushAgain = true;
+      return;
+    }
+    this.flushing = true;
+    try {
+      do {
+        this.flushAgain = false;
+        let progressed = true;
+        while (progressed && this.transport?.online && !this.closed) {
+          progressed = false;
+          const due = this.store.dueOutbox(this.now(), 32);
+          for (const item of due) {
+            if (!this.transport?.online || this.closed) break;
+            const ok = await this.sendOne(item);
+            if (ok) progressed = true;
+          }
+        }
+      } while (this.flushAgain && !this.closed);
+    } finally {
+      this.flushing = false;
+      this.scheduleOutbox();
+    }
+  }
+
+  /** Sends one item; returns true when it left the outbox (sent or failed for good). */
+  private async sendOne(item: OutboxItem): Promise<boolean> {
+    const t = this.transport;
+    if (!t) return false;
+    try {
+      await t.send(item.envelope);
+    } catch (err) {
+      const e = err instanceof TransportError ? err : new TransportError('INTERNAL', String(err));
+      if (e.retryable) {
+        const delay = Math.max(e.retryAfterMs ?? 0, backoffDelay(item.attempts, { baseMs: 1000, maxMs: 60_000, ...this.o.retry }));
+        this.store.recordOutboxAttempt(item.envelopeId, { nextAttemptAt: this.now() + delay, error: e.message });
+        return false;
+      }
+      const reason = `The relay refused the message (${e.code}): ${e.message}`;
+      const failed = this.store.transaction(() => {
+        this.store.removeOutbox(item.envelopeId);
+        return item.messageId
+          ? this.store.setMessageState(item.messageId, { contact: item.contact, direction: 'out' }, 'failed', reason)
+          : null;
+      });
+      if (failed) this.emit('message-state', { id: failed.id, contact: failed.contact, state: 'failed', error: reason });
+      return true;
+    }
+    const sent = this.store.transaction(() => {
+      this.store.removeOutbox(item.envelopeId);
+      if (!item.messageId) return null;
+      const m = this.store.getMessage(item.messageId, { contact: item.contact, direction: 'out' });
+      if (!m || m.state !== 'sending') return null; // a receipt may have raced ahead: keep 'delivered'
+      return this.store.setMessageState(item.messageId, { contact: item.contact, direction: 'out' }, 'sent', null);
+    });
+    if (sent) this.emit('message-state', { id: sent.id, contact: sent.contact, state: 'sent', error: null });
+    return true;
+  }
+
+  private scheduleOutbox(): void {
+    if (this.outboxTimer) clearTimeout(this.outboxTimer);
+    this.outboxTimer = null;
+    if (this.closed) return;
+    const next = this.store.nextOutboxDue();
+    if (next === null) return;
+    const delay = Math.min(Math.max(0, next - this.now()) + 10, 2 ** 31 - 1);
+    this.outboxTimer = setTimeout(() => void this.flushOutbox(), delay);
+    this.outboxTimer.unref();
+  }
+
+  private async seal(to: PublicIdentity, payload: Payload, id: string): Promise<Envelope> {
+    try {
+      return await this.crypto.seal({ recipients: [to], payload, id });
+    } catch (err) {
+      throw new CoreError('CRYPTO', `Could not seal the message: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  // ---- receiving --------------------------------------------------------------------------------------------
+
+  /** Fetches the relay queue until it is empty (also runs after every authentication). */
+  async drain(): Promise<void> {
+    if (this.draining) {
+      this.drainAgain = true;
+      return;
+    }
+    this.draining = true;
+    try {
+      do {
+        this.drainAgain = false;
+        for (;;) {
+          const t = this.transport;
+          if (!t?.online || this.closed) break;
+          const r = await t.fetch(this.o.fetchLimit ?? 64);
+          if (r.envelopes.length === 0) break;
+          const acked = await this.enqueueBatch(r.envelopes);
+          if (!r.more || acked === 0) break;
+        }
+      } while (this.drainAgain && !this.closed);
+    } catch (err) {
+      this.log(`fetch stopped: ${(err as Error).message}`);
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** Queues a batch for serial processing (relay order is kept). Resolves with the number of envelopes acked. */
+  enqueueBatch(items: LooseDelivered[]): Promise<number> {
+    const run = this.chain.then(() => (this.closed ? 0 : this.processBatch(items)));
+    this.chain = run.then(
+      () => undefined,
+      (err: unknown) => this.log(`batch failed: ${(err as Error).message}`),
+    );
+    return run.catch(() => 0);
+  }
+
+  private async processBatch(items: LooseDelivered[]): Promise<number> {
+    const prepared: Prepared[] = [];
+    const keys: string[] = [];
+    try {
+      for (const it of items) {
+        const hdr = headerOf(it.envelope);
+        if (!hdr) {
+          // Cannot be attributed nor acknowledged; the relay validated it, so this is a relay defect.
+          this.log('dropped an envelope without a valid sender/id');
+          prepared.push({ kind: 'skip', ack: null });
+          continue;
+        }
+        const key = `${hdr.from}/${hdr.id}`;
+        if (this.inflight.has(key)) {
+          prepared.push({ kind: 'skip', ack: null });
+          continue;
+        }
+        if (this.store.hasSeen(hdr.from, hdr.id)) {
+          prepared.push({ kind: 'skip', ack: hdr });
+          continue;
+        }
+        const sender = await this.resolveSender(hdr.from);
+        if (!sender) {
+          prepared.push({ kind: 'skip', ack: hdr });
+          continue;
+        }
+        this.inflight.add(key);
+        keys.push(key);
+        const { contact, role } = sender;
+        if (contact.blocked) {
+          prepared.push({ kind: 'skip', ack: hdr });
+        } else if (role === 'pending') {
+          prepared.push({ kind: 'pending', ack: hdr, contact, raw: it.envelope, receivedAt: it.receivedAt });
+        } else {
+          const result = this.crypto.open(it.envelope, contact.identity).then(
+            (r) => ({ payload: r.payload }),
+            (err: unknown) => ({ error: openErrorText(err) }),
+          );
+          prepared.push({ kind: 'open', ack: hdr, contact, receivedAt: it.receivedAt, result });
+        }
+      }
+      const opened = await Promise.all(
+        prepared.map(async (p) => (p.kind === 'open' ? await p.result : null)),
+      );
+      return await this.commitBatch(prepared, opened);
+    } catch (err) {
+      if (err instanceof RetryLater) {
+        this.log(`batch deferred: ${err.message}`);
+        return 0;
+      }
+      throw err;
+    } finally {
+      for (const k of keys) this.inflight.delete(k);
+    }
+  }
+
+  private async commitBatch(
+    prepared: Prepared[],
+    opened: Array<{ payload: Payload } | { error: string } | null>,
+  ): Promise<number> {
+    const now = this.now();
+    const received: MessageRecord[] = [];
+    const states: Array<{ id: string; contact: string }> = [];
+    const receiptsFor = new Map<string, { contact: ContactRecord; ids: string[] }>();
+    this.store.transaction(() => {
+      prepared.forEach((p, i) => {
+        if (p.kind === 'skip') return;
+        if (p.kind === 'pending') {
+          this.store.addPendingEnvelope({
+            contact: p.contact.username,
+            senderFingerprint: p.ack.from,
+            envelopeId: p.ack.id,
+            envelope: p.raw,
+            receivedAt: p.receivedAt,
+          });
+          return;
+        }
+        const r = opened[i];
+        if (!r || !this.store.markSeen(p.ack.from, p.ack.id, now)) return;
+        this.storeOpened(p.contact, p.ack, r, p.receivedAt, now, received, states, receiptsFor);
+      });
+    });
+    // Committed: now (and only now) the relay may forget them.
+    const acks = prepared.flatMap((p) => (p.ack ? [p.ack] : []));
+    let acked = 0;
+    if (acks.length > 0 && this.transport?.online) {
+      try {
+        await this.transport.ack(acks);
+        acked = acks.length;
+      } catch (err) {
+        this.log(`ack failed (will be redelivered and deduplicated): ${(err as Error).message}`);
+      }
+    }
+    this.afterStore(received, states, receiptsFor, prepared);
+    this.emit('batch-stored', { stored: received.length, acked });
+    return acked;
+  }
+
+  /** Inside a transaction: store one opened (or failed) envelope. */
+  private storeOpened(
+    contact: ContactRecord,
+    hdr: AckItem,
+    r: { payload: Payload } | { error: string },
+    receivedAt: number,
+    now: number,
+    received: MessageRecord[],
+    states: Array<{ id: string; contact: string }>,
+    receiptsFor: Map<string, { contact: ContactRecord; ids: string[] }>,
+  ): void {
+    if ('error' in r) {
+      received.push(
+        this.store.insertMessage({
+          id: hdr.id,
+          contact: contact.username,
+          direction: 'in',
+          senderFingerprint: hdr.from,
+          body: null,
+          sentAt: receivedAt,
+          receivedAt: now,
+          state: 'undecryptable',
+          error: r.error,
+        }),
+      );
+      return;
+    }
+    const p = r.payload;
+    if (p.type === 'text') {
+      received.push(
+        this.store.insertMessage({
+          id: hdr.id,
+          contact: contact.username,
+          direction: 'in',
+          senderFingerprint: hdr.from,
+          body: p.body,
+          sentAt: p.ts,
+          receivedAt: now,
+          state: 'delivered',
+        }),
+      );
+      const entry = receiptsFor.get(contact.username) ?? { contact, ids: [] };
+      entry.ids.push(hdr.id);
+      receiptsFor.set(contact.username, entry);
+      return;
+    }
+    for (const id of p.ids) {
+      const m = this.store.getMessage(id, { contact: contact.username, direction: 'out' });
+      if (!m || (m.state !== 'sending' && m.state !== 'sent')) continue;
+      this.store.setMessageState(id, { contact: contact.username, direction: 'out' }, 'delivered', null);
+      this.store.removeOutbox(id);
+      states.push({ id, contact: contact.username });
+    }
+  }
+
+  private afterStore(
+    received: MessageRecord[],
+    states: Array<{ id: string; contact: string }>,
+    receiptsFor: Map<string, { contact: ContactRecord; ids: string[] }>,
+    prepared: Prepared[],
+  ): void {
+    for (const m of received) this.emit('message-received', toMessageView(m));
+    for (const s of states) this.emit('message-state', { id: s.id, contact: s.contact, state: 'delivered', error: null });
+    const pendingContacts = new Set(prepared.flatMap((p) => (p.kind === 'pending' ? [p.contact.username] : [])));
+    for (const u of pendingContacts) this.emit('contacts-changed', { username: u });
+    for (const { contact, ids } of receiptsFor.values()) void this.sendReceipt(contact.username, ids);
+  }
+
+  /** Seals a receipt and puts it in the outbox (retried like messages; held during a key change). */
+  private async sendReceipt(username: string, ids: string[]): Promise<void> {
+    try {
+      const c = this.store.getContact(username);
+      if (!c || c.blocked || c.pendingFingerprint) return;
+      for (let i = 0; i < ids.length; i += 1000) {
+        const chunk = ids.slice(i, i + 1000);
+        const id = newMessageId();
+        const envelope = await this.crypto.seal({ recipients: [c.identity], payload: { v: 1, type: 'receipt', ts: this.now(), ids: chunk }, id });
+        this.store.enqueueOutbox({ envelopeId: id, contact: username, kind: 'receipt', messageId: null, envelope });
+      }
+      void this.flushOutbox();
+    } catch (err) {
+      this.log(`receipt not sent: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Who sent this? A known contact (pinned or pending key), or a first contact fetched from the relay by fingerprint
+   * (pinned as a message request after checking the identity hashes to `from`), or a known username with a new key.
+   */
+  private async resolveSender(fp: string): Promise<{ contact: ContactRecord; role: 'current' | 'pending' } | null> {
+    const known = this.store.getContactByFingerprint(fp);
+    if (known) return { contact: known, role: known.fingerprint === fp ? 'current' : 'pending' };
+    const t = this.transport;
+    if (!t?.online) throw new RetryLater('offline while resolving a sender');
+    let ans;
+    try {
+      ans = await t.lookup({ fingerprint: fp });
+    } catch (err) {
+      if (err instanceof TransportError && err.code === 'NOT_FOUND') {
+        this.log('dropped an envelope from a sender the relay does not know');
+        return null;
+      }
+      throw new RetryLater(`sender lookup failed: ${(err as Error).message}`);
+    }
+    let checked: { identity: PublicIdentity; fingerprint: string };
+    try {
+      checked = await validateIdentity(ans.identity);
+    } catch {
+      this.log('dropped an envelope: the relay served an invalid identity for its sender');
+      return null;
+    }
+    if (checked.fingerprint !== fp) {
+      this.log('dropped an envelope: the identity the relay served does not hash to the sender fingerprint');
+      return null;
+    }
+    if (ans.username === this.me.username) return null;
+    const existing = this.store.getContact(ans.username);
+    if (!existing) {
+      const c = this.store.addContact({ username: ans.username, identity: checked.identity, fingerprint: fp, request: true });
+      this.emit('contacts-changed', { username: c.username });
+      return { contact: c, role: 'current' };
+    }
+    const c = await this.recordKeyChange(existing, checked.identity, fp, ans.rotation);
+    return { contact: c, role: 'pending' };
+  }
+
+  // ---- trust ------------------------------------------------------------------------------------------------
+
+  private async maybeCheckKey(username: string): Promise<void> {
+    const min = this.o.keyCheckOnSendMs ?? 30_000;
+    const last = this.lastKeyCheck.get(username) ?? -Infinity;
+    if (this.now() - last < min) return;
+    try {
+      await this.checkContactKey(username);
+    } catch (err) {
+      this.log(`key check of ${username} skipped: ${(err as Error).message}`);
+    }
+  }
+
+  /** Looks the contact up on the relay; a different identity than the pinned one becomes a pending key change. */
+  async checkContactKey(username: string): Promise<ContactView> {
+    const t = this.transport;
+    const c = this.requireContact(username);
+    if (!t?.online) throw new CoreError('OFFLINE', 'The relay is not reachable');
+    const ans = await t.lookup({ username });
+    this.lastKeyCheck.set(username, this.now());
+    let checked: { identity: PublicIdentity; fingerprint: string };
+    try {
+      checked = await validateIdentity(ans.identity);
+    } catch (err) {
+      throw new CoreError('RELAY', `The relay served an invalid identity for ${username}: ${(err as Error).message}`);
+    }
+    const fp = checked.fingerprint;
+    if (fp === c.fingerprint || fp === c.pendingFingerprint || fp === c.rejectedFingerprint) return toContactView(c);
+    return toContactView(await this.recordKeyChange(c, checked.identity, fp, ans.rotation));
+  }
+
+  async checkAllContacts(): Promise<void> {
+    for (const c of this.store.listContacts()) {
+      if (!this.transport?.online || this.closed) return;
+      try {
+        await this.checkContactKey(c.username);
+      } catch (err) {
+        this.log(`key check of ${c.username} failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  private async recordKeyChange(
+    c: ContactRecord,
+    identity: PublicIdentity,
+    fp: string,
+    rotation: { from: string; sig: string } | null,
+  ): Promise<ContactRecord> {
+    let signedByOld = false;
+    if (rotation && rotation.from === c.fingerprint) {
+      try {
+        signedByOld = await verifyLabeled(c.identity, fromB64u(rotation.sig), LABELS.rotate, ...rotationInput(c.username, c.fingerprint, identity));
+      } catch {
+        signedByOld = false;
+      }
+    }
+    const rec = this.store.recordKeyChange(c.username, { newIdentity: identity, newFingerprint: fp, signedByOld, at: this.now() });
+    const change: KeyChangeView = {
+      at: rec.at,
+      oldFingerprint: rec.oldFingerprint,
+      newFingerprint: rec.newFingerprint,
+      signedByOld: rec.signedByOld,
+      resolution: rec.resolution,
+    };
+    this.emit('contact-key-changed', { username: c.username, change });
+    this.emit('contacts-changed', { username: c.username });
+    return this.requireContact(c.username);
+  }
+
+  /** Accept the pending key: re-open pending envelopes with it and re-seal the held outbox for it. */
+  async acceptKeyChange(username: string): Promise<ContactView> {
+    const before = this.requireContact(username);
+    if (!before.pendingFingerprint) throw new CoreError('NO_KEY_CHANGE', `${username} has no pending key change`);
+    const c = this.store.resolveKeyChange(username, 'accepted', this.now());
+    // Re-seal what waited for the new key. Receipts are re-created from the pending envelopes below.
+    for (const item of this.store.listOutbox(username)) {
+      if (item.kind !== 'message' || !item.messageId) {
+        this.store.removeOutbox(item.envelopeId);
+        continue;
+      }
+      const m = this.store.getMessage(item.messageId, { contact: username, direction: 'out' });
+      if (!m || m.body === null) {
+        this.store.removeOutbox(item.envelopeId);
+        continue;
+      }
+      const env = await this.seal(c.identity, { v: 1, type: 'text', ts: m.sentAt, body: m.body }, m.id);
+      this.store.replaceOutboxEnvelope(item.envelopeId, env);
+    }
+    await this.reopenPending(c);
+    this.emit('contacts-changed', { username });
+    void this.flushOutbox();
+    return toContactView(this.requireContact(username));
+  }
+
+  async rejectKeyChange(username: string): Promise<ContactView> {
+    const before = this.requireContact(username);
+    if (!before.pendingFingerprint) throw new CoreError('NO_KEY_CHANGE', `${username} has no pending key change`);
+    const c = this.store.resolveKeyChange(username, 'rejected', this.now());
+    this.emit('contacts-changed', { username });
+    return toContactView(c);
+  }
+
+  private async reopenPending(c: ContactRecord): Promise<void> {
+    const pending = this.store.listPendingEnvelopes(c.username);
+    if (pending.length === 0) return;
+    const results = await Promise.all(
+      pending.map((p) =>
+        this.crypto.open(p.envelope, c.identity).then(
+          (r) => ({ payload: r.payload }) as const,
+          (err: unknown) => ({ error: openErrorText(err) }) as const,
+        ),
+      ),
+    );
+    const now = this.now();
+    const received: MessageRecord[] = [];
+    const states: Array<{ id: string; contact: string }> = [];
+    const receiptsFor = new Map<string, { contact: ContactRecord; ids: string[] }>();
+    this.store.transaction(() => {
+      pending.forEach((p, i) => {
+        this.store.removePendingEnvelope(p.seq);
+        if (!this.store.markSeen(p.senderFingerprint, p.envelopeId, now)) return;
+        this.storeOpened(c, { from: p.senderFingerprint, id: p.envelopeId }, results[i]!, p.receivedAt, now, received, states, receiptsFor);
+      });
+    });
+    this.afterStore(received, states, receiptsFor, []);
+  }
+
+  // ---- contacts and history ---------------------------------------------------------------------------------
+
+  requireContact(username: string): ContactRecord {
+    const c = this.store.getContact(username);
+    if (!c) throw new CoreError('NOT_FOUND', `No contact named ${username}`);
+    return c;
+  }
+
+  /** Looks the username up on the relay and pins its identity (trust on first use). Idempotent. */
+  async addContact(username: string): Promise<ContactView> {
+    if (username === this.me.username) throw new CoreError('INVALID', 'You cannot add yourself');
+    const existing = this.store.getContact(username);
+    if (existing) {
+      const c = existing.request ? this.store.updateContact(username, { request: false }) : existing;
+      if (this.transport?.online) await this.checkContactKey(username).catch(() => undefined);
+      return toContactView(this.store.getContact(username) ?? c);
+    }
+    const t = this.transport;
+    if (!t?.online) throw new CoreError('OFFLINE', 'Adding a contact needs the relay, which is not reachable');
+    let ans;
+    try {
+      ans = await t.lookup({ username });
+    } catch (err) {
+      if (err instanceof TransportError && err.code === 'NOT_FOUND') throw new CoreError('NOT_FOUND', `The relay knows no user named ${username}`);
+      if (err instanceof TransportError && err.code === 'BAD_REQUEST') throw new CoreError('INVALID', `Not a valid username: ${username}`);
+      throw new CoreError('RELAY', `Lookup failed: ${(err as Error).message}`, { cause: err });
+    }
+    let checked: { identity: PublicIdentity; fingerprint: string };
+    try {
+      checked = await validateIdentity(ans.identity);
+    } catch (err) {
+      throw new CoreError('RELAY', `The relay served an invalid identity for ${username}: ${(err as Error).message}`);
+    }
+    if (checked.fingerprint === this.me.fingerprint) throw new CoreError('INVALID', 'That is your own identity');
+    this.lastKeyCheck.set(username, this.now());
+    const c = this.store.addContact({ username: ans.username, identity: checked.identity, fingerprint: checked.fingerprint });
+    this.emit('contacts-changed', { username: c.username });
+    return toContactView(c);
+  }
+
+  listContacts(): ContactView[] {
+    return this.store.listContacts().map(toContactView);
+  }
+
+  async contactDetail(username: string): Promise<ContactDetail> {
+    const c = this.requireContact(username);
+    const sn = await safetyNumber(this.me.identity, c.identity);
+    const changes: KeyChangeView[] = this.store.listKeyChanges(username).map((k) => ({
+      at: k.at,
+      oldFingerprint: k.oldFingerprint,
+      newFingerprint: k.newFingerprint,
+      signedByOld: k.signedByOld,
+      resolution: k.resolution,
+    }));
+    return {
+      ...toContactView(c),
+      safetyNumber: sn,
+      safetyNumberGroups: formatSafetyNumber(sn).split(' '),
+      qrPayload: await safetyQrPayload(this.me.identity, c.identity),
+      keyChanges: changes,
+      pendingSafetyNumber: c.pendingIdentity ? await safetyNumber(this.me.identity, c.pendingIdentity) : null,
+    };
+  }
+
+  setVerified(username: string, verified: boolean): ContactView {
+    const c = this.requireContact(username);
+    if (verified && c.pendingFingerprint) {
+      throw new CoreError('INVALID', `${username}'s key changed; accept or reject the new key before verifying`);
+    }
+    const r = this.store.updateContact(username, { verified });
+    this.emit('contacts-changed', { username });
+    return toContactView(r);
+  }
+
+  acceptRequest(username: string): ContactView {
+    this.requireContact(username);
+    const r = this.store.updateContact(username, { request: false });
+    this.emit('contacts-changed', { username });
+    return toContactView(r);
+  }
+
+  setBlocked(username: string, blocked: boolean): ContactView {
+    this.requireContact(username);
+    const r = this.store.updateContact(username, blocked ? { blocked, request: false } : { blocked });
+    this.emit('contacts-changed', { username });
+    return toContactView(r);
+  }
+
+  listConversations(filter?: string): ConversationSummary[] {
+    return this.store.listConversations(filter ? { filter } : {}).filter((s) => !s.contact.blocked);
+  }
+
+  loadMessages(contact: string, before?: number | null, limit?: number): MessagePage {
+    this.requireContact(contact);
+    const page = this.store.loadPage(contact, { before: before ?? null, limit: limit ?? 50 });
+    return { ...page, messages: page.messages.map(toMessageView) };
+  }
+
+  markRead(contact: string): void {
+    this.requireContact(contact);
+    this.store.markRead(contact);
+  }
+
+  deleteMessage(id: string): void {
+    if (this.store.deleteMessage(id) === 0) throw new CoreError('NOT_FOUND', 'No such message');
+  }
+
+  deleteConversation(contact: string): void {
+    this.requireContact(contact);
+    this.store.deleteConversation(contact);
+    this.emit('contacts-changed', { username: contact });
+  }
+
+  /** The parsed envelope schema, for callers that validate before handing envelopes in. */
+  static readonly envelopeSchema = envelopeSchema;
+}
