@@ -1,0 +1,195 @@
+/**
+ * Known-answer tests for protocol v1's canonical bytes. Every expected value here was computed independently
+ * (a few lines of Python over hashlib/struct, following PROTOCOL.md), so a change to the encoding, the
+ * fingerprint, the safety number or the signed bytes fails here before it breaks interoperability.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  canonicalHeader,
+  canonicalIdentity,
+  envelopeSignedParts,
+  fingerprint,
+  formatFingerprint,
+  formatSafetyNumber,
+  frame,
+  fromB64u,
+  isB64u,
+  LABELS,
+  publicIdentitySchema,
+  safetyNumber,
+  safetyQrPayload,
+  signingInput,
+  toB64u,
+  toHex,
+  unframe,
+  type PublicIdentity,
+} from '../../relay/protocol/index.js';
+
+const fx = JSON.parse(readFileSync(path.join(__dirname, '../fixtures/kat-identities.json'), 'utf8')) as {
+  alice: PublicIdentity;
+  bob: PublicIdentity;
+};
+const alice = publicIdentitySchema.parse(fx.alice);
+const bob = publicIdentitySchema.parse(fx.bob);
+
+const ALICE_FP = '274f513964dca36cab23e693481047cc9172520e98c829d6c8ccdd9400618c8a';
+const BOB_FP = 'ec66815f40dbd901dbc7e610446fa15c02c76bfc4e0700addcbdbc2589188db2';
+const SAFETY = '506132137974071236169668398173582445237237097302402681548660';
+
+const sha256hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+describe('frame()', () => {
+  it('is u32be(length) || bytes for each part, strings as UTF-8', () => {
+    expect(toHex(frame('ab', new Uint8Array([1, 2, 3]), ''))).toBe('0000000261620000000301020300000000');
+    expect(toHex(frame())).toBe('');
+    expect(toHex(frame('é'))).toBe('00000002c3a9');
+  });
+
+  it('is injective where plain concatenation is not', () => {
+    expect(toHex(frame('ab', 'c'))).not.toBe(toHex(frame('a', 'bc')));
+    expect(toHex(frame('ab', ''))).not.toBe(toHex(frame('ab')));
+  });
+
+  it('unframe() inverts it and rejects truncation', () => {
+    const parts = [new Uint8Array([9]), new Uint8Array(0), new Uint8Array([1, 2, 3, 4, 5])];
+    expect(unframe(frame(...parts)).map((p) => toHex(p))).toEqual(['09', '', '0102030405']);
+    const f = frame(...parts);
+    expect(() => unframe(f.subarray(0, f.byteLength - 1))).toThrow(TypeError);
+    expect(() => unframe(f.subarray(0, 2))).toThrow(TypeError);
+  });
+
+  it('signingInput(label, ...parts) is frame(label, ...parts)', () => {
+    expect(toHex(signingInput(LABELS.auth, 'x'))).toBe(toHex(frame('parley/v1/auth', 'x')));
+  });
+});
+
+describe('base64url', () => {
+  it('encodes without padding in the URL alphabet', () => {
+    expect(toB64u(new Uint8Array([0xfb, 0xff]))).toBe('-_8');
+    expect(toB64u(new Uint8Array(Array.from({ length: 16 }, (_, i) => i)))).toBe('AAECAwQFBgcICQoLDA0ODw');
+    expect(toB64u(new Uint8Array(0))).toBe('');
+  });
+
+  it('toB64u encodes only the view, not its whole buffer', () => {
+    const big = new Uint8Array([0xaa, 1, 2, 3, 0xbb]);
+    expect(toB64u(big.subarray(1, 4))).toBe('AQID');
+  });
+
+  it('rejects padding, the standard alphabet, bad lengths, whitespace and non-canonical trailing bits', () => {
+    for (const bad of ['AQ==', 'AQ=', 'AQID=', '+_8', '-/8', 'A', 'AQIDB', ' AQ', 'AQ\n', 'AR', 'AQJ', '-_9', 'Zg=', 'ö']) {
+      expect(() => fromB64u(bad), JSON.stringify(bad)).toThrow(TypeError);
+      expect(isB64u(bad)).toBe(false);
+    }
+    expect(() => fromB64u(42 as unknown as string)).toThrow(TypeError);
+  });
+
+  it('fromB64u returns exactly the decoded bytes (own buffer, offset 0)', () => {
+    for (const [text, hex] of [['AQID', '010203'], ['-_8', 'fbff'], ['', ''], ['AAECAwQFBgcICQoLDA0ODw', '000102030405060708090a0b0c0d0e0f']] as const) {
+      const b = fromB64u(text);
+      expect(toHex(b)).toBe(hex);
+      expect(b.byteOffset).toBe(0);
+      expect(b.byteLength).toBe(hex.length / 2);
+      expect(b.buffer.byteLength).toBe(hex.length / 2); // not Node's 8 KiB Buffer pool
+    }
+  });
+
+  it('isB64u checks the decoded length', () => {
+    expect(isB64u('AQID', 3)).toBe(true);
+    expect(isB64u('AQID', 4)).toBe(false);
+  });
+});
+
+describe('identity and fingerprint', () => {
+  it('canonical identity is frame(label, SPKI DER, raw Ed25519 key)', () => {
+    const c = canonicalIdentity(alice);
+    expect(toHex(c.subarray(0, 4 + LABELS.identity.length))).toBe(toHex(frame(LABELS.identity)));
+    expect(fromB64u(alice.enc).byteLength).toBe(550);
+    expect(c.byteLength).toBe(4 + 18 + 4 + 550 + 4 + 32);
+  });
+
+  it('fingerprint of the fixed identities (SHA-256 of the canonical encoding, lowercase hex)', async () => {
+    expect(await fingerprint(alice)).toBe(ALICE_FP);
+    expect(await fingerprint(bob)).toBe(BOB_FP);
+    expect(sha256hex(canonicalIdentity(alice))).toBe(ALICE_FP);
+  });
+
+  it('formatFingerprint shows 16 groups of 4', () => {
+    const f = formatFingerprint(ALICE_FP);
+    expect(f.split(' ')).toHaveLength(16);
+    expect(f.startsWith('274f 5139 64dc a36c ')).toBe(true);
+    expect(f.replaceAll(' ', '')).toBe(ALICE_FP);
+  });
+});
+
+describe('safety number', () => {
+  it('is the fixed 60 digits for the fixed pair, identical from both sides', async () => {
+    const ab = await safetyNumber(alice, bob);
+    expect(ab).toBe(SAFETY);
+    expect(ab).toMatch(/^\d{60}$/);
+    expect(await safetyNumber(bob, alice)).toBe(ab);
+  });
+
+  it('changes when either identity changes', async () => {
+    expect(await safetyNumber(alice, alice)).not.toBe(SAFETY);
+    expect(await safetyNumber(bob, bob)).not.toBe(SAFETY);
+  });
+
+  it('formatSafetyNumber shows 12 groups of 5', () => {
+    expect(formatSafetyNumber(SAFETY)).toBe('50613 21379 74071 23616 96683 98173 58244 52372 37097 30240 26815 48660');
+  });
+
+  it('QR payload is parley:v1:sn:<digits>:<lower fp>:<higher fp>', async () => {
+    const expected = `parley:v1:sn:${SAFETY}:${ALICE_FP}:${BOB_FP}`;
+    expect(await safetyQrPayload(alice, bob)).toBe(expected);
+    expect(await safetyQrPayload(bob, alice)).toBe(expected);
+  });
+});
+
+describe('envelope canonical bytes', () => {
+  const id = 'AAECAwQFBgcICQoLDA0ODw';
+  const [a, b, c] = ['a', 'b', 'c'].map((ch) => ch.repeat(64)) as [string, string, string];
+
+  it('canonicalHeader = frame("parley/v1/header", "1", id, from, ...to)', () => {
+    const h = canonicalHeader({ v: 1, id, from: a, to: [b, c] });
+    expect(h.byteLength).toBe(255);
+    expect(toHex(h)).toBe(
+      '000000107061726c65792f76312f68656164657200000001310000001641414543417751464267634943516f4c4441304f4477' +
+        `00000040${'61'.repeat(64)}00000040${'62'.repeat(64)}00000040${'63'.repeat(64)}`,
+    );
+    expect(sha256hex(h)).toBe('98d6cc42ab9cc7a87a562196b6ede2b480ee202d829e5a3adbe6a5bfb1ac1be3');
+  });
+
+  it('signed bytes = frame("parley/v1/envelope", header, iv, ct, frame(to_i, k_i, …))', () => {
+    const unsigned = {
+      v: 1 as const,
+      id,
+      from: a,
+      to: [b, c],
+      iv: toB64u(new Uint8Array(Array.from({ length: 12 }, (_, i) => i))),
+      ct: toB64u(new Uint8Array(272).fill(7)),
+      keys: [
+        { to: b, k: toB64u(new Uint8Array(512).fill(1)) },
+        { to: c, k: toB64u(new Uint8Array(512).fill(2)) },
+      ],
+    };
+    const input = signingInput(LABELS.envelope, ...envelopeSignedParts(unsigned));
+    expect(input.byteLength).toBe(1745);
+    expect(sha256hex(input)).toBe('14d76bfb105bc6a147b4273a402982581f39f4756a34b1fc28f15168ad9cfd63');
+  });
+
+  it('labels are the v1 strings', () => {
+    expect(LABELS).toEqual({
+      identity: 'parley/v1/identity',
+      header: 'parley/v1/header',
+      envelope: 'parley/v1/envelope',
+      auth: 'parley/v1/auth',
+      rotate: 'parley/v1/rotate',
+      safetyNumber: 'parley/v1/safety-number',
+      backup: 'parley/v1/backup',
+      relayIdentity: 'parley/v1/relay',
+    });
+  });
+});
