@@ -79,9 +79,10 @@ export interface FileVaultOptions {
  * Runtime API (electron/core/vault/index.ts):
  *   class KeychainVault implements KeyVault { constructor(account: string /* profile id *\/, o?: { service?: string }) }
  *   class FileVault implements KeyVault     { constructor(o: FileVaultOptions) }
- *   probeKeychain(): Promise<KeychainStatus>   // never throws; {available:false, reason} when unreachable
- *   keychainUnavailableError(reason: string): VaultError   // the documented 'KEYCHAIN_UNAVAILABLE' error
- *   newDbKey(): string                          // 32 random bytes, 64 lowercase hex
- *   openVault(profile: Profile, o: { kind: VaultKind; passphrase?: string; iterations?: number }): KeyVault
- *   KEYCHAIN_SERVICE = 'Parley'
+ *   probeKeychain(service = 'Parley'): Promise<KeychainStatus>  // never throws; writes+reads+deletes a probe entry;
+ *                                                               // {available:false, reason} = the KEYCHAIN_UNAVAILABLE message
+ *   keychainUnavailableError(reason: string): VaultError        // the documented 'KEYCHAIN_UNAVAILABLE' error
+ *   newDbKey(): string                                           // 32 random bytes, 64 lowercase hex
+ *   openVault(profile: Profile, o: { kind: VaultKind; passphrase?: string; iterations?: number; service?: string }): KeyVault
+ *   KEYCHAIN_SERVICE = 'Parley', MIN_PASSPHRASE = 8
  */
