@@ -1,0 +1,119 @@
+/**
+ * 1. Envelope open throughput. Parley: CryptoPool.open (verify, unwrap, decrypt, parse) over pre-sealed envelopes.
+ * Baseline: raw Web Crypto RSA-OAEP-4096 unwrapKey on every core, one imported key copy per worker; also
+ * node:crypto privateDecrypt in 2 workers. Target: Parley ≥ 0.85 × baseline, host event-loop p99 ≤ 16 ms.
+ */
+import os from 'node:os';
+import { webcrypto, randomBytes } from 'node:crypto';
+import { fromB64u, toB64u, type Envelope } from '../relay/protocol/index.js';
+import { loopDelay, median, notMeasured, now, row, tryImport, type Bench, type BenchOptions } from './lib/common.js';
+import { startRsaPool } from './lib/rsa-workers.js';
+import { fixture } from './lib/ids.js';
+import type { CryptoModule } from './lib/apis.js';
+
+const subtle = webcrypto.subtle;
+
+/** A real RSA-OAEP-4096 wrap of a random AES-256 key to `spkiB64u`. */
+export async function wrapSample(spkiB64u: string): Promise<string> {
+  const pub = await subtle.importKey('spki', fromB64u(spkiB64u), { name: 'RSA-OAEP', hash: 'SHA-256' }, false, ['encrypt']);
+  return toB64u(new Uint8Array(await subtle.encrypt({ name: 'RSA-OAEP' }, pub, randomBytes(32))));
+}
+
+/** Baseline 1 (Web Crypto unwraps/s on every core), measured once per `npm run bench` and shared. */
+export async function openBaseline(o: BenchOptions): Promise<{ webcrypto: number; webcryptoRuns: number[] }> {
+  const cached = o.shared.get('open.baseline') as { webcrypto: number; webcryptoRuns: number[] } | undefined;
+  if (cached) return cached;
+  const me = await fixture(1);
+  const wrapped = await wrapSample(me.public.enc);
+  const pool = await startRsaPool({ kind: 'webcrypto', workers: os.availableParallelism(), pkcs8: me.secret.encPrivate, wrapped });
+  const ms = o.quick ? 1000 : 2500;
+  const runs: number[] = [];
+  try {
+    for (let i = 0; i < o.runs; i++) runs.push(await pool.run(ms));
+  } finally {
+    await pool.close();
+  }
+  const r = { webcrypto: median(runs), webcryptoRuns: runs };
+  o.shared.set('open.baseline', r);
+  return r;
+}
+
+export const openBench: Bench = async (o) => {
+  const id = 'open';
+  const title = 'Envelope open throughput (CryptoPool.open vs raw RSA-OAEP-4096 unwrap on every core)';
+  const cores = os.availableParallelism();
+  const base = await openBaseline(o);
+  o.log(`open: baseline Web Crypto unwrap ×${cores} workers = ${base.webcrypto.toFixed(0)}/s`);
+
+  // node:crypto privateDecrypt in 2 workers (reported, not the target's baseline).
+  const me = await fixture(1);
+  const wrapped = await wrapSample(me.public.enc);
+  const nodePool = await startRsaPool({ kind: 'node', workers: 2, pkcs8: me.secret.encPrivate, wrapped });
+  const nodeRuns: number[] = [];
+  try {
+    for (let i = 0; i < o.runs; i++) nodeRuns.push(await nodePool.run(o.quick ? 1000 : 2500));
+  } finally {
+    await nodePool.close();
+  }
+  const nodeRate = median(nodeRuns);
+
+  const baseRows = [
+    row({ metric: 'raw node:crypto privateDecrypt ×2 workers', unit: 'ops/s', parley: null, baseline: nodeRate, target: 'info', met: null, baselineLabel: 'privateDecrypt' }),
+  ];
+  const crypto = await tryImport<CryptoModule>('electron/core/crypto/index.ts');
+  if (!crypto.mod) {
+    return notMeasured(id, title, `crypto module: ${crypto.error}`, [
+      row({ metric: 'open throughput', unit: 'env/s', parley: null, baseline: base.webcrypto, target: 'ratio ≥ 0.85', met: null, baselineLabel: `WebCrypto unwrap ×${cores}` }),
+      ...baseRows,
+    ]);
+  }
+  const { loadIdentity, seal, CryptoPool } = crypto.mod;
+  const sender = await fixture(0);
+  const senderKeys = await loadIdentity(sender.secret);
+  const count = o.quick ? 200 : 500;
+  const envelopes: Envelope[] = [];
+  for (let i = 0; i < count; i++) {
+    envelopes.push(await seal({ sender: senderKeys, recipients: [me.public], payload: { v: 1, type: 'text', ts: Date.now(), body: `benchmark message ${i}` } }));
+  }
+  // Pool construction (key import in each worker) is not part of the steady-state figure.
+  const pool = new CryptoPool({ secret: me.secret, size: cores });
+  const rates: number[] = [];
+  const p99s: number[] = [];
+  const maxes: number[] = [];
+  try {
+    await Promise.all(envelopes.slice(0, cores * 2).map((e) => pool.open(e, sender.public))); // warm-up
+    for (let r = 0; r < o.runs; r++) {
+      const mon = loopDelay();
+      const t0 = now();
+      // Keep a window of 256 in flight, as a catch-up would.
+      let next = 0;
+      const lane = async (): Promise<void> => {
+        while (next < envelopes.length) {
+          const e = envelopes[next++]!;
+          const res = await pool.open(e, sender.public);
+          if (res.payload.type !== 'text') throw new Error('open returned the wrong payload');
+        }
+      };
+      await Promise.all(Array.from({ length: 256 }, lane));
+      const ms = now() - t0;
+      const d = mon.stop();
+      rates.push((envelopes.length * 1000) / ms);
+      p99s.push(d.p99);
+      maxes.push(d.max);
+    }
+  } finally {
+    await pool.close();
+  }
+  const rate = median(rates);
+  const p99 = median(p99s);
+  return {
+    id,
+    title,
+    rows: [
+      row({ metric: 'open throughput', unit: 'env/s', parley: rate, baseline: base.webcrypto, target: 'ratio ≥ 0.85', met: rate / base.webcrypto >= 0.85, baselineLabel: `WebCrypto unwrap ×${cores}` }),
+      row({ metric: 'event-loop p99 during open', unit: 'ms', parley: p99, baseline: null, target: '≤ 16 ms', met: p99 <= 16 }),
+      ...baseRows,
+    ],
+    details: { parleyRuns: rates, p99Runs: p99s, maxDelayRuns: maxes, baselineRuns: base.webcryptoRuns, nodeRuns, envelopes: count },
+  };
+};
