@@ -10,7 +10,6 @@ import type { AppState, MessageView, Settings } from '../contract/api.js';
 import { ParleyService } from '../core/service.js';
 import { contentSecurityPolicy } from './csp.js';
 import type { ParleyCore } from './host.js';
-import { withBackupPicker } from './host.js';
 import { forwardEvents, registerIpc } from './ipc.js';
 import type { TrustedOrigins } from './ipc-validate.js';
 import { isAllowedExternalLink } from './links.js';
@@ -78,21 +77,23 @@ async function start(): Promise<void> {
   });
 
   const profileDir = process.env['PARLEY_PROFILE_DIR'] ?? join(app.getPath('userData'), 'profile');
-  const service = new ParleyService({ profileDir, vault: 'keychain' });
-  core = service as unknown as ParleyCore;
-
-  const api = withBackupPicker(core, {
-    exportPath: async () => {
-      const opts = { title: 'Save identity backup', defaultPath: 'parley-identity.parley-backup', filters: [{ name: 'Parley backup', extensions: ['parley-backup'] }] };
-      const r = mainWindow ? await dialog.showSaveDialog(mainWindow, opts) : await dialog.showSaveDialog(opts);
-      return r.canceled || !r.filePath ? null : r.filePath;
-    },
-    importPath: async () => {
-      const opts = { title: 'Import identity backup', properties: ['openFile' as const], filters: [{ name: 'Parley backup', extensions: ['parley-backup'] }] };
+  // Export/import: the main process asks where with a native dialog; the renderer never passes a path.
+  const service = new ParleyService({
+    profileDir,
+    pickBackupFile: async (mode) => {
+      const filters = [{ name: 'Parley identity backup', extensions: ['parley-backup'] }];
+      if (mode === 'export') {
+        const opts = { title: 'Save identity backup', defaultPath: 'parley-identity.parley-backup', filters };
+        const r = mainWindow ? await dialog.showSaveDialog(mainWindow, opts) : await dialog.showSaveDialog(opts);
+        return r.canceled || !r.filePath ? null : r.filePath;
+      }
+      const opts = { title: 'Import identity backup', properties: ['openFile' as const], filters };
       const r = mainWindow ? await dialog.showOpenDialog(mainWindow, opts) : await dialog.showOpenDialog(opts);
-      return r.canceled || r.filePaths.length === 0 ? null : (r.filePaths[0] ?? null);
+      return r.canceled ? null : (r.filePaths[0] ?? null);
     },
   });
+  core = service;
+  const api = service;
   registerIpc(api, () => mainWindow, trusted);
   forwardEvents(core, () => mainWindow);
   core.on('state-changed', (s: AppState) => {

@@ -1,0 +1,73 @@
+import { useEffect, useState } from 'react';
+import type { ReactNode } from 'react';
+import { LoaderCircle, TriangleAlert } from 'lucide-react';
+import type { AppState } from '../../electron/contract/api.js';
+import { errorText, onBridgeLink } from './runtime/index.js';
+import type { BridgeLinkStatus, Runtime } from './runtime/index.js';
+import { AppProvider, useApp } from './state.js';
+import { Onboarding } from './screens/Onboarding.js';
+import { Unlock } from './screens/Unlock.js';
+import { Shell } from './screens/Shell.js';
+
+export function App({ runtime }: { runtime: Runtime }): ReactNode {
+  const [initial, setInitial] = useState<AppState | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [link, setLink] = useState<BridgeLinkStatus>('open');
+
+  useEffect(() => onBridgeLink(setLink), []);
+  useEffect(() => {
+    if (runtime.kind === 'none') return;
+    let cancelled = false;
+    const load = (): void => {
+      runtime.bridge.getState().then(
+        (s) => !cancelled && setInitial(s),
+        (e: unknown) => {
+          if (cancelled) return;
+          setError(errorText(e));
+          setTimeout(load, 1000);
+        },
+      );
+    };
+    load();
+    return () => {
+      cancelled = true;
+    };
+  }, [runtime]);
+
+  if (runtime.kind === 'none') {
+    return (
+      <div className="center-fill" role="alert">
+        <TriangleAlert size={32} aria-hidden />
+        <h2>Parley cannot reach its core</h2>
+        <p>{runtime.reason}</p>
+      </div>
+    );
+  }
+  if (!initial) {
+    return (
+      <div className="center-fill" aria-busy="true">
+        <LoaderCircle className="spin" size={28} aria-hidden />
+        <p>{error ? `Still starting… (${error})` : 'Opening Parley…'}</p>
+      </div>
+    );
+  }
+  return (
+    <AppProvider bridge={runtime.bridge} initial={initial}>
+      {link === 'lost' && (
+        <div className="bridge-lost" role="alert">
+          Lost the connection to the Parley core. Reconnecting…
+        </div>
+      )}
+      <Phase />
+    </AppProvider>
+  );
+}
+
+function Phase(): ReactNode {
+  const { state } = useApp();
+  // Onboarding stays on screen until the person leaves its last step, even though the core is ready before that.
+  const [onboarding, setOnboarding] = useState(state.phase === 'onboarding');
+  if (onboarding || state.phase === 'onboarding') return <Onboarding onFinish={() => setOnboarding(false)} />;
+  if (state.phase === 'locked') return <Unlock />;
+  return <Shell />;
+}

@@ -1,0 +1,12 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { App } from './App.js';
+import { createRuntime } from './runtime/index.js';
+import './styles.css';
+
+const runtime = createRuntime();
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <App runtime={runtime} />
+  </StrictMode>,
+);

@@ -1,0 +1,115 @@
+/**
+ * Browser runtime (development and tests only): the same ParleyBridge, implemented as a client of the local bridge
+ * host (electron/bridge/server.ts) over one WebSocket on this page's own origin. The per-run token arrives in the
+ * URL fragment (#token=…), is kept for this tab only and is sent as the first message. Calls are
+ * {id, method, args} → {id, ok, value | error}; events are {event, payload}. When the host goes away the client
+ * keeps retrying, and after a reconnect it re-announces the state (a 'state-changed' event) so the UI catches up.
+ */
+import type { AppState, EventName, ParleyBridge, ParleyEvents } from '../../../electron/contract/api.js';
+import { ApiError } from './errors.js';
+
+type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
+type Incoming =
+  | { type: 'ready' }
+  | { type: 'result'; id: number; ok: true; value: unknown }
+  | { type: 'result'; id: number; ok: false; error: { code: string; message: string } }
+  | { type: 'event'; event: EventName; payload: unknown };
+
+export type BridgeLinkStatus = 'connecting' | 'open' | 'lost';
+
+export function readToken(): string | null {
+  const m = /(?:^|[#&])token=([A-Za-z0-9_-]{16,128})/.exec(location.hash);
+  if (m) {
+    sessionStorage.setItem('parley-bridge-token', m[1]!);
+    history.replaceState(null, '', location.pathname + location.search);
+    return m[1]!;
+  }
+  return sessionStorage.getItem('parley-bridge-token');
+}
+
+export function browserBridge(token: string, onLink?: (s: BridgeLinkStatus) => void): ParleyBridge {
+  const listeners = new Map<EventName, Set<(p: unknown) => void>>();
+  const pending = new Map<number, Pending>();
+  const queue: string[] = [];
+  let nextId = 1;
+  let ws: WebSocket | null = null;
+  let ready = false;
+  let everReady = false;
+
+  const emit = (event: EventName, payload: unknown): void => {
+    for (const l of listeners.get(event) ?? []) l(payload);
+  };
+
+  const connect = (): void => {
+    onLink?.('connecting');
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const sock = new WebSocket(`${proto}//${location.host}/rpc`);
+    ws = sock;
+    sock.onopen = () => sock.send(JSON.stringify({ type: 'hello', token }));
+    sock.onmessage = (ev) => {
+      let msg: Incoming;
+      try {
+        msg = JSON.parse(String(ev.data)) as Incoming;
+      } catch {
+        return;
+      }
+      if (msg.type === 'ready') {
+        ready = true;
+        onLink?.('open');
+        for (const q of queue.splice(0)) sock.send(q);
+        if (everReady) {
+          // The host restarted: fetch fresh state so screens refresh.
+          void call('getState', []).then((s) => emit('state-changed', s as AppState), () => undefined);
+        }
+        everReady = true;
+      } else if (msg.type === 'result') {
+        const p = pending.get(msg.id);
+        if (!p) return;
+        pending.delete(msg.id);
+        if (msg.ok) p.resolve(msg.value);
+        else p.reject(new ApiError(msg.error.code, msg.error.message));
+      } else if (msg.type === 'event') {
+        emit(msg.event, msg.payload);
+      }
+    };
+    sock.onclose = () => {
+      ws = null;
+      ready = false;
+      onLink?.('lost');
+      for (const [id, p] of pending) {
+        pending.delete(id);
+        p.reject(new ApiError('BRIDGE_DOWN', 'Lost the connection to Parley. Retrying…'));
+      }
+      setTimeout(connect, 500);
+    };
+  };
+
+  const call = (method: string, args: unknown[]): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      const frame = JSON.stringify({ type: 'call', id, method, args });
+      if (ready && ws) ws.send(frame);
+      else queue.push(frame);
+    });
+
+  connect();
+
+  const on = <E extends EventName>(event: E, listener: (payload: ParleyEvents[E]) => void): (() => void) => {
+    let set = listeners.get(event);
+    if (!set) listeners.set(event, (set = new Set()));
+    const l = listener as (p: unknown) => void;
+    set.add(l);
+    return () => {
+      set.delete(l);
+    };
+  };
+
+  return new Proxy({} as ParleyBridge, {
+    get(_t, prop) {
+      if (prop === 'on') return on;
+      if (typeof prop !== 'string' || prop === 'then') return undefined;
+      return (...args: unknown[]) => call(prop, args);
+    },
+  });
+}

@@ -1,0 +1,276 @@
+/**
+ * The everyday layout: a resizable left column (profile header, filter box, conversation list) and the right pane
+ * (open chat, settings, or an empty state that says what to do next).
+ */
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { KeyboardEvent as ReactKeyboardEvent, PointerEvent as ReactPointerEvent, ReactNode } from 'react';
+import { MessageSquarePlus, Search, Settings as SettingsIcon, ShieldAlert, ShieldCheck, UserPlus } from 'lucide-react';
+import type { ConversationSummary } from '../../../electron/contract/api.js';
+import { Avatar } from '../components/Avatar.js';
+import { ConnectionStatus } from '../components/ConnectionStatus.js';
+import { listTime } from '../lib/format.js';
+import { useApp, useEvent } from '../state.js';
+import { AddContactDialog } from './AddContactDialog.js';
+import { Chat } from './Chat.js';
+import { ContactDialog } from './ContactDialog.js';
+import { SettingsPage } from './Settings.js';
+
+const MIN_W = 240;
+const MAX_W = 480;
+
+function storedWidth(): number {
+  const n = Number(localStorage.getItem('parley-side-width'));
+  return Number.isFinite(n) && n >= MIN_W && n <= MAX_W ? n : 320;
+}
+
+export function Shell(): ReactNode {
+  const { bridge, state, fail } = useApp();
+  const [width, setWidth] = useState(storedWidth);
+  const [filter, setFilter] = useState('');
+  const [conversations, setConversations] = useState<ConversationSummary[] | null>(null);
+  const [selected, setSelected] = useState<string | null>(null);
+  const [view, setView] = useState<'chat' | 'settings'>('chat');
+  const [adding, setAdding] = useState(false);
+  const [contactDialog, setContactDialog] = useState<string | null>(null);
+  const searchRef = useRef<HTMLInputElement>(null);
+  const listRef = useRef<HTMLDivElement>(null);
+
+  const reload = useCallback(() => {
+    bridge.listConversations(filter ? { filter } : {}).then(setConversations, fail);
+  }, [bridge, filter, fail]);
+
+  useEffect(() => {
+    const t = setTimeout(reload, filter ? 120 : 0);
+    return () => clearTimeout(t);
+  }, [reload, filter]);
+
+  // Any change that can move a row, change a preview or a badge reloads the (small) list.
+  const soon = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const reloadSoon = useCallback(() => {
+    if (soon.current) clearTimeout(soon.current);
+    soon.current = setTimeout(reload, 60);
+  }, [reload]);
+  useEvent('message-received', reloadSoon);
+  useEvent('message-state', reloadSoon);
+  useEvent('contacts-changed', reloadSoon);
+  useEvent('contact-key-changed', reloadSoon);
+  useEvent('state-changed', reloadSoon);
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent): void => {
+      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'k') {
+        e.preventDefault();
+        searchRef.current?.focus();
+        searchRef.current?.select();
+      }
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, []);
+
+  useEffect(() => localStorage.setItem('parley-side-width', String(width)), [width]);
+
+  const open = (username: string): void => {
+    setSelected(username);
+    setView('chat');
+  };
+
+  const onListKey = (e: ReactKeyboardEvent): void => {
+    if (!conversations || conversations.length === 0) return;
+    if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp' && e.key !== 'Home' && e.key !== 'End') return;
+    e.preventDefault();
+    const i = conversations.findIndex((c) => c.contact.username === selected);
+    let n = e.key === 'ArrowDown' ? i + 1 : e.key === 'ArrowUp' ? i - 1 : e.key === 'Home' ? 0 : conversations.length - 1;
+    n = Math.max(0, Math.min(conversations.length - 1, n));
+    const name = conversations[n]!.contact.username;
+    open(name);
+    listRef.current?.querySelector<HTMLElement>(`[data-username="${CSS.escape(name)}"]`)?.focus();
+  };
+
+  const startDrag = (e: ReactPointerEvent): void => {
+    const startX = e.clientX;
+    const startW = width;
+    const move = (ev: PointerEvent): void => setWidth(Math.max(MIN_W, Math.min(MAX_W, startW + ev.clientX - startX)));
+    const up = (): void => {
+      window.removeEventListener('pointermove', move);
+      window.removeEventListener('pointerup', up);
+    };
+    window.addEventListener('pointermove', move);
+    window.addEventListener('pointerup', up);
+  };
+
+  const profile = state.profile!;
+  return (
+    <div className="app">
+      <aside className="side" style={{ width }} aria-label="Conversations">
+        <div className="profile">
+          <Avatar name={profile.username} fingerprint={profile.fingerprint} />
+          <div className="who">
+            <div className="name" data-testid="me">{profile.username}</div>
+            <ConnectionStatus connection={state.connection} />
+          </div>
+          <button type="button" className="icon-btn" aria-label="Add contact" title="Add contact" onClick={() => setAdding(true)}>
+            <UserPlus size={18} aria-hidden />
+          </button>
+          <button
+            type="button"
+            className="icon-btn"
+            aria-label="Settings"
+            title="Settings"
+            aria-pressed={view === 'settings'}
+            onClick={() => setView(view === 'settings' ? 'chat' : 'settings')}
+          >
+            <SettingsIcon size={18} aria-hidden />
+          </button>
+        </div>
+        <div className="search" role="search">
+          <Search size={16} aria-hidden />
+          <input
+            ref={searchRef}
+            className="input"
+            type="search"
+            placeholder="Filter conversations"
+            aria-label="Filter conversations by name"
+            value={filter}
+            onChange={(e) => setFilter(e.target.value)}
+            onKeyDown={(e) => {
+              if (e.key === 'ArrowDown') {
+                e.preventDefault();
+                const first = conversations?.[0];
+                if (first) {
+                  open(first.contact.username);
+                  listRef.current?.querySelector<HTMLElement>('[role="option"]')?.focus();
+                }
+              } else if (e.key === 'Escape') setFilter('');
+            }}
+          />
+          <span className="kbd" aria-hidden>
+            {navigator.platform.startsWith('Mac') ? '⌘K' : 'Ctrl K'}
+          </span>
+        </div>
+        <div className="list" role="listbox" aria-label="Conversations" ref={listRef} onKeyDown={onListKey} data-testid="conversation-list">
+          {conversations === null && <div className="list-empty">Loading conversations…</div>}
+          {conversations?.length === 0 && (
+            <div className="list-empty">
+              {filter ? (
+                <p>No conversation matches “{filter}”.</p>
+              ) : (
+                <>
+                  <p>No conversations yet.</p>
+                  <button type="button" className="btn" onClick={() => setAdding(true)}>
+                    <UserPlus size={16} aria-hidden /> Add a contact
+                  </button>
+                </>
+              )}
+            </div>
+          )}
+          {conversations?.map((c) => (
+            <ConversationRow key={c.contact.username} c={c} selected={c.contact.username === selected} onOpen={() => open(c.contact.username)} />
+          ))}
+        </div>
+      </aside>
+      <button
+        type="button"
+        className="resizer"
+        role="separator"
+        aria-orientation="vertical"
+        aria-label="Resize conversation list"
+        aria-valuemin={MIN_W}
+        aria-valuemax={MAX_W}
+        aria-valuenow={width}
+        onPointerDown={startDrag}
+        onKeyDown={(e) => {
+          if (e.key === 'ArrowLeft') setWidth((w) => Math.max(MIN_W, w - 16));
+          if (e.key === 'ArrowRight') setWidth((w) => Math.min(MAX_W, w + 16));
+        }}
+      />
+      <main className="main">
+        {view === 'settings' ? (
+          <SettingsPage onClose={() => setView('chat')} />
+        ) : selected ? (
+          <Chat key={selected} username={selected} onShowContact={() => setContactDialog(selected)} onChanged={reloadSoon} />
+        ) : (
+          <div className="empty" data-testid="empty-state">
+            <div className="art" aria-hidden>
+              <MessageSquarePlus size={36} />
+            </div>
+            <h2>{conversations && conversations.length > 0 ? 'Pick a conversation' : 'Add a contact by username'}</h2>
+            <p>
+              {conversations && conversations.length > 0
+                ? 'Choose someone on the left, or add a new contact. Everything you send is encrypted before it leaves this computer.'
+                : 'Ask a friend for their Parley username and add them. Then compare safety numbers to be sure it is really them.'}
+            </p>
+            <button type="button" className="btn primary lg" onClick={() => setAdding(true)}>
+              <UserPlus size={16} aria-hidden /> Add contact
+            </button>
+          </div>
+        )}
+      </main>
+      {adding && (
+        <AddContactDialog
+          onClose={() => setAdding(false)}
+          onAdded={(u) => {
+            setAdding(false);
+            reload();
+            open(u);
+          }}
+        />
+      )}
+      {contactDialog && <ContactDialog username={contactDialog} onClose={() => setContactDialog(null)} onChanged={reloadSoon} />}
+    </div>
+  );
+}
+
+function preview(c: ConversationSummary): string {
+  if (c.contact.request && !c.lastMessage) return 'Wants to message you';
+  const m = c.lastMessage;
+  if (!m) return 'No messages yet';
+  if (m.state === 'undecryptable' || m.body === null) return 'Message could not be decrypted';
+  const text = m.body.replace(/\s+/g, ' ');
+  return m.direction === 'out' ? `You: ${text}` : text;
+}
+
+function ConversationRow({ c, selected, onOpen }: { c: ConversationSummary; selected: boolean; onOpen: () => void }): ReactNode {
+  const { contact, unread } = c;
+  return (
+    <div
+      role="option"
+      tabIndex={selected ? 0 : -1}
+      aria-selected={selected}
+      data-username={contact.username}
+      data-testid="conversation"
+      className={`row ${unread > 0 ? 'unread' : ''}`}
+      onClick={onOpen}
+      onKeyDown={(e) => {
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          onOpen();
+        }
+      }}
+      aria-label={`${contact.username}${contact.verified ? ', verified' : ''}${unread ? `, ${unread} unread` : ''}`}
+    >
+      <Avatar name={contact.username} fingerprint={contact.fingerprint} />
+      <div className="body">
+        <div className="line">
+          <span className="title">{contact.username}</span>
+          {contact.keyChangePending ? (
+            <ShieldAlert size={14} className="warn-icon" aria-label="Safety number changed" />
+          ) : contact.verified ? (
+            <ShieldCheck size={14} className="shield" aria-label="Verified" />
+          ) : null}
+          {c.lastMessage && <span className="time">{listTime(c.lastMessage.sentAt)}</span>}
+        </div>
+        <div className="line">
+          <span className="preview" style={!c.lastMessage ? { fontStyle: 'italic' } : undefined}>
+            {preview(c)}
+          </span>
+          {unread > 0 && (
+            <span className="badge" data-testid="unread">
+              {unread > 99 ? '99+' : unread}
+            </span>
+          )}
+        </div>
+      </div>
+    </div>
+  );
+}
