@@ -223,6 +223,11 @@ export class CryptoPool {
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 
+  /** The live worker threads (diagnostics and tests; empty after close()). */
+  threads(): Worker[] {
+    return this.slots.map((s) => s.worker);
+  }
+
   /** Number of live worker threads (0 after close()). */
   get workers(): number {
     return this.slots.length;
