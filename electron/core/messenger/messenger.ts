@@ -152,6 +152,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
   private flushing = false;
   private flushAgain = false;
   private outboxTimer: NodeJS.Timeout | null = null;
+  private pausedUntil = 0;
   private keyCheckTimer: NodeJS.Timeout | null = null;
   private readonly lastKeyCheck = new Map<string, number>();
   private closed = false;
@@ -185,16 +186,13 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     if (!t) return;
     this.transportOffs.push(
       t.on('authenticated', () => {
-        void this.drain();
+        // The relay pushes the queue itself after authentication ('deliver', flow-controlled by our acks).
         void this.flushOutbox();
         void this.checkAllContacts();
       }),
       t.on('deliver', (items) => void this.enqueueBatch(items)),
     );
-    if (t.online) {
-      void this.drain();
-      void this.flushOutbox();
-    }
+    if (t.online) void this.flushOutbox();
     const every = this.o.keyCheckIntervalMs ?? 10 * 60_000;
     if (every > 0 && !this.keyCheckTimer) {
       this.keyCheckTimer = setInterval(() => void this.checkAllContacts(), every);
@@ -290,14 +288,20 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     try {
       do {
         this.flushAgain = false;
-        let progressed = true;
-        while (progressed && this.transport?.online && !this.closed) {
-          progressed = false;
+        // In order: the first retryable failure ends the pass, so later items never overtake earlier ones.
+        let blocked = false;
+        while (!blocked && this.transport?.online && !this.closed && this.now() >= this.pausedUntil) {
           const due = this.store.dueOutbox(this.now(), 32);
+          if (due.length === 0) break;
           for (const item of due) {
-            if (!this.transport?.online || this.closed) break;
-            const ok = await this.sendOne(item);
-            if (ok) progressed = true;
+            if (!this.transport?.online || this.closed) {
+              blocked = true;
+              break;
+            }
+            if ((await this.sendOne(item)) === 'retry') {
+              blocked = true;
+              break;
+            }
           }
         }
       } while (this.flushAgain && !this.closed);
@@ -307,18 +311,23 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     }
   }
 
-  /** Sends one item; returns true when it left the outbox (sent or failed for good). */
-  private async sendOne(item: OutboxItem): Promise<boolean> {
+  /** Sends one item: 'done' when it left the outbox (sent, or failed for good), 'retry' when it must wait. */
+  private async sendOne(item: OutboxItem): Promise<'done' | 'retry'> {
     const t = this.transport;
-    if (!t) return false;
+    if (!t) return 'retry';
     try {
       await t.send(item.envelope);
     } catch (err) {
       const e = err instanceof TransportError ? err : new TransportError('INTERNAL', String(err));
+      if (e.code === 'RATE_LIMITED') {
+        // Not the item's fault: pause the whole outbox (at least 1 s, so a long backlog costs few rejects).
+        this.pausedUntil = this.now() + Math.max(e.retryAfterMs ?? 0, 1000);
+        return 'retry';
+      }
       if (e.retryable) {
-        const delay = Math.max(e.retryAfterMs ?? 0, backoffDelay(item.attempts, { baseMs: 1000, maxMs: 60_000, ...this.o.retry }));
+        const delay = backoffDelay(item.attempts, { baseMs: 1000, maxMs: 60_000, ...this.o.retry });
         this.store.recordOutboxAttempt(item.envelopeId, { nextAttemptAt: this.now() + delay, error: e.message });
-        return false;
+        return 'retry';
       }
       const reason = `The relay refused the message (${e.code}): ${e.message}`;
       const failed = this.store.transaction(() => {
@@ -328,7 +337,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
           : null;
       });
       if (failed) this.emit('message-state', { id: failed.id, contact: failed.contact, state: 'failed', error: reason });
-      return true;
+      return 'done';
     }
     const sent = this.store.transaction(() => {
       this.store.removeOutbox(item.envelopeId);
@@ -338,15 +347,16 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
       return this.store.setMessageState(item.messageId, { contact: item.contact, direction: 'out' }, 'sent', null);
     });
     if (sent) this.emit('message-state', { id: sent.id, contact: sent.contact, state: 'sent', error: null });
-    return true;
+    return 'done';
   }
 
   private scheduleOutbox(): void {
     if (this.outboxTimer) clearTimeout(this.outboxTimer);
     this.outboxTimer = null;
     if (this.closed) return;
-    const next = this.store.nextOutboxDue();
-    if (next === null) return;
+    const due = this.store.nextOutboxDue();
+    if (due === null) return;
+    const next = Math.max(due, this.pausedUntil);
     const delay = Math.min(Math.max(0, next - this.now()) + 10, 2 ** 31 - 1);
     this.outboxTimer = setTimeout(() => void this.flushOutbox(), delay);
     this.outboxTimer.unref();
@@ -386,6 +396,13 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     } finally {
       this.draining = false;
     }
+  }
+
+  /** Envelopes the relay pushed but we could not finish stay unacknowledged; fetch them again a bit later. */
+  private retryDrainSoon(): void {
+    if (this.closed) return;
+    const t = setTimeout(() => void this.drain(), 2000);
+    t.unref();
   }
 
   /** Queues a batch for serial processing (relay order is kept). Resolves with the number of envelopes acked. */
@@ -446,6 +463,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     } catch (err) {
       if (err instanceof RetryLater) {
         this.log(`batch deferred: ${err.message}`);
+        this.retryDrainSoon();
         return 0;
       }
       throw err;
@@ -489,6 +507,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
         acked = acks.length;
       } catch (err) {
         this.log(`ack failed (will be redelivered and deduplicated): ${(err as Error).message}`);
+        this.retryDrainSoon();
       }
     }
     this.afterStore(received, states, receiptsFor, prepared);

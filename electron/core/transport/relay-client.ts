@@ -144,7 +144,7 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
     });
     socket.on('challenge', (p: unknown) => void this.onChallenge(p));
     socket.on('deliver', (p: unknown) => {
-      if (!this.authed) return;
+      // The relay pushes only after a successful auth; its push can overtake our reading of the auth ack.
       const parsed = looseDeliverSchema.safeParse(p);
       if (parsed.success) this.emit('deliver', parsed.data.envelopes);
     });
