@@ -9,12 +9,13 @@
  *   worker.ts         (source, under vitest/tsx: started through a bootstrap that registers tsx's require hook;
  *                      Node 20 workers ignore `--import tsx` in execArgv)
  *
- * electron-vite: add the worker as a second main-process input so it lands beside index.js:
- *   main: { build: { rollupOptions: { input: { index: 'electron/main/index.ts',
- *                                              'crypto-worker': 'electron/core/crypto/worker.ts' } } } }
- * which emits out/main/crypto-worker.js; the bundled pool finds it via __dirname (out/main). Pass
- * `workerEntry` explicitly if your layout differs (for a packaged app, a path outside app.asar is not needed:
- * worker_threads can load scripts from inside asar in Electron).
+ * electron-vite: the worker is a second main-process input so it lands beside index.js
+ * (electron.vite.config.ts does this):
+ *   main: { build: { rolldownOptions: { input: { index: 'electron/main/index.ts',
+ *                                                'crypto-worker': 'electron/core/crypto/worker.ts' } } } }
+ * which emits out/main/crypto-worker.js; the bundled pool finds it via __dirname (out/main, or out/main/chunks
+ * when the pool lands in a shared chunk: the parent directory is searched too). Pass `workerEntry` explicitly if
+ * your layout differs. Electron's worker_threads load scripts from inside app.asar.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -77,8 +78,7 @@ function tsxBootstrap(file: string): WorkerEntry {
 export function resolveWorkerEntry(explicit?: string): WorkerEntry {
   if (explicit) return explicit.endsWith('.ts') ? tsxBootstrap(explicit) : { file: explicit };
   const dir = moduleDir();
-  for (const name of ['crypto-worker.js', 'worker.js']) {
-    const file = path.join(dir, name);
+  for (const file of [path.join(dir, 'crypto-worker.js'), path.join(dir, '..', 'crypto-worker.js'), path.join(dir, 'worker.js')]) {
     if (existsSync(file)) return { file };
   }
   const ts = path.join(dir, 'worker.ts');
