@@ -17,7 +17,27 @@ import { startServer, type ServerMode } from './lib/server.js';
 import { closedLoop, makeEnvelopes, openLoop, Traffic, type LoadResult } from './lib/traffic.js';
 import { fixture } from './lib/ids.js';
 import { existsSync } from 'node:fs';
+import { fromB64u, importVerifyKey, sendSchema, verifyEnvelopeSignature, type Envelope } from '../relay/protocol/index.js';
 import { ROOT } from './lib/common.js';
+
+/** Per-envelope cost of the relay's checks, measured in isolation here (µs). */
+async function validationCosts(ids: Awaited<ReturnType<typeof benchIdentities>>): Promise<{ zod: number; verify: number; importKey: number; json: number }> {
+  const envs = Array.from({ length: 300 }, (_, i) => makeEnvelope(ids[i % ids.length]!, ids[(i + 1) % ids.length]!.fp));
+  const sender = new Map(ids.map((x) => [x.fp, x.identity]));
+  const time = async (fn: (e: Envelope) => unknown): Promise<number> => {
+    for (const e of envs.slice(0, 30)) await fn(e);
+    const t0 = now();
+    for (const e of envs) await fn(e);
+    return ((now() - t0) * 1000) / envs.length;
+  };
+  const zod = await time((e) => sendSchema.safeParse({ envelope: e }));
+  const verify = await time(async (e) => {
+    if (!(await verifyEnvelopeSignature(e, sender.get(e.from)!))) throw new Error('bench envelope does not verify');
+  });
+  const importKey = await time((e) => importVerifyKey(fromB64u(sender.get(e.from)!.sig)));
+  const json = await time((e) => JSON.parse(JSON.stringify({ envelope: e })));
+  return { zod, verify, importKey, json };
+}
 
 export const BENCH_LIMITS = {
   connBurst: 1_000_000, connPerSec: 1_000_000, sendBurst: 1_000_000, sendPerSec: 1_000_000,
@@ -29,6 +49,8 @@ interface VariantResult {
   throughput: LoadResult[];
   msgPerSec: number;
   cpuUsPerMsg: number;
+  /** CPU of this (client) process per delivered message: the load generator's own cost. */
+  clientCpuUsPerMsg?: number;
   latency: LoadResult | null;
   connectMs: number;
   error?: string;
@@ -67,18 +89,23 @@ export const routingBench: Bench = async (o) => {
       // Warm-up: one message per client.
       await closedLoop(clients, makeEnvelopes(ids, 1, makeEnvelope), 1, traffic);
       const cpu: number[] = [];
+      const clientCpu: number[] = [];
       for (let r = 0; r < o.runs; r++) {
         const envs = makeEnvelopes(ids, perClient, makeEnvelope);
         const c0 = server.cpuMs();
+        const u0 = process.cpuUsage();
         const res = await closedLoop(clients, envs, 1, traffic);
+        const u = process.cpuUsage(u0);
         cpu.push(((server.cpuMs() - c0) * 1000) / Math.max(1, res.delivered));
+        clientCpu.push((u.user + u.system) / Math.max(1, res.delivered));
         v.throughput.push(res);
       }
       v.msgPerSec = median(v.throughput.map((x) => x.msgPerSec));
       v.cpuUsPerMsg = median(cpu);
+      v.clientCpuUsPerMsg = median(clientCpu);
       const per = Math.ceil((rate * latencyMs) / 1000 / n) + 1;
       v.latency = await openLoop(clients, makeEnvelopes(ids, per, makeEnvelope), rate, latencyMs, traffic);
-      o.log(`routing: ${mode}: ${v.msgPerSec.toFixed(0)} msg/s, relay CPU ${v.cpuUsPerMsg.toFixed(0)} µs/msg, p99 @${rate}/s ${v.latency.p99.toFixed(2)} ms, lost ${v.throughput.reduce((s, x) => s + x.lost, 0) + v.latency.lost}, connect ${(v.connectMs / 1000).toFixed(1)} s`);
+      o.log(`routing: ${mode}: ${v.msgPerSec.toFixed(0)} msg/s, relay CPU ${v.cpuUsPerMsg.toFixed(0)} µs/msg, clients ${v.clientCpuUsPerMsg!.toFixed(0)} µs/msg, p99 @${rate}/s ${v.latency.p99.toFixed(2)} ms, lost ${v.throughput.reduce((s, x) => s + x.lost, 0) + v.latency.lost}, connect ${(v.connectMs / 1000).toFixed(1)} s`);
     } catch (e) {
       v.error = e instanceof Error ? e.message : String(e);
       o.log(`routing: ${mode} failed: ${v.error}`);
@@ -111,8 +138,11 @@ export const routingBench: Bench = async (o) => {
     ['storage (SQLite group commit)', cpu('parley') - cpu('parley-mem')],
   ];
   const where = steps.filter(([, x]) => Number.isFinite(x)).map(([k, x]) => `${k} ${x.toFixed(0)} µs`).join('; ');
+  const micro = await validationCosts(ids);
   const notes = [
     `relay-process CPU per delivered message — ${where}` + (Number.isFinite(cpu('parley')) ? ` (total Parley ${cpu('parley').toFixed(0)} µs)` : ''),
+    `validation in isolation, per envelope: zod sendSchema ${micro.zod.toFixed(0)} µs, verifyEnvelopeSignature ${micro.verify.toFixed(0)} µs (of which Ed25519 key import ${micro.importKey.toFixed(0)} µs), JSON parse+stringify ${micro.json.toFixed(0)} µs`,
+    `load-generator CPU per message (this process, all clients): ${modes.map((m) => `${m} ${results.get(m)?.clientCpuUsPerMsg?.toFixed(0) ?? '—'} µs`).join(', ')}`,
     `envelope on the wire ~${JSON.stringify(makeEnvelope(ids[0]!, ids[1]!.fp)).length} B JSON (200-byte text → 256-byte bucket + two 512-byte RSA wrapped keys); ${perClient}×${n} messages per run, 1 in flight per client`,
   ];
   for (const [m, v] of results) if (v.error) notes.push(`${m} failed: ${v.error}`);

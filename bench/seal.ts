@@ -94,6 +94,7 @@ export const sealBench: Bench = async (o) => {
     ]);
   }
   const parley = median(parleyRuns);
+  const ratio = median(parleyRuns.map((x, i) => x / baseRuns[i]!));
 
   // Informational: the pool's seal on every core, many in flight.
   let poolRate: number | null = null;
@@ -116,10 +117,10 @@ export const sealBench: Bench = async (o) => {
     id,
     title,
     rows: [
-      row({ metric: 'seal() throughput, one at a time', unit: 'env/s', parley, baseline: base, target: 'ratio ≥ 0.8', met: parley / base >= 0.8, baselineLabel: 'Σ primitives' }),
+      row({ metric: 'seal() throughput, one at a time', unit: 'env/s', parley, baseline: base, ratio, target: 'ratio ≥ 0.8', met: ratio >= 0.8, baselineLabel: 'Σ primitives' }),
       row({ metric: `CryptoPool.seal, ${os.availableParallelism()} workers, all in flight`, unit: 'env/s', parley: poolRate, baseline: base, target: 'info', met: null, baselineLabel: 'Σ primitives, 1 thread' }),
     ],
-    notes: [`primitive costs per seal: ${bdText}`],
+    notes: [`primitive costs per seal: ${bdText}`, 'ratio = median of per-run ratios (primitives and seal() alternate)'],
     details: { parleyRuns, baseRuns, breakdownMs: breakdown, iterations: n, recipients: RECIPIENTS },
   };
 };
