@@ -23,6 +23,9 @@ import { signLabeled, type IdentityKeys } from './identity.js';
 import { decodePayload, encodePayload, isBucket, newMessageId, type Payload } from './payload.js';
 import { aesGcmDecrypt, aesGcmEncrypt, importAesKey, randomBytes, rsaOaepDecrypt, rsaOaepEncrypt, type CryptoKey } from './primitives.js';
 
+/** One message for every unwrap/decrypt failure: which step failed is not revealed. */
+const TAMPERED = 'envelope does not decrypt (tampered or damaged)';
+
 /** Imported RSA public keys by their SPKI text, so a busy conversation does not re-import on every message. */
 const wrapKeyCache = new Map<string, Promise<CryptoKey>>();
 const WRAP_CACHE_MAX = 256;
@@ -124,14 +127,14 @@ export async function open(o: OpenOptions): Promise<{ envelope: Envelope; payloa
   try {
     rawKey = await rsaOaepDecrypt(o.me.encKey, fromB64u(mine.k));
   } catch {
-    throw new OpenError('tampered', 'wrapped key does not decrypt');
+    throw new OpenError('tampered', TAMPERED);
   }
   let plaintext: Uint8Array;
   try {
     const aesKey = await importAesKey(rawKey);
     plaintext = await aesGcmDecrypt(aesKey, fromB64u(env.iv), fromB64u(env.ct), canonicalHeader(env));
   } catch {
-    throw new OpenError('tampered', 'ciphertext does not authenticate');
+    throw new OpenError('tampered', TAMPERED);
   } finally {
     rawKey.fill(0);
   }
