@@ -5,7 +5,7 @@
  * and two profiles side by side never share a keychain account.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { VaultKind } from './vault/types.js';
 
@@ -151,12 +151,27 @@ export function openProfile(dir: string): Profile {
     relayUrl: null,
     relayFingerprint: null,
   };
+  // Exclusive create: write a temp file, then hard-link it into place (fails if another process won the race).
+  const tmp = `${paths.meta}.${process.pid}.${randomBytes(4).toString('hex')}.new`;
   try {
-    writeFileAtomic(paths.meta, JSON.stringify(meta, null, 2) + '\n', 0o600);
+    writeFileAtomic(tmp, JSON.stringify(meta, null, 2) + '\n', 0o600);
+    try {
+      linkSync(tmp, paths.meta);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') renameSync(tmp, paths.meta); // no hard links here
+      else if (code !== 'EEXIST') throw e;
+    }
   } catch (e) {
     throw new ProfileError('IO', `cannot write ${paths.meta}: ${(e as Error).message}`, { cause: e });
+  } finally {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already gone
+    }
   }
-  // Re-read: if another process created it concurrently, the rename made one of them win; use the winner.
+  // If another process created it concurrently, its id won: everyone uses the file's id.
   return readProfile(dir)!;
 }
 

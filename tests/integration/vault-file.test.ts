@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,6 +60,25 @@ describe('profiles', () => {
     );
     expect(a.paths.db).not.toBe(b.paths.db);
     expect(a.paths.vaultFile).not.toBe(b.paths.vaultFile);
+  });
+
+  it('processes creating the same profile at once all end up with one id', async () => {
+    const dir = path.join(root, 'race');
+    const script = path.join(root, 'race.ts');
+    writeFileSync(
+      script,
+      `import { openProfile } from ${JSON.stringify(path.resolve(__dirname, '../../electron/core/profile.ts'))};\n` +
+        `process.stdout.write(openProfile(process.argv[2]!).id);\n`,
+    );
+    const run = promisify(execFile);
+    const ids = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        run(process.execPath, ['--import', 'tsx', script, dir], { cwd: path.resolve(__dirname, '../..') }).then((r) => r.stdout),
+      ),
+    );
+    expect(new Set(ids).size).toBe(1);
+    expect(readProfile(dir)!.id).toBe(ids[0]);
+    expect(readdirSync(dir)).toEqual(['profile.json']);
   });
 
   it('a damaged profile.json is a typed error, not a crash', () => {

@@ -56,6 +56,11 @@ describe('keychain vault (real GNOME keyring)', () => {
     expect(status.backend).toMatch(/Secret Service|Keychain|Credential/);
   });
 
+  it('parallel probes do not disturb each other', async () => {
+    const all = await Promise.all([probeKeychain(), probeKeychain(), probeKeychain(), probeKeychain()]);
+    expect(all.map((x) => x.available)).toEqual([true, true, true, true]);
+  });
+
   it('round-trips two profiles side by side without collision (service "Parley", account = profile id)', async () => {
     const pa = profile('alice');
     const pb = profile('bob');

@@ -3,12 +3,13 @@
  * Manager on Windows). Service "Parley", account = profile id, one entry = JSON of VaultContents.
  * When no keychain is reachable, every call rejects with VaultError 'KEYCHAIN_UNAVAILABLE'; never a fallback.
  */
+import { randomBytes } from 'node:crypto';
 import { loadKeytar, type Keytar } from '../native.js';
 import { checkContents, parseContents } from './validate.js';
 import { VaultError, type KeychainStatus, type KeyVault, type VaultContents } from './types.js';
 
 export const KEYCHAIN_SERVICE = 'Parley';
-/** Account used by probeKeychain() for its write/read/delete check. */
+/** Account prefix used by probeKeychain() for its write/read/delete check (unique per call: parallel probes). */
 export const PROBE_ACCOUNT = 'parley-keychain-probe';
 const TIMEOUT_MS = 10_000;
 
@@ -71,10 +72,11 @@ async function keytarCall<T>(what: string, fn: (k: Keytar) => Promise<T>): Promi
 export async function probeKeychain(service: string = KEYCHAIN_SERVICE): Promise<KeychainStatus> {
   try {
     await keytarCall('probe', async (k) => {
-      const token = `probe-${process.pid}-${Date.now()}`;
-      await k.setPassword(service, PROBE_ACCOUNT, token);
-      const back = await k.getPassword(service, PROBE_ACCOUNT);
-      await k.deletePassword(service, PROBE_ACCOUNT);
+      const token = randomBytes(12).toString('hex');
+      const account = `${PROBE_ACCOUNT}-${process.pid}-${token}`;
+      await k.setPassword(service, account, token);
+      const back = await k.getPassword(service, account);
+      await k.deletePassword(service, account);
       if (back !== token) throw new Error('the keychain did not return what was stored');
     });
     return { available: true, backend: keychainBackend() };
