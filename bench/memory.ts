@@ -12,30 +12,50 @@ import { startServer, type ServerMode } from './lib/server.js';
 import { fixture } from './lib/ids.js';
 import { BENCH_LIMITS } from './routing.js';
 
+/** Least-squares slope of y over x. */
+function slope(xs: number[], ys: number[]): number {
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < xs.length; i++) {
+    num += (xs[i]! - mx) * (ys[i]! - my);
+    den += (xs[i]! - mx) ** 2;
+  }
+  return num / den;
+}
+
 /**
- * Connect n/2, measure, connect n/2 more, measure. `marginal` (MB per 1 000, from the second half) excludes one-time
- * costs a first connection pays (JIT, SQLite page cache, malloc arenas of the crypto threads); `total` is the whole
- * growth from the idle server, scaled to 1 000.
+ * Connect in 4 steps of n/4, reading RSS (after forced GCs) before and after each step. `marginal` (MB per 1 000)
+ * is the least-squares slope over the steps after the first, which excludes one-time costs the first connections
+ * pay (JIT, SQLite page cache, malloc arenas of the crypto threads); `total` is the whole growth from the idle
+ * server, scaled to 1 000.
  */
-async function perThousand(mode: ServerMode, n: number, rsa: string, runs: number): Promise<{ marginal: number; total: number; samples: Array<{ marginal: number; total: number }> }> {
-  const samples: Array<{ marginal: number; total: number }> = [];
+async function perThousand(mode: ServerMode, n: number, rsa: string, runs: number): Promise<{ marginal: number; total: number; samples: Array<{ marginal: number; total: number; rss: number[] }> }> {
+  const samples: Array<{ marginal: number; total: number; rss: number[] }> = [];
   const MB = 2 ** 20;
+  const steps = 4;
   for (let r = 0; r < runs; r++) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-bench-mem-'));
     const server = await startServer(mode, { dataDir: dir, limits: BENCH_LIMITS });
-    let clients: LoadClient[] = [];
+    const clients: LoadClient[] = [];
     try {
       const ids = await benchIdentities(n, rsa, `m${r}${Date.now().toString(36)}u`);
-      const half = n >> 1;
       await sleep(300);
-      const before = (await server.rss()).rss;
-      clients = await connectAll(mode, server.url, server.fingerprint, ids.slice(0, half), { onDeliver: () => undefined });
-      await sleep(1000);
-      const mid = (await server.rss()).rss;
-      clients.push(...(await connectAll(mode, server.url, server.fingerprint, ids.slice(half), { onDeliver: () => undefined })));
-      await sleep(1000);
-      const after = (await server.rss()).rss;
-      samples.push({ marginal: ((after - mid) / MB) * (1000 / (n - half)), total: ((after - before) / MB) * (1000 / n) });
+      const counts = [0];
+      const rss = [(await server.rss()).rss / MB];
+      for (let k = 0; k < steps; k++) {
+        const part = ids.slice((k * n) / steps, ((k + 1) * n) / steps);
+        clients.push(...(await connectAll(mode, server.url, server.fingerprint, part, { onDeliver: () => undefined })));
+        await sleep(700);
+        counts.push(clients.length);
+        rss.push((await server.rss()).rss / MB);
+      }
+      samples.push({
+        marginal: slope(counts.slice(1), rss.slice(1)) * 1000,
+        total: ((rss[rss.length - 1]! - rss[0]!) * 1000) / n,
+        rss: rss.map((x) => Math.round(x * 10) / 10),
+      });
     } finally {
       for (const c of clients) c.close();
       await server.stop();
@@ -71,7 +91,7 @@ export const memoryBench: Bench = async (o) => {
       row({ metric: 'RSS growth from idle relay, per 1 000', unit: 'MB', parley: p.total, baseline: ws.total, target: 'info', met: null, baselineLabel: 'raw ws' }),
       ...rows,
     ],
-    notes: ['ratio = Parley / baseline (lower is better); marginal = RSS added by the second half of the connections (one-time costs excluded)'],
+    notes: ['ratio = Parley / baseline (lower is better); marginal = least-squares slope of RSS over connections after the first quarter (one-time costs excluded)'],
     details: { parley: p.samples, ws: ws.samples, sio: sio.samples, connections: n },
   };
 };
