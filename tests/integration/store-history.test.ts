@@ -218,9 +218,9 @@ describe('history store: messages, pagination, conversations', () => {
   });
 
   it('lists conversations by last activity with last message and unread counts kept exact', () => {
-    addAlice();
-    store.addContact({ username: 'bob', identity: ID_B, fingerprint: FP('b') });
-    store.addContact({ username: 'carol', identity: ID_B, fingerprint: FP('c') });
+    store.addContact({ username: 'alice', identity: ID_A, fingerprint: FP('a'), addedAt: 1 });
+    store.addContact({ username: 'bob', identity: ID_B, fingerprint: FP('b'), addedAt: 2 });
+    store.addContact({ username: 'carol', identity: ID_B, fingerprint: FP('c'), addedAt: 3 });
     store.insertMessage(msg(1, 'alice', 'in'));
     store.insertMessage(msg(2, 'bob', 'in'));
     store.insertMessage(msg(3, 'bob', 'in'));
@@ -249,7 +249,8 @@ describe('history store: messages, pagination, conversations', () => {
     store.deleteContact('alice');
     expect(store.getContact('alice')).toBeNull();
     expect(store.countMessages()).toBe(0);
-    expect(store.listConversations().map((c) => c.contact.username)).toEqual(['bob', 'carol']);
+    // no messages left: most recently added contact first
+    expect(store.listConversations().map((c) => c.contact.username)).toEqual(['carol', 'bob']);
   });
 });
 
