@@ -6,9 +6,11 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  bucketFor,
   decodePayload,
   encodePayload,
   loadIdentity,
+  newMessageId,
   open,
   OpenError,
   PayloadError,
@@ -115,6 +117,11 @@ describe('seal/open basics', () => {
     const noSelf = clone(base);
     noSelf.keys = noSelf.keys.filter((k) => k.to !== alice.fingerprint);
     await expectRejected(noSelf, alice, ['bad-signature']); // keys are signed
+  });
+
+  it('receipts of up to 1024 ids round-trip', async () => {
+    const many: Payload = { v: 1, type: 'receipt', ts: 6, ids: Array.from({ length: 1024 }, () => newMessageId()) };
+    expect(decodePayload(encodePayload(many))).toEqual(many);
   });
 
   it('receipts round-trip', async () => {
@@ -367,10 +374,11 @@ describe('payload round trip', () => {
       { v: 1, type: 'text', ts: 1, body: '\ud800' },
       { v: 1, type: 'receipt', ts: 1, ids: [] },
       { v: 1, type: 'receipt', ts: 1, ids: ['nope'] },
+      { v: 1, type: 'receipt', ts: 1, ids: Array.from({ length: 1025 }, () => 'AAECAwQFBgcICQoLDA0ODw') },
     ]) {
       expect(() => encodePayload(bad as unknown as Payload), JSON.stringify(bad)).toThrow(PayloadError);
       const json = utf8(JSON.stringify(bad));
-      const raw = new Uint8Array(256);
+      const raw = new Uint8Array(bucketFor(4 + json.byteLength)!);
       new DataView(raw.buffer).setUint32(0, json.byteLength);
       raw.set(json, 4);
       expect(() => decodePayload(raw), JSON.stringify(bad)).toThrow(PayloadError);

@@ -17,6 +17,9 @@ export type Payload =
   | { v: 1; type: 'text'; ts: number; body: string }
   | { v: 1; type: 'receipt'; ts: number; ids: string[] };
 
+/** Message ids per read receipt (≈ 25 KiB of JSON: the 32 KiB bucket). */
+export const MAX_RECEIPT_IDS = 1024;
+
 /** Lone UTF-16 surrogates cannot be encoded as UTF-8, so they would not round-trip: reject them. */
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
@@ -28,7 +31,7 @@ const bodySchema = z
 
 export const payloadSchema = z.discriminatedUnion('type', [
   z.object({ v: z.literal(1), type: z.literal('text'), ts: tsSchema, body: bodySchema }).strict(),
-  z.object({ v: z.literal(1), type: z.literal('receipt'), ts: tsSchema, ids: z.array(messageIdSchema).min(1).max(LIMITS.maxBatch) }).strict(),
+  z.object({ v: z.literal(1), type: z.literal('receipt'), ts: tsSchema, ids: z.array(messageIdSchema).min(1).max(MAX_RECEIPT_IDS) }).strict(),
 ]);
 
 /** Smallest bucket (power of two, ≥ minBucket) holding `n` bytes, or null when n > maxBucket. */
