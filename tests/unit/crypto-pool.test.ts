@@ -114,6 +114,23 @@ describe('CryptoPool', () => {
     expect(() => new CryptoPool({ secret: secrets[0]!, size: 0 })).toThrow(RangeError);
   });
 
+  it('a worker that dies is replaced; the pool keeps working', async () => {
+    const p = new CryptoPool({ secret: secrets[1]!, size: 2 });
+    try {
+      const env = await seal({ sender: alice, recipients: [bob.public], payload: text('again') });
+      await Promise.all([p.open(env, alice.public), p.open(env, alice.public)]); // both workers ready
+      const [victim] = p.threads();
+      await victim!.terminate();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(p.workers).toBe(2);
+      expect(p.threads()).not.toContain(victim);
+      const opened = await Promise.all(Array.from({ length: 6 }, () => p.open(env, alice.public)));
+      expect(opened.every((o) => o.payload.type === 'text' && o.payload.body === 'again')).toBe(true);
+    } finally {
+      await p.close();
+    }
+  });
+
   it('close() terminates the workers and rejects pending and later calls', async () => {
     const p = new CryptoPool({ secret: secrets[1]!, size: 2 });
     const env = await seal({ sender: alice, recipients: [bob.public], payload: text('x') });
