@@ -98,6 +98,8 @@ type Prepared =
       result: Promise<{ payload: Payload } | { error: string }>;
     };
 
+type SealedReceipt = { username: string; id: string; envelope: Envelope };
+
 /** Thrown inside a batch when the sender cannot be resolved right now (offline): nothing is acked. */
 class RetryLater extends Error {}
 
@@ -459,7 +461,14 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
       const opened = await Promise.all(
         prepared.map(async (p) => (p.kind === 'open' ? await p.result : null)),
       );
-      return await this.commitBatch(prepared, opened);
+      // Receipts are sealed now and queued in the same transaction as the messages: a crash never loses one.
+      const receipts = await this.sealReceipts(
+        prepared.flatMap((p, i) => {
+          const r = opened[i];
+          return p.kind === 'open' && r && 'payload' in r && r.payload.type === 'text' ? [{ contact: p.contact, id: p.ack.id }] : [];
+        }),
+      );
+      return await this.commitBatch(prepared, opened, receipts);
     } catch (err) {
       if (err instanceof RetryLater) {
         this.log(`batch deferred: ${err.message}`);
@@ -475,11 +484,11 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
   private async commitBatch(
     prepared: Prepared[],
     opened: Array<{ payload: Payload } | { error: string } | null>,
+    receipts: SealedReceipt[],
   ): Promise<number> {
     const now = this.now();
     const received: MessageRecord[] = [];
     const states: Array<{ id: string; contact: string }> = [];
-    const receiptsFor = new Map<string, { contact: ContactRecord; ids: string[] }>();
     this.store.transaction(() => {
       prepared.forEach((p, i) => {
         if (p.kind === 'skip') return;
@@ -495,8 +504,9 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
         }
         const r = opened[i];
         if (!r || !this.store.markSeen(p.ack.from, p.ack.id, now)) return;
-        this.storeOpened(p.contact, p.ack, r, p.receivedAt, now, received, states, receiptsFor);
+        this.storeOpened(p.contact, p.ack, r, p.receivedAt, now, received, states);
       });
+      this.enqueueReceipts(receipts);
     });
     // Committed: now (and only now) the relay may forget them.
     const acks = prepared.flatMap((p) => (p.ack ? [p.ack] : []));
@@ -510,7 +520,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
         this.retryDrainSoon();
       }
     }
-    this.afterStore(received, states, receiptsFor, prepared);
+    this.afterStore(received, states, receipts.length > 0, prepared);
     this.emit('batch-stored', { stored: received.length, acked });
     return acked;
   }
@@ -524,7 +534,6 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     now: number,
     received: MessageRecord[],
     states: Array<{ id: string; contact: string }>,
-    receiptsFor: Map<string, { contact: ContactRecord; ids: string[] }>,
   ): void {
     if ('error' in r) {
       received.push(
@@ -556,9 +565,6 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
           state: 'delivered',
         }),
       );
-      const entry = receiptsFor.get(contact.username) ?? { contact, ids: [] };
-      entry.ids.push(hdr.id);
-      receiptsFor.set(contact.username, entry);
       return;
     }
     for (const id of p.ids) {
@@ -573,30 +579,44 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
   private afterStore(
     received: MessageRecord[],
     states: Array<{ id: string; contact: string }>,
-    receiptsFor: Map<string, { contact: ContactRecord; ids: string[] }>,
+    receiptsQueued: boolean,
     prepared: Prepared[],
   ): void {
     for (const m of received) this.emit('message-received', toMessageView(m));
     for (const s of states) this.emit('message-state', { id: s.id, contact: s.contact, state: 'delivered', error: null });
     const pendingContacts = new Set(prepared.flatMap((p) => (p.kind === 'pending' ? [p.contact.username] : [])));
     for (const u of pendingContacts) this.emit('contacts-changed', { username: u });
-    for (const { contact, ids } of receiptsFor.values()) void this.sendReceipt(contact.username, ids);
+    if (receiptsQueued) void this.flushOutbox();
   }
 
-  /** Seals a receipt and puts it in the outbox (retried like messages; held during a key change). */
-  private async sendReceipt(username: string, ids: string[]): Promise<void> {
-    try {
-      const c = this.store.getContact(username);
-      if (!c || c.blocked || c.pendingFingerprint) return;
-      for (let i = 0; i < ids.length; i += 1000) {
-        const chunk = ids.slice(i, i + 1000);
-        const id = newMessageId();
-        const envelope = await this.crypto.seal({ recipients: [c.identity], payload: { v: 1, type: 'receipt', ts: this.now(), ids: chunk }, id });
-        this.store.enqueueOutbox({ envelopeId: id, contact: username, kind: 'receipt', messageId: null, envelope });
+  /** Seals one receipt per contact (ids of stored text messages). Best effort: a failure only loses the receipt. */
+  private async sealReceipts(items: Array<{ contact: ContactRecord; id: string }>): Promise<SealedReceipt[]> {
+    const by = new Map<string, { contact: ContactRecord; ids: string[] }>();
+    for (const it of items) {
+      const e = by.get(it.contact.username) ?? { contact: it.contact, ids: [] };
+      e.ids.push(it.id);
+      by.set(it.contact.username, e);
+    }
+    const out: SealedReceipt[] = [];
+    for (const { contact, ids } of by.values()) {
+      if (contact.blocked || contact.pendingFingerprint) continue;
+      try {
+        for (let i = 0; i < ids.length; i += 1000) {
+          const id = newMessageId();
+          const payload: Payload = { v: 1, type: 'receipt', ts: this.now(), ids: ids.slice(i, i + 1000) };
+          out.push({ username: contact.username, id, envelope: await this.crypto.seal({ recipients: [contact.identity], payload, id }) });
+        }
+      } catch (err) {
+        this.log(`receipt not sealed: ${(err as Error).message}`);
       }
-      void this.flushOutbox();
-    } catch (err) {
-      this.log(`receipt not sent: ${(err as Error).message}`);
+    }
+    return out;
+  }
+
+  /** Inside a transaction: queue sealed receipts (retried like messages, held during a key change). */
+  private enqueueReceipts(receipts: SealedReceipt[]): void {
+    for (const r of receipts) {
+      this.store.enqueueOutbox({ envelopeId: r.id, contact: r.username, kind: 'receipt', messageId: null, envelope: r.envelope });
     }
   }
 
@@ -757,15 +777,21 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     const now = this.now();
     const received: MessageRecord[] = [];
     const states: Array<{ id: string; contact: string }> = [];
-    const receiptsFor = new Map<string, { contact: ContactRecord; ids: string[] }>();
+    const receipts = await this.sealReceipts(
+      pending.flatMap((p, i) => {
+        const r = results[i]!;
+        return 'payload' in r && r.payload.type === 'text' ? [{ contact: c, id: p.envelopeId }] : [];
+      }),
+    );
     this.store.transaction(() => {
       pending.forEach((p, i) => {
         this.store.removePendingEnvelope(p.seq);
         if (!this.store.markSeen(p.senderFingerprint, p.envelopeId, now)) return;
-        this.storeOpened(c, { from: p.senderFingerprint, id: p.envelopeId }, results[i]!, p.receivedAt, now, received, states, receiptsFor);
+        this.storeOpened(c, { from: p.senderFingerprint, id: p.envelopeId }, results[i]!, p.receivedAt, now, received, states);
       });
+      this.enqueueReceipts(receipts);
     });
-    this.afterStore(received, states, receiptsFor, []);
+    this.afterStore(received, states, receipts.length > 0, []);
   }
 
   // ---- contacts and history ---------------------------------------------------------------------------------
