@@ -6,3 +6,4 @@ export * from './errors.js';
 export * from './identity.js';
 export * from './envelope.js';
 export * from './events.js';
+export * from './relay.js';

@@ -1,0 +1,91 @@
+/**
+ * Standalone relay: `npm run relay -- --host 127.0.0.1 --port 7070 --data ./relay-data`.
+ * Logs are pino JSON on stdout; the line with msg "relay listening" carries url and fingerprint.
+ */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { DEFAULT_LIMITS, isLoopback, relayFingerprint, resolveLimits, startRelay } from './server/index.js';
+import { formatFingerprint } from './protocol/index.js';
+
+const USAGE = `Parley relay: a blind store-and-forward server for sealed envelopes.
+
+Usage: npm run relay -- [options]
+
+  --host <addr>       address to listen on (default 127.0.0.1; any non-loopback address turns TLS on
+                      and, unless --no-advertise, publishes the relay over mDNS as _parley._tcp)
+  --port <n>          TCP port (default 7070; 0 picks a free one)
+  --data <dir>        data folder: relay key, certificate, SQLite queue (default ./relay-data)
+  --tls               serve TLS also on loopback (self-signed certificate carrying the relay key)
+  --no-advertise      never publish over mDNS
+  --limits <json>     override limits, e.g. '{"queueQuota":5000,"sendPerSec":50}'. Defaults:
+                      ${JSON.stringify(DEFAULT_LIMITS)}
+  --log-level <lvl>   pino level (default info)
+  -h, --help          this text and the relay fingerprint for --data
+
+Clients pin the relay fingerprint (SHA-256 of the relay key's SPKI) on first connect.`;
+
+function fail(message: string): never {
+  process.stderr.write(`parley-relay: ${message}\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        host: { type: 'string', default: '127.0.0.1' },
+        port: { type: 'string', default: '7070' },
+        data: { type: 'string', default: './relay-data' },
+        tls: { type: 'boolean', default: false },
+        'no-advertise': { type: 'boolean', default: false },
+        limits: { type: 'string' },
+        'log-level': { type: 'string', default: 'info' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    fail(`${(e as Error).message}\n\n${USAGE}`);
+  }
+  const dataDir = path.resolve(args.data!);
+  if (args.help) {
+    const fp = relayFingerprint(dataDir);
+    process.stdout.write(`${USAGE}\n\nRelay fingerprint (${dataDir}):\n  ${fp}\n  ${formatFingerprint(fp)}\n`);
+    return;
+  }
+  const port = Number(args.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`bad --port ${args.port}`);
+  let limits;
+  try {
+    limits = resolveLimits(args.limits ? JSON.parse(args.limits) : {});
+  } catch (e) {
+    fail(`bad --limits: ${(e as Error).message}`);
+  }
+  const level = args['log-level']!;
+  if (!Object.keys(pino.levels.values).includes(level) && level !== 'silent') fail(`bad --log-level ${level}`);
+  const logger = pino({ name: 'parley-relay', level });
+  const host = args.host!;
+  if (!isLoopback(host)) logger.warn({ host }, 'listening beyond loopback: TLS on');
+
+  const relay = await startRelay({ host, port, dataDir, tls: args.tls, advertise: !args['no-advertise'], logger, limits });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    relay.close().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        logger.error({ err: (e as Error).message }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((e: unknown) => fail((e as Error).message ?? String(e)));

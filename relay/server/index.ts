@@ -1,0 +1,7 @@
+/** Parley relay server: embeddable (`startRelay`) and used by relay/cli.ts. */
+export { startRelay, relayFingerprint, isLoopback, RELAY_VERSION } from './relay.js';
+export type { StartRelayOptions, RunningRelay, RelayMetrics } from './relay.js';
+export { DEFAULT_LIMITS, resolveLimits, type RelayLimits } from './limits.js';
+export { discoverRelays, advertiseRelay, type DiscoveredRelay } from './mdns.js';
+export type { EnvelopeStore, StoredIdentity, QueuedEnvelope } from './store/types.js';
+export { SqliteEnvelopeStore } from './store/sqlite.js';

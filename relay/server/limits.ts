@@ -1,0 +1,111 @@
+/** Relay operating limits. Every value may be lowered (or, for rates, raised) per relay; protocol hard caps still apply. */
+import { z } from 'zod';
+import { LIMITS } from '../protocol/index.js';
+
+export interface RelayLimits {
+  /** Largest serialized envelope accepted (UTF-8 JSON bytes); ≤ LIMITS.maxEnvelopeBytes. */
+  maxEnvelopeBytes: number;
+  /** Unacknowledged envelopes queued per recipient. */
+  queueQuota: number;
+  /** Bytes of unacknowledged envelopes queued per recipient. */
+  queueQuotaBytes: number;
+  /** Envelope time-to-live; expired envelopes are deleted unacknowledged. */
+  ttlMs: number;
+  /** How often expired envelopes are swept. */
+  sweepIntervalMs: number;
+  /** Envelopes per `deliver` batch (≤ LIMITS.maxBatch). */
+  deliverBatch: number;
+  /** Pushed-but-unacknowledged envelopes per connection before pushing pauses (flow control). */
+  deliverWindow: number;
+  /** Group commit: how long a write waits for companions before the transaction commits. */
+  commitDelayMs: number;
+  /** Group commit: commit at once when this many writes are pending. */
+  commitMaxBatch: number;
+  /** Token bucket over every event of one connection. */
+  connBurst: number;
+  connPerSec: number;
+  /** Token bucket over `send` of one identity (across its connections). */
+  sendBurst: number;
+  sendPerSec: number;
+  /** Rejected requests per connection per minute before the relay drops the connection. */
+  abuseRejectsPerMinute: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<RelayLimits> = Object.freeze({
+  maxEnvelopeBytes: LIMITS.maxEnvelopeBytes,
+  queueQuota: 10_000,
+  queueQuotaBytes: 256 * 1024 * 1024,
+  ttlMs: 30 * 24 * 3600 * 1000,
+  sweepIntervalMs: 60_000,
+  deliverBatch: 64,
+  deliverWindow: 256,
+  commitDelayMs: 2,
+  commitMaxBatch: 1024,
+  connBurst: 400,
+  connPerSec: 200,
+  sendBurst: 200,
+  sendPerSec: 100,
+  abuseRejectsPerMinute: 50,
+});
+
+const pos = z.number().int().positive();
+export const relayLimitsSchema = z
+  .object({
+    maxEnvelopeBytes: pos.max(LIMITS.maxEnvelopeBytes),
+    queueQuota: pos,
+    queueQuotaBytes: pos,
+    ttlMs: pos,
+    sweepIntervalMs: pos,
+    deliverBatch: pos.max(LIMITS.maxBatch),
+    deliverWindow: pos,
+    commitDelayMs: z.number().int().min(0).max(1000),
+    commitMaxBatch: pos,
+    connBurst: pos,
+    connPerSec: z.number().positive(),
+    sendBurst: pos,
+    sendPerSec: z.number().positive(),
+    abuseRejectsPerMinute: pos,
+  })
+  .strict()
+  .partial();
+
+/** Defaults overlaid with validated overrides; throws TypeError naming the bad field. */
+export function resolveLimits(overrides: unknown = {}): RelayLimits {
+  const parsed = relayLimitsSchema.safeParse(overrides ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new TypeError(`bad relay limits: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
+  }
+  const out = { ...DEFAULT_LIMITS, ...parsed.data };
+  if (out.deliverWindow < out.deliverBatch) out.deliverWindow = out.deliverBatch;
+  return out;
+}
+
+/** Token bucket: `capacity` tokens, refilled continuously at `perSec`. */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+  constructor(
+    private readonly capacity: number,
+    private readonly perSec: number,
+    now = Date.now(),
+  ) {
+    this.tokens = capacity;
+    this.last = now;
+  }
+
+  /** Take one token; returns 0 on success or the milliseconds until one is available. */
+  take(now = Date.now()): number {
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 1000) * this.perSec);
+    this.last = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil(((1 - this.tokens) / this.perSec) * 1000));
+  }
+
+  full(now = Date.now()): boolean {
+    return this.tokens + ((now - this.last) / 1000) * this.perSec >= this.capacity;
+  }
+}

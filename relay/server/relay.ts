@@ -1,0 +1,549 @@
+/**
+ * The Parley relay: socket.io 4 over HTTP(S), challenge–response auth, durable store-and-forward with group commit,
+ * flow-controlled in-order delivery, token-bucket rate limits, abuse disconnects, /healthz and /metrics.
+ * Envelope bodies are never logged: logs carry ids, sizes and fingerprints only.
+ */
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { Server, type Socket } from 'socket.io';
+import {
+  CLIENT_EVENTS,
+  CLIENT_SCHEMAS,
+  LABELS,
+  PROTOCOL_VERSION,
+  PUBLIC_EVENTS,
+  ProtocolError,
+  authInput,
+  envelopeSize,
+  fromB64u,
+  toB64u,
+  validateIdentity,
+  verifyEnvelopeSignature,
+  verifyLabeled,
+  rotationInput,
+  type Ack,
+  type AckRequest,
+  type AuthRequest,
+  type ClientEventName,
+  type ClientToServer,
+  type Delivered,
+  type ErrorCode,
+  type FetchRequest,
+  type LookupRequest,
+  type RegisterRequest,
+  type SendRequest,
+  type ServerToClient,
+} from '../protocol/index.js';
+import { loadRelayIdentity, relayKey } from './identity.js';
+import { resolveLimits, TokenBucket, type RelayLimits } from './limits.js';
+import { advertiseRelay, type Advertisement } from './mdns.js';
+import { SqliteEnvelopeStore } from './store/sqlite.js';
+import type { EnvelopeStore, QueueUsage } from './store/types.js';
+
+export const RELAY_VERSION = '0.1.0';
+
+export interface StartRelayOptions {
+  host?: string;
+  port?: number;
+  dataDir: string;
+  /** Serve TLS with the relay's self-signed certificate; forced on when host is not loopback. */
+  tls?: boolean;
+  /** Publish over mDNS (only when listening on a non-loopback address); default true. */
+  advertise?: boolean;
+  logger?: pino.Logger | false;
+  limits?: Partial<RelayLimits>;
+  /** Alternative storage backend; default SQLite in dataDir. */
+  store?: EnvelopeStore;
+}
+
+export interface RelayMetrics {
+  connections: number;
+  authenticated: number;
+  queuedEnvelopes: number;
+  identities: number;
+  envelopesAccepted: number;
+  duplicates: number;
+  delivered: number;
+  acked: number;
+  expired: number;
+  commits: number;
+  committedWrites: number;
+  abuseDisconnects: number;
+  sessionsReplaced: number;
+  rejects: Partial<Record<ErrorCode, number>>;
+  rejectsTotal: number;
+}
+
+export interface RunningRelay {
+  url: string;
+  port: number;
+  host: string;
+  fingerprint: string;
+  tls: boolean;
+  close(): Promise<void>;
+  metrics(): RelayMetrics;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+/** Fingerprint of the relay whose data folder is `dataDir` (creates the key if absent). */
+export function relayFingerprint(dataDir: string): string {
+  return relayKey(dataDir).fingerprint;
+}
+
+interface ConnState {
+  nonce: Uint8Array | null;
+  fp: string | null;
+  username: string | null;
+  bucket: TokenBucket;
+  rejectTimes: number[];
+  /** Flow control: highest seq pushed, and pushed-but-unacked keys (from + id → seq). */
+  cursor: number;
+  inflight: Map<string, number>;
+  pumping: boolean;
+  pumpAgain: boolean;
+}
+
+type AnySocket = Socket<ClientToServer, ServerToClient>;
+type AckFn = (r: Ack) => void;
+
+const ABUSE_CODES: ReadonlySet<ErrorCode> = new Set([
+  'BAD_REQUEST',
+  'UNKNOWN_EVENT',
+  'UNSUPPORTED_VERSION',
+  'UNAUTHENTICATED',
+  'AUTH_FAILED',
+  'FORBIDDEN',
+  'BAD_SIGNATURE',
+  'TOO_LARGE',
+  'RATE_LIMITED',
+]);
+
+export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
+  const host = o.host ?? '127.0.0.1';
+  const loopback = isLoopback(host);
+  const tls = o.tls === true || !loopback;
+  const limits = resolveLimits(o.limits ?? {});
+  const log: pino.Logger = o.logger === false ? pino({ level: 'silent' }) : (o.logger ?? pino({ name: 'parley-relay' }));
+  const ident = await loadRelayIdentity(o.dataDir, loopback ? [] : [host]);
+  const relayFp = ident.fingerprint;
+  const store: EnvelopeStore =
+    o.store ??
+    new SqliteEnvelopeStore(o.dataDir, { commitDelayMs: limits.commitDelayMs, commitMaxBatch: limits.commitMaxBatch });
+
+  const counters = {
+    envelopesAccepted: 0,
+    duplicates: 0,
+    delivered: 0,
+    acked: 0,
+    expired: 0,
+    abuseDisconnects: 0,
+    sessionsReplaced: 0,
+  };
+  const rejects: Partial<Record<ErrorCode, number>> = {};
+  let rejectsTotal = 0;
+  let cachedStats = await store.stats();
+  const sessions = new Map<string, AnySocket>(); // authed fingerprint → its one socket
+  const sendBuckets = new Map<string, TokenBucket>();
+  const usageCache = new Map<string, QueueUsage>();
+  const state = new WeakMap<AnySocket, ConnState>();
+  let closing = false;
+
+  const metrics = (): RelayMetrics => ({
+    connections: io.engine?.clientsCount ?? 0,
+    authenticated: sessions.size,
+    queuedEnvelopes: cachedStats.queued,
+    identities: cachedStats.identities,
+    ...counters,
+    commits: cachedStats.commits,
+    committedWrites: cachedStats.committedWrites,
+    rejects: { ...rejects },
+    rejectsTotal,
+  });
+  const refreshStats = async () => {
+    if (!closing) cachedStats = await store.stats();
+  };
+
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (req.url?.startsWith('/socket.io')) return; // socket.io's own listener answers these
+    const send = (status: number, body: unknown) => {
+      const text = JSON.stringify(body);
+      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(text);
+    };
+    if (req.method !== 'GET') return send(405, { ok: false, error: 'method not allowed' });
+    const url = (req.url ?? '/').split('?')[0];
+    if (url === '/healthz') return send(200, { ok: !closing, version: RELAY_VERSION, protocol: PROTOCOL_VERSION, fingerprint: relayFp });
+    if (url === '/metrics') {
+      refreshStats()
+        .then(() => send(200, metrics()))
+        .catch(() => send(500, { ok: false }));
+      return;
+    }
+    send(404, { ok: false, error: 'not found' });
+  };
+  const httpServer = tls
+    ? https.createServer({ key: ident.keyPem, cert: ident.certPem, minVersion: 'TLSv1.2' }, onRequest)
+    : http.createServer(onRequest);
+
+  const io = new Server<ClientToServer, ServerToClient>(httpServer, {
+    serveClient: false,
+    cors: { origin: false },
+    // Big enough for an oversize envelope to arrive and be refused with TOO_LARGE; far larger frames drop the socket.
+    maxHttpBufferSize: limits.maxEnvelopeBytes * 2 + 64 * 1024,
+    pingInterval: 20_000,
+    pingTimeout: 20_000,
+  });
+
+  // ---- helpers ------------------------------------------------------------------------------------------------
+  const reply = (ack: AckFn | null, r: Ack) => {
+    if (ack) {
+      try {
+        ack(r);
+      } catch {
+        /* client gone */
+      }
+    }
+  };
+
+  const reject = (socket: AnySocket, st: ConnState, ack: AckFn | null, event: string, err: ProtocolError) => {
+    rejects[err.code] = (rejects[err.code] ?? 0) + 1;
+    rejectsTotal++;
+    log.debug({ sid: socket.id, event, code: err.code }, 'rejected');
+    reply(ack, { ok: false, error: err.toWire() });
+    if (ABUSE_CODES.has(err.code)) {
+      const now = Date.now();
+      st.rejectTimes.push(now);
+      while (st.rejectTimes.length && st.rejectTimes[0]! < now - 60_000) st.rejectTimes.shift();
+      if (st.rejectTimes.length > limits.abuseRejectsPerMinute && socket.connected) {
+        counters.abuseDisconnects++;
+        log.warn({ sid: socket.id, fp: st.fp, rejects: st.rejectTimes.length }, 'dropping abusive connection');
+        socket.disconnect(true);
+      }
+    }
+  };
+
+  const usage = async (fp: string): Promise<QueueUsage> => {
+    let u = usageCache.get(fp);
+    if (!u) {
+      u = await store.usage(fp);
+      usageCache.set(fp, u);
+    }
+    return u;
+  };
+
+  const issueChallenge = (socket: AnySocket, st: ConnState) => {
+    st.nonce = new Uint8Array(randomBytes(32));
+    socket.emit('challenge', { v: PROTOCOL_VERSION, relay: relayFp, nonce: toB64u(st.nonce) });
+  };
+
+  /** Push queued envelopes in seq order, at most deliverWindow unacknowledged. */
+  const pump = async (socket: AnySocket, st: ConnState) => {
+    if (st.pumping) {
+      st.pumpAgain = true;
+      return;
+    }
+    st.pumping = true;
+    try {
+      do {
+        st.pumpAgain = false;
+        while (socket.connected && st.fp && sessions.get(st.fp) === socket && st.inflight.size < limits.deliverWindow) {
+          const room = Math.min(limits.deliverBatch, limits.deliverWindow - st.inflight.size);
+          const rows = await store.pending(st.fp, st.cursor, room);
+          if (rows.length === 0) break;
+          const envelopes: Delivered[] = [];
+          for (const r of rows) {
+            st.cursor = Math.max(st.cursor, r.seq);
+            st.inflight.set(`${r.envelope.from}/${r.envelope.id}`, r.seq);
+            envelopes.push({ envelope: r.envelope, receivedAt: r.receivedAt });
+          }
+          counters.delivered += envelopes.length;
+          socket.emit('deliver', { envelopes });
+          log.debug({ fp: st.fp, count: envelopes.length, upTo: st.cursor }, 'delivered');
+        }
+      } while (st.pumpAgain);
+    } catch (e) {
+      log.error({ err: (e as Error).message, fp: st.fp }, 'delivery failed');
+    } finally {
+      st.pumping = false;
+    }
+  };
+
+  const kick = (fp: string) => {
+    const s = sessions.get(fp);
+    const st = s && state.get(s);
+    if (s && st) void pump(s, st);
+  };
+
+  // ---- handlers -----------------------------------------------------------------------------------------------
+  const handlers: {
+    [K in ClientEventName]: (socket: AnySocket, st: ConnState, p: never) => Promise<object>;
+  } = {
+    register: async (_socket, _st, p: RegisterRequest) => {
+      let checked;
+      try {
+        checked = await validateIdentity(p.identity);
+      } catch (e) {
+        throw new ProtocolError('BAD_REQUEST', (e as Error).message);
+      }
+      const now = Date.now();
+      const current = await store.identityByUsername(p.username);
+      let replaces: string | undefined;
+      if (current && current.fingerprint !== checked.fingerprint) {
+        if (!p.rotation) throw new ProtocolError('USERNAME_TAKEN', 'username registered to a different identity');
+        const ok = await verifyLabeled(
+          current.identity,
+          fromB64u(p.rotation.sig),
+          LABELS.rotate,
+          ...rotationInput(p.username, current.fingerprint, checked.identity),
+        );
+        if (!ok) throw new ProtocolError('BAD_SIGNATURE', 'rotation signature does not verify with the current identity');
+        replaces = current.fingerprint;
+      }
+      const r = await store.register({ username: p.username, identity: checked.identity, fingerprint: checked.fingerprint, replaces, now });
+      if (r.rotated && r.previous) {
+        const old = sessions.get(r.previous);
+        if (old) {
+          old.emit('session-replaced', { message: 'identity rotated; this key is no longer registered' });
+          old.disconnect(true);
+        }
+      }
+      log.info({ username: p.username, fp: checked.fingerprint, rotated: r.rotated }, 'registered');
+      return { fingerprint: checked.fingerprint, rotated: r.rotated };
+    },
+
+    lookup: async (_socket, _st, p: LookupRequest) => {
+      const found = 'username' in p ? await store.identityByUsername(p.username) : await store.identityByFingerprint(p.fingerprint);
+      if (!found) throw new ProtocolError('NOT_FOUND', 'no such identity');
+      return { username: found.username, identity: found.identity, fingerprint: found.fingerprint };
+    },
+
+    auth: async (socket, st, p: AuthRequest) => {
+      const nonce = st.nonce;
+      st.nonce = null; // single use, success or not
+      try {
+        if (st.fp) throw new ProtocolError('AUTH_FAILED', 'already authenticated');
+        if (!nonce) throw new ProtocolError('AUTH_FAILED', 'no outstanding challenge');
+        const who = await store.identityByFingerprint(p.fingerprint);
+        if (!who) throw new ProtocolError('AUTH_FAILED', 'unknown identity; register first');
+        const ok = await verifyLabeled(
+          who.identity,
+          fromB64u(p.sig),
+          LABELS.auth,
+          ...authInput(relayFp, nonce, fromB64u(p.clientNonce), p.fingerprint),
+        );
+        if (!ok) throw new ProtocolError('AUTH_FAILED', 'challenge response does not verify');
+        if (!socket.connected) throw new ProtocolError('AUTH_FAILED', 'connection closed');
+        const previous = sessions.get(p.fingerprint);
+        if (previous && previous !== socket) {
+          counters.sessionsReplaced++;
+          previous.emit('session-replaced', { message: 'this identity connected from elsewhere' });
+          previous.disconnect(true);
+        }
+        st.fp = p.fingerprint;
+        st.username = who.username;
+        sessions.set(p.fingerprint, socket);
+        const u = await store.usage(p.fingerprint);
+        usageCache.set(p.fingerprint, u);
+        log.info({ sid: socket.id, fp: p.fingerprint, queued: u.count }, 'authenticated');
+        setImmediate(() => void pump(socket, st));
+        return { fingerprint: p.fingerprint, username: who.username, queued: u.count };
+      } catch (e) {
+        if (socket.connected && !st.fp) issueChallenge(socket, st); // a fresh nonce for the next attempt
+        throw e;
+      }
+    },
+
+    send: async (_socket, st, p: SendRequest) => {
+      const env = p.envelope;
+      const fp = st.fp!;
+      if (env.from !== fp) throw new ProtocolError('FORBIDDEN', 'envelope sender is not the authenticated identity');
+      let bucket = sendBuckets.get(fp);
+      if (!bucket) sendBuckets.set(fp, (bucket = new TokenBucket(limits.sendBurst, limits.sendPerSec)));
+      const wait = bucket.take();
+      if (wait > 0) throw new ProtocolError('RATE_LIMITED', 'too many envelopes; slow down', wait);
+      const size = envelopeSize(env);
+      const sender = await store.identityByFingerprint(fp);
+      if (!sender) throw new ProtocolError('FORBIDDEN', 'sender identity no longer registered');
+      if (!(await verifyEnvelopeSignature(env, sender.identity))) {
+        throw new ProtocolError('BAD_SIGNATURE', 'envelope signature does not verify with the sender identity');
+      }
+      for (const to of env.to) {
+        if (!(await store.identityByFingerprint(to))) throw new ProtocolError('NOT_FOUND', `recipient ${to} is not registered`);
+      }
+      const reserved: QueueUsage[] = [];
+      for (const to of env.to) {
+        const u = await usage(to);
+        if (u.count + 1 > limits.queueQuota || u.bytes + size > limits.queueQuotaBytes) {
+          for (const r of reserved) {
+            r.count--;
+            r.bytes -= size;
+          }
+          throw new ProtocolError('QUOTA_EXCEEDED', `queue of recipient ${to} is full`);
+        }
+        u.count++;
+        u.bytes += size;
+        reserved.push(u);
+      }
+      const now = Date.now();
+      let result;
+      try {
+        result = await store.enqueue({ envelope: env, size, receivedAt: now, expiresAt: now + limits.ttlMs });
+      } finally {
+        for (const to of env.to) usageCache.delete(to); // recount from the store next time
+      }
+      if (result.duplicate) counters.duplicates++;
+      else counters.envelopesAccepted++;
+      log.debug({ from: fp, id: env.id, size, to: env.to.length, duplicate: result.duplicate }, 'envelope queued');
+      if (!result.duplicate) for (const to of env.to) kick(to);
+      return { id: env.id, duplicate: result.duplicate };
+    },
+
+    fetch: async (_socket, st, p: FetchRequest) => {
+      if (p.recipient !== st.fp) throw new ProtocolError('FORBIDDEN', "you may fetch only your own queue");
+      const limit = Math.min(p.limit ?? limits.deliverBatch, limits.deliverBatch);
+      const rows = await store.pending(st.fp, 0, limit + 1);
+      const envelopes = rows.slice(0, limit).map((r) => ({ envelope: r.envelope, receivedAt: r.receivedAt }));
+      return { envelopes, more: rows.length > limit };
+    },
+
+    ack: async (socket, st, p: AckRequest) => {
+      const fp = st.fp!;
+      const r = await store.ack(fp, p.items);
+      usageCache.delete(fp);
+      counters.acked += r.removed;
+      for (const it of p.items) st.inflight.delete(`${it.from}/${it.id}`);
+      void pump(socket, st);
+      return { removed: r.removed };
+    },
+  };
+
+  io.on('connection', (raw) => {
+    const socket = raw as AnySocket;
+    if (closing) {
+      socket.disconnect(true);
+      return;
+    }
+    const st: ConnState = {
+      nonce: null,
+      fp: null,
+      username: null,
+      bucket: new TokenBucket(limits.connBurst, limits.connPerSec),
+      rejectTimes: [],
+      cursor: 0,
+      inflight: new Map(),
+      pumping: false,
+      pumpAgain: false,
+    };
+    state.set(socket, st);
+    log.debug({ sid: socket.id }, 'connected');
+
+    socket.onAny((event: unknown, ...args: unknown[]) => {
+      const last = args[args.length - 1];
+      const ack = typeof last === 'function' ? (last as AckFn) : null;
+      const payloads = ack ? args.slice(0, -1) : args;
+      const name = typeof event === 'string' ? event : String(event);
+      const fail = (code: ErrorCode, message: string, retryAfterMs?: number) =>
+        reject(socket, st, ack, name, new ProtocolError(code, message, retryAfterMs));
+
+      const wait = st.bucket.take();
+      if (wait > 0) return fail('RATE_LIMITED', 'too many requests on this connection', wait);
+      if (!(CLIENT_EVENTS as readonly string[]).includes(name)) return fail('UNKNOWN_EVENT', `unknown event`);
+      const ev = name as ClientEventName;
+      if (!PUBLIC_EVENTS.has(ev) && !st.fp) return fail('UNAUTHENTICATED', `${ev} needs an authenticated connection`);
+      if (payloads.length !== 1) return fail('BAD_REQUEST', 'expected exactly one payload object');
+      const payload = payloads[0];
+      if (ev === 'send' && payload && typeof payload === 'object' && 'envelope' in payload) {
+        const size = envelopeSize((payload as { envelope: unknown }).envelope);
+        if (size > limits.maxEnvelopeBytes) return fail('TOO_LARGE', `envelope is ${size} bytes; limit ${limits.maxEnvelopeBytes}`);
+      }
+      const inner = ev === 'send' ? 'envelope' : ev === 'register' ? 'identity' : null;
+      const versioned = inner && payload && typeof payload === 'object' ? (payload as Record<string, unknown>)[inner] : null;
+      if (versioned && typeof versioned === 'object' && 'v' in versioned && (versioned as { v: unknown }).v !== PROTOCOL_VERSION) {
+        return fail('UNSUPPORTED_VERSION', `${inner}: protocol version ${PROTOCOL_VERSION} only`);
+      }
+      const parsed = CLIENT_SCHEMAS[ev].safeParse(payload);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        return fail('BAD_REQUEST', `${ev}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'invalid'}`.slice(0, 300));
+      }
+      const handler = handlers[ev] as (s: AnySocket, st: ConnState, p: unknown) => Promise<object>;
+      handler(socket, st, parsed.data).then(
+        (result) => reply(ack, { ok: true, ...result }),
+        (e: unknown) => {
+          if (e instanceof ProtocolError) reject(socket, st, ack, name, e);
+          else {
+            log.error({ event: name, err: (e as Error)?.message }, 'handler failed');
+            reject(socket, st, ack, name, new ProtocolError('INTERNAL', 'relay error; retry later'));
+          }
+        },
+      );
+    });
+
+    socket.on('disconnect', (reason) => {
+      if (st.fp && sessions.get(st.fp) === socket) sessions.delete(st.fp);
+      log.debug({ sid: socket.id, fp: st.fp, reason: String(reason) }, 'disconnected');
+    });
+
+    issueChallenge(socket, st);
+  });
+
+  // ---- TTL sweep ----------------------------------------------------------------------------------------------
+  const sweep = async () => {
+    try {
+      const dropped = await store.sweep(Date.now());
+      if (dropped > 0) {
+        counters.expired += dropped;
+        usageCache.clear();
+        log.info({ dropped }, 'expired envelopes swept');
+      }
+      for (const [fp, b] of sendBuckets) if (!sessions.has(fp) && b.full()) sendBuckets.delete(fp);
+      await refreshStats();
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'sweep failed');
+    }
+  };
+  const sweepTimer = setInterval(() => void sweep(), limits.sweepIntervalMs);
+  sweepTimer.unref();
+  await sweep();
+
+  await new Promise<void>((resolve, rejectListen) => {
+    httpServer.once('error', rejectListen);
+    httpServer.listen(o.port ?? 0, host, () => {
+      httpServer.off('error', rejectListen);
+      resolve();
+    });
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  const url = `${tls ? 'https' : 'http'}://${urlHost}:${port}`;
+
+  let advert: Advertisement | null = null;
+  if (!loopback && o.advertise !== false && host !== '0.0.0.0' && host !== '::') {
+    advert = advertiseRelay({ host, port, fingerprint: relayFp, tls });
+  } else if (!loopback && o.advertise !== false) {
+    log.warn('mDNS advertising needs a concrete LAN address (not a wildcard); not advertising');
+  }
+  log.info({ url, fingerprint: relayFp, tls, advertise: !!advert, limits }, 'relay listening');
+
+  let closed: Promise<void> | null = null;
+  const close = () => {
+    closed ??= (async () => {
+      closing = true;
+      clearInterval(sweepTimer);
+      await advert?.stop();
+      io.disconnectSockets(true);
+      await new Promise<void>((r) => io.close(() => r()));
+      await store.close(); // commits what is pending
+      log.info('relay stopped');
+    })();
+    return closed;
+  };
+
+  return { url, port, host, fingerprint: relayFp, tls, close, metrics };
+}

@@ -1,0 +1,76 @@
+/**
+ * Storage behind the relay. A store holds only public identities, sealed envelopes (ciphertext, wrapped keys,
+ * public header) and delivery bookkeeping; never a plaintext, never a private key. Implementations must make every
+ * resolved write durable (committed) before resolving: the relay acknowledges senders and recipients on it.
+ */
+import type { Envelope, PublicIdentity } from '../../protocol/index.js';
+
+export interface StoredIdentity {
+  username: string;
+  identity: PublicIdentity;
+  fingerprint: string;
+  registeredAt: number;
+}
+
+export interface QueuedEnvelope {
+  /** Insertion order across the relay; delivery is in ascending seq per recipient. */
+  seq: number;
+  envelope: Envelope;
+  receivedAt: number;
+}
+
+export interface RegisterInput {
+  username: string;
+  identity: PublicIdentity;
+  fingerprint: string;
+  /**
+   * For a rotation: the fingerprint currently registered under `username` whose signature the relay verified.
+   * The store refuses (USERNAME_TAKEN) if the name now belongs to someone else.
+   */
+  replaces?: string;
+  now: number;
+}
+
+export interface EnqueueInput {
+  envelope: Envelope;
+  size: number;
+  receivedAt: number;
+  expiresAt: number;
+}
+
+export interface QueueUsage {
+  count: number;
+  bytes: number;
+}
+
+export interface StoreStats {
+  identities: number;
+  /** Unacknowledged (recipient, envelope) deliveries. */
+  queued: number;
+  /** Envelope rows incl. acknowledged tombstones kept for dedupe until their TTL. */
+  envelopes: number;
+  commits: number;
+  committedWrites: number;
+}
+
+export interface EnvelopeStore {
+  identityByUsername(username: string): Promise<StoredIdentity | null>;
+  identityByFingerprint(fingerprint: string): Promise<StoredIdentity | null>;
+  /** Insert or rotate; throws ProtocolError USERNAME_TAKEN / IDENTITY_TAKEN. Idempotent for the same pair. */
+  register(input: RegisterInput): Promise<{ rotated: boolean; previous: string | null }>;
+  /** Durably queue for every `to` recipient; duplicate (from, id) → no change. */
+  enqueue(input: EnqueueInput): Promise<{ duplicate: boolean }>;
+  /** Unacknowledged envelopes for `recipient` with seq > afterSeq, oldest first. */
+  pending(recipient: string, afterSeq: number, limit: number): Promise<QueuedEnvelope[]>;
+  usage(recipient: string): Promise<QueueUsage>;
+  /**
+   * Mark (from, id) acknowledged by `recipient`. Items never queued for `recipient` but existing for others make the
+   * whole call throw ProtocolError FORBIDDEN with nothing changed; unknown or already-acked items count as not removed.
+   */
+  ack(recipient: string, items: Array<{ from: string; id: string }>): Promise<{ removed: number }>;
+  /** Delete everything whose TTL passed; returns deliveries dropped. */
+  sweep(now: number): Promise<number>;
+  stats(): Promise<StoreStats>;
+  /** Commit pending writes, then close. */
+  close(): Promise<void>;
+}
