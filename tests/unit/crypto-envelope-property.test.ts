@@ -354,6 +354,9 @@ describe('payload round trip', () => {
     const p = encodePayload(text('hi'));
     expect(p.byteLength).toBe(256);
     expect(decodePayload(p)).toEqual(text('hi'));
+    const view = Buffer.concat([Buffer.from('junk!!!'), Buffer.from(p)]).subarray(7); // a view at an offset
+    expect(view.byteOffset).toBeGreaterThan(0);
+    expect(decodePayload(view)).toEqual(text('hi'));
     expect(encodePayload(text('x'.repeat(300))).byteLength).toBe(512);
     const nonZero = p.slice();
     nonZero[255] = 1;
