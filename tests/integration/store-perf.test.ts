@@ -81,6 +81,10 @@ describe('history store at 1,000,000 messages', () => {
   });
 
   it('opens a conversation (latest 50) in ≤ 2 ms, and pages further back as fast', () => {
+    // cold: a freshly opened store (empty page cache, statements not prepared yet)
+    store.close();
+    store = openHistoryStore({ path: file, key });
+    const cold = time(() => store.loadPage('user0', { limit: 50 }), 1)[0]!;
     const open = time(() => store.loadPage('user0', { limit: 50 }), 200);
     const page = store.loadPage('user0', { limit: 50 });
     expect(page.messages).toHaveLength(50);
@@ -91,7 +95,7 @@ describe('history store at 1,000,000 messages', () => {
     const small = time(() => store.loadPage('user42', { limit: 50 }), 200);
     const list = time(() => store.listConversations(), 50);
     console.log(
-      `[store-perf] build ${buildMs} ms; latest-50 median ${median(open).toFixed(3)} ms (max ${Math.max(...open).toFixed(3)}), ` +
+      `[store-perf] build ${buildMs} ms; latest-50 cold ${cold.toFixed(3)} ms, warm median ${median(open).toFixed(3)} ms (max ${Math.max(...open).toFixed(3)}), ` +
         `deep page ${median(back).toFixed(3)} ms, small conversation ${median(small).toFixed(3)} ms, ` +
         `conversation list (100) ${median(list).toFixed(3)} ms`,
     );
@@ -116,7 +120,9 @@ describe('history store at 1,000,000 messages', () => {
     const conv = store.listConversations();
     expect(conv).toHaveLength(100);
     expect(conv.reduce((n, c) => n + c.unread, 0)).toBe(39);
-    const t = time(() => store.markRead('user0'), 1);
-    expect(t[0]!).toBeLessThan(50);
+    const unreadBig = conv.find((c) => c.contact.username === 'user0')!.unread;
+    expect(unreadBig).toBeGreaterThan(0);
+    expect(store.markRead('user0')).toBe(unreadBig); // via the partial unread index, not a scan of 600k rows
+    expect(store.listConversations().find((c) => c.contact.username === 'user0')!.unread).toBe(0);
   });
 });
