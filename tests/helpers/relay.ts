@@ -1,0 +1,318 @@
+/**
+ * Real relay processes and real socket.io clients for integration tests.
+ *
+ * spawnRelay() runs `relay/cli.ts` under tsx in a child process (port 0, a temp data dir) and resolves once the
+ * relay logs "relay listening". RelayClient wraps a socket.io-client socket: challenge capture, register, auth
+ * (signing the fingerprint the client expects — the pinned one — never the one a challenge claims), send, fetch, ack,
+ * delivery collection. pinningAgent() does the TOFU / pin check on the TLS certificate the relay presents.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+import { io, type Socket } from 'socket.io-client';
+import {
+  LABELS,
+  RelayPinError,
+  authInput,
+  fingerprint as identityFingerprint,
+  relayFingerprintFromCert,
+  toB64u,
+  fromB64u,
+  challengeSchema,
+  type Ack,
+  type Challenge,
+  type ClientToServer,
+  type Delivered,
+  type Envelope,
+  type PublicIdentity,
+  type ServerToClient,
+} from '../../relay/protocol/index.js';
+import {
+  encodePayload,
+  loadIdentity,
+  newMessageId,
+  open,
+  seal,
+  signLabeled,
+  type IdentityKeys,
+  type IdentitySecret,
+} from '../../electron/core/crypto/index.js';
+
+export const REPO_ROOT = path.resolve(__dirname, '../..');
+
+export function tempDir(prefix = 'parley-relay-'): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export interface SpawnedRelay {
+  url: string;
+  port: number;
+  fingerprint: string;
+  dataDir: string;
+  child: ChildProcess;
+  /** Every stdout/stderr line so far. */
+  logs: string[];
+  /** SIGTERM and wait for exit (graceful). */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait for exit. */
+  kill9(): Promise<void>;
+}
+
+export interface SpawnOptions {
+  dataDir?: string;
+  tls?: boolean;
+  host?: string;
+  port?: number;
+  limits?: Record<string, number>;
+  logLevel?: string;
+  /** Prefix the command (e.g. ['ip', 'netns', 'exec', 'ns1']). */
+  wrap?: string[];
+  extraArgs?: string[];
+}
+
+/** Start `relay/cli.ts` in a child process; resolves when it listens. */
+export async function spawnRelay(o: SpawnOptions = {}): Promise<SpawnedRelay> {
+  const dataDir = o.dataDir ?? tempDir();
+  const args = [
+    '--import',
+    'tsx',
+    path.join(REPO_ROOT, 'relay/cli.ts'),
+    '--host',
+    o.host ?? '127.0.0.1',
+    '--port',
+    String(o.port ?? 0),
+    '--data',
+    dataDir,
+    '--log-level',
+    o.logLevel ?? 'info',
+    ...(o.tls ? ['--tls'] : []),
+    ...(o.limits ? ['--limits', JSON.stringify(o.limits)] : []),
+    ...(o.extraArgs ?? []),
+  ];
+  const cmd = o.wrap ? o.wrap[0]! : process.execPath;
+  const cmdArgs = o.wrap ? [...o.wrap.slice(1), process.execPath, ...args] : args;
+  const child = spawn(cmd, cmdArgs, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const ready = new Promise<{ url: string; fingerprint: string }>((resolve, reject) => {
+    const onLine = (line: string) => {
+      logs.push(line);
+      if (line.includes('"relay listening"')) {
+        const j = JSON.parse(line) as { url: string; fingerprint: string };
+        resolve({ url: j.url, fingerprint: j.fingerprint });
+      }
+    };
+    for (const stream of [child.stdout!, child.stderr!]) {
+      let buf = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (d: string) => {
+        buf += d;
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          onLine(buf.slice(0, i));
+          buf = buf.slice(i + 1);
+        }
+      });
+    }
+    void exited.then((code) => reject(new Error(`relay exited (${code}) before listening:\n${logs.join('\n')}`)));
+    setTimeout(() => reject(new Error(`relay did not start in 30 s:\n${logs.join('\n')}`)), 30_000).unref();
+  });
+  const { url, fingerprint } = await ready;
+  return {
+    url,
+    port: Number(new URL(url).port),
+    fingerprint,
+    dataDir,
+    child,
+    logs,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+    kill9: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/**
+ * An https.Agent that checks the relay's certificate against a pin (TOFU when `pin.value` is undefined: the first
+ * fingerprint seen is stored in `pin.value`). A mismatch destroys the connection with RelayPinError.
+ */
+export function pinningAgent(pin: { value?: string; seen?: string; error?: Error }): https.Agent {
+  const agent = new https.Agent({ keepAlive: false });
+  agent.createConnection = ((options: tls.ConnectionOptions) => {
+    const sock = tls.connect({ ...options, rejectUnauthorized: false });
+    sock.once('secureConnect', () => {
+      const cert = sock.getPeerX509Certificate();
+      const fp = cert ? relayFingerprintFromCert(new Uint8Array(cert.raw)) : 'none';
+      pin.seen = fp;
+      if (pin.value === undefined) pin.value = fp; // trust on first use
+      if (fp !== pin.value) {
+        pin.error = new RelayPinError(pin.value, fp);
+        sock.destroy(pin.error);
+      }
+    });
+    return sock; // the agent calls its own callback with the returned socket
+  }) as unknown as https.Agent['createConnection'];
+  return agent;
+}
+
+export type ClientSocket = Socket<ServerToClient, ClientToServer>;
+
+export interface Party {
+  secret: IdentitySecret;
+  keys: IdentityKeys;
+  identity: PublicIdentity;
+  fingerprint: string;
+  username: string;
+}
+
+export async function makeParty(secret: IdentitySecret, username: string): Promise<Party> {
+  const keys = await loadIdentity(secret);
+  return { secret, keys, identity: secret.public, fingerprint: await identityFingerprint(secret.public), username };
+}
+
+export class RelayClient {
+  readonly deliveries: Delivered[] = [];
+  readonly challenges: Challenge[] = [];
+  sessionReplaced = false;
+  private waiters: Array<() => void> = [];
+
+  private constructor(readonly socket: ClientSocket) {
+    socket.on('challenge', (c) => {
+      const parsed = challengeSchema.safeParse(c);
+      if (parsed.success) this.challenges.push(parsed.data);
+      this.notify();
+    });
+    socket.on('deliver', (p) => {
+      this.deliveries.push(...p.envelopes);
+      this.notify();
+    });
+    socket.on('session-replaced', () => {
+      this.sessionReplaced = true;
+      this.notify();
+    });
+    socket.on('disconnect', () => this.notify());
+  }
+
+  private notify() {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  /** Resolve when `cond()` holds (checked on every event), reject after `ms`. */
+  async until(cond: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!cond()) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, Math.min(left, 200));
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+
+  static async connect(url: string, o: { pin?: { value?: string; seen?: string; error?: Error } } = {}): Promise<RelayClient> {
+    const secure = url.startsWith('https');
+    const socket: ClientSocket = io(url, {
+      transports: ['websocket'],
+      forceNew: true,
+      reconnection: false,
+      timeout: 10_000,
+      ...(secure ? { agent: pinningAgent(o.pin ?? {}) as unknown as string, rejectUnauthorized: false } : {}),
+    });
+    const client = new RelayClient(socket);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', (e) => {
+        socket.close();
+        reject(o.pin?.error ?? e);
+      });
+    });
+    await client.until(() => client.challenges.length > 0, 10_000, 'challenge');
+    return client;
+  }
+
+  get connected(): boolean {
+    return this.socket.connected;
+  }
+
+  /** Emit with an ack; times out after `ms`. */
+  async call<T extends object = object>(event: string, ...args: unknown[]): Promise<Ack<T>> {
+    const s = this.socket as unknown as { timeout(ms: number): { emitWithAck(ev: string, ...a: unknown[]): Promise<Ack<T>> } };
+    return s.timeout(10_000).emitWithAck(event, ...args);
+  }
+
+  register(p: Party): Promise<Ack<{ fingerprint: string; rotated: boolean }>> {
+    return this.call('register', { username: p.username, identity: p.identity });
+  }
+
+  /** Answer the latest challenge, signing `relayFp` (the fingerprint this client trusts). */
+  async authPayload(p: Party, relayFp: string, challenge = this.challenges[this.challenges.length - 1]!) {
+    const clientNonce = new Uint8Array(randomBytes(32));
+    const sig = await signLabeled(p.keys, LABELS.auth, ...authInput(relayFp, fromB64u(challenge.nonce), clientNonce, p.fingerprint));
+    return { fingerprint: p.fingerprint, clientNonce: toB64u(clientNonce), sig: toB64u(sig) };
+  }
+
+  async auth(p: Party, relayFp: string): Promise<Ack<{ fingerprint: string; username: string | null; queued: number }>> {
+    const c = this.challenges[this.challenges.length - 1]!;
+    if (c.relay !== relayFp) throw new Error(`challenge names relay ${c.relay}, expected ${relayFp}`);
+    return this.call('auth', await this.authPayload(p, relayFp, c));
+  }
+
+  send(envelope: unknown): Promise<Ack<{ id: string; duplicate: boolean }>> {
+    return this.call('send', { envelope });
+  }
+
+  fetch(recipient: string, limit?: number): Promise<Ack<{ envelopes: Delivered[]; more: boolean }>> {
+    return this.call('fetch', limit === undefined ? { recipient } : { recipient, limit });
+  }
+
+  ack(items: Array<{ from: string; id: string }>): Promise<Ack<{ removed: number }>> {
+    return this.call('ack', { items });
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+/** Connect, register (idempotent) and authenticate `p`; throws on any refusal. */
+export async function login(url: string, relayFp: string, p: Party, o: { pin?: { value?: string } } = {}): Promise<RelayClient> {
+  const c = await RelayClient.connect(url, o);
+  const r = await c.register(p);
+  if (!r.ok) throw new Error(`register ${p.username}: ${r.error.code} ${r.error.message}`);
+  const a = await c.auth(p, relayFp);
+  if (!a.ok) throw new Error(`auth ${p.username}: ${a.error.code} ${a.error.message}`);
+  return c;
+}
+
+/** A real sealed text envelope from `from` to `to` (core crypto: RSA-OAEP wrap, AES-GCM, Ed25519 signature). */
+export async function sealText(from: Party, to: Party[], body: string, id = newMessageId()): Promise<Envelope> {
+  return seal({ sender: from.keys, recipients: to.map((t) => t.identity), payload: { v: 1, type: 'text', ts: Date.now(), body }, id });
+}
+
+/** Open a delivered envelope as `me`; returns the text body. */
+export async function openText(me: Party, sender: Party, envelope: unknown): Promise<string> {
+  const { payload } = await open({ envelope, me: me.keys, sender: sender.identity });
+  if (payload.type !== 'text') throw new Error('not a text payload');
+  return payload.body;
+}
+
+export { encodePayload };
+
+/** Remove a temp dir (best effort). */
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
