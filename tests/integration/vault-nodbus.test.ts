@@ -85,6 +85,30 @@ async function child(mode: 'create' | 'open', dir: string, body: string): Promis
   return JSON.parse(stdout) as Record<string, unknown>;
 }
 
+describe('with a D-Bus session whose keyring is locked', () => {
+  it('probeKeychain reports it plainly (no prompt hangs, no fallback)', async () => {
+    const home = path.join(root, 'locked-home');
+    const probe = path.join(root, 'probe.ts');
+    writeFileSync(
+      probe,
+      `import { probeKeychain } from ${JSON.stringify(path.join(repo, 'electron/core/vault/index.ts'))};\n` +
+        `probeKeychain().then((s) => process.stdout.write('RESULT' + JSON.stringify(s)));\n`,
+    );
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_DATA_HOME: path.join(home, 'data'), XDG_RUNTIME_DIR: home };
+    delete env.DBUS_SESSION_BUS_ADDRESS;
+    delete env.DISPLAY;
+    // a fresh private session: keyring daemon started but never unlocked (no login collection can be created)
+    const script = `gnome-keyring-daemon --start --components=secrets >/dev/null 2>&1; ${JSON.stringify(process.execPath)} --import tsx ${JSON.stringify(probe)}`;
+    const { stdout } = await run('dbus-run-session', ['--', 'bash', '-c', script], { cwd: repo, env, timeout: 60_000 }).catch((e: Error) => {
+      throw new Error(`needs dbus-run-session and gnome-keyring-daemon (apt-get install dbus gnome-keyring): ${e.message}`);
+    });
+    const status = JSON.parse(stdout.slice(stdout.indexOf('RESULT') + 6)) as { available: boolean; reason: string };
+    expect(status.available).toBe(false);
+    expect(status.reason).toMatch(/^OS keychain unavailable: the keychain (is locked or refused access|has no unlocked default collection)/);
+    expect(status.reason).toContain('passphrase-protected key file');
+  });
+});
+
 describe('without a D-Bus session', () => {
   it('the keychain reports the documented error and the passphrase file vault works end to end', async () => {
     const dir = path.join(root, 'profile');

@@ -39,6 +39,9 @@ function reasonOf(e: unknown): string {
     return `no Secret Service running on the D-Bus session (${msg})`;
   }
   if (/locked|prompt|dismissed|cancel/i.test(msg)) return `the keychain is locked or refused access (${msg})`;
+  if (/collection\/login|No such secret collection|Object does not exist at path/i.test(msg)) {
+    return `the keychain has no unlocked default collection (${msg})`;
+  }
   return msg;
 }
 
