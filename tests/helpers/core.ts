@@ -14,6 +14,7 @@ import { openVault } from '../../electron/core/vault/index.js';
 import { openHistoryStore } from '../../electron/core/store/index.js';
 import { readProfile } from '../../electron/core/profile.js';
 import type { HistoryStore } from '../../electron/core/store/types.js';
+import type { ParleyEvents } from '../../electron/contract/api.js';
 import { fixtureIdentity } from './identities.js';
 
 export const ROOT = path.resolve(__dirname, '../..');
@@ -226,6 +227,34 @@ export async function fixtureService(
     ...(vault === 'file' ? { passphrase: PASSPHRASE } : {}),
   });
   return svc;
+}
+
+/** Re-opens an existing profile (same test options as fixtureService) and starts it. */
+export async function reopenService(
+  profileDir: string,
+  o: Partial<ParleyServiceOptions> = {},
+  beforeStart?: (svc: ParleyService) => void,
+): Promise<ParleyService> {
+  const svc = new ParleyService({
+    profileDir,
+    passphrase: PASSPHRASE,
+    kdfIterations: TEST_KDF_ITERATIONS,
+    cryptoPoolSize: 1,
+    reconnect: { baseMs: 100, maxMs: 1000 },
+    messenger: { keyCheckOnSendMs: 0, keyCheckIntervalMs: 0 },
+    ...o,
+  });
+  cleanups.push(() => svc.close());
+  beforeStart?.(svc);
+  await svc.start();
+  return svc;
+}
+
+/** Collects a service's events of one kind. */
+export function collect<E extends keyof ParleyEvents>(svc: ParleyService, event: E): Array<ParleyEvents[E]> {
+  const out: Array<ParleyEvents[E]> = [];
+  svc.on(event, (p) => out.push(p));
+  return out;
 }
 
 /** Opens a profile's history DB directly (key from its vault), for assertions independent of the service. */

@@ -717,6 +717,8 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
         signedByOld = false;
       }
     }
+    const current = this.store.getContact(c.username);
+    if (current && (current.pendingFingerprint === fp || current.fingerprint === fp)) return current; // a concurrent check won
     const rec = this.store.recordKeyChange(c.username, { newIdentity: identity, newFingerprint: fp, signedByOld, at: this.now() });
     const change: KeyChangeView = {
       at: rec.at,
