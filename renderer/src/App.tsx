@@ -13,8 +13,21 @@ export function App({ runtime }: { runtime: Runtime }): ReactNode {
   const [initial, setInitial] = useState<AppState | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [link, setLink] = useState<BridgeLinkStatus>('open');
+  // Bumped when the link to the core comes back after a loss: screens remount and reload, so nothing that
+  // happened while we were disconnected (messages fetched from the relay at start-up) is missed.
+  const [generation, setGeneration] = useState(0);
 
-  useEffect(() => onBridgeLink(setLink), []);
+  useEffect(() => {
+    let lost = false;
+    return onBridgeLink((s) => {
+      setLink(s);
+      if (s === 'lost') lost = true;
+      if (s === 'open' && lost) {
+        lost = false;
+        setGeneration((g) => g + 1);
+      }
+    });
+  }, []);
   useEffect(() => {
     if (runtime.kind === 'none') return;
     let cancelled = false;
@@ -58,7 +71,7 @@ export function App({ runtime }: { runtime: Runtime }): ReactNode {
           Lost the connection to the Parley core. Reconnecting…
         </div>
       )}
-      <Phase />
+      <Phase key={generation} />
     </AppProvider>
   );
 }

@@ -7,11 +7,14 @@ export function connectionText(c: ConnectionState): string {
   return c.relayUrl ? `Offline: ${c.reason}` : 'No relay chosen';
 }
 
-export function ConnectionStatus({ connection }: { connection: ConnectionState }): ReactNode {
+/** `short`: one word for the profile header (the reason is in the tooltip and in Settings). */
+export function ConnectionStatus({ connection, short }: { connection: ConnectionState; short?: boolean }): ReactNode {
+  const full = connectionText(connection);
+  const label = short ? (connection.status === 'online' ? 'Online' : connection.status === 'connecting' ? 'Connecting…' : 'Offline') : full;
   return (
-    <span className="status" data-testid="connection" data-status={connection.status} title={connection.relayUrl ?? undefined}>
+    <span className="status" data-testid="connection" data-status={connection.status} title={[full, connection.relayUrl].filter(Boolean).join(' · ')}>
       <span className={`dot ${connection.status}`} aria-hidden />
-      {connectionText(connection)}
+      {label}
     </span>
   );
 }

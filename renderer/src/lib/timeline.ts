@@ -24,8 +24,10 @@ function joins(a: Stamp, b: Stamp): boolean {
     a.direction === b.direction &&
     Math.abs(b.sentAt - a.sentAt) < GROUP_GAP_MS &&
     sameDay(a.sentAt, b.sentAt) &&
+    // Each run of outgoing messages in one state gets its own time and state line; failures and undecryptable
+    // messages always stand alone so their reason is shown.
+    a.state === b.state &&
     a.state !== 'undecryptable' &&
-    b.state !== 'undecryptable' &&
     a.state !== 'failed'
   );
 }

@@ -28,7 +28,7 @@ export function Shell(): ReactNode {
   const [width, setWidth] = useState(storedWidth);
   const [filter, setFilter] = useState('');
   const [conversations, setConversations] = useState<ConversationSummary[] | null>(null);
-  const [selected, setSelected] = useState<string | null>(null);
+  const [selected, setSelected] = useState<string | null>(() => sessionStorage.getItem('parley-selected'));
   const [view, setView] = useState<'chat' | 'settings'>('chat');
   const [adding, setAdding] = useState(false);
   const [contactDialog, setContactDialog] = useState<string | null>(null);
@@ -69,6 +69,11 @@ export function Shell(): ReactNode {
   }, []);
 
   useEffect(() => localStorage.setItem('parley-side-width', String(width)), [width]);
+  // Survives a remount after the core comes back, so the open conversation stays open.
+  useEffect(() => {
+    if (selected) sessionStorage.setItem('parley-selected', selected);
+    else sessionStorage.removeItem('parley-selected');
+  }, [selected]);
 
   const open = (username: string): void => {
     setSelected(username);
@@ -107,7 +112,7 @@ export function Shell(): ReactNode {
           <Avatar name={profile.username} fingerprint={profile.fingerprint} />
           <div className="who">
             <div className="name" data-testid="me">{profile.username}</div>
-            <ConnectionStatus connection={state.connection} />
+            <ConnectionStatus connection={state.connection} short />
           </div>
           <button type="button" className="icon-btn" aria-label="Add contact" title="Add contact" onClick={() => setAdding(true)}>
             <UserPlus size={18} aria-hidden />

@@ -1,0 +1,281 @@
+/**
+ * The Parley journey in real Chromium: Alice and Bob, each with their own real core and profile behind a dev/test
+ * bridge, one real relay, two browser contexts. Nothing is mocked.
+ *
+ *   onboarding → add each other → compare safety numbers (same on both sides) → messages both ways →
+ *   relay outage (messages queue as "sending", connection state shown) → Bob offline, a message over his quota
+ *   fails and is retried → Bob returns and receives what was sent meanwhile → Bob's key changes (warning banner,
+ *   composer held) → Alice's core restarts and the history is still there.
+ *
+ * Screenshots of each main screen go to test-results/screenshots/.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { expect, test } from '@playwright/test';
+import type { Browser, BrowserContext, Page } from '@playwright/test';
+import { removeDir, startPerson, startRelayProcess, tempDir } from './harness.js';
+import type { Person, Relay } from './harness.js';
+
+const ROOT = path.resolve(__dirname, '../..');
+const SHOTS = path.join(ROOT, 'test-results', 'screenshots');
+/** The relay accepts envelopes up to 16 KiB here, so an oversized message really fails at the relay (and shows Retry). */
+const RELAY_LIMITS = { maxEnvelopeBytes: 16 * 1024 };
+/** About 12 000 characters; the whitespace keeps the bubble to two lines in the screenshot. */
+const OVERSIZED = `Pasting the whole build log here:${' '.repeat(12_000)}(end of log)`;
+
+test.describe.configure({ mode: 'serial' });
+
+let root: string;
+let relay: Relay;
+let alice: Person;
+let bob: Person;
+let aliceCtx: BrowserContext;
+let bobCtx: BrowserContext;
+let a: Page;
+let b: Page;
+
+async function shot(page: Page, name: string): Promise<void> {
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+}
+
+async function newPage(browser: Browser, person: Person): Promise<[BrowserContext, Page]> {
+  const ctx = await browser.newContext({ colorScheme: 'light' });
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => console.error(`[${person.name} page] ${e.message}`));
+  await page.goto(person.url);
+  return [ctx, page];
+}
+
+async function onboard(page: Page, username: string, relayUrl: string, screenshots: boolean): Promise<string> {
+  await expect(page.getByRole('heading', { name: 'Welcome to Parley' })).toBeVisible();
+  if (screenshots) await shot(page, '01-onboarding-welcome');
+  await page.getByRole('button', { name: 'Get started' }).click();
+
+  const name = page.getByRole('textbox', { name: 'Username' });
+  await name.fill('Al');
+  await expect(page.locator('#onb-username-hint')).toHaveText('Use lower-case letters only.');
+  await name.fill(username);
+  await expect(page.locator('#onb-username-hint')).toHaveText('Looks good.');
+  await page.getByRole('button', { name: 'Continue' }).click();
+
+  await page.getByRole('radio', { name: /Enter an address/ }).click();
+  await page.getByLabel('Relay address').fill('http://127.0.0.1:1');
+  await page.getByRole('button', { name: 'Test connection' }).click();
+  await expect(page.getByRole('alert')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Continue' })).toBeDisabled();
+  await page.getByLabel('Relay address').fill(relayUrl);
+  await page.getByRole('button', { name: 'Test connection' }).click();
+  await expect(page.getByTestId('relay-ok')).toContainText(relayUrl);
+  if (screenshots) await shot(page, '02-onboarding-relay');
+  await page.getByRole('button', { name: 'Continue' }).click();
+
+  // Key storage: the system keychain when there is one, otherwise the passphrase file (the UI explains why).
+  if (await page.getByTestId('keychain-unavailable').isVisible()) {
+    await page.getByLabel('Passphrase', { exact: true }).fill('correct horse battery');
+    await page.getByLabel('Repeat passphrase').fill('correct horse battery');
+  }
+  await page.getByRole('button', { name: 'Create my keys' }).click();
+  await expect(page.getByRole('progressbar')).toBeVisible();
+  await expect(page.getByRole('heading', { name: `You are ${username}` })).toBeVisible({ timeout: 60_000 });
+  const fp = (await page.getByTestId('own-fingerprint').innerText()).replace(/\s+/g, '');
+  expect(fp).toMatch(/^[0-9a-f]{64}$/);
+  if (screenshots) await shot(page, '03-onboarding-done');
+  await page.getByRole('button', { name: 'Start messaging' }).click();
+  await expect(page.getByTestId('me')).toHaveText(username);
+  await expect(page.getByTestId('connection')).toHaveAttribute('data-status', 'online');
+  return fp;
+}
+
+async function addContact(page: Page, username: string): Promise<void> {
+  await page.getByRole('button', { name: 'Add contact', exact: true }).first().click();
+  const dialog = page.getByTestId('add-contact-dialog');
+  await dialog.getByLabel('Username').fill(username);
+  await dialog.getByRole('button', { name: 'Add' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByTestId('chat').getByRole('heading', { name: username, exact: true })).toBeVisible();
+}
+
+async function send(page: Page, text: string): Promise<void> {
+  const box = page.getByLabel(/^Message to /);
+  await box.fill(text);
+  await box.press('Enter');
+  await expect(box).toHaveValue('');
+}
+
+function bubbles(page: Page) {
+  return page.getByTestId('message');
+}
+
+async function safetyNumber(page: Page): Promise<string> {
+  await page.getByTestId('verification').click();
+  const dialog = page.getByTestId('safety-dialog');
+  await expect(dialog.getByTestId('safety-number')).toBeVisible();
+  await expect(dialog.getByRole('img', { name: /QR code/ })).toBeVisible();
+  const groups = await dialog.getByTestId('safety-number').locator('span').allInnerTexts();
+  expect(groups).toHaveLength(12);
+  for (const g of groups) expect(g).toMatch(/^\d{5}$/);
+  return groups.join(' ');
+}
+
+test.beforeAll(async ({ browser }) => {
+  test.setTimeout(120_000);
+  if (!existsSync(path.join(ROOT, 'out', 'renderer', 'index.html'))) {
+    throw new Error('out/renderer/index.html is missing: run `npm run build` before the e2e tests (npm test does).');
+  }
+  root = tempDir('journey');
+  relay = await startRelayProcess(path.join(root, 'relay'), RELAY_LIMITS);
+  [alice, bob] = await Promise.all([startPerson('alice', root), startPerson('bob', root)]);
+  [aliceCtx, a] = await newPage(browser, alice);
+  [bobCtx, b] = await newPage(browser, bob);
+});
+
+test.afterAll(async () => {
+  await aliceCtx?.close();
+  await bobCtx?.close();
+  await alice?.stop();
+  await bob?.stop();
+  await relay?.close();
+  if (root) removeDir(root);
+});
+
+test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, key change, restart', async () => {
+  await test.step('both onboard against one relay', async () => {
+    await onboard(a, 'alice', relay.url, true);
+    await expect(a.getByTestId('empty-state')).toContainText('Add a contact by username');
+    await shot(a, '04-empty-state');
+    await onboard(b, 'bob', relay.url, false);
+  });
+
+  await test.step('they add each other', async () => {
+    await addContact(a, 'bob');
+    await addContact(b, 'alice');
+    await expect(a.getByTestId('conversation')).toHaveCount(1);
+  });
+
+  await test.step('safety numbers match on both sides; Alice marks Bob verified', async () => {
+    const fromAlice = await safetyNumber(a);
+    const fromBob = await safetyNumber(b);
+    expect(fromAlice).toBe(fromBob);
+    await shot(a, '05-safety-number-dialog');
+    await a.getByRole('button', { name: 'Mark as verified' }).click();
+    await expect(a.getByTestId('verified-pill')).toBeVisible();
+    await a.keyboard.press('Escape');
+    await b.keyboard.press('Escape');
+    await expect(a.getByTestId('safety-dialog')).toBeHidden();
+    await expect(a.getByTestId('verification')).toHaveText(/Verified/);
+    await expect(a.getByTestId('conversation').getByLabel('Verified')).toBeVisible();
+  });
+
+  await test.step('messages both ways, Enter sends, Shift+Enter adds a line, delivery ticks', async () => {
+    await send(a, 'Hi Bob! Parley works.');
+    await expect(bubbles(b).filter({ hasText: 'Hi Bob! Parley works.' })).toBeVisible();
+    const box = b.getByLabel('Message to alice');
+    await box.fill('Hello Alice.');
+    await box.press('Shift+Enter');
+    await box.pressSequentially('Two lines, one message.');
+    await expect(box).toHaveValue('Hello Alice.\nTwo lines, one message.');
+    await box.press('Enter');
+    const reply = bubbles(a).filter({ hasText: 'Two lines, one message.' });
+    await expect(reply).toBeVisible();
+    expect(await reply.innerText()).toContain('Hello Alice.\nTwo lines');
+    await expect(bubbles(a).filter({ hasText: 'Hi Bob!' })).toHaveAttribute('data-state', 'delivered');
+  });
+
+  await test.step('unread badge while Bob looks at settings', async () => {
+    await b.getByRole('button', { name: 'Settings' }).click();
+    await expect(b.getByTestId('settings')).toBeVisible();
+    await send(a, 'Are you there?');
+    await send(a, 'Lunch at 12?');
+    await expect(b.getByTestId('unread')).toHaveText('2');
+    await shot(b, '06-conversation-list-unread-and-settings');
+    await b.getByRole('button', { name: 'Close settings' }).click();
+    await expect(bubbles(b).filter({ hasText: 'Lunch at 12?' })).toBeVisible();
+    await expect(b.getByTestId('unread')).toHaveCount(0);
+  });
+
+  await test.step('the relay goes away: Alice can still write, the message waits as "sending"', async () => {
+    await relay.close();
+    await expect(a.getByTestId('relay-state')).toBeVisible();
+    await send(a, 'Written while the relay was down.');
+    await expect(bubbles(a).filter({ hasText: 'Written while the relay was down.' })).toHaveAttribute('data-state', 'sending');
+    await shot(a, '07-chat-relay-offline-sending');
+    relay = await relay.restart();
+    await expect(a.getByTestId('connection')).toHaveAttribute('data-status', 'online', { timeout: 45_000 });
+    await expect(bubbles(b).filter({ hasText: 'Written while the relay was down.' })).toBeVisible({ timeout: 30_000 });
+  });
+
+  await test.step('Bob goes offline; what Alice sends meanwhile waits at the relay and arrives when he returns', async () => {
+    await bob.stop();
+    await expect(b.getByRole('alert').filter({ hasText: 'Lost the connection' })).toBeVisible();
+    const notes = ['Offline note 1', 'Offline note 2', 'Offline note 3'];
+    for (const text of notes) {
+      await send(a, text);
+      await expect(bubbles(a).filter({ hasText: text })).toHaveAttribute('data-state', 'sent', { timeout: 20_000 });
+    }
+    // Too large for this relay: refused for good, shown as failed with the reason and Retry.
+    await send(a, OVERSIZED);
+    const failed = bubbles(a).filter({ hasText: 'end of log' });
+    await expect(failed).toHaveAttribute('data-state', 'failed', { timeout: 20_000 });
+    await expect(failed).toContainText('TOO_LARGE');
+    await expect(failed.getByRole('button', { name: 'Retry' })).toBeVisible();
+    await shot(a, '08-chat-message-states');
+
+    await bob.restart();
+    await expect(b.getByRole('alert').filter({ hasText: 'Lost the connection' })).toBeHidden({ timeout: 30_000 });
+    for (const text of notes) await expect(bubbles(b).filter({ hasText: text })).toBeVisible({ timeout: 30_000 });
+    for (const text of notes) await expect(bubbles(a).filter({ hasText: text })).toHaveAttribute('data-state', 'delivered', { timeout: 30_000 });
+
+    // Retrying cannot make it fit: it goes out again and is refused again; Bob never gets it.
+    await failed.getByRole('button', { name: 'Retry' }).click();
+    await expect(failed).toHaveAttribute('data-state', 'failed', { timeout: 20_000 });
+    await expect(bubbles(b).filter({ hasText: 'end of log' })).toHaveCount(0);
+  });
+
+  await test.step("Bob's key changes: Alice sees a banner she cannot miss, sending is held", async () => {
+    await bob.rotate();
+    await send(b, 'New laptop, new key.');
+    const banner = a.getByTestId('key-change-banner');
+    await expect(banner).toBeVisible({ timeout: 30_000 });
+    await expect(a.getByTestId('composer-disabled')).toContainText('paused');
+    await expect(a.getByLabel(/^Message to /)).toHaveCount(0);
+    await expect(a.getByTestId('verification')).toContainText('Safety number changed');
+    await shot(a, '09-key-change-banner');
+    await banner.getByRole('button', { name: 'Compare safety numbers' }).click();
+    await expect(a.getByTestId('pending-safety-number')).toBeVisible();
+    await a.getByTestId('safety-dialog').getByRole('button', { name: 'Accept new key' }).click();
+    await a.keyboard.press('Escape');
+    await expect(banner).toBeHidden();
+    await expect(a.getByTestId('key-change-line').first()).toBeVisible();
+    await expect(a.getByTestId('verification')).toContainText('Not verified');
+    await send(a, 'Accepted your new key.');
+    await expect(bubbles(b).filter({ hasText: 'Accepted your new key.' })).toBeVisible();
+  });
+
+  await test.step("history survives a restart of Alice's core", async () => {
+    const before = await bubbles(a).count();
+    await alice.restart();
+    await expect(a.getByRole('alert').filter({ hasText: 'Lost the connection' })).toBeHidden({ timeout: 30_000 });
+    if (await a.getByRole('heading', { name: 'Unlock Parley' }).isVisible({ timeout: 10_000 }).catch(() => false)) {
+      await a.getByLabel('Passphrase').fill('correct horse battery');
+      await a.getByRole('button', { name: 'Unlock' }).click();
+    }
+    await expect(a.getByTestId('chat')).toBeVisible({ timeout: 30_000 });
+    await expect(bubbles(a).filter({ hasText: 'Hi Bob! Parley works.' })).toBeVisible();
+    await expect(bubbles(a).filter({ hasText: 'Accepted your new key.' })).toBeVisible();
+    expect(await bubbles(a).count()).toBeGreaterThanOrEqual(Math.min(before, 8));
+    await expect(a.getByTestId('connection')).toHaveAttribute('data-status', 'online', { timeout: 30_000 });
+  });
+
+  await test.step('settings and the dark theme', async () => {
+    await expect(async () => {
+      await a.getByRole('button', { name: 'Settings' }).click();
+      await expect(a.getByTestId('settings-fingerprint')).toBeVisible({ timeout: 2000 });
+    }).toPass({ timeout: 20_000 });
+    await shot(a, '10-settings');
+    await a.getByRole('button', { name: 'Close settings' }).click();
+    await a.emulateMedia({ colorScheme: 'dark' });
+    await expect(bubbles(a).first()).toBeVisible();
+    await shot(a, '11-chat-dark');
+  });
+});

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import {
+  avatarColor, clockTime, dayLabel, fingerprintGroups, initials, listTime, normalizeRelayUrl, safetyGroups, usernameProblem, USERNAME_RE,
+} from '../../renderer/src/lib/format.js';
+import { USERNAME_RE as PROTOCOL_USERNAME_RE } from '../../relay/protocol/limits.js';
+
+const at = (y: number, mo: number, d: number, h = 12, mi = 0): number => new Date(y, mo - 1, d, h, mi).getTime();
+const now = at(2026, 3, 12, 15, 30); // a Thursday
+
+describe('times', () => {
+  it('list: today as a clock time, this week as a weekday, older as a date', () => {
+    expect(listTime(at(2026, 3, 12, 14, 5), now)).toBe('14:05');
+    expect(listTime(at(2026, 3, 12, 0, 1), now)).toBe('00:01');
+    expect(listTime(at(2026, 3, 10, 9, 0), now)).toBe('Tue');
+    expect(listTime(at(2026, 3, 7, 9, 0), now)).toBe('Sat');
+    expect(listTime(at(2026, 3, 6, 9, 0), now)).toBe('6 Mar 2026');
+    expect(listTime(at(2025, 12, 31, 9, 0), now)).toBe('31 Dec 2025');
+  });
+  it('day separators', () => {
+    expect(dayLabel(at(2026, 3, 12, 1), now)).toBe('Today');
+    expect(dayLabel(at(2026, 3, 11, 23), now)).toBe('Yesterday');
+    expect(dayLabel(at(2026, 3, 9), now)).toBe('Monday');
+    expect(dayLabel(at(2026, 1, 3), now)).toBe('3 January 2026');
+  });
+  it('clock time pads', () => {
+    expect(clockTime(at(2026, 1, 1, 7, 3))).toBe('07:03');
+  });
+});
+
+describe('avatars', () => {
+  it('initials', () => {
+    expect(initials('alice')).toBe('AL');
+    expect(initials('bob.smith')).toBe('BS');
+    expect(initials('x_1')).toBe('X1');
+  });
+  it('colour follows the fingerprint, so a new key looks different', () => {
+    const a = avatarColor('00aa11' + '0'.repeat(58));
+    const b = avatarColor('ff0033' + '0'.repeat(58));
+    expect(a).not.toBe(b);
+    expect(avatarColor('00aa11' + 'f'.repeat(58))).toBe(a);
+    expect(avatarColor('zz')).toMatch(/^hsl\(/);
+  });
+});
+
+describe('numbers', () => {
+  it('safety number: 12 groups of 5', () => {
+    const digits = '123456789012345678901234567890123456789012345678901234567890';
+    const g = safetyGroups(digits);
+    expect(g).toHaveLength(12);
+    expect(g.every((x) => /^\d{5}$/.test(x))).toBe(true);
+    expect(g.join('')).toBe(digits);
+  });
+  it('fingerprint: 16 groups of 4', () => {
+    expect(fingerprintGroups('a'.repeat(64))).toHaveLength(16);
+  });
+});
+
+describe('username feedback', () => {
+  it('mirrors the protocol rule', () => {
+    expect(USERNAME_RE.source).toBe(PROTOCOL_USERNAME_RE.source);
+  });
+  it.each([
+    ['', 'Choose a name'],
+    ['Al', 'lower-case'],
+    ['al', 'At least 3'],
+    ['_al', 'Start with'],
+    ['al ice', '“ ” is not allowed'],
+    ['a'.repeat(33), 'At most 32'],
+  ])('%j → %s', (name, expected) => {
+    expect(usernameProblem(name)).toContain(expected);
+  });
+  it('accepts valid names', () => {
+    for (const n of ['alice', 'bob.smith', 'x_1', '007', 'a-b']) expect(usernameProblem(n)).toBeNull();
+  });
+});
+
+describe('relay addresses', () => {
+  it('adds https:// and strips a trailing slash', () => {
+    expect(normalizeRelayUrl('192.168.1.20:7447')).toEqual({ url: 'https://192.168.1.20:7447' });
+    expect(normalizeRelayUrl(' http://127.0.0.1:7070/ ')).toEqual({ url: 'http://127.0.0.1:7070' });
+  });
+  it('rejects junk with a reason', () => {
+    expect(normalizeRelayUrl('')).toHaveProperty('error');
+    expect(normalizeRelayUrl('ftp://relay')).toHaveProperty('error');
+    expect(normalizeRelayUrl('http://')).toHaveProperty('error');
+  });
+});
