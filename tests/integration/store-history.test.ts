@@ -275,6 +275,32 @@ describe('history store: dedupe, transactions, outbox, settings', () => {
     expect(store.loadPage('alice').messages.map((m) => m.id)).toEqual(['m1', 'm2']);
   });
 
+  it('nested transactions: inner store calls join the outer one; an outer failure rolls everything back', () => {
+    addAlice();
+    expect(() =>
+      store.transaction(() => {
+        store.updateContact('alice', { verified: true }); // itself transactional → savepoint
+        store.insertMessage(msg(1));
+        store.markSeen(FP('a'), 'm1', 10);
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(store.getContact('alice')?.verified).toBe(false);
+    expect(store.countMessages('alice')).toBe(0);
+    expect(store.hasSeen(FP('a'), 'm1')).toBe(false);
+    // a caught inner failure does not abort the outer transaction
+    store.transaction(() => {
+      store.insertMessage(msg(2));
+      expect(() => store.insertMessage(msg(2))).toThrow(expect.objectContaining({ code: 'EXISTS' }));
+      store.markSeen(FP('a'), 'm2', 10);
+    });
+    expect(store.countMessages('alice')).toBe(1);
+    store.markSeen(FP('a'), 'm3', 1_000);
+    expect(store.pruneSeen(500)).toBe(1);
+    expect(store.hasSeen(FP('a'), 'm2')).toBe(false);
+    expect(store.hasSeen(FP('a'), 'm3')).toBe(true);
+  });
+
   it('outbox: due order, backoff, hold, replace and removal survive a reopen', () => {
     addAlice();
     const now = Date.now();

@@ -511,6 +511,10 @@ class SqliteHistoryStore implements HistoryStore {
     return this.guard('hasSeen', () => !!this.st('SELECT 1 FROM seen WHERE sender_fp = ? AND id = ?').get(senderFingerprint, id));
   }
 
+  pruneSeen(before: number): number {
+    return this.guard('pruneSeen', () => this.st('DELETE FROM seen WHERE at < ?').run(before).changes);
+  }
+
   // ---- outbox -----------------------------------------------------------------------------------------------------
 
   enqueueOutbox(item: NewOutboxItem): OutboxItem {

@@ -237,6 +237,8 @@ export interface HistoryStore {
   /** Marks (senderFp, id) seen. Returns true if it was new, false if already seen (→ duplicate, drop). */
   markSeen(senderFingerprint: string, id: string, at?: number): boolean;
   hasSeen(senderFingerprint: string, id: string): boolean;
+  /** Forgets dedupe marks older than `before` (ms epoch); only safe past the relay's retention. Returns how many. */
+  pruneSeen(before: number): number;
 
   // ---- outbox ---------------------------------------------------------------------------------------------------
   enqueueOutbox(item: NewOutboxItem): OutboxItem;
