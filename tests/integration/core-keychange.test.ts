@@ -1,0 +1,109 @@
+/**
+ * Story: Bob has verified Alice. While Bob is offline Alice rotates her identity (the new key signed by the old
+ * one, registered with the relay) and writes to him three times. When Bob comes back his client sees envelopes
+ * signed by a key it does not trust: it keeps them pending (acknowledged to the relay only once stored), clears the
+ * verified flag and reports the key change. Bob's reply is held. When he accepts the new key, the three messages
+ * open, in order, nothing lost, and his held reply is re-sealed for Alice's new key and reaches her.
+ */
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { ParleyService } from '../../electron/core/service.js';
+import { fingerprint } from '../../relay/protocol/index.js';
+import {
+  cleanupAll,
+  collect,
+  fixtureService,
+  reopenService,
+  startTestRelay,
+  waitUntil,
+  type TestRelay,
+} from '../helpers/core.js';
+import { fixtureIdentity } from '../helpers/identities.js';
+
+let relay: TestRelay;
+let alice: ParleyService;
+let bob: ParleyService;
+
+function unackedFor(username: string): number {
+  const db = new Database(relay.dbFile, { readonly: true, fileMustExist: true });
+  try {
+    return (
+      db
+        .prepare('SELECT COUNT(*) AS n FROM deliveries d JOIN identities i ON i.fingerprint = d.recipient WHERE i.username = ? AND d.acked_at IS NULL')
+        .get(username) as { n: number }
+    ).n;
+  } finally {
+    db.close();
+  }
+}
+
+beforeAll(async () => {
+  relay = await startTestRelay();
+  alice = await fixtureService(0, 'alice', relay.url);
+  bob = await fixtureService(1, 'bob', relay.url);
+  await Promise.all([alice.waitOnline(), bob.waitOnline()]);
+  await alice.addContact({ username: 'bob' });
+  await bob.addContact({ username: 'alice' });
+  await bob.setVerified({ username: 'alice', verified: true });
+}, 120_000);
+
+afterAll(cleanupAll);
+
+describe('key change end to end', () => {
+  test('pending envelopes re-open after accept, nothing is lost, verified was cleared', async () => {
+    const bobDir = bob.profile.dir;
+    const oldFp = (await bob.getContact({ username: 'alice' })).fingerprint;
+    await bob.close();
+
+    const next = await fixtureIdentity(3);
+    const newFp = await fingerprint(next.public);
+    const rotated = await alice.rotateIdentity({ identity: next });
+    expect(rotated.fingerprint).toBe(newFp);
+    await alice.waitOnline();
+
+    const states = collect(alice, 'message-state');
+    const texts = ['new key, same me', 'second', 'third'];
+    for (const t of texts) await alice.sendMessage({ contact: 'bob', text: t });
+    await waitUntil(() => states.filter((s) => s.state === 'sent').length === 3, 20_000, 'three sent');
+
+    let changes: ReturnType<typeof collect<'contact-key-changed'>> = [];
+    bob = await reopenService(bobDir, {}, (svc) => (changes = collect(svc, 'contact-key-changed')));
+    await waitUntil(() => changes.length > 0, 20_000, 'contact-key-changed');
+    await waitUntil(() => unackedFor('bob') === 0, 20_000, 'pending envelopes acknowledged after storing');
+    await bob.idle();
+
+    expect(changes[0]).toMatchObject({ username: 'alice', change: { oldFingerprint: oldFp, newFingerprint: newFp, resolution: 'pending' } });
+    const pending = await bob.getContact({ username: 'alice' });
+    expect(pending).toMatchObject({ verified: false, keyChangePending: true, fingerprint: oldFp });
+    // Not shown yet: they are signed by a key Bob has not accepted.
+    const before = await bob.loadMessages({ contact: 'alice' });
+    expect(before.messages.map((m) => m.body)).not.toContain(texts[0]);
+
+    // Bob's reply waits for his decision.
+    const reply = await bob.sendMessage({ contact: 'alice', text: 'is this really you?' });
+    expect(reply.state).toBe('sending');
+
+    const aliceGot = collect(alice, 'message-received');
+    const accepted = await bob.acceptKeyChange({ username: 'alice' });
+    expect(accepted).toMatchObject({ fingerprint: newFp, keyChangePending: false, verified: false });
+    await bob.idle();
+
+    const after = await bob.loadMessages({ contact: 'alice' });
+    const incoming = after.messages.filter((m) => m.direction === 'in');
+    expect(incoming.map((m) => m.body)).toEqual(texts);
+    expect(incoming.every((m) => m.state === 'delivered')).toBe(true);
+    const detail = await bob.getContact({ username: 'alice' });
+    expect(detail.keyChanges).toHaveLength(1);
+    expect(detail.keyChanges[0]).toMatchObject({ oldFingerprint: oldFp, newFingerprint: newFp, resolution: 'accepted' });
+
+    // The held reply was re-sealed for the new key and Alice (now on that key) opens it.
+    await waitUntil(() => aliceGot.some((m) => m.body === 'is this really you?'), 20_000, 'Alice receives the held reply');
+    const bobView = await bob.loadMessages({ contact: 'alice' });
+    await waitUntil(
+      async () => (await bob.loadMessages({ contact: 'alice' })).messages.find((m) => m.id === reply.id)?.state === 'delivered',
+      20_000,
+      'reply delivered (receipt from Alice)',
+    );
+    expect(bobView.total).toBe(after.total);
+  });
+});
