@@ -30,6 +30,7 @@ import {
   type ClientEventName,
   type ClientToServer,
   type Delivered,
+  type Envelope,
   type ErrorCode,
   type FetchRequest,
   type LookupRequest,
@@ -107,6 +108,8 @@ interface ConnState {
   inflight: Map<string, number>;
   pumping: boolean;
   pumpAgain: boolean;
+  /** Sends of one connection are checked and queued in arrival order (commits still group). */
+  sendChain: Promise<void>;
 }
 
 type AnySocket = Socket<ClientToServer, ServerToClient>;
@@ -280,6 +283,40 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
     if (s && st) void pump(s, st);
   };
 
+  /** Every check of a send, then hand the envelope to the store (returns the commit promise). */
+  const checkAndQueue = async (fp: string, env: Envelope, size: number): Promise<{ committed: Promise<{ duplicate: boolean }> }> => {
+    if (env.from !== fp) throw new ProtocolError('FORBIDDEN', 'envelope sender is not the authenticated identity');
+    let bucket = sendBuckets.get(fp);
+    if (!bucket) sendBuckets.set(fp, (bucket = new TokenBucket(limits.sendBurst, limits.sendPerSec)));
+    const wait = bucket.take();
+    if (wait > 0) throw new ProtocolError('RATE_LIMITED', 'too many envelopes; slow down', wait);
+    const sender = await store.identityByFingerprint(fp);
+    if (!sender) throw new ProtocolError('FORBIDDEN', 'sender identity no longer registered');
+    if (!(await verifyEnvelopeSignature(env, sender.identity))) {
+      throw new ProtocolError('BAD_SIGNATURE', 'envelope signature does not verify with the sender identity');
+    }
+    for (const to of env.to) {
+      if (!(await store.identityByFingerprint(to))) throw new ProtocolError('NOT_FOUND', `recipient ${to} is not registered`);
+    }
+    const reserved: QueueUsage[] = [];
+    for (const to of env.to) {
+      const u = await usage(to);
+      if (u.count + 1 > limits.queueQuota || u.bytes + size > limits.queueQuotaBytes) {
+        for (const r of reserved) {
+          r.count--;
+          r.bytes -= size;
+        }
+        throw new ProtocolError('QUOTA_EXCEEDED', `queue of recipient ${to} is full`);
+      }
+      u.count++;
+      u.bytes += size;
+      reserved.push(u);
+    }
+    const now = Date.now();
+    // wrapped: an async function returning the bare promise would wait for the commit inside the send chain
+    return { committed: store.enqueue({ envelope: env, size, receivedAt: now, expiresAt: now + limits.ttlMs }) };
+  };
+
   // ---- handlers -----------------------------------------------------------------------------------------------
   const handlers: {
     [K in ClientEventName]: (socket: AnySocket, st: ConnState, p: never) => Promise<object>;
@@ -360,40 +397,24 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
     },
 
     send: async (_socket, st, p: SendRequest) => {
+      // Check in arrival order so one connection's envelopes are queued in the order it sent them; the commit wait
+      // happens outside the chain so pipelined sends still share group commits.
+      const prev = st.sendChain;
+      let release!: () => void;
+      st.sendChain = new Promise<void>((r) => (release = r));
+      await prev;
       const env = p.envelope;
       const fp = st.fp!;
-      if (env.from !== fp) throw new ProtocolError('FORBIDDEN', 'envelope sender is not the authenticated identity');
-      let bucket = sendBuckets.get(fp);
-      if (!bucket) sendBuckets.set(fp, (bucket = new TokenBucket(limits.sendBurst, limits.sendPerSec)));
-      const wait = bucket.take();
-      if (wait > 0) throw new ProtocolError('RATE_LIMITED', 'too many envelopes; slow down', wait);
       const size = envelopeSize(env);
-      const sender = await store.identityByFingerprint(fp);
-      if (!sender) throw new ProtocolError('FORBIDDEN', 'sender identity no longer registered');
-      if (!(await verifyEnvelopeSignature(env, sender.identity))) {
-        throw new ProtocolError('BAD_SIGNATURE', 'envelope signature does not verify with the sender identity');
+      let committed: Promise<{ duplicate: boolean }>;
+      try {
+        ({ committed } = await checkAndQueue(fp, env, size));
+      } finally {
+        release();
       }
-      for (const to of env.to) {
-        if (!(await store.identityByFingerprint(to))) throw new ProtocolError('NOT_FOUND', `recipient ${to} is not registered`);
-      }
-      const reserved: QueueUsage[] = [];
-      for (const to of env.to) {
-        const u = await usage(to);
-        if (u.count + 1 > limits.queueQuota || u.bytes + size > limits.queueQuotaBytes) {
-          for (const r of reserved) {
-            r.count--;
-            r.bytes -= size;
-          }
-          throw new ProtocolError('QUOTA_EXCEEDED', `queue of recipient ${to} is full`);
-        }
-        u.count++;
-        u.bytes += size;
-        reserved.push(u);
-      }
-      const now = Date.now();
       let result;
       try {
-        result = await store.enqueue({ envelope: env, size, receivedAt: now, expiresAt: now + limits.ttlMs });
+        result = await committed;
       } finally {
         for (const to of env.to) usageCache.delete(to); // recount from the store next time
       }
@@ -439,6 +460,7 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
       inflight: new Map(),
       pumping: false,
       pumpAgain: false,
+      sendChain: Promise.resolve(),
     };
     state.set(socket, st);
     log.debug({ sid: socket.id }, 'connected');
