@@ -54,9 +54,9 @@ export interface TestRelay {
 }
 
 /** A real relay on 127.0.0.1 with its data in a temp dir. */
-export async function startTestRelay(o: { limits?: Partial<RelayLimits>; dataDir?: string } = {}): Promise<TestRelay> {
+export async function startTestRelay(o: { limits?: Partial<RelayLimits>; dataDir?: string; port?: number } = {}): Promise<TestRelay> {
   const dataDir = o.dataDir ?? tmpDir('relay');
-  const relay = await startRelay({ host: '127.0.0.1', port: 0, dataDir, logger: false, ...(o.limits ? { limits: o.limits } : {}) });
+  const relay = await startRelay({ host: '127.0.0.1', port: o.port ?? 0, dataDir, logger: false, ...(o.limits ? { limits: o.limits } : {}) });
   let closed = false;
   const close = async (): Promise<void> => {
     if (closed) return;
