@@ -5,7 +5,7 @@
  * TLS handshake presented and pins it on first use (TOFU, like SSH). The auth signature names this fingerprint, so a
  * relay in the middle that forwards challenges cannot log in with a client's response.
  */
-import { X509Certificate, createHash, createPublicKey } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import { ProtocolError } from './errors.js';
 
 /** DNS-SD service type (`_parley._tcp`) and TXT keys a relay advertises on the LAN. */
@@ -35,7 +35,7 @@ export function relayFingerprintFromCert(derOrPem: Uint8Array | string): string 
   } catch {
     throw new ProtocolError('BAD_REQUEST', 'not an X.509 certificate');
   }
-  const spki = createPublicKey(cert.publicKey).export({ type: 'spki', format: 'der' });
+  const spki = cert.publicKey.export({ type: 'spki', format: 'der' });
   return relayFingerprintFromSpki(new Uint8Array(spki));
 }
 
