@@ -160,7 +160,7 @@ function formatMessage(m: MessageView): string {
 }
 
 /** Network commands: connect and wait for the relay (or fail clearly). */
-const NETWORK = new Set(['add', 'send', 'listen', 'rotate-identity']);
+const NETWORK = new Set(['add', 'send', 'listen', 'rotate-identity', 'accept-key']);
 
 async function run(argv: string[]): Promise<number> {
   const a = parseArgs(argv);
