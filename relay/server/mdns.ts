@@ -4,8 +4,12 @@
  */
 import { Bonjour, type Service, type ServiceConfig } from 'bonjour-service';
 
-/** bonjour-service hands these options to multicast-dns, which accepts `interface`; its typings do not say so. */
-const mdnsOpts = (iface?: string) => (iface ? { interface: iface } : {}) as unknown as Partial<ServiceConfig>;
+/**
+ * bonjour-service hands these options to multicast-dns (its typings do not say so). `interface` picks where queries
+ * and announcements go out; `bind` stays the wildcard, because on Linux a socket bound to a unicast address never
+ * receives datagrams sent to the 224.0.0.251 group.
+ */
+const mdnsOpts = (iface?: string) => (iface ? { interface: iface, bind: '0.0.0.0' } : {}) as unknown as Partial<ServiceConfig>;
 import { PROTOCOL_VERSION, RELAY_SERVICE_TYPE, fingerprintSchema } from '../protocol/index.js';
 
 export interface DiscoveredRelay {
