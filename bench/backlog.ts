@@ -15,6 +15,7 @@ import { connectAll, type BenchIdentity } from './lib/clients.js';
 import { startServer } from './lib/server.js';
 import { fixture } from './lib/ids.js';
 import { openBaseline } from './open.js';
+import { profileIf } from './lib/profile.js';
 import { BENCH_LIMITS } from './routing.js';
 import type { CryptoModule, ServiceLike, IdentitySecret } from './lib/apis.js';
 import type { CreateIdentityRequest, ConnectionState } from '../electron/contract/api.js';
@@ -112,9 +113,11 @@ export const backlogBench: Bench = async (o) => {
       });
       const mon = loopDelay();
       try {
-        await s.start();
-        const timeout = sleep(Math.max(120_000, ideal * 10)).then(() => 'timeout' as const);
-        await Promise.race([done, timeout]);
+        await profileIf('backlog catch-up', async () => {
+          await s.start();
+          const timeout = sleep(Math.max(120_000, ideal * 10)).then(() => 'timeout' as const);
+          await Promise.race([done, timeout]);
+        });
         const d = mon.stop();
         await s.idle();
         const page = await s.loadMessages({ contact: sender.username, limit: 1 });

@@ -20,6 +20,7 @@ import { fixture } from './lib/ids.js';
 import type { ServiceLike, IdentitySecret } from './lib/apis.js';
 import type { CreateIdentityRequest } from '../electron/contract/api.js';
 import type { HistoryStore, NewMessage } from '../electron/core/store/types.js';
+import { summarizeProfile, type CpuProfile } from './lib/profile.js';
 
 interface ServiceModule {
   ParleyService: new (o: { profileDir: string; vault?: 'keychain' | 'file'; passphrase?: string; kdfIterations?: number }) => ServiceLike & {
@@ -163,6 +164,18 @@ export const rendererBench: Bench = async (o) => {
       })(${JSON.stringify(username)})`);
     const countNodes = async (): Promise<number> => (await page.evaluate(`document.querySelectorAll('[data-testid="message"]').length`)) as number;
 
+    // PARLEY_BENCH_PROFILE=1: CPU-profile one opening of the big chat and print where the page's time went.
+    if (process.env.PARLEY_BENCH_PROFILE) {
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+      await open('smallchat');
+      await cdp.send('Profiler.start');
+      const ms = await open('bigchat');
+      const { profile } = (await cdp.send('Profiler.stop')) as unknown as { profile: CpuProfile };
+      console.log(`renderer profile: opening bigchat took ${ms.toFixed(0)} ms; self time by function:`);
+      console.log(summarizeProfile(profile));
+    }
     const paints: number[] = [];
     const basePaints: number[] = [];
     let maxNodes = 0;
