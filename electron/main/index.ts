@@ -18,6 +18,9 @@ import { notificationFor } from './notify.js';
 import { MIN_HEIGHT, MIN_WIDTH, loadBounds, saveBounds } from './window-state.js';
 
 app.enableSandbox();
+// Tests run several instances side by side (Alice and Bob): each gets its own userData, hence its own
+// single-instance lock, window state and profile.
+if (process.env['PARLEY_USER_DATA']) app.setPath('userData', process.env['PARLEY_USER_DATA']);
 
 const devServerUrl = !app.isPackaged && process.env['ELECTRON_RENDERER_URL'] ? process.env['ELECTRON_RENDERER_URL'] : null;
 const rendererFile = join(__dirname, '../renderer/index.html');

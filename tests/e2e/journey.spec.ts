@@ -9,15 +9,15 @@
  *
  * Screenshots of each main screen go to test-results/screenshots/.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
 import type { Browser, BrowserContext, Page } from '@playwright/test';
+import { addContact, bubbles, onboard, safetyNumber, send, shot } from './steps.js';
 import { removeDir, startPerson, startRelayProcess, tempDir } from './harness.js';
 import type { Person, Relay } from './harness.js';
 
 const ROOT = path.resolve(__dirname, '../..');
-const SHOTS = path.join(ROOT, 'test-results', 'screenshots');
 /** The relay accepts envelopes up to 16 KiB here, so an oversized message really fails at the relay (and shows Retry). */
 const RELAY_LIMITS = { maxEnvelopeBytes: 16 * 1024 };
 /** About 12 000 characters; the whitespace keeps the bubble to two lines in the screenshot. */
@@ -34,88 +34,18 @@ let bobCtx: BrowserContext;
 let a: Page;
 let b: Page;
 
-async function shot(page: Page, name: string): Promise<void> {
-  mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
-}
+/** Anything Chromium reports against the Content-Security-Policy, or an uncaught page error, fails the journey. */
+const pageProblems: string[] = [];
 
 async function newPage(browser: Browser, person: Person): Promise<[BrowserContext, Page]> {
   const ctx = await browser.newContext({ colorScheme: 'light' });
   const page = await ctx.newPage();
-  page.on('pageerror', (e) => console.error(`[${person.name} page] ${e.message}`));
+  page.on('pageerror', (e) => pageProblems.push(`[${person.name}] page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) pageProblems.push(`[${person.name}] ${m.text()}`);
+  });
   await page.goto(person.url);
   return [ctx, page];
-}
-
-async function onboard(page: Page, username: string, relayUrl: string, screenshots: boolean): Promise<string> {
-  await expect(page.getByRole('heading', { name: 'Welcome to Parley' })).toBeVisible();
-  if (screenshots) await shot(page, '01-onboarding-welcome');
-  await page.getByRole('button', { name: 'Get started' }).click();
-
-  const name = page.getByRole('textbox', { name: 'Username' });
-  await name.fill('Al');
-  await expect(page.locator('#onb-username-hint')).toHaveText('Use lower-case letters only.');
-  await name.fill(username);
-  await expect(page.locator('#onb-username-hint')).toHaveText('Looks good.');
-  await page.getByRole('button', { name: 'Continue' }).click();
-
-  await page.getByRole('radio', { name: /Enter an address/ }).click();
-  await page.getByLabel('Relay address').fill('http://127.0.0.1:1');
-  await page.getByRole('button', { name: 'Test connection' }).click();
-  await expect(page.getByRole('alert')).toBeVisible();
-  await expect(page.getByRole('button', { name: 'Continue' })).toBeDisabled();
-  await page.getByLabel('Relay address').fill(relayUrl);
-  await page.getByRole('button', { name: 'Test connection' }).click();
-  await expect(page.getByTestId('relay-ok')).toContainText(relayUrl);
-  if (screenshots) await shot(page, '02-onboarding-relay');
-  await page.getByRole('button', { name: 'Continue' }).click();
-
-  // Key storage: the system keychain when there is one, otherwise the passphrase file (the UI explains why).
-  if (await page.getByTestId('keychain-unavailable').isVisible()) {
-    await page.getByLabel('Passphrase', { exact: true }).fill('correct horse battery');
-    await page.getByLabel('Repeat passphrase').fill('correct horse battery');
-  }
-  await page.getByRole('button', { name: 'Create my keys' }).click();
-  await expect(page.getByRole('progressbar')).toBeVisible();
-  await expect(page.getByRole('heading', { name: `You are ${username}` })).toBeVisible({ timeout: 60_000 });
-  const fp = (await page.getByTestId('own-fingerprint').innerText()).replace(/\s+/g, '');
-  expect(fp).toMatch(/^[0-9a-f]{64}$/);
-  if (screenshots) await shot(page, '03-onboarding-done');
-  await page.getByRole('button', { name: 'Start messaging' }).click();
-  await expect(page.getByTestId('me')).toHaveText(username);
-  await expect(page.getByTestId('connection')).toHaveAttribute('data-status', 'online');
-  return fp;
-}
-
-async function addContact(page: Page, username: string): Promise<void> {
-  await page.getByRole('button', { name: 'Add contact', exact: true }).first().click();
-  const dialog = page.getByTestId('add-contact-dialog');
-  await dialog.getByLabel('Username').fill(username);
-  await dialog.getByRole('button', { name: 'Add' }).click();
-  await expect(dialog).toBeHidden();
-  await expect(page.getByTestId('chat').getByRole('heading', { name: username, exact: true })).toBeVisible();
-}
-
-async function send(page: Page, text: string): Promise<void> {
-  const box = page.getByLabel(/^Message to /);
-  await box.fill(text);
-  await box.press('Enter');
-  await expect(box).toHaveValue('');
-}
-
-function bubbles(page: Page) {
-  return page.getByTestId('message');
-}
-
-async function safetyNumber(page: Page): Promise<string> {
-  await page.getByTestId('verification').click();
-  const dialog = page.getByTestId('safety-dialog');
-  await expect(dialog.getByTestId('safety-number')).toBeVisible();
-  await expect(dialog.getByRole('img', { name: /QR code/ })).toBeVisible();
-  const groups = await dialog.getByTestId('safety-number').locator('span').allInnerTexts();
-  expect(groups).toHaveLength(12);
-  for (const g of groups) expect(g).toMatch(/^\d{5}$/);
-  return groups.join(' ');
 }
 
 test.beforeAll(async ({ browser }) => {
@@ -277,5 +207,9 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     await a.emulateMedia({ colorScheme: 'dark' });
     await expect(bubbles(a).first()).toBeVisible();
     await shot(a, '11-chat-dark');
+  });
+
+  await test.step('no CSP violation or page error on the way', () => {
+    expect(pageProblems).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -45,6 +45,14 @@ describe('CSP', () => {
     expect(csp).toContain("default-src 'self'");
     expect(csp).toContain("connect-src 'self'");
     expect(csp).toContain("img-src 'self' data:");
+    expect(csp).not.toContain('unsafe-inline');
+  });
+  it('is the same policy as the meta tag in renderer/index.html', () => {
+    const html = readFileSync(join(__dirname, '../../renderer/index.html'), 'utf8');
+    const meta = /http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(html)?.[1];
+    const directives = (p: string) => new Set(p.split(';').map((d) => d.trim()).filter((d) => d && !d.startsWith('frame-ancestors')));
+    // frame-ancestors is ignored in a meta tag, so it lives in the header only.
+    expect(directives(meta!)).toEqual(directives(contentSecurityPolicy()));
   });
 });
 

@@ -401,17 +401,17 @@ function KeyChangeBanner(p: { username: string; change: KeyChangeView | null; on
           {p.username} before you continue.
           {p.change && (p.change.signedByOld ? ' The change was signed with their previous key.' : ' The change was not signed with their previous key.')}
         </span>
-      </div>
-      <div className="actions">
-        <button type="button" className="btn" onClick={p.onCompare}>
-          Compare safety numbers
-        </button>
-        <button type="button" className="btn primary" onClick={p.onAccept}>
-          Accept new key
-        </button>
-        <button type="button" className="btn danger" onClick={p.onReject}>
-          Reject
-        </button>
+        <div className="actions" style={{ marginTop: 8 }}>
+          <button type="button" className="btn" onClick={p.onCompare}>
+            Compare safety numbers
+          </button>
+          <button type="button" className="btn primary" onClick={p.onAccept}>
+            Accept new key
+          </button>
+          <button type="button" className="btn danger" onClick={p.onReject}>
+            Reject
+          </button>
+        </div>
       </div>
     </div>
   );
