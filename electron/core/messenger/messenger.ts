@@ -153,6 +153,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
   private drainAgain = false;
   private flushing = false;
   private flushAgain = false;
+  private flushDone: Promise<void> = Promise.resolve();
   private outboxTimer: NodeJS.Timeout | null = null;
   private pausedUntil = 0;
   private keyCheckTimer: NodeJS.Timeout | null = null;
@@ -210,6 +211,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     if (this.outboxTimer) clearTimeout(this.outboxTimer);
     if (this.keyCheckTimer) clearInterval(this.keyCheckTimer);
     await this.chain.catch(() => {});
+    await this.flushDone; // a send in flight still records its outcome before the store closes
   }
 
   /** Resolves when every batch queued so far has been processed. */
@@ -281,12 +283,17 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
   }
 
   /** Sends every due outbox item, oldest first, while online. Serialised; safe to call any time. */
-  async flushOutbox(): Promise<void> {
+  flushOutbox(): Promise<void> {
     if (this.flushing) {
       this.flushAgain = true;
-      return;
+      return this.flushDone;
     }
     this.flushing = true;
+    this.flushDone = this.runFlush().catch((err: unknown) => this.log(`outbox flush stopped: ${(err as Error).message}`));
+    return this.flushDone;
+  }
+
+  private async runFlush(): Promise<void> {
     try {
       do {
         this.flushAgain = false;
@@ -735,21 +742,42 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
   /** Accept the pending key: re-open pending envelopes with it and re-seal the held outbox for it. */
   async acceptKeyChange(username: string): Promise<ContactView> {
     const before = this.requireContact(username);
-    if (!before.pendingFingerprint) throw new CoreError('NO_KEY_CHANGE', `${username} has no pending key change`);
-    const c = this.store.resolveKeyChange(username, 'accepted', this.now());
-    // Re-seal what waited for the new key. Receipts are re-created from the pending envelopes below.
+    if (!before.pendingFingerprint || !before.pendingIdentity) {
+      throw new CoreError('NO_KEY_CHANGE', `${username} has no pending key change`);
+    }
+    // Seal for the new key while the outbox is still held, then swap envelopes and resolve in one transaction,
+    // so the old-key envelopes can never leave once the hold is released.
+    const resealed = new Map<string, Envelope>();
     for (const item of this.store.listOutbox(username)) {
-      if (item.kind !== 'message' || !item.messageId) {
-        this.store.removeOutbox(item.envelopeId);
-        continue;
-      }
+      if (item.kind !== 'message' || !item.messageId) continue;
       const m = this.store.getMessage(item.messageId, { contact: username, direction: 'out' });
-      if (!m || m.body === null) {
-        this.store.removeOutbox(item.envelopeId);
-        continue;
+      if (!m || m.body === null) continue;
+      resealed.set(item.envelopeId, await this.seal(before.pendingIdentity, { v: 1, type: 'text', ts: m.sentAt, body: m.body }, m.id));
+    }
+    const failed: Array<{ id: string }> = [];
+    const c = this.store.transaction(() => {
+      const now = this.store.getContact(username);
+      if (!now || now.pendingFingerprint !== before.pendingFingerprint) {
+        throw new CoreError('NO_KEY_CHANGE', `${username}'s key changed again; review the new key first`);
       }
-      const env = await this.seal(c.identity, { v: 1, type: 'text', ts: m.sentAt, body: m.body }, m.id);
-      this.store.replaceOutboxEnvelope(item.envelopeId, env);
+      for (const item of this.store.listOutbox(username)) {
+        const env = resealed.get(item.envelopeId);
+        if (env) {
+          this.store.replaceOutboxEnvelope(item.envelopeId, env);
+          continue;
+        }
+        // Receipts for the old key are dropped (the pending envelopes get fresh ones); a message written while
+        // we were sealing is marked failed so the user can retry it for the new key.
+        this.store.removeOutbox(item.envelopeId);
+        if (item.kind === 'message' && item.messageId) {
+          this.store.setMessageState(item.messageId, { contact: username, direction: 'out' }, 'failed', 'Written during a key change; retry to send it with the new key');
+          failed.push({ id: item.messageId });
+        }
+      }
+      return this.store.resolveKeyChange(username, 'accepted', this.now());
+    });
+    for (const f of failed) {
+      this.emit('message-state', { id: f.id, contact: username, state: 'failed', error: 'Written during a key change; retry to send it with the new key' });
     }
     await this.reopenPending(c);
     this.emit('contacts-changed', { username });
