@@ -21,7 +21,13 @@ import {
   fromB64u,
   toB64u,
   validateIdentity,
-  verifyEnvelopeSignature,
+  ED25519,
+  envelopeSignedParts,
+  importVerifyKey,
+  signingInput,
+  subtle,
+  type CryptoKey,
+  type PublicIdentity,
   verifyLabeled,
   rotationInput,
   type Ack,
@@ -135,9 +141,14 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
   const log: pino.Logger = o.logger === false ? pino({ level: 'silent' }) : (o.logger ?? pino({ name: 'parley-relay' }));
   const ident = await loadRelayIdentity(o.dataDir, loopback ? [] : [host]);
   const relayFp = ident.fingerprint;
-  const store: EnvelopeStore =
-    o.store ??
-    new SqliteEnvelopeStore(o.dataDir, { commitDelayMs: limits.commitDelayMs, commitMaxBatch: limits.commitMaxBatch });
+  let store: EnvelopeStore;
+  if (o.store) store = o.store;
+  else {
+    const sqlite = new SqliteEnvelopeStore(o.dataDir, { commitDelayMs: limits.commitDelayMs, commitMaxBatch: limits.commitMaxBatch });
+    await sqlite.ready();
+    log.info({ file: sqlite.file, writer: sqlite.writerMode }, 'store open');
+    store = sqlite;
+  }
 
   const counters = {
     envelopesAccepted: 0,
@@ -283,8 +294,28 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
     if (s && st) void pump(s, st);
   };
 
-  /** Every check of a send, then hand the envelope to the store (returns the commit promise). */
-  const checkAndQueue = async (fp: string, env: Envelope, size: number): Promise<{ committed: Promise<{ duplicate: boolean }> }> => {
+  /** Imported Ed25519 verify keys by fingerprint (bounded), so a send costs one verify, not an import and a verify. */
+  const verifyKeys = new Map<string, { sig: string; key: CryptoKey }>();
+  const verifyEnvelope = async (env: Envelope, sender: PublicIdentity): Promise<boolean> => {
+    let k = verifyKeys.get(env.from);
+    if (!k || k.sig !== sender.sig) {
+      try {
+        k = { sig: sender.sig, key: await importVerifyKey(fromB64u(sender.sig)) };
+      } catch {
+        return false;
+      }
+      if (verifyKeys.size >= 10_000) verifyKeys.delete(verifyKeys.keys().next().value!);
+      verifyKeys.set(env.from, k);
+    }
+    try {
+      return await subtle.verify(ED25519, k.key, fromB64u(env.sig), signingInput(LABELS.envelope, ...envelopeSignedParts(env)));
+    } catch {
+      return false;
+    }
+  };
+
+  /** The checks of a send that may run concurrently (signature, recipients). */
+  const checkSend = async (fp: string, env: Envelope): Promise<void> => {
     if (env.from !== fp) throw new ProtocolError('FORBIDDEN', 'envelope sender is not the authenticated identity');
     let bucket = sendBuckets.get(fp);
     if (!bucket) sendBuckets.set(fp, (bucket = new TokenBucket(limits.sendBurst, limits.sendPerSec)));
@@ -292,12 +323,16 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
     if (wait > 0) throw new ProtocolError('RATE_LIMITED', 'too many envelopes; slow down', wait);
     const sender = await store.identityByFingerprint(fp);
     if (!sender) throw new ProtocolError('FORBIDDEN', 'sender identity no longer registered');
-    if (!(await verifyEnvelopeSignature(env, sender.identity))) {
+    if (!(await verifyEnvelope(env, sender.identity))) {
       throw new ProtocolError('BAD_SIGNATURE', 'envelope signature does not verify with the sender identity');
     }
     for (const to of env.to) {
       if (!(await store.identityByFingerprint(to))) throw new ProtocolError('NOT_FOUND', `recipient ${to} is not registered`);
     }
+  };
+
+  /** Quota reservation and hand-off to the store, in the connection's arrival order; returns the commit promise. */
+  const queueSend = async (env: Envelope, size: number): Promise<{ committed: Promise<{ duplicate: boolean }> }> => {
     const reserved: QueueUsage[] = [];
     for (const to of env.to) {
       const u = await usage(to);
@@ -397,20 +432,21 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
     },
 
     send: async (_socket, st, p: SendRequest) => {
-      // Check in arrival order so one connection's envelopes are queued in the order it sent them; the commit wait
-      // happens outside the chain so pipelined sends still share group commits.
+      // Checks run concurrently; the hand-off to the store happens in arrival order, so one connection's envelopes
+      // are queued in the order it sent them. The commit wait is outside the chain: pipelined sends share commits.
       const prev = st.sendChain;
       let release!: () => void;
       st.sendChain = new Promise<void>((r) => (release = r));
-      await prev;
       const env = p.envelope;
       const fp = st.fp!;
       const size = envelopeSize(env);
       let committed: Promise<{ duplicate: boolean }>;
       try {
-        ({ committed } = await checkAndQueue(fp, env, size));
+        await checkSend(fp, env);
+        await prev;
+        ({ committed } = await queueSend(env, size));
       } finally {
-        release();
+        void prev.then(release);
       }
       let result;
       try {

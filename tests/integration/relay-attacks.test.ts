@@ -45,7 +45,7 @@ beforeAll(async () => {
   const ids = await fixtureIdentities(4, 0);
   [alice, bob, mallory] = await Promise.all([makeParty(ids[0]!, 'alice'), makeParty(ids[1]!, 'bob'), makeParty(ids[2]!, 'mallory')]);
   alice2 = await makeParty(ids[3]!, 'alice');
-  relay = await spawnRelay({ limits: { sendBurst: 20, sendPerSec: 10 } });
+  relay = await spawnRelay({ limits: { sendBurst: 20, sendPerSec: 10, connBurst: 100, connPerSec: 20 } });
   const c = await RelayClient.connect(relay.url);
   for (const p of [alice, bob, mallory]) expect((await c.register(p)).ok).toBe(true);
   c.close();
@@ -193,6 +193,12 @@ describe('relay attacks', () => {
     const after = await metrics();
     expect(after.abuseDisconnects).toBe(before.abuseDisconnects + 1);
     expect(after.rejects.RATE_LIMITED ?? 0).toBeGreaterThan(before.rejects.RATE_LIMITED ?? 0);
+    // 60 unknown events: past 50 rejects in a minute the relay hangs up
+    const u = await RelayClient.connect(relay.url);
+    const unknown = await Promise.allSettled(Array.from({ length: 60 }, (_, i) => u.call(`evil-${i}`, { x: i })));
+    expect(unknown.slice(0, 50).map((r) => (r.status === 'fulfilled' ? code(r.value) : 'NO_REPLY'))).toEqual(Array(50).fill('UNKNOWN_EVENT'));
+    await u.until(() => !u.connected, 10_000, 'abuse disconnect (unknown events)');
+    expect((await metrics()).abuseDisconnects).toBe(before.abuseDisconnects + 2);
     await legitExchange('after the abusive connection');
   });
 

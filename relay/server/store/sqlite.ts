@@ -1,15 +1,21 @@
 /**
- * SQLite EnvelopeStore (better-sqlite3): WAL journal, synchronous=FULL, group commit.
+ * SQLite EnvelopeStore (better-sqlite3): WAL journal, synchronous=FULL, group commit on a writer thread.
  *
- * Writes are queued as closures and run together in one transaction every `commitDelayMs` (or as soon as
- * `commitMaxBatch` are pending); each caller's promise resolves only after COMMIT returned, so a sender is
- * acknowledged only for envelopes on disk. Reads run directly (they see committed data only: the single
- * connection is never inside a transaction between event-loop turns).
+ * Writes are plain-data ops (sqlite-ops.ts). They collect for `commitDelayMs` (or until `commitMaxBatch`), then go
+ * to the writer as one batch = one transaction = one fsync; while the writer commits, the next batch collects. Each
+ * caller's promise settles only after COMMIT returned, so a sender is acknowledged only for envelopes on disk. The
+ * event loop never waits for fsync. Reads use a second connection on the main thread (WAL: they see committed data).
+ *
+ * Writer modes: 'worker' (default) runs writer-worker.ts/.js on a worker thread; 'inline' runs the same ops on the
+ * main thread (used automatically when no worker script can be found, e.g. an unusual bundle layout).
  */
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import type Database from 'better-sqlite3';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { ProtocolError, type Envelope, type PublicIdentity } from '../../protocol/index.js';
+import { openDatabase, Writer, type OpResult, type Synchronous, type WriteOp } from './sqlite-ops.js';
 import type {
   EnqueueInput,
   EnvelopeStore,
@@ -20,48 +26,51 @@ import type {
   StoreStats,
 } from './types.js';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS identities (
-  fingerprint TEXT PRIMARY KEY,
-  username TEXT NOT NULL UNIQUE,
-  enc TEXT NOT NULL,
-  sig TEXT NOT NULL,
-  registered_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS envelopes (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  sender TEXT NOT NULL,
-  id TEXT NOT NULL,
-  body TEXT,                      -- sealed envelope JSON; NULL once every recipient acknowledged (dedupe tombstone)
-  size INTEGER NOT NULL,
-  received_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
-  UNIQUE (sender, id)
-);
-CREATE INDEX IF NOT EXISTS envelopes_expiry ON envelopes (expires_at);
-CREATE TABLE IF NOT EXISTS deliveries (
-  recipient TEXT NOT NULL,
-  seq INTEGER NOT NULL REFERENCES envelopes (seq) ON DELETE CASCADE,
-  acked_at INTEGER,               -- NULL while the recipient has not acknowledged
-  PRIMARY KEY (recipient, seq)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (recipient, seq) WHERE acked_at IS NULL;
-CREATE INDEX IF NOT EXISTS deliveries_seq ON deliveries (seq);
-`;
-
-type Op = { run: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void };
+type Pending = { op: WriteOp; resolve: (v: unknown) => void; reject: (e: unknown) => void };
 
 export interface SqliteStoreOptions {
   commitDelayMs?: number;
   commitMaxBatch?: number;
-  /** 'FULL' (default) or 'NORMAL'. */
-  synchronous?: 'FULL' | 'NORMAL';
+  synchronous?: Synchronous;
+  writer?: 'worker' | 'inline';
+  /** Explicit path of the writer worker script (.js, or .ts under tsx). */
+  workerEntry?: string;
+}
+
+function moduleDir(): string {
+  return typeof __dirname === 'string' ? __dirname : process.cwd();
+}
+
+/** The writer worker script: a bundled/built .js next to this module (or its parent), else the .ts source via tsx. */
+function resolveWriterEntry(explicit?: string): { file: string; bootstrap?: string } | null {
+  const tsx = (file: string) => {
+    try {
+      const api = createRequire(path.join(moduleDir(), 'sqlite.js')).resolve('tsx/cjs/api');
+      // Node 20 workers ignore `--import tsx` in execArgv: register tsx's CommonJS hook explicitly.
+      return { file, bootstrap: `require(${JSON.stringify(api)}).register();\nrequire(${JSON.stringify(file)});\n` };
+    } catch {
+      return null;
+    }
+  };
+  if (explicit) return explicit.endsWith('.ts') ? tsx(explicit) : { file: explicit };
+  const dir = moduleDir();
+  for (const f of [path.join(dir, 'relay-writer.js'), path.join(dir, '..', 'relay-writer.js'), path.join(dir, 'writer-worker.js')]) {
+    if (existsSync(f)) return { file: f };
+  }
+  const ts = path.join(dir, 'writer-worker.ts');
+  return existsSync(ts) ? tsx(ts) : null;
 }
 
 export class SqliteEnvelopeStore implements EnvelopeStore {
   readonly file: string;
-  private readonly db: Database.Database;
-  private pendingOps: Op[] = [];
+  readonly writerMode: 'worker' | 'inline';
+  private readonly db: Database.Database; // reads (and, inline, writes)
+  private readonly inline: Writer | null = null;
+  private worker: Worker | null = null;
+  private workerReady: Promise<void> = Promise.resolve();
+  private pendingOps: Pending[] = [];
+  private inFlight: Map<number, Pending[]> = new Map();
+  private nextBatch = 1;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private commits = 0;
@@ -69,28 +78,49 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
   private readonly delay: number;
   private readonly maxBatch: number;
   private readonly st;
+  private drainWaiters: Array<() => void> = [];
 
   constructor(dataDir: string, opts: SqliteStoreOptions = {}) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     this.file = path.join(dataDir, 'relay.sqlite');
-    this.db = new Database(this.file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
+    const sync = opts.synchronous ?? 'FULL';
+    this.db = openDatabase(this.file, sync);
+    const setup = new Writer(this.db); // creates the schema before any reader or worker touches the file
     this.delay = opts.commitDelayMs ?? 2;
     this.maxBatch = opts.commitMaxBatch ?? 1024;
+    const entry = opts.writer === 'inline' ? null : resolveWriterEntry(opts.workerEntry);
+    if (entry) {
+      this.writerMode = 'worker';
+      const workerData = { file: this.file, synchronous: sync };
+      this.worker = entry.bootstrap
+        ? new Worker(entry.bootstrap, { eval: true, workerData })
+        : new Worker(entry.file, { workerData });
+      this.workerReady = new Promise((resolve, reject) => {
+        const onMsg = (m: { ready?: boolean }) => {
+          if (m.ready) {
+            this.worker!.off('error', reject);
+            resolve();
+          }
+        };
+        this.worker!.on('message', onMsg);
+        this.worker!.once('error', reject);
+      });
+      this.worker.on('message', (m: { id?: number; results?: OpResult[]; error?: string }) => {
+        if (m.id !== undefined) this.settle(m.id, m.results, m.error);
+      });
+      this.worker.on('error', (e) => this.failAll(`store writer failed: ${e.message}`));
+      this.worker.on('exit', () => {
+        this.worker = null;
+        this.failAll('store writer exited');
+      });
+    } else {
+      this.writerMode = 'inline';
+      this.inline = setup;
+    }
     const db = this.db;
     this.st = {
       idByName: db.prepare('SELECT fingerprint, username, enc, sig, registered_at FROM identities WHERE username = ?'),
       idByFp: db.prepare('SELECT fingerprint, username, enc, sig, registered_at FROM identities WHERE fingerprint = ?'),
-      insertId: db.prepare('INSERT INTO identities (fingerprint, username, enc, sig, registered_at) VALUES (?, ?, ?, ?, ?)'),
-      deleteId: db.prepare('DELETE FROM identities WHERE fingerprint = ?'),
-      insertEnv: db.prepare(
-        'INSERT OR IGNORE INTO envelopes (sender, id, body, size, received_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
-      ),
-      insertDelivery: db.prepare('INSERT INTO deliveries (recipient, seq) VALUES (?, ?)'),
       pending: db.prepare(
         `SELECT e.seq AS seq, e.body AS body, e.received_at AS received_at FROM deliveries d JOIN envelopes e ON e.seq = d.seq
          WHERE d.recipient = ? AND d.acked_at IS NULL AND d.seq > ? ORDER BY d.seq LIMIT ?`,
@@ -99,65 +129,92 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
         `SELECT COUNT(*) AS count, COALESCE(SUM(e.size), 0) AS bytes FROM deliveries d JOIN envelopes e ON e.seq = d.seq
          WHERE d.recipient = ? AND d.acked_at IS NULL`,
       ),
-      envBySenderId: db.prepare('SELECT seq FROM envelopes WHERE sender = ? AND id = ?'),
-      delivery: db.prepare('SELECT acked_at FROM deliveries WHERE recipient = ? AND seq = ?'),
-      markAcked: db.prepare('UPDATE deliveries SET acked_at = ? WHERE recipient = ? AND seq = ? AND acked_at IS NULL'),
-      openLeft: db.prepare('SELECT COUNT(*) AS n FROM deliveries WHERE seq = ? AND acked_at IS NULL'),
-      dropBody: db.prepare('UPDATE envelopes SET body = NULL WHERE seq = ?'),
-      sweepDeliveries: db.prepare(
-        'DELETE FROM deliveries WHERE acked_at IS NULL AND seq IN (SELECT seq FROM envelopes WHERE expires_at <= ?)',
-      ),
-      sweepEnvelopes: db.prepare('DELETE FROM envelopes WHERE expires_at <= ?'),
-      countIds: db.prepare('SELECT COUNT(*) AS n FROM identities'),
-      countQueued: db.prepare('SELECT COUNT(*) AS n FROM deliveries WHERE acked_at IS NULL'),
-      countEnv: db.prepare('SELECT COUNT(*) AS n FROM envelopes'),
+      countIds: db.prepare('SELECT COUNT(*) FROM identities').pluck(),
+      countQueued: db.prepare('SELECT COUNT(*) FROM deliveries WHERE acked_at IS NULL').pluck(),
+      countEnv: db.prepare('SELECT COUNT(*) FROM envelopes').pluck(),
     };
   }
 
-  /** Queue a write; it runs inside the next group transaction. Throwing before writing rejects only this op. */
-  private write<T>(run: () => T): Promise<T> {
+  /** Resolves once the writer thread is up (rejects if it cannot start). */
+  ready(): Promise<void> {
+    return this.workerReady;
+  }
+
+  private write<T>(op: WriteOp): Promise<T> {
     if (this.closed) return Promise.reject(new ProtocolError('INTERNAL', 'store closed'));
     return new Promise<T>((resolve, reject) => {
-      this.pendingOps.push({ run, resolve: resolve as (v: unknown) => void, reject });
-      if (this.pendingOps.length >= this.maxBatch) this.flush();
-      else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.delay);
+      this.pendingOps.push({ op, resolve: resolve as (v: unknown) => void, reject });
+      this.schedule();
     });
   }
 
-  /** Run every pending write in one transaction; settle callers after COMMIT. */
-  flush(): void {
+  private schedule(): void {
+    if (this.pendingOps.length === 0) return;
+    if (this.pendingOps.length >= this.maxBatch) this.flush();
+    else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.delay);
+  }
+
+  /** Send the collected ops as one transaction (at most one batch in flight: the next one collects meanwhile). */
+  private flush(): void {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    const ops = this.pendingOps;
-    if (ops.length === 0) return;
-    this.pendingOps = [];
-    const results: Array<{ ok: boolean; value: unknown }> = [];
-    try {
-      this.db.transaction(() => {
-        for (const op of ops) {
-          try {
-            results.push({ ok: true, value: op.run() });
-          } catch (e) {
-            if (!(e instanceof ProtocolError)) throw e;
-            results.push({ ok: false, value: e });
-          }
-        }
-      })();
-    } catch (e) {
-      // The transaction rolled back: nothing of this batch is durable.
-      const err = new ProtocolError('INTERNAL', `store write failed: ${(e as Error).message}`);
-      for (const op of ops) op.reject(err);
-      return;
+    if (this.pendingOps.length === 0 || this.inFlight.size > 0) return;
+    const batch = this.pendingOps.splice(0, this.maxBatch);
+    const id = this.nextBatch++;
+    this.inFlight.set(id, batch);
+    const ops = batch.map((p) => p.op);
+    if (this.worker) {
+      this.worker.postMessage({ id, ops });
+    } else if (this.inline) {
+      let results: OpResult[] | undefined;
+      let error: string | undefined;
+      try {
+        results = this.inline.applyBatch(ops);
+      } catch (e) {
+        error = (e as Error).message;
+      }
+      this.settle(id, results, error);
+    } else {
+      this.settle(id, undefined, 'store writer is gone');
     }
-    this.commits++;
-    this.committedWrites += ops.length;
-    ops.forEach((op, i) => {
-      const r = results[i]!;
-      if (r.ok) op.resolve(r.value);
-      else op.reject(r.value);
-    });
+  }
+
+  private settle(id: number, results: OpResult[] | undefined, error: string | undefined): void {
+    const batch = this.inFlight.get(id);
+    if (!batch) return;
+    this.inFlight.delete(id);
+    if (!results || error) {
+      const err = new ProtocolError('INTERNAL', `store write failed: ${error ?? 'no result'}`);
+      for (const p of batch) p.reject(err);
+    } else {
+      this.commits++;
+      this.committedWrites += batch.length;
+      batch.forEach((p, i) => {
+        const r = results[i]!;
+        if (r.ok) p.resolve(r.value);
+        else p.reject(new ProtocolError(r.code, r.message));
+      });
+    }
+    if (this.pendingOps.length > 0) {
+      // ops that arrived during the commit go at once: they already waited one commit
+      if (this.pendingOps.length >= 1) this.flush();
+    } else {
+      const w = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const f of w) f();
+    }
+  }
+
+  private failAll(message: string): void {
+    const err = new ProtocolError('INTERNAL', message);
+    for (const batch of this.inFlight.values()) for (const p of batch) p.reject(err);
+    this.inFlight.clear();
+    for (const p of this.pendingOps.splice(0)) p.reject(err);
+    const w = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const f of w) f();
   }
 
   private static toStored(row: unknown): StoredIdentity | null {
@@ -176,32 +233,11 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
   }
 
   register(input: RegisterInput): Promise<{ rotated: boolean; previous: string | null }> {
-    return this.write(() => {
-      const byName = SqliteEnvelopeStore.toStored(this.st.idByName.get(input.username));
-      const byFp = SqliteEnvelopeStore.toStored(this.st.idByFp.get(input.fingerprint));
-      if (byName && byName.fingerprint === input.fingerprint) return { rotated: false, previous: null };
-      if (byFp) throw new ProtocolError('IDENTITY_TAKEN', 'this identity is registered under another username');
-      if (byName) {
-        if (!input.replaces || input.replaces !== byName.fingerprint) {
-          throw new ProtocolError('USERNAME_TAKEN', 'username registered to a different identity');
-        }
-        this.st.deleteId.run(byName.fingerprint);
-      }
-      this.st.insertId.run(input.fingerprint, input.username, input.identity.enc, input.identity.sig, input.now);
-      return { rotated: !!byName, previous: byName?.fingerprint ?? null };
-    });
+    return this.write({ t: 'register', ...input });
   }
 
   enqueue(input: EnqueueInput): Promise<{ duplicate: boolean }> {
-    const env = input.envelope;
-    const body = JSON.stringify(env);
-    return this.write(() => {
-      const r = this.st.insertEnv.run(env.from, env.id, body, input.size, input.receivedAt, input.expiresAt);
-      if (r.changes === 0) return { duplicate: true };
-      const seq = Number(r.lastInsertRowid);
-      for (const to of env.to) this.st.insertDelivery.run(to, seq);
-      return { duplicate: false };
-    });
+    return this.write({ t: 'enqueue', ...input });
   }
 
   async pending(recipient: string, afterSeq: number, limit: number): Promise<QueuedEnvelope[]> {
@@ -215,39 +251,18 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
   }
 
   ack(recipient: string, items: Array<{ from: string; id: string }>): Promise<{ removed: number }> {
-    return this.write(() => {
-      const seqs: number[] = [];
-      for (const it of items) {
-        const env = this.st.envBySenderId.get(it.from, it.id) as { seq: number } | undefined;
-        if (!env) continue; // unknown or expired: nothing to remove
-        const d = this.st.delivery.get(recipient, env.seq);
-        if (!d) throw new ProtocolError('FORBIDDEN', 'envelope is not addressed to you');
-        seqs.push(env.seq);
-      }
-      const now = Date.now();
-      let removed = 0;
-      for (const seq of seqs) {
-        removed += this.st.markAcked.run(now, recipient, seq).changes;
-        const left = this.st.openLeft.get(seq) as { n: number };
-        if (left.n === 0) this.st.dropBody.run(seq);
-      }
-      return { removed };
-    });
+    return this.write({ t: 'ack', recipient, items, now: Date.now() });
   }
 
   sweep(now: number): Promise<number> {
-    return this.write(() => {
-      const dropped = this.st.sweepDeliveries.run(now).changes;
-      this.st.sweepEnvelopes.run(now);
-      return dropped;
-    });
+    return this.write({ t: 'sweep', now });
   }
 
   async stats(): Promise<StoreStats> {
     return {
-      identities: (this.st.countIds.get() as { n: number }).n,
-      queued: (this.st.countQueued.get() as { n: number }).n,
-      envelopes: (this.st.countEnv.get() as { n: number }).n,
+      identities: this.st.countIds.get() as number,
+      queued: this.st.countQueued.get() as number,
+      envelopes: this.st.countEnv.get() as number,
       commits: this.commits,
       committedWrites: this.committedWrites,
     };
@@ -255,12 +270,24 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.flush();
+    // commit everything already accepted, then stop taking writes
+    while (this.pendingOps.length > 0 || this.inFlight.size > 0) {
+      await new Promise<void>((r) => {
+        this.drainWaiters.push(r);
+        this.flush();
+      });
+    }
     this.closed = true;
-    try {
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
-    } catch {
-      /* best effort */
+    if (this.worker) {
+      const w = this.worker;
+      await new Promise<void>((resolve) => {
+        w.once('exit', () => resolve());
+        w.on('message', (m: { closed?: boolean }) => m.closed && void w.terminate());
+        w.postMessage({ close: true });
+        setTimeout(() => void w.terminate(), 5000).unref();
+      });
+    } else {
+      this.inline?.close();
     }
     this.db.close();
   }

@@ -1,0 +1,164 @@
+/**
+ * The SQLite schema and the write operations of the relay store, as plain data so they can run on a writer thread.
+ * applyBatch() runs a batch in ONE transaction: each op either succeeds or fails with a ProtocolError code without
+ * having written anything; any other failure rolls the whole batch back.
+ */
+import Database from 'better-sqlite3';
+import type { Envelope, ErrorCode, PublicIdentity } from '../../protocol/index.js';
+
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS identities (
+  fingerprint TEXT PRIMARY KEY,
+  username TEXT NOT NULL UNIQUE,
+  enc TEXT NOT NULL,
+  sig TEXT NOT NULL,
+  registered_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS envelopes (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  sender TEXT NOT NULL,
+  id TEXT NOT NULL,
+  body TEXT,                      -- sealed envelope JSON; NULL once every recipient acknowledged (dedupe tombstone)
+  size INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  UNIQUE (sender, id)
+);
+CREATE INDEX IF NOT EXISTS envelopes_expiry ON envelopes (expires_at);
+CREATE TABLE IF NOT EXISTS deliveries (
+  recipient TEXT NOT NULL,
+  seq INTEGER NOT NULL REFERENCES envelopes (seq) ON DELETE CASCADE,
+  acked_at INTEGER,               -- NULL while the recipient has not acknowledged
+  PRIMARY KEY (recipient, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (recipient, seq) WHERE acked_at IS NULL;
+CREATE INDEX IF NOT EXISTS deliveries_seq ON deliveries (seq);
+`;
+
+export type Synchronous = 'FULL' | 'NORMAL';
+
+export function openDatabase(file: string, synchronous: Synchronous, readonly = false): Database.Database {
+  const db = new Database(file, readonly ? { readonly: true } : {});
+  if (!readonly) db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${synchronous}`);
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  return db;
+}
+
+export type WriteOp =
+  | { t: 'register'; username: string; identity: PublicIdentity; fingerprint: string; replaces?: string; now: number }
+  | { t: 'enqueue'; envelope: Envelope; size: number; receivedAt: number; expiresAt: number }
+  | { t: 'ack'; recipient: string; items: Array<{ from: string; id: string }>; now: number }
+  | { t: 'sweep'; now: number };
+
+export type OpResult = { ok: true; value: unknown } | { ok: false; code: ErrorCode; message: string };
+
+class OpError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class Writer {
+  private readonly st;
+  constructor(private readonly db: Database.Database) {
+    db.exec(SCHEMA);
+    this.st = {
+      idByName: db.prepare('SELECT fingerprint FROM identities WHERE username = ?').pluck(),
+      idByFp: db.prepare('SELECT username FROM identities WHERE fingerprint = ?').pluck(),
+      insertId: db.prepare('INSERT INTO identities (fingerprint, username, enc, sig, registered_at) VALUES (?, ?, ?, ?, ?)'),
+      deleteId: db.prepare('DELETE FROM identities WHERE fingerprint = ?'),
+      insertEnv: db.prepare(
+        'INSERT OR IGNORE INTO envelopes (sender, id, body, size, received_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      insertDelivery: db.prepare('INSERT INTO deliveries (recipient, seq) VALUES (?, ?)'),
+      envBySenderId: db.prepare('SELECT seq FROM envelopes WHERE sender = ? AND id = ?').pluck(),
+      delivery: db.prepare('SELECT 1 FROM deliveries WHERE recipient = ? AND seq = ?').pluck(),
+      markAcked: db.prepare('UPDATE deliveries SET acked_at = ? WHERE recipient = ? AND seq = ? AND acked_at IS NULL'),
+      openLeft: db.prepare('SELECT COUNT(*) FROM deliveries WHERE seq = ? AND acked_at IS NULL').pluck(),
+      dropBody: db.prepare('UPDATE envelopes SET body = NULL WHERE seq = ?'),
+      sweepDeliveries: db.prepare(
+        'DELETE FROM deliveries WHERE acked_at IS NULL AND seq IN (SELECT seq FROM envelopes WHERE expires_at <= ?)',
+      ),
+      sweepEnvelopes: db.prepare('DELETE FROM envelopes WHERE expires_at <= ?'),
+    };
+  }
+
+  private apply(op: WriteOp): unknown {
+    const st = this.st;
+    switch (op.t) {
+      case 'register': {
+        const byName = st.idByName.get(op.username) as string | undefined;
+        if (byName === op.fingerprint) return { rotated: false, previous: null };
+        if (st.idByFp.get(op.fingerprint) !== undefined) {
+          throw new OpError('IDENTITY_TAKEN', 'this identity is registered under another username');
+        }
+        if (byName !== undefined) {
+          if (op.replaces !== byName) throw new OpError('USERNAME_TAKEN', 'username registered to a different identity');
+          st.deleteId.run(byName);
+        }
+        st.insertId.run(op.fingerprint, op.username, op.identity.enc, op.identity.sig, op.now);
+        return { rotated: byName !== undefined, previous: byName ?? null };
+      }
+      case 'enqueue': {
+        const env = op.envelope;
+        const r = st.insertEnv.run(env.from, env.id, JSON.stringify(env), op.size, op.receivedAt, op.expiresAt);
+        if (r.changes === 0) return { duplicate: true };
+        const seq = Number(r.lastInsertRowid);
+        for (const to of env.to) st.insertDelivery.run(to, seq);
+        return { duplicate: false };
+      }
+      case 'ack': {
+        const seqs: number[] = [];
+        for (const it of op.items) {
+          const seq = st.envBySenderId.get(it.from, it.id) as number | undefined;
+          if (seq === undefined) continue; // unknown or expired: nothing to remove
+          if (st.delivery.get(op.recipient, seq) === undefined) {
+            throw new OpError('FORBIDDEN', 'envelope is not addressed to you');
+          }
+          seqs.push(seq);
+        }
+        let removed = 0;
+        for (const seq of seqs) {
+          removed += st.markAcked.run(op.now, op.recipient, seq).changes;
+          if ((st.openLeft.get(seq) as number) === 0) st.dropBody.run(seq);
+        }
+        return { removed };
+      }
+      case 'sweep': {
+        const dropped = st.sweepDeliveries.run(op.now).changes;
+        st.sweepEnvelopes.run(op.now); // acknowledged rows go with their envelope (ON DELETE CASCADE)
+        return dropped;
+      }
+    }
+  }
+
+  /** Run `ops` in one transaction; throws (nothing committed) only on a storage failure. */
+  applyBatch(ops: WriteOp[]): OpResult[] {
+    const results: OpResult[] = [];
+    this.db.transaction(() => {
+      for (const op of ops) {
+        try {
+          results.push({ ok: true, value: this.apply(op) });
+        } catch (e) {
+          if (!(e instanceof OpError)) throw e;
+          results.push({ ok: false, code: e.code, message: e.message });
+        }
+      }
+    })();
+    return results;
+  }
+
+  close(): void {
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      /* best effort */
+    }
+    this.db.close();
+  }
+}
