@@ -260,7 +260,7 @@ describe('relay attacks', () => {
       const [ev, payload, shape] = cases[i]!;
       if (shape === 0) {
         // no ack callback: nothing to answer, still counted
-        c!.socket.emit(ev as 'lookup', payload as never);
+        (c!.socket as unknown as { emit(ev: string, ...a: unknown[]): void }).emit(ev, payload);
         expectedRejects++;
         continue;
       }
