@@ -67,7 +67,7 @@ export function App({ runtime }: { runtime: Runtime }): ReactNode {
   return (
     <AppProvider bridge={runtime.bridge} initial={initial}>
       {link === 'lost' && (
-        <div className="bridge-lost" role="alert">
+        <div className="bridge-lost" role="alert" data-testid="core-link-lost">
           Lost the connection to the Parley core. Reconnecting…
         </div>
       )}

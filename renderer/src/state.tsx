@@ -2,7 +2,7 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
 import type { ReactNode } from 'react';
 import type { AppState, EventName, ParleyBridge, ParleyEvents } from '../../electron/contract/api.js';
-import { errorText } from './runtime/index.js';
+import { ApiError, errorText } from './runtime/index.js';
 
 export interface Toast {
   id: number;
@@ -46,7 +46,14 @@ export function AppProvider(props: { bridge: ParleyBridge; initial: AppState; ch
     setToasts((t) => [...t.slice(-2), { id, kind, text }]);
     setTimeout(() => setToasts((t) => t.filter((x) => x.id !== id)), kind === 'error' ? 6000 : 3500);
   }, []);
-  const fail = useCallback((e: unknown) => toast(errorText(e), 'error'), [toast]);
+  const fail = useCallback(
+    (e: unknown) => {
+      // A lost link to the core has its own banner; calls that were in flight need no toast each.
+      if (ApiError.from(e).code === 'BRIDGE_DOWN') return;
+      toast(errorText(e), 'error');
+    },
+    [toast],
+  );
   const refresh = useCallback(async () => {
     setState(await bridge.getState());
   }, [bridge]);

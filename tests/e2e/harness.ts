@@ -101,16 +101,16 @@ export interface Person {
   rotate(): Promise<string>;
 }
 
-export async function startPerson(name: string, root: string): Promise<Person> {
+export async function startPerson(name: string, root: string, extraArgs: string[] = []): Promise<Person> {
   const profileDir = path.join(root, name);
   mkdirSync(profileDir, { recursive: true });
   let child: ChildProcessWithoutNullStreams | null = null;
   let port = 0;
   // Fixed per person for the run, so a restarted bridge accepts the page that is already open.
-  const token = randomBytes(24).toString('base64url');
+  const token = randomBytes(24).toString('hex');
   const launch = async (): Promise<{ url: string; port: number; token: string }> => {
     const args = ['electron/bridge/cli.ts', '--profile', profileDir, '--port', String(port), '--kdf-iterations', '600000'];
-    args.push('--token', token);
+    args.push('--token', token, ...extraArgs);
     const c = spawn(TSX, args, { cwd: ROOT, env: { ...process.env, PARLEY_LOG: '' } });
     child = c;
     const line = await waitLine(c, (l) => (l.startsWith('PARLEY_BRIDGE_READY ') ? l.slice('PARLEY_BRIDGE_READY '.length) : null), `${name}'s bridge`);
@@ -145,6 +145,14 @@ export async function startPerson(name: string, root: string): Promise<Person> {
     },
   };
   return person;
+}
+
+/** Runs a TypeScript script with tsx to completion; returns the stdout line starting with `prefix` (rest of it). */
+export async function runScript(args: string[], prefix: string, ms = 120_000): Promise<string> {
+  const child = spawn(TSX, args, { cwd: ROOT });
+  const line = await waitLine(child, (l) => (l.startsWith(prefix) ? l.slice(prefix.length) : null), args[0] ?? 'script', ms);
+  await new Promise<void>((r) => (child.exitCode !== null ? r() : child.once('exit', () => r())));
+  return line;
 }
 
 export function removeDir(dir: string): void {

@@ -42,12 +42,13 @@ export async function onboard(page: Page, username: string, relayUrl: string, sc
     await page.getByLabel('Passphrase', { exact: true }).fill('correct horse battery');
     await page.getByLabel('Repeat passphrase').fill('correct horse battery');
   }
+  if (screenshots) await shot(page, '03-onboarding-key');
   await page.getByRole('button', { name: 'Create my keys' }).click();
   await expect(page.getByRole('progressbar')).toBeVisible();
   await expect(page.getByRole('heading', { name: `You are ${username}` })).toBeVisible({ timeout: 60_000 });
   const fp = (await page.getByTestId('own-fingerprint').innerText()).replace(/\s+/g, '');
   expect(fp).toMatch(/^[0-9a-f]{64}$/);
-  if (screenshots) await shot(page, '03-onboarding-done');
+  if (screenshots) await shot(page, '04-onboarding-done');
   await page.getByRole('button', { name: 'Start messaging' }).click();
   await expect(page.getByTestId('me')).toHaveText(username);
   await expect(page.getByTestId('connection')).toHaveAttribute('data-status', 'online');

@@ -77,17 +77,25 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
   const tailChanges = changes.filter((c) => c.at > lastAt);
   const rows = count + (tailChanges.length ? 1 : 0);
 
-  const virtualizer = useVirtualizer({
-    count: rows,
-    getScrollElement: () => scrollRef.current,
-    estimateSize: () => 44,
-    overscan: 8,
-    getItemKey: (i) => {
-      if (!tl) return i;
-      const m = tl.messages[i - tl.base];
-      return m ? m.id : i >= count ? 'tail' : `ph-${i}`;
+  // Stable callbacks matter at 100 000 rows: the virtualizer recomputes every row's offset from row 0 whenever
+  // getItemKey changes identity, so it may change only when the loaded messages do (not on every render/scroll).
+  // Rows not loaded yet are keyed by their index (a number: no allocation, never equal to a message id).
+  // A state change (sent → delivered) keeps every key, so it must not count as a key change either.
+  const tlRef = useRef(tl);
+  tlRef.current = tl;
+  const keysVersion = tl ? `${tl.base}:${tl.messages.length}:${tl.messages[0]?.id}:${tl.messages.at(-1)?.id}` : '';
+  const getItemKey = useCallback(
+    (i: number): string | number => {
+      const t = tlRef.current;
+      if (!t) return i;
+      const m = t.messages[i - t.base];
+      return m ? m.id : i >= t.base + t.messages.length ? 'tail' : i;
     },
-  });
+    [keysVersion], // the keys depend on which messages are loaded, read through tlRef
+  );
+  const getScrollElement = useCallback(() => scrollRef.current, []);
+  const estimateSize = useCallback(() => 44, []);
+  const virtualizer = useVirtualizer({ count: rows, getScrollElement, estimateSize, overscan: 8, getItemKey });
 
   // Open at the newest message; follow new messages while the reader is at the bottom.
   const opened = useRef(false);
