@@ -64,13 +64,15 @@ function waitConnect(s: Socket): Promise<void> {
   });
 }
 
-async function parleyClient(url: string, relayFp: string, id: BenchIdentity, hooks: Hooks): Promise<LoadClient> {
+async function parleyClient(url: string, relayFp: string, id: BenchIdentity, hooks: Hooks, register: boolean): Promise<LoadClient> {
   const s = sioConnect(url);
   let challenge: { nonce: string } | null = null;
   const gotChallenge = new Promise<void>((r) => s.on('challenge', (c: { nonce: string }) => ((challenge = c), r())));
   await waitConnect(s);
-  const reg = (await s.timeout(60_000).emitWithAck('register', { username: id.username, identity: id.identity })) as { ok: boolean; error?: { code: string } };
-  if (!reg.ok) throw new Error(`register ${id.username}: ${reg.error?.code ?? '?'}`);
+  if (register) {
+    const reg = (await s.timeout(60_000).emitWithAck('register', { username: id.username, identity: id.identity })) as { ok: boolean; error?: { code: string } };
+    if (!reg.ok) throw new Error(`register ${id.username}: ${reg.error?.code ?? '?'}`);
+  }
   await gotChallenge;
   const clientNonce = randomBytes(32);
   const input = frame(LABELS.auth, ...authInput(relayFp, fromB64u(challenge!.nonce), clientNonce, id.fp));
@@ -127,6 +129,26 @@ async function wsClient(url: string, id: BenchIdentity, hooks: Hooks): Promise<L
   };
 }
 
+/** Register every identity with a Parley relay over one connection (registration is allowed before auth). */
+export async function registerAll(url: string, ids: BenchIdentity[]): Promise<void> {
+  const s = sioConnect(url);
+  try {
+    await waitConnect(s);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next < ids.length) {
+          const id = ids[next++]!;
+          const r = (await s.timeout(60_000).emitWithAck('register', { username: id.username, identity: id.identity })) as { ok: boolean; error?: { code: string } };
+          if (!r.ok) throw new Error(`register ${id.username}: ${r.error?.code ?? '?'}`);
+        }
+      }),
+    );
+  } finally {
+    s.disconnect();
+  }
+}
+
 /** Connect (and for Parley register + authenticate) every identity, `parallel` at a time. */
 export async function connectAll(
   mode: ServerMode,
@@ -135,6 +157,8 @@ export async function connectAll(
   ids: BenchIdentity[],
   hooks: Hooks,
   parallel = 50,
+  /** Parley: register each identity first (idempotent); false when they are registered already. */
+  register = true,
 ): Promise<LoadClient[]> {
   const out: LoadClient[] = new Array(ids.length);
   let next = 0;
@@ -144,7 +168,7 @@ export async function connectAll(
       const id = ids[i]!;
       out[i] =
         mode === 'ws' ? await wsClient(url, id, hooks)
-        : mode === 'parley' || mode === 'parley-mem' ? await parleyClient(url, relayFp!, id, hooks)
+        : mode === 'parley' || mode === 'parley-mem' ? await parleyClient(url, relayFp!, id, hooks, register)
         : await sioClient(url, id, hooks);
     }
   };
