@@ -21,6 +21,7 @@ import path from 'node:path';
 import {
   LABELS,
   formatFingerprint,
+  type PublicIdentity,
   rotationInput,
   usernameSchema,
   validateIdentity,
@@ -53,7 +54,7 @@ import {
   type IdentitySecret,
 } from './crypto/index.js';
 import { CoreError } from './messenger/errors.js';
-import { Messenger, type MessengerOptions } from './messenger/messenger.js';
+import { Messenger, type MessengerOptions, type SealerOpener } from './messenger/messenger.js';
 import { openProfile, updateProfile, writeFileAtomic, type Profile } from './profile.js';
 import { openHistoryStore } from './store/index.js';
 import type { HistoryStore } from './store/types.js';
@@ -93,13 +94,43 @@ export interface ParleyServiceOptions {
 
 const DEFAULT_SETTINGS: Settings = { notifications: 'full', theme: 'system' };
 const SETTINGS_FILE = 'settings.json';
+const SEEN_RETENTION_MS = 60 * 24 * 3600 * 1000;
 
 interface Active {
   contents: VaultContents;
   keys: IdentityKeys;
   store: HistoryStore;
-  pool: CryptoPool;
+  pool: LazyPool;
   messenger: Messenger;
+}
+
+/**
+ * The crypto worker pool, started on first use: commands that never seal or open (history, contacts, whoami) do not
+ * pay for spawning workers.
+ */
+class LazyPool implements SealerOpener {
+  private pool: CryptoPool | null = null;
+
+  constructor(private readonly o: { secret: IdentitySecret; size?: number }) {}
+
+  private get(): CryptoPool {
+    this.pool ??= new CryptoPool(this.o);
+    return this.pool;
+  }
+
+  open(envelope: unknown, sender: PublicIdentity): ReturnType<CryptoPool['open']> {
+    return this.get().open(envelope, sender);
+  }
+
+  seal(o: Parameters<CryptoPool['seal']>[0]): ReturnType<CryptoPool['seal']> {
+    return this.get().seal(o);
+  }
+
+  async close(): Promise<void> {
+    const p = this.pool;
+    this.pool = null;
+    await p?.close();
+  }
 }
 
 export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyApi {
@@ -179,12 +210,12 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   private async activate(contents: VaultContents): Promise<void> {
     const keys = await loadIdentity(contents.identity);
     const store = openHistoryStore({ path: this.profile.paths.db, key: contents.dbKey });
-    let pool: CryptoPool;
+    const pool = new LazyPool({ secret: contents.identity, ...(this.o.cryptoPoolSize ? { size: this.o.cryptoPoolSize } : {}) });
+    // Dedupe marks only need to outlive the relay's retention (30 days by default): keep 60 days.
     try {
-      pool = new CryptoPool({ secret: contents.identity, ...(this.o.cryptoPoolSize ? { size: this.o.cryptoPoolSize } : {}) });
+      store.pruneSeen(Date.now() - SEEN_RETENTION_MS);
     } catch (err) {
-      store.close();
-      throw err;
+      this.log(`pruning dedupe marks failed: ${(err as Error).message}`);
     }
     const meta = this.profile.meta;
     const messenger = new Messenger({

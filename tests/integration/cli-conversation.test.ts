@@ -42,7 +42,7 @@ beforeAll(async () => {
 
 afterAll(cleanupAll);
 
-describe('two CLI profiles, one relay, the OS keychain', () => {
+describe('two CLI profiles, one relay, the OS keychain', { timeout: 180_000 }, () => {
   test('whoami shows the username and the formatted fingerprint', async () => {
     const r = await runCli(['--profile', alice, 'whoami']);
     expect(r.code).toBe(0);

@@ -25,7 +25,7 @@ beforeAll(async () => {
 
 afterAll(cleanupAll);
 
-describe('rotate-identity and accept-key on the command line', () => {
+describe('rotate-identity and accept-key on the command line', { timeout: 240_000 }, () => {
   test('a rotated key holds sending until the contact accepts it', async () => {
     const before = await runCli(['--profile', ann, 'whoami'], { env: annEnv });
     const rot = await runCli(['--profile', ann, 'rotate-identity'], { env: annEnv, timeoutMs: 90_000 });

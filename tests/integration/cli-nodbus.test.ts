@@ -25,7 +25,7 @@ beforeAll(async () => {
 });
 afterAll(cleanupAll);
 
-describe('CLI without a D-Bus session', () => {
+describe('CLI without a D-Bus session', { timeout: 180_000 }, () => {
   test('the keychain vault fails with the documented error and leaves no identity behind', async () => {
     const dir = tmpDir('nobus-keychain');
     const r = await runCli(['--profile', dir, '--relay', relay.url, '--vault', 'keychain', 'init', 'kim', '--test-identity', await fixtureFile(6)], { env: noBus() });
