@@ -1,0 +1,90 @@
+/** The relay embedded in-process (as the app runs it) and the CLI's --help / argument errors. */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRelay } from '../../relay/server/index.js';
+import { fixtureIdentities } from '../helpers/identities.js';
+import { login, makeParty, openText, REPO_ROOT, sealText, removeDir, tempDir, type Party } from '../helpers/relay.js';
+
+const run = promisify(execFile);
+const dirs: string[] = [];
+let alice: Party;
+let bob: Party;
+
+beforeAll(async () => {
+  const ids = await fixtureIdentities(2, 0);
+  [alice, bob] = await Promise.all([makeParty(ids[0]!, 'alice'), makeParty(ids[1]!, 'bob')]);
+});
+
+afterAll(() => {
+  for (const d of dirs) removeDir(d);
+});
+
+describe('embedded relay', () => {
+  it('starts in-process, serves, closes gracefully and keeps its queue across restarts', async () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
+    const relay = await startRelay({ dataDir, logger });
+    expect(relay.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    // fsync happens on the writer thread, not the event loop
+    expect(lines.find((l) => l.includes('"store open"'))).toContain('"writer":"worker"');
+    expect(relay.tls).toBe(false);
+    const a = await login(relay.url, relay.fingerprint, alice);
+    const b = await login(relay.url, relay.fingerprint, bob);
+    b.close();
+    const envs = await Promise.all([1, 2, 3].map((i) => sealText(alice, [bob], `embedded ${i}`)));
+    for (const e of envs) expect((await a.send(e)).ok).toBe(true);
+    const m = relay.metrics();
+    expect(m.envelopesAccepted).toBe(3);
+    expect(m.authenticated).toBe(1);
+    a.close();
+    await relay.close();
+    await relay.close(); // idempotent
+    await expect(fetch(`${relay.url}/healthz`)).rejects.toThrow();
+
+    const again = await startRelay({ dataDir, logger: false, tls: true });
+    expect(again.fingerprint).toBe(relay.fingerprint);
+    expect(again.url).toMatch(/^https:/);
+    const b2 = await login(again.url, again.fingerprint, bob, { pin: { value: again.fingerprint } });
+    await b2.until(() => b2.deliveries.length === 3, 10_000, 'queue after restart');
+    expect(await Promise.all(b2.deliveries.map((d) => openText(bob, alice, d.envelope)))).toEqual(['embedded 1', 'embedded 2', 'embedded 3']);
+    expect(again.metrics().queuedEnvelopes).toBeGreaterThanOrEqual(0);
+    b2.close();
+    await again.close();
+  });
+
+  it('refuses bad limits with a clear error', async () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    await expect(startRelay({ dataDir, logger: false, limits: { deliverBatch: 100_000 } })).rejects.toThrow(/bad relay limits: deliverBatch/);
+  });
+
+  it('CLI --help prints usage and the fingerprint of the data folder; bad arguments exit 2', async () => {
+    const dataDir = tempDir();
+    dirs.push(dataDir);
+    const cli = ['--import', 'tsx', path.join(REPO_ROOT, 'relay/cli.ts')];
+    const { stdout } = await run(process.execPath, [...cli, '--help', '--data', dataDir], { cwd: REPO_ROOT });
+    expect(stdout).toContain('Usage: npm run relay');
+    const fp = /Relay fingerprint[^\n]*\n\s+([0-9a-f]{64})/.exec(stdout)?.[1];
+    expect(fp).toMatch(/^[0-9a-f]{64}$/);
+    const relay = await startRelay({ dataDir, logger: false });
+    expect(relay.fingerprint).toBe(fp);
+    await relay.close();
+    const bad = await run(process.execPath, [...cli, '--port', 'x', '--data', dataDir], { cwd: REPO_ROOT }).then(
+      () => null,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(bad?.code).toBe(2);
+    expect(bad?.stderr).toMatch(/bad --port/);
+    const badLimits = await run(process.execPath, [...cli, '--limits', '{"nope":1}', '--data', dataDir], { cwd: REPO_ROOT }).then(
+      () => null,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(badLimits?.code).toBe(2);
+    expect(badLimits?.stderr).toMatch(/bad --limits/);
+  });
+});
