@@ -13,6 +13,7 @@ import {
   CLIENT_EVENTS,
   CLIENT_SCHEMAS,
   LABELS,
+  LIMITS,
   PROTOCOL_VERSION,
   PUBLIC_EVENTS,
   ProtocolError,
@@ -168,7 +169,11 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
   const state = new WeakMap<AnySocket, ConnState>();
   let closing = false;
 
-  const metrics = (): RelayMetrics => ({
+  const metrics = (): RelayMetrics => {
+    void refreshStats().catch(() => undefined); // store counts are as of the previous call, sweep or /metrics
+    return snapshot();
+  };
+  const snapshot = (): RelayMetrics => ({
     connections: io.engine?.clientsCount ?? 0,
     authenticated: sessions.size,
     queuedEnvelopes: cachedStats.queued,
@@ -195,7 +200,7 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
     if (url === '/healthz') return send(200, { ok: !closing, version: RELAY_VERSION, protocol: PROTOCOL_VERSION, fingerprint: relayFp });
     if (url === '/metrics') {
       refreshStats()
-        .then(() => send(200, metrics()))
+        .then(() => send(200, snapshot()))
         .catch(() => send(500, { ok: false }));
       return;
     }
@@ -463,7 +468,7 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
 
     fetch: async (_socket, st, p: FetchRequest) => {
       if (p.recipient !== st.fp) throw new ProtocolError('FORBIDDEN', "you may fetch only your own queue");
-      const limit = Math.min(p.limit ?? limits.deliverBatch, limits.deliverBatch);
+      const limit = Math.min(p.limit ?? limits.deliverBatch, LIMITS.maxBatch);
       const rows = await store.pending(st.fp, 0, limit + 1);
       const envelopes = rows.slice(0, limit).map((r) => ({ envelope: r.envelope, receivedAt: r.receivedAt }));
       return { envelopes, more: rows.length > limit };

@@ -20,6 +20,7 @@ let alice: Party;
 let bob: Party;
 let mallory: Party;
 let alice2: Party; // alice's next key (rotation)
+let ghost: Party; // never registered
 
 const code = (r: Ack) => (r.ok ? 'OK' : r.error.code);
 
@@ -42,9 +43,10 @@ async function legitExchange(text: string, from = alice): Promise<void> {
 }
 
 beforeAll(async () => {
-  const ids = await fixtureIdentities(4, 0);
+  const ids = await fixtureIdentities(5, 0);
   [alice, bob, mallory] = await Promise.all([makeParty(ids[0]!, 'alice'), makeParty(ids[1]!, 'bob'), makeParty(ids[2]!, 'mallory')]);
   alice2 = await makeParty(ids[3]!, 'alice');
+  ghost = await makeParty(ids[4]!, 'ghost');
   relay = await spawnRelay({ limits: { sendBurst: 20, sendPerSec: 10, connBurst: 100, connPerSec: 20 } });
   const c = await RelayClient.connect(relay.url);
   for (const p of [alice, bob, mallory]) expect((await c.register(p)).ok).toBe(true);
@@ -156,9 +158,11 @@ describe('relay attacks', () => {
     // oversize
     const big = { ...mine, ct: 'A'.repeat(300 * 1024) };
     expect(code(await m.send(big))).toBe('TOO_LARGE');
-    // unknown recipient
+    // a recipient the relay does not know
+    expect(code(await m.send(await sealText(mallory, [ghost], 'to nobody registered')))).toBe('NOT_FOUND');
+    // an envelope whose header was edited after signing (recipient list no longer matches the wrapped keys)
     const toNobody = await sealText(mallory, [bob], 'x');
-    expect(code(await m.send({ ...toNobody, to: ['0'.repeat(64)] }))).not.toBe('OK');
+    expect(code(await m.send({ ...toNobody, to: ['0'.repeat(64)] }))).toBe('BAD_REQUEST');
     m.close();
     // bob still gets the envelope mallory tried to ack away
     const b = await login(relay.url, relay.fingerprint, bob);
