@@ -162,7 +162,11 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
 
   /** Opens the vault (if an identity exists and it can be opened), the store and the relay connection. */
   start(): Promise<void> {
-    this.startPromise ??= this.doStart();
+    // A failed start (keychain locked, wrong passphrase, disk error) is retried by the next call.
+    this.startPromise ??= this.doStart().catch((err: unknown) => {
+      this.startPromise = null;
+      throw err;
+    });
     return this.startPromise;
   }
 

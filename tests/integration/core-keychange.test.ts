@@ -106,4 +106,26 @@ describe('key change end to end', () => {
     );
     expect(bobView.total).toBe(after.total);
   });
+
+  test('a send racing a rotation is held for the new key, not failed', async () => {
+    const relay2 = await startTestRelay();
+    const ann = await fixtureService(4, 'ann', relay2.url);
+    // Ben checked Ann's key moments ago, so his next send does not look it up again.
+    const ben = await fixtureService(5, 'ben', relay2.url, { messenger: { keyCheckOnSendMs: 3_600_000, keyCheckIntervalMs: 0 } });
+    await Promise.all([ann.waitOnline(), ben.waitOnline()]);
+    await ben.addContact({ username: 'ann' });
+    await ann.rotateIdentity({ identity: await fixtureIdentity(6) });
+
+    const changes = collect(ben, 'contact-key-changed');
+    const m = await ben.sendMessage({ contact: 'ann', text: 'hello after your rotation?' });
+    await waitUntil(() => changes.length === 1, 20_000, 'the relay refusing the old key leads to a key check');
+    await ben.flushOutbox();
+    const page = await ben.loadMessages({ contact: 'ann' });
+    expect(page.messages.find((x) => x.id === m.id)?.state).toBe('sending');
+    expect((await ben.getContact({ username: 'ann' })).keyChangePending).toBe(true);
+
+    const annGot = collect(ann, 'message-received');
+    await ben.acceptKeyChange({ username: 'ann' });
+    await waitUntil(() => annGot.some((x) => x.body === 'hello after your rotation?'), 20_000, 'Ann receives it');
+  });
 });

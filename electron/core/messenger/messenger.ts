@@ -338,6 +338,12 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
         this.store.recordOutboxAttempt(item.envelopeId, { nextAttemptAt: this.now() + delay, error: e.message });
         return 'retry';
       }
+      if (e.code === 'NOT_FOUND') {
+        // The recipient's key is no longer registered: most likely they rotated it. Check before failing; a key
+        // change holds this item (recordKeyChange holds the contact's outbox) until the user decides.
+        await this.checkContactKey(item.contact).catch(() => undefined);
+        if (this.store.getContact(item.contact)?.pendingFingerprint) return 'retry';
+      }
       const reason = `The relay refused the message (${e.code}): ${e.message}`;
       const failed = this.store.transaction(() => {
         this.store.removeOutbox(item.envelopeId);
