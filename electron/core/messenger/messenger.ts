@@ -425,7 +425,11 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     const run = this.chain.then(() => (this.closed ? 0 : this.processBatch(items)));
     this.chain = run.then(
       () => undefined,
-      (err: unknown) => this.log(`batch failed: ${(err as Error).message}`),
+      (err: unknown) => {
+        // Nothing of the batch was acknowledged; the relay keeps it. Fetch it again shortly.
+        this.log(`batch failed: ${(err as Error).message}`);
+        this.retryDrainSoon();
+      },
     );
     return run.catch(() => 0);
   }
