@@ -101,7 +101,7 @@ export interface Person {
   rotate(): Promise<string>;
 }
 
-export async function startPerson(name: string, root: string, extraArgs: string[] = []): Promise<Person> {
+export async function startPerson(name: string, root: string, o: { args?: string[]; env?: Record<string, string> } = {}): Promise<Person> {
   const profileDir = path.join(root, name);
   mkdirSync(profileDir, { recursive: true });
   let child: ChildProcessWithoutNullStreams | null = null;
@@ -110,8 +110,8 @@ export async function startPerson(name: string, root: string, extraArgs: string[
   const token = randomBytes(24).toString('hex');
   const launch = async (): Promise<{ url: string; port: number; token: string }> => {
     const args = ['electron/bridge/cli.ts', '--profile', profileDir, '--port', String(port), '--kdf-iterations', '600000'];
-    args.push('--token', token, ...extraArgs);
-    const c = spawn(TSX, args, { cwd: ROOT, env: { ...process.env, PARLEY_LOG: '' } });
+    args.push('--token', token, ...(o.args ?? []));
+    const c = spawn(TSX, args, { cwd: ROOT, env: { ...process.env, ...o.env } });
     child = c;
     const line = await waitLine(c, (l) => (l.startsWith('PARLEY_BRIDGE_READY ') ? l.slice('PARLEY_BRIDGE_READY '.length) : null), `${name}'s bridge`);
     c.stdout.resume();

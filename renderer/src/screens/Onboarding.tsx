@@ -403,9 +403,15 @@ function KeyStep(p: { username: string; relayUrl: string; onBack: () => void; on
           ) : (
             <div className="note warn" role="note" data-testid="keychain-unavailable">
               <TriangleAlert size={18} aria-hidden />
-              <span>
-                <strong>No system keychain is available</strong> ({keychain.reason}). Parley can keep your keys in a file protected by a
-                passphrase instead. You will type it each time Parley starts; if you forget it, the keys cannot be recovered.
+              <span style={{ display: 'flex', flexDirection: 'column', gap: 4 }}>
+                <span>
+                  <strong>No system keychain is available on this computer.</strong> Parley can keep your keys in a file protected by a
+                  passphrase instead. You will type it each time Parley starts; if you forget it, the keys cannot be recovered.
+                </span>
+                <details className="small muted">
+                  <summary>Technical details</summary>
+                  {keychain.reason}
+                </details>
               </span>
             </div>
           )}
