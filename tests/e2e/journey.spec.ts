@@ -83,6 +83,19 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     await expect(a.getByTestId('conversation')).toHaveCount(1);
   });
 
+  await test.step('keyboard: Ctrl+K filters the list, Esc clears, Down opens the first conversation', async () => {
+    await a.keyboard.press('Control+k');
+    const filter = a.getByRole('searchbox', { name: 'Filter conversations by name' });
+    await expect(filter).toBeFocused();
+    await a.keyboard.type('zz');
+    await expect(a.getByText('No conversation matches “zz”.')).toBeVisible();
+    await a.keyboard.press('Escape');
+    await expect(filter).toHaveValue('');
+    await a.keyboard.press('ArrowDown');
+    await expect(a.getByTestId('conversation').first()).toBeFocused();
+    await expect(a.getByTestId('conversation').first()).toHaveAttribute('aria-selected', 'true');
+  });
+
   await test.step('safety numbers match on both sides; Alice marks Bob verified', async () => {
     const fromAlice = await safetyNumber(a);
     const fromBob = await safetyNumber(b);
