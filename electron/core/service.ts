@@ -171,6 +171,13 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   }
 
   private async doStart(): Promise<void> {
+    // A relay this app hosted last time comes back first, at the same address, so the profile can reach it.
+    const embedded = new EmbeddedRelay(path.join(this.profile.dir, 'relay'));
+    const saved = embedded.saved();
+    if (saved?.running && !this.embedded) {
+      this.embedded = embedded;
+      await embedded.start({ lan: saved.lan }).catch((err: unknown) => this.log(`embedded relay did not start: ${(err as Error).message}`));
+    }
     const kind = this.profile.meta.vault;
     if (!kind) return; // onboarding
     if (kind === 'file' && !this.passphrase) return; // locked
@@ -188,7 +195,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     this.closed = true;
     await this.startPromise?.catch(() => undefined);
     await this.deactivate();
-    await this.embedded?.stop().catch(() => undefined);
+    await this.embedded?.stop({ remember: false }).catch(() => undefined); // quitting is not "stop hosting"
     this.embedded = null;
     this.removeAllListeners();
   }

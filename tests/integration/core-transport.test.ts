@@ -21,6 +21,7 @@ import {
   tmpDir,
   waitUntil,
 } from '../helpers/core.js';
+import { fixtureIdentity } from '../helpers/identities.js';
 
 afterAll(cleanupAll);
 
@@ -122,16 +123,28 @@ describe('relay connection', () => {
     expect(svc.profile.meta.relayFingerprint).toBe(relay.fingerprint);
   });
 
-  test('the embedded relay starts in-process, serves clients and stops', async () => {
-    const svc = new ParleyService({ profileDir: tmpDir('host'), kdfIterations: TEST_KDF_ITERATIONS, passphrase: PASSPHRASE });
+  test('the embedded relay starts in-process, serves clients, comes back at the same address after a restart, and stops', async () => {
+    const dir = tmpDir('host');
+    const svc = new ParleyService({ profileDir: dir, kdfIterations: TEST_KDF_ITERATIONS, passphrase: PASSPHRASE });
     onCleanup(() => svc.close());
     const st = await svc.startEmbeddedRelay({ lan: false });
     expect(st).toMatchObject({ running: true, lan: false });
     expect(st.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(await svc.testRelay({ url: st.url! })).toEqual({ ok: true, fingerprint: st.fingerprint });
-    const stopped = await svc.stopEmbeddedRelay();
+    await svc.createIdentityFrom(await fixtureIdentity(7), { username: 'gina', relayUrl: st.url!, vault: 'file', passphrase: PASSPHRASE });
+    await svc.waitOnline();
+    await svc.close(); // quitting the app is not "stop hosting"
+
+    const again = new ParleyService({ profileDir: dir, kdfIterations: TEST_KDF_ITERATIONS, passphrase: PASSPHRASE });
+    onCleanup(() => again.close());
+    await again.waitOnline();
+    const state = await again.getState();
+    expect(state.embeddedRelay).toEqual(st);
+    expect(state.connection).toMatchObject({ status: 'online', relayUrl: st.url, relayFingerprint: st.fingerprint });
+
+    const stopped = await again.stopEmbeddedRelay();
     expect(stopped.running).toBe(false);
-    expect((await svc.testRelay({ url: st.url! })).ok).toBe(false);
+    expect((await again.testRelay({ url: st.url! })).ok).toBe(false);
   });
 
   test('a file-vault profile starts locked and unlocks with its passphrase only', async () => {

@@ -1,33 +1,81 @@
 /**
  * The embedded relay: the app can host a relay in-process (startRelay from relay/server) for its LAN or just for
  * this machine. Its data (identity key, certificate, queue) lives in `<profile>/relay`, so its fingerprint is
- * stable across restarts and clients' pins keep matching. LAN mode listens on all interfaces with TLS and mDNS;
- * local mode listens on 127.0.0.1 only.
+ * stable across restarts and clients' pins keep matching. The port and mode are remembered in
+ * `<profile>/relay/embedded.json` so the relay comes back at the same address (the profile's relay URL) on the
+ * next launch. LAN mode listens on the machine's LAN address with TLS and mDNS; local mode on 127.0.0.1 only.
  */
+import { mkdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { EmbeddedRelayStatus } from '../../contract/api.js';
 import { startRelay, type RunningRelay } from '../../../relay/server/index.js';
+import { writeFileAtomic } from '../profile.js';
+
+interface Saved {
+  port: number;
+  lan: boolean;
+  /** Whether it was running when the app last changed it (restarted on the next launch). */
+  running: boolean;
+}
+
+/** The first non-internal IPv4 address, or null. */
+export function lanAddress(): string | null {
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return null;
+}
 
 export class EmbeddedRelay {
   private relay: RunningRelay | null = null;
   private lan = false;
   private starting: Promise<void> | null = null;
+  private readonly stateFile: string;
 
-  constructor(private readonly dataDir: string) {}
+  constructor(private readonly dataDir: string) {
+    this.stateFile = path.join(dataDir, 'embedded.json');
+  }
+
+  /** What was saved last time, if anything. */
+  saved(): Saved | null {
+    try {
+      const s = JSON.parse(readFileSync(this.stateFile, 'utf8')) as Partial<Saved>;
+      if (typeof s.port !== 'number' || typeof s.lan !== 'boolean') return null;
+      return { port: s.port, lan: s.lan, running: s.running === true };
+    } catch {
+      return null;
+    }
+  }
+
+  private save(s: Saved): void {
+    try {
+      mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
+      writeFileAtomic(this.stateFile, JSON.stringify(s) + '\n', 0o600);
+    } catch {
+      /* remembering the port is a convenience */
+    }
+  }
 
   async start(o: { lan: boolean; port?: number }): Promise<void> {
     if (this.starting) await this.starting;
     if (this.relay && this.lan === o.lan) return;
     if (this.relay) await this.stop();
+    const host = o.lan ? lanAddress() : '127.0.0.1';
+    if (!host) throw Object.assign(new Error('No LAN network interface found to host the relay on'), { code: 'INVALID' });
+    const prev = this.saved();
+    const wanted = o.port ?? (prev && prev.lan === o.lan ? prev.port : 0);
     this.starting = (async () => {
-      this.relay = await startRelay({
-        host: o.lan ? '0.0.0.0' : '127.0.0.1',
-        port: o.port ?? 0,
-        dataDir: this.dataDir,
-        tls: o.lan,
-        advertise: o.lan,
-        logger: false,
-      });
+      const run = (port: number) =>
+        startRelay({ host, port, dataDir: this.dataDir, tls: o.lan, advertise: o.lan, logger: false });
+      try {
+        this.relay = await run(wanted);
+      } catch (err) {
+        if (wanted === 0 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+        this.relay = await run(0); // the remembered port is taken: any port (the profile's relay URL changes)
+      }
       this.lan = o.lan;
+      this.save({ port: this.relay.port, lan: o.lan, running: true });
     })();
     try {
       await this.starting;
@@ -36,9 +84,10 @@ export class EmbeddedRelay {
     }
   }
 
-  async stop(): Promise<void> {
+  async stop(o: { remember?: boolean } = {}): Promise<void> {
     const r = this.relay;
     this.relay = null;
+    if (r && o.remember !== false) this.save({ port: r.port, lan: this.lan, running: false });
     await r?.close();
   }
 
