@@ -305,9 +305,10 @@ async function command(svc: ParleyService, a: Args, pass: string | undefined): P
         }
       }
       const c = (await svc.listContacts()).find((x) => x.username === username);
+      const conn = (await svc.getState()).connection;
       const why = c?.keyChangePending
         ? `${username}'s key changed: run verify/accept-key ${username} or reject-key ${username}`
-        : 'the relay is not reachable';
+        : `the relay is not reachable (${conn.status === 'offline' ? conn.reason : conn.status})`;
       process.stderr.write(`queued ${m.id}: ${why}; it will be sent on the next run\n`);
       out(`queued ${m.id}`);
       return EXIT.queued;
