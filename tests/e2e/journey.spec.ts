@@ -119,6 +119,14 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     await box.pressSequentially('Two lines, one message.');
     await expect(box).toHaveValue('Hello Alice.\nTwo lines, one message.');
     await box.press('Enter');
+    // The composer grows with its text up to six lines, then scrolls.
+    const composer = a.getByLabel('Message to bob');
+    const h1 = (await composer.boundingBox())!.height;
+    await composer.fill(Array.from({ length: 12 }, (_, i) => `line ${i + 1}`).join('\n'));
+    const h6 = (await composer.boundingBox())!.height;
+    expect(h6).toBeGreaterThan(h1 * 2.5);
+    expect(h6).toBeLessThan(h1 * 4.2);
+    await composer.fill('');
     const reply = bubbles(a).filter({ hasText: 'Two lines, one message.' });
     await expect(reply).toBeVisible();
     expect(await reply.innerText()).toContain('Hello Alice.\nTwo lines');
@@ -216,6 +224,28 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
       await expect(a.getByTestId('settings-fingerprint')).toBeVisible({ timeout: 2000 });
     }).toPass({ timeout: 20_000 });
     await shot(a, '11-settings');
+
+    // Identity backup: the bridge host decides where the file goes (the page never names a path).
+    await a.getByRole('button', { name: 'Export backup…' }).click();
+    await a.getByLabel('Backup passphrase').fill('backup passphrase 1');
+    await a.getByLabel('Repeat passphrase').fill('backup passphrase 1');
+    await a.getByRole('button', { name: 'Save backup…' }).click();
+    await expect(a.getByText(/Backup saved to .*alice\.parley-backup/)).toBeVisible();
+    expect(existsSync(path.join(path.dirname(alice.profileDir), 'alice.parley-backup'))).toBe(true);
+
+    // The embedded relay starts and stops from Settings (not announced on the LAN here).
+    const embedded = a.getByRole('region', { name: 'Relay on this computer' });
+    await embedded.getByLabel('Announce it on the local network').uncheck();
+    await embedded.getByRole('button', { name: 'Start relay' }).click();
+    await expect(embedded.getByText(/Running at/)).toBeVisible({ timeout: 20_000 });
+    await embedded.getByRole('button', { name: 'Stop relay' }).click();
+    await expect(embedded.getByRole('button', { name: 'Start relay' })).toBeVisible({ timeout: 20_000 });
+
+    // Theme from Settings pins dark or light regardless of the system.
+    await a.getByLabel('Dark').check();
+    await expect(a.locator('html')).toHaveAttribute('data-theme', 'dark');
+    await a.getByLabel('Follow the system').check();
+    await expect(a.locator('html')).not.toHaveAttribute('data-theme', /.+/);
     await a.getByRole('button', { name: 'Close settings' }).click();
     await a.emulateMedia({ colorScheme: 'dark' });
     await expect(bubbles(a).first()).toBeVisible();
