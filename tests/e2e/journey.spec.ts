@@ -14,7 +14,7 @@ import path from 'node:path';
 import { expect, test } from '@playwright/test';
 import type { Browser, BrowserContext, Page } from '@playwright/test';
 import { addContact, bubbles, onboard, safetyNumber, send, shot } from './steps.js';
-import { removeDir, startPerson, startRelayProcess, tempDir } from './harness.js';
+import { removeDir, runScript, startPerson, startRelayProcess, tempDir } from './harness.js';
 import type { Person, Relay } from './harness.js';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -216,6 +216,25 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     await expect(bubbles(a).filter({ hasText: 'Accepted your new key.' })).toBeVisible();
     await expect.poll(() => bubbles(a).count()).toBeGreaterThanOrEqual(Math.min(before, 8));
     await expect(a.getByTestId('connection')).toHaveAttribute('data-status', 'online', { timeout: 30_000 });
+  });
+
+  await test.step('a stranger writes: message request, and a tampered message shown as undecryptable', async () => {
+    await runScript(['tests/e2e/send-tampered.ts', relay.url, 'alice'], 'SENT ');
+    const row = a.getByTestId('conversation').filter({ hasText: 'mallory' });
+    await expect(row).toBeVisible({ timeout: 30_000 });
+    await expect(row.getByTestId('unread')).toHaveText('2');
+    await row.click();
+    await expect(a.getByRole('region', { name: 'Message request' })).toBeVisible();
+    await expect(a.getByTestId('composer-disabled')).toContainText('Accept mallory');
+    await expect(bubbles(a).filter({ hasText: 'we met at the conference' })).toBeVisible();
+    const broken = a.locator('[data-testid="message"][data-state="undecryptable"]');
+    await expect(broken).toHaveCount(1);
+    await expect(broken).toContainText('could not be decrypted');
+    await expect(broken.locator('.bubble')).toHaveAttribute('title', /.+/);
+    await shot(a, '13-message-request-undecryptable');
+    await a.getByRole('region', { name: 'Message request' }).getByRole('button', { name: 'Block' }).click();
+    await expect(a.getByTestId('composer-disabled')).toContainText('You blocked mallory');
+    await a.getByTestId('conversation').filter({ hasText: 'bob' }).click();
   });
 
   await test.step('settings and the dark theme', async () => {
