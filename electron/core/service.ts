@@ -118,6 +118,11 @@ class LazyPool implements SealerOpener {
     return this.pool;
   }
 
+  /** Start the workers now (when connecting: envelopes are about to arrive). */
+  warm(): void {
+    this.get();
+  }
+
   open(envelope: unknown, sender: PublicIdentity): ReturnType<CryptoPool['open']> {
     return this.get().open(envelope, sender);
   }
@@ -266,6 +271,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
       }),
       t.on('session-replaced', () => this.log(SESSION_REPLACED_MESSAGE)),
     );
+    a.pool.warm();
     a.messenger.attach(t);
     t.connect();
     this.connection = t.state;

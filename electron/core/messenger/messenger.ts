@@ -148,6 +148,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
   private transport: RelayClient | null = null;
   private transportOffs: Array<() => void> = [];
   private chain: Promise<void> = Promise.resolve();
+  private prepChain: Promise<void> = Promise.resolve();
   private readonly inflight = new Set<string>();
   private draining = false;
   private drainAgain = false;
@@ -329,8 +330,9 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     } catch (err) {
       const e = err instanceof TransportError ? err : new TransportError('INTERNAL', String(err));
       if (e.code === 'RATE_LIMITED') {
-        // Not the item's fault: pause the whole outbox (at least 1 s, so a long backlog costs few rejects).
-        this.pausedUntil = this.now() + Math.max(e.retryAfterMs ?? 0, 1000);
+        // Not the item's fault: pause the whole outbox (at least 2 s, so that even a long backlog costs the relay's
+        // abuse counter at most one reject per pause).
+        this.pausedUntil = this.now() + Math.max(e.retryAfterMs ?? 0, 2000);
         return 'retry';
       }
       if (e.retryable) {
@@ -422,19 +424,29 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
 
   /** Queues a batch for serial processing (relay order is kept). Resolves with the number of envelopes acked. */
   enqueueBatch(items: LooseDelivered[]): Promise<number> {
-    const run = this.chain.then(() => (this.closed ? 0 : this.processBatch(items)));
+    // Two ordered stages: preparing a batch (sender resolution; its envelopes start opening in the pool) may
+    // overlap with committing the previous one, so the workers never wait for SQLite or the relay's ack.
+    const prep = this.prepChain.then(() => (this.closed ? null : this.prepareBatch(items)));
+    this.prepChain = prep.then(
+      () => undefined,
+      () => undefined,
+    );
+    const run = this.chain.then(async () => {
+      const p = await prep;
+      return p ? this.finishBatch(p) : 0;
+    });
     this.chain = run.then(
       () => undefined,
       (err: unknown) => {
         // Nothing of the batch was acknowledged; the relay keeps it. Fetch it again shortly.
-        this.log(`batch failed: ${(err as Error).message}`);
+        this.log(err instanceof RetryLater ? `batch deferred: ${err.message}` : `batch failed: ${(err as Error).message}`);
         this.retryDrainSoon();
       },
     );
     return run.catch(() => 0);
   }
 
-  private async processBatch(items: LooseDelivered[]): Promise<number> {
+  private async prepareBatch(items: LooseDelivered[]): Promise<{ prepared: Prepared[]; keys: string[] }> {
     const prepared: Prepared[] = [];
     const keys: string[] = [];
     try {
@@ -448,7 +460,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
         }
         const key = `${hdr.from}/${hdr.id}`;
         if (this.inflight.has(key)) {
-          prepared.push({ kind: 'skip', ack: null });
+          prepared.push({ kind: 'skip', ack: null }); // the batch that has it acknowledges it
           continue;
         }
         if (this.store.hasSeen(hdr.from, hdr.id)) {
@@ -475,9 +487,16 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
           prepared.push({ kind: 'open', ack: hdr, contact, receivedAt: it.receivedAt, result });
         }
       }
-      const opened = await Promise.all(
-        prepared.map(async (p) => (p.kind === 'open' ? await p.result : null)),
-      );
+      return { prepared, keys };
+    } catch (err) {
+      for (const k of keys) this.inflight.delete(k);
+      throw err;
+    }
+  }
+
+  private async finishBatch({ prepared, keys }: { prepared: Prepared[]; keys: string[] }): Promise<number> {
+    try {
+      const opened = await Promise.all(prepared.map(async (p) => (p.kind === 'open' ? await p.result : null)));
       // Receipts are sealed now and queued in the same transaction as the messages: a crash never loses one.
       const receipts = await this.sealReceipts(
         prepared.flatMap((p, i) => {
@@ -486,13 +505,6 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
         }),
       );
       return await this.commitBatch(prepared, opened, receipts);
-    } catch (err) {
-      if (err instanceof RetryLater) {
-        this.log(`batch deferred: ${err.message}`);
-        this.retryDrainSoon();
-        return 0;
-      }
-      throw err;
     } finally {
       for (const k of keys) this.inflight.delete(k);
     }
