@@ -266,6 +266,8 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     await a.getByLabel('Follow the system').check();
     await expect(a.locator('html')).not.toHaveAttribute('data-theme', /.+/);
     await a.getByRole('button', { name: 'Close settings' }).click();
+    await expect(a.locator('.toast')).toHaveCount(0, { timeout: 10_000 });
+    await a.mouse.move(760, 420);
     await a.emulateMedia({ colorScheme: 'dark' });
     await expect(bubbles(a).first()).toBeVisible();
     await shot(a, '12-chat-dark');
