@@ -28,11 +28,28 @@ function body(i: number): string {
   return out.join(' ');
 }
 
+/** Cache key: the store's schema (schema.ts when it exists, else every store source), so a format change rebuilds. */
 function sourceHash(): string {
   const dir = path.join(ROOT, 'electron/core/store');
   const h = createHash('sha256');
-  for (const f of readdirSync(dir).filter((x) => x.endsWith('.ts')).sort()) h.update(f).update(readFileSync(path.join(dir, f)));
+  const files = existsSync(path.join(dir, 'schema.ts')) ? ['schema.ts'] : readdirSync(dir).filter((x) => x.endsWith('.ts')).sort();
+  for (const f of files) h.update(f).update(readFileSync(path.join(dir, f)));
   return h.digest('hex').slice(0, 12);
+}
+
+/** A cached encrypted store is used only if it opens and holds exactly n messages. */
+function cacheUsable(mod: StoreModule, file: string, n: number): boolean {
+  if (!existsSync(file)) return false;
+  try {
+    const st = mod.openHistoryStore({ path: file, key: KEY, readonly: true });
+    try {
+      return st.countMessages() === n;
+    } finally {
+      st.close();
+    }
+  } catch {
+    return false;
+  }
 }
 
 function fakeIdentity(i: number): { identity: PublicIdentity; fingerprint: string } {
@@ -143,7 +160,7 @@ export const historyBench: Bench = async (o) => {
     ]);
   }
   const encFile = path.join(cache, `parley-bench-history-enc-${n}-${sourceHash()}.sqlite`);
-  if (!existsSync(encFile)) buildEncrypted(m.mod, encFile, n, o.log);
+  if (!cacheUsable(m.mod, encFile, n)) buildEncrypted(m.mod, encFile, n, o.log);
   const parleyRuns: Array<{ median: number; p99: number; first: number }> = [];
   let pageOk = true;
   for (let r = 0; r < o.runs; r++) {
