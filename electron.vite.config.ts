@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 import react from '@vitejs/plugin-react';
+import type { Plugin } from 'vite';
 
 const root = __dirname;
 const cryptoWorker = resolve(root, 'electron/core/crypto/worker.ts');
@@ -28,6 +29,22 @@ const MAIN_EXTERNALS = [
   '@peculiar/x509',
   'zod',
 ];
+
+/**
+ * `npm run dev` only: the dev server injects React's refresh preamble inline and uses a WebSocket for HMR, which the
+ * strict meta CSP in renderer/index.html forbids. Relax it while serving; builds keep the strict policy.
+ */
+function devCsp(): Plugin {
+  return {
+    name: 'parley-dev-csp',
+    apply: 'serve',
+    transformIndexHtml: (html) =>
+      html
+        .replace("script-src 'self';", "script-src 'self' 'unsafe-inline';")
+        .replace("style-src 'self';", "style-src 'self' 'unsafe-inline';")
+        .replace("connect-src 'self';", "connect-src 'self' ws: http://localhost:*;"),
+  };
+}
 
 export default defineConfig({
   main: {
@@ -56,7 +73,7 @@ export default defineConfig({
   },
   renderer: {
     root: resolve(root, 'renderer'),
-    plugins: [react()],
+    plugins: [react(), devCsp()],
     base: './',
     build: {
       outDir: resolve(root, 'out/renderer'),

@@ -7,12 +7,16 @@
  * (element.style), which CSP does not treat as inline style, so the virtualized list and the resizable column need
  * no 'unsafe-inline'. The e2e journey fails on any CSP violation reported by Chromium.
  */
-export function contentSecurityPolicy(o: { connectSrc?: string[] } = {}): string {
-  const connect = ["'self'", ...(o.connectSrc ?? [])].join(' ');
+export function contentSecurityPolicy(o: { connectSrc?: string[]; devServer?: string | null } = {}): string {
+  // `npm run dev` only: Vite's dev server injects the React refresh preamble inline and talks HMR over a WebSocket.
+  // Packaged builds and the test bridge never pass devServer.
+  const dev = o.devServer ? new URL(o.devServer) : null;
+  const devConnect = dev ? [`ws://${dev.host}`, dev.origin] : [];
+  const connect = ["'self'", ...(o.connectSrc ?? []), ...devConnect].join(' ');
   return [
     "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
+    dev ? "script-src 'self' 'unsafe-inline'" : "script-src 'self'",
+    dev ? "style-src 'self' 'unsafe-inline'" : "style-src 'self'",
     "img-src 'self' data:",
     "font-src 'self'",
     `connect-src ${connect}`,

@@ -47,6 +47,12 @@ describe('CSP', () => {
     expect(csp).toContain("img-src 'self' data:");
     expect(csp).not.toContain('unsafe-inline');
   });
+  it('relaxes only for the dev server', () => {
+    const dev = contentSecurityPolicy({ devServer: 'http://localhost:5173' });
+    expect(dev).toContain("script-src 'self' 'unsafe-inline'");
+    expect(dev).toContain('ws://localhost:5173');
+    expect(contentSecurityPolicy({ devServer: null })).toBe(contentSecurityPolicy());
+  });
   it('is the same policy as the meta tag in renderer/index.html', () => {
     const html = readFileSync(join(__dirname, '../../renderer/index.html'), 'utf8');
     const meta = /http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(html)?.[1];
