@@ -166,6 +166,9 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
     socket.on('disconnect', (reason: string) => {
       this.authed = false;
       if (this.stopped) return;
+      const why = this.closingReason;
+      this.closingReason = null;
+      if (why) return; // we closed it ourselves, with a better reason already shown
       this.setState({ status: 'offline', relayUrl: this.o.url, reason: `Disconnected: ${reason}` });
       // socket.io does not reconnect after a server-side disconnect (e.g. a relay shutdown); we do, with backoff.
       if (reason === 'io server disconnect' && (this.o.reconnect?.enabled ?? true)) this.scheduleManualReconnect();
@@ -247,6 +250,7 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
   // ---- internals -------------------------------------------------------------------------------------------
 
   private fatalCode: TransportError['code'] = 'OFFLINE';
+  private closingReason: string | null = null;
 
   private async request<S extends z.ZodType>(
     event: keyof ClientToServer,
@@ -283,12 +287,7 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
     const socket = this.socket;
     if (!socket || this.stopped) return;
     const parsed = challengeSchema.safeParse(raw);
-    if (!parsed.success) {
-      this.setState({ status: 'offline', relayUrl: this.o.url, reason: 'The relay sent an invalid challenge' });
-      socket.disconnect();
-      this.scheduleManualReconnect();
-      return;
-    }
+    if (!parsed.success) return this.dropConnection('The relay sent an invalid challenge', 'BAD_RESPONSE');
     const ch = parsed.data;
 
     // TLS: the certificate's key must be the relay identity the challenge names.
@@ -344,9 +343,7 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
       if (e.code === 'AUTH_FAILED' || e.code === 'USERNAME_TAKEN' || e.code === 'IDENTITY_TAKEN' || e.code === 'NOT_FOUND') {
         this.fatal(`The relay refused this identity: ${e.message}`, e.code);
       } else {
-        this.setState({ status: 'offline', relayUrl: this.o.url, reason: `Authentication failed: ${e.message}` });
-        socket.disconnect();
-        this.scheduleManualReconnect();
+        this.dropConnection(`Authentication failed: ${e.message}`, e.code);
       }
     }
   }
@@ -354,6 +351,16 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
   private tlsSocket(): TLSSocket | null {
     const engine = this.socket?.io.engine as unknown as { transport?: { ws?: { _socket?: TLSSocket } } } | undefined;
     return engine?.transport?.ws?._socket ?? null;
+  }
+
+  /** Close this connection with a reason; retry later with backoff (or stop, when reconnecting is off). */
+  private dropConnection(reason: string, code: TransportError['code']): void {
+    if ((this.o.reconnect?.enabled ?? true) === false) return this.fatal(reason, code);
+    this.closingReason = reason;
+    this.authed = false;
+    this.socket?.disconnect();
+    this.setState({ status: 'offline', relayUrl: this.o.url, reason });
+    this.scheduleManualReconnect();
   }
 
   /** Stop for good (no reconnect): session replaced, relay changed, identity refused. */
