@@ -536,10 +536,21 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     }
   }
 
+  /**
+   * ParleyApi import (the shell picks the file). The request has no vault choice: the keys go to the OS keychain
+   * when one is reachable, otherwise into the passphrase-encrypted key file protected by the backup's passphrase
+   * (reported as vault 'file' in the returned ProfileInfo; never plaintext).
+   */
   async importIdentity(req: { passphrase: string; relayUrl: string }): Promise<ProfileInfo> {
     const file = this.o.pickBackupFile ? await this.o.pickBackupFile('import') : null;
     if (!file) throw new CoreError('INVALID', 'No backup file was chosen');
-    return this.importIdentityFrom(file, req?.passphrase, { relayUrl: req?.relayUrl });
+    const keychain = await this.keychainStatus();
+    const vault: VaultKind = this.o.vault ?? (keychain.available ? 'keychain' : 'file');
+    return this.importIdentityFrom(file, req?.passphrase, {
+      relayUrl: req?.relayUrl,
+      vault,
+      ...(vault === 'file' ? { vaultPassphrase: this.passphrase ?? req?.passphrase } : {}),
+    });
   }
 
   /**

@@ -162,4 +162,26 @@ describe('relay connection', () => {
     expect((await locked.getState()).phase).toBe('ready');
     expect(await locked.listConversations({})).toEqual([]);
   });
+
+  test('export and import through the ParleyApi methods (the shell picks the file); the old device is told', async () => {
+    const relay = await startTestRelay();
+    const backup = `${tmpDir('backup')}/hank.parley-backup`;
+    const hank = await fixtureService(8, 'hank', relay.url, { pickBackupFile: async () => backup });
+    await hank.waitOnline();
+    expect(await hank.exportIdentity({ passphrase: 'backup pass 123' })).toEqual({ saved: true, location: backup });
+
+    const laptop = new ParleyService({
+      profileDir: tmpDir('hank-laptop'),
+      vault: 'file',
+      kdfIterations: TEST_KDF_ITERATIONS,
+      pickBackupFile: async () => backup,
+    });
+    onCleanup(() => laptop.close());
+    await expect(laptop.importIdentity({ passphrase: 'wrong passphrase', relayUrl: relay.url })).rejects.toThrow(/passphrase/i);
+    const conn = collect(hank, 'connection-changed');
+    const info = await laptop.importIdentity({ passphrase: 'backup pass 123', relayUrl: relay.url });
+    expect(info).toMatchObject({ username: 'hank', vault: 'file', fingerprint: hank.profile.meta.fingerprint });
+    await waitUntil(() => conn.some((c) => c.status === 'offline' && c.reason === 'This identity is now active on another device'), 10_000, 'the old device is told');
+    await laptop.waitOnline();
+  });
 });
