@@ -479,6 +479,9 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
           prepared.push({ kind: 'skip', ack: hdr });
         } else if (role === 'pending') {
           prepared.push({ kind: 'pending', ack: hdr, contact, raw: it.envelope, receivedAt: it.receivedAt });
+        } else if (role === 'stale') {
+          const error = `wrong-sender: signed by a previous key of ${contact.username} that has since been replaced`;
+          prepared.push({ kind: 'open', ack: hdr, contact, receivedAt: it.receivedAt, result: Promise.resolve({ error }) });
         } else {
           const result = this.crypto.open(it.envelope, contact.identity).then(
             (r) => ({ payload: r.payload }),
@@ -653,7 +656,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
    * Who sent this? A known contact (pinned or pending key), or a first contact fetched from the relay by fingerprint
    * (pinned as a message request after checking the identity hashes to `from`), or a known username with a new key.
    */
-  private async resolveSender(fp: string): Promise<{ contact: ContactRecord; role: 'current' | 'pending' } | null> {
+  private async resolveSender(fp: string): Promise<{ contact: ContactRecord; role: 'current' | 'pending' | 'stale' } | null> {
     const known = this.store.getContactByFingerprint(fp);
     if (known) return { contact: known, role: known.fingerprint === fp ? 'current' : 'pending' };
     const t = this.transport;
@@ -663,6 +666,9 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
       ans = await t.lookup({ fingerprint: fp });
     } catch (err) {
       if (err instanceof TransportError && err.code === 'NOT_FOUND') {
+        // A key we replaced (accepted key change): shown as undecryptable for that contact, never dropped silently.
+        const stale = this.contactByOldFingerprint(fp);
+        if (stale) return { contact: stale, role: 'stale' };
         this.log('dropped an envelope from a sender the relay does not know');
         return null;
       }
@@ -688,6 +694,13 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     }
     const c = await this.recordKeyChange(existing, checked.identity, fp, ans.rotation);
     return { contact: c, role: 'pending' };
+  }
+
+  private contactByOldFingerprint(fp: string): ContactRecord | null {
+    for (const c of this.store.listContacts()) {
+      if (this.store.listKeyChanges(c.username).some((k) => k.oldFingerprint === fp)) return c;
+    }
+    return null;
   }
 
   // ---- trust ------------------------------------------------------------------------------------------------
