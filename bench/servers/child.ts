@@ -7,7 +7,8 @@
  *   ws            minimal raw `ws` relay: the first message names the client; each later message starts with the
  *                 recipient's 64-hex fingerprint and is forwarded unchanged. No parsing, no acks, no storage.
  *   sio           bare socket.io forwarder: `send` {envelope} → `deliver` to the recipient, ack the sender.
- *   sio-validate  the same plus what Parley's relay checks per envelope: zod schema, size, Ed25519 signature.
+ *   sio-validate  the same plus what Parley's relay checks per envelope: zod schema, size, Ed25519 signature
+ *                 (verify key imported once per identity).
  *   parley        Parley's relay (startRelay), SQLite in dataDir, rate limits raised for the benchmark.
  *   parley-mem    the same relay with an in-memory store (bench/servers/memory-store.ts): storage taken out.
  */
@@ -17,7 +18,7 @@ import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Server } from 'socket.io';
 import {
-  envelopeSize, importVerifyKey, sendSchema, verifyEnvelopeSignature, type PublicIdentity,
+  envelopeSignedParts, envelopeSize, frame, fromB64u, importVerifyKey, LABELS, sendSchema, subtle, type CryptoKey, type PublicIdentity,
 } from '../../relay/protocol/index.js';
 
 const [mode, dataDir] = process.argv.slice(2);
@@ -71,6 +72,7 @@ async function main(): Promise<() => Promise<void>> {
     const io = new Server(http, { transports: ['websocket'], serveClient: false, perMessageDeflate: false });
     const byFp = new Map<string, string>(); // fingerprint → socket id
     const ids = new Map<string, PublicIdentity>();
+    const verifyKeys = new Map<string, CryptoKey>();
     await Promise.all([importVerifyKey(new Uint8Array(32)).catch(() => null)]);
     io.on('connection', (socket) => {
       let me: string | null = null;
@@ -78,7 +80,11 @@ async function main(): Promise<() => Promise<void>> {
         me = p.fingerprint;
         byFp.set(me, socket.id);
         ids.set(me, p.identity);
-        ack({ ok: true });
+        // Import the sender's verify key once (as a relay would cache it per registered identity).
+        void importVerifyKey(fromB64u(p.identity.sig)).then((k) => {
+          verifyKeys.set(p.fingerprint, k);
+          ack({ ok: true });
+        });
       });
       socket.on('send', async (p: unknown, ack: (r: unknown) => void) => {
         if (typeof ack !== 'function') return;
@@ -86,8 +92,10 @@ async function main(): Promise<() => Promise<void>> {
         if (validate) {
           const parsed = sendSchema.safeParse(p);
           if (!parsed.success || envelopeSize(parsed.data.envelope) > 256 * 1024) return ack({ ok: false, error: { code: 'BAD_REQUEST' } });
-          const sender = ids.get(parsed.data.envelope.from);
-          if (!sender || !(await verifyEnvelopeSignature(parsed.data.envelope, sender))) return ack({ ok: false, error: { code: 'BAD_SIGNATURE' } });
+          const e = parsed.data.envelope;
+          const key = verifyKeys.get(e.from);
+          const ok = key && (await subtle.verify('Ed25519', key, fromB64u(e.sig), frame(LABELS.envelope, ...envelopeSignedParts(e))));
+          if (!ok) return ack({ ok: false, error: { code: 'BAD_SIGNATURE' } });
           env = parsed.data.envelope;
         }
         for (const to of env.to) {
