@@ -190,6 +190,12 @@ export const rendererBench: Bench = async (o) => {
     }
     // Scroll to the top: jump there and let the UI page in older messages until the first one shows.
     await page.evaluate('window.__longtasks = []');
+    const cdp = process.env.PARLEY_BENCH_PROFILE ? await page.context().newCDPSession(page) : null;
+    if (cdp) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
+      await cdp.send('Profiler.start');
+    }
     const budgetMs = o.quick ? 30_000 : 120_000;
     const t0 = now();
     let reachedTop = false;
@@ -210,6 +216,11 @@ export const rendererBench: Bench = async (o) => {
       await sleep(100);
     }
     const scrollMs = now() - t0;
+    if (cdp) {
+      const { profile } = (await cdp.send('Profiler.stop')) as unknown as { profile: CpuProfile };
+      console.log('renderer profile: scrolling to the top; self time by function:');
+      console.log(summarizeProfile(profile));
+    }
     const longtasks = (await page.evaluate('window.__longtasks')) as number[];
     const longest = longtasks.length ? Math.max(...longtasks) : 0;
     const paint = median(paints);

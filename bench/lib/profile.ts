@@ -2,7 +2,7 @@
 import { Session } from 'node:inspector';
 
 export interface CpuProfile {
-  nodes: Array<{ id: number; hitCount?: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
+  nodes: Array<{ id: number; hitCount?: number; callFrame: { functionName: string; url: string; lineNumber: number; columnNumber?: number } }>;
   startTime: number;
   endTime: number;
 }
@@ -14,7 +14,7 @@ export function summarizeProfile(p: CpuProfile, top = 15): string {
   const by = new Map<string, number>();
   for (const x of p.nodes) {
     const f = x.callFrame;
-    const k = `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}`;
+    const k = `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}:${(f.columnNumber ?? 0) + 1}`;
     by.set(k, (by.get(k) ?? 0) + (x.hitCount ?? 0));
   }
   return [...by].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, h]) => `  ${((h / total) * ms).toFixed(1).padStart(8)} ms  ${k}`).join('\n');
