@@ -68,8 +68,8 @@ const LABEL: Record<ServerMode, string> = {
 export const routingBench: Bench = async (o) => {
   const id = 'routing';
   const n = o.quick ? 100 : 1000;
-  const perClient = o.quick ? 30 : 10;
-  const latencyMs = o.quick ? 2000 : 5000;
+  const perClient = o.quick ? 20 : 10;
+  const latencyMs = o.quick ? 1500 : 5000;
   const rate = 2000;
   // About 1 000 envelopes in flight whatever the client count (1 per client at 1 000 clients).
   const window = Math.max(1, Math.round(1000 / n));
