@@ -204,8 +204,10 @@ export const rendererBench: Bench = async (o) => {
       const st = (await page.evaluate(`(() => {
         const box = document.querySelector('[data-testid="messages"]');
         box.scrollTop = 0;
-        const first = box.querySelector('[data-index="0"] [data-testid="message"]');
-        return { top: !!first, nodes: document.querySelectorAll('[data-testid="message"]').length };
+        // The conversation's first message (its body starts "message 0: ") is rendered: history fully paged in.
+        const nodes = document.querySelectorAll('[data-testid="message"]');
+        const top = Array.from(nodes).some((m) => (m.textContent || '').includes('message 0: '));
+        return { top, nodes: nodes.length };
       })()`)) as { top: boolean; nodes: number };
       maxNodes = Math.max(maxNodes, st.nodes);
       samples++;

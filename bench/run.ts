@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { machine, now, printResult, ROOT, type Bench, type BenchOptions, type BenchResult } from './lib/common.js';
+import { fmt, machine, now, printResult, ROOT, type Bench, type BenchOptions, type BenchResult } from './lib/common.js';
 import { openBench } from './open.js';
 import { sealBench } from './seal.js';
 import { backlogBench } from './backlog.js';
@@ -29,7 +29,25 @@ const BENCHES: Array<[string, Bench]> = [
 ];
 
 function usage(): string {
-  return `usage: npm run bench -- [--quick] [--runs=N] [${BENCHES.map(([n]) => n).join('|')} ...]`;
+  return `usage: npm run bench -- [--quick] [--runs=N] [--markdown] [${BENCHES.map(([n]) => n).join('|')} ...]`;
+}
+
+/** The rows with a target, as a Markdown table (for the README's performance section). */
+function markdown(results: BenchResult[], info: Record<string, unknown>): string {
+  const lines = [
+    `Machine: ${String(info.cpus)} cores (${String(info.cpuModel)}), node ${String(info.node)}, ${String(info.date).slice(0, 10)}.`,
+    '',
+    '| Benchmark | Parley | Baseline (same run) | Ratio | Target | |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const r of results) {
+    for (const x of r.rows) {
+      if (x.met === null && x.target === 'info') continue;
+      const unit = x.unit ? ` ${x.unit}` : '';
+      lines.push(`| ${r.id}: ${x.metric.trim()} | ${fmt(x.parley)}${x.parley === null ? '' : unit} | ${fmt(x.baseline)}${x.baseline === null ? '' : unit}${x.baselineLabel ? ` (${x.baselineLabel})` : ''} | ${x.ratio === null ? '—' : fmt(x.ratio, 2)} | ${x.target} | ${x.met === null ? 'not measured' : x.met ? 'met' : 'missed'} |`);
+    }
+  }
+  return lines.join('\n');
 }
 
 async function main(): Promise<number> {
@@ -82,6 +100,7 @@ async function main(): Promise<number> {
   const file = path.join(dir, 'latest.json');
   writeFileSync(file, JSON.stringify({ machine: info, quick, runs, results }, null, 2) + '\n');
   console.log(`wrote ${path.relative(ROOT, file)}`);
+  if (args.includes('--markdown')) console.log('\n' + markdown(results, info));
   return crashed ? 1 : 0;
 }
 
