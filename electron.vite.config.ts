@@ -15,6 +15,9 @@ import type { Plugin } from 'vite';
 
 const root = __dirname;
 const cryptoWorker = resolve(root, 'electron/core/crypto/worker.ts');
+// The embedded relay's SQLite writer thread (fsync off the main event loop); relay/server/store/sqlite.ts looks for
+// relay-writer.js beside the bundle and falls back to writing inline when it is absent.
+const relayWriter = resolve(root, 'relay/server/store/writer-worker.ts');
 
 /** Native modules and servers the main process loads at runtime rather than bundling. */
 const MAIN_EXTERNALS = [
@@ -56,6 +59,7 @@ export default defineConfig({
         input: {
           index: resolve(root, 'electron/main/index.ts'),
           ...(existsSync(cryptoWorker) ? { 'crypto-worker': cryptoWorker } : {}),
+          ...(existsSync(relayWriter) ? { 'relay-writer': relayWriter } : {}),
         },
       },
     },
