@@ -43,7 +43,7 @@ function markdown(results: BenchResult[], info: Record<string, unknown>): string
   for (const r of results) {
     for (const x of r.rows) {
       if (x.met === null && x.target === 'info') continue;
-      const unit = x.unit ? ` ${x.unit}` : '';
+      const unit = x.unit && x.unit !== 'count' ? ` ${x.unit}` : '';
       lines.push(`| ${r.id}: ${x.metric.trim()} | ${fmt(x.parley)}${x.parley === null ? '' : unit} | ${fmt(x.baseline)}${x.baseline === null ? '' : unit}${x.baselineLabel ? ` (${x.baselineLabel})` : ''} | ${x.ratio === null ? '—' : fmt(x.ratio, 2)} | ${x.target} | ${x.met === null ? 'not measured' : x.met ? 'met' : 'missed'} |`);
     }
   }
