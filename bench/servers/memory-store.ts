@@ -28,7 +28,8 @@ export class MemoryEnvelopeStore implements EnvelopeStore {
     if (this.byFp.has(i.fingerprint)) throw new ProtocolError('IDENTITY_TAKEN', 'identity taken');
     if (cur && i.replaces !== cur.fingerprint) throw new ProtocolError('USERNAME_TAKEN', 'username taken');
     if (cur) this.byFp.delete(cur.fingerprint);
-    const rec = { username: i.username, identity: i.identity, fingerprint: i.fingerprint, registeredAt: i.now };
+    const rotation = cur && i.rotationSig ? { from: cur.fingerprint, sig: i.rotationSig } : null;
+    const rec = { username: i.username, identity: i.identity, fingerprint: i.fingerprint, registeredAt: i.now, rotation };
     this.byName.set(i.username, rec);
     this.byFp.set(i.fingerprint, rec);
     this.writes++;

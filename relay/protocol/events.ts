@@ -80,7 +80,17 @@ export type DeliverPayload = { envelopes: Delivered[] };
 export type Ack<T extends object = object> = ({ ok: true } & T) | { ok: false; error: WireError };
 
 export interface RegisterResult { fingerprint: string; rotated: boolean }
-export interface LookupResult { username: string; identity: PublicIdentity; fingerprint: string }
+export interface LookupResult {
+  username: string;
+  identity: PublicIdentity;
+  fingerprint: string;
+  /**
+   * When this identity replaced another under the same username: the old fingerprint and the old identity's Ed25519
+   * signature over rotationInput(username, from, identity) under LABELS.rotate, as the relay verified it. Clients verify
+   * it themselves against the identity they had pinned; null when the identity was registered fresh.
+   */
+  rotation: { from: string; sig: string } | null;
+}
 export interface AuthResult { fingerprint: string; username: string | null; queued: number }
 export interface SendResult { id: string; duplicate: boolean }
 export interface FetchResult { envelopes: Delivered[]; more: boolean }

@@ -382,7 +382,14 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
         if (!ok) throw new ProtocolError('BAD_SIGNATURE', 'rotation signature does not verify with the current identity');
         replaces = current.fingerprint;
       }
-      const r = await store.register({ username: p.username, identity: checked.identity, fingerprint: checked.fingerprint, replaces, now });
+      const r = await store.register({
+        username: p.username,
+        identity: checked.identity,
+        fingerprint: checked.fingerprint,
+        replaces,
+        rotationSig: replaces ? p.rotation?.sig : undefined,
+        now,
+      });
       if (r.rotated && r.previous) {
         const old = sessions.get(r.previous);
         if (old) {
@@ -397,7 +404,7 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
     lookup: async (_socket, _st, p: LookupRequest) => {
       const found = 'username' in p ? await store.identityByUsername(p.username) : await store.identityByFingerprint(p.fingerprint);
       if (!found) throw new ProtocolError('NOT_FOUND', 'no such identity');
-      return { username: found.username, identity: found.identity, fingerprint: found.fingerprint };
+      return { username: found.username, identity: found.identity, fingerprint: found.fingerprint, rotation: found.rotation };
     },
 
     auth: async (socket, st, p: AuthRequest) => {

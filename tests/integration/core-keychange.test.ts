@@ -72,7 +72,10 @@ describe('key change end to end', () => {
     await waitUntil(() => unackedFor('bob') === 0, 20_000, 'pending envelopes acknowledged after storing');
     await bob.idle();
 
-    expect(changes[0]).toMatchObject({ username: 'alice', change: { oldFingerprint: oldFp, newFingerprint: newFp, resolution: 'pending' } });
+    expect(changes[0]).toMatchObject({
+      username: 'alice',
+      change: { oldFingerprint: oldFp, newFingerprint: newFp, signedByOld: true, resolution: 'pending' },
+    });
     const pending = await bob.getContact({ username: 'alice' });
     expect(pending).toMatchObject({ verified: false, keyChangePending: true, fingerprint: oldFp });
     // Not shown yet: they are signed by a key Bob has not accepted.

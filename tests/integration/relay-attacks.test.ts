@@ -89,7 +89,7 @@ describe('relay attacks', () => {
     expect(code(await c.call('register', { username: 'weird', identity: { ...mallory.identity, enc: toB64u(new Uint8Array(300)) } }))).toBe(
       'BAD_REQUEST',
     );
-    expect(await c.call('lookup', { username: 'alice' })).toMatchObject({ ok: true, fingerprint: alice.fingerprint });
+    expect(await c.call('lookup', { username: 'alice' })).toMatchObject({ ok: true, fingerprint: alice.fingerprint, rotation: null });
     // alice rotates to a new key with a valid signature by the current key
     const sig = await signLabeled(alice.keys, LABELS.rotate, ...rotationInput('alice', alice.fingerprint, alice2.identity));
     expect(await c.call('register', { username: 'alice', identity: alice2.identity, rotation: { sig: toB64u(sig) } })).toEqual({
@@ -97,7 +97,13 @@ describe('relay attacks', () => {
       fingerprint: alice2.fingerprint,
       rotated: true,
     });
-    expect(await c.call('lookup', { username: 'alice' })).toMatchObject({ ok: true, fingerprint: alice2.fingerprint });
+    // the relay keeps the rotation signature and serves it, so contacts can check the old key signed the change
+    expect(await c.call('lookup', { username: 'alice' })).toMatchObject({
+      ok: true,
+      fingerprint: alice2.fingerprint,
+      rotation: { from: alice.fingerprint, sig: toB64u(sig) },
+    });
+    expect(await c.call('lookup', { fingerprint: alice2.fingerprint })).toMatchObject({ rotation: { from: alice.fingerprint } });
     // the old key can no longer log in
     const old = await RelayClient.connect(relay.url);
     expect(code(await old.auth(alice, relay.fingerprint))).toBe('AUTH_FAILED');

@@ -12,7 +12,9 @@ CREATE TABLE IF NOT EXISTS identities (
   username TEXT NOT NULL UNIQUE,
   enc TEXT NOT NULL,
   sig TEXT NOT NULL,
-  registered_at INTEGER NOT NULL
+  registered_at INTEGER NOT NULL,
+  rot_from TEXT,                  -- key rotation: the fingerprint this identity replaced under the same username
+  rot_sig TEXT                    -- and that old identity's signature over rotationInput (LABELS.rotate), base64url
 );
 CREATE TABLE IF NOT EXISTS envelopes (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -35,6 +37,14 @@ CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (recipient, seq) WHE
 CREATE INDEX IF NOT EXISTS deliveries_seq ON deliveries (seq);
 `;
 
+/** Columns added after v1's first schema: ALTER TABLE for data folders created before them. */
+function migrate(db: Database.Database): void {
+  db.exec(SCHEMA);
+  const cols = new Set((db.prepare('PRAGMA table_info(identities)').all() as Array<{ name: string }>).map((c) => c.name));
+  if (!cols.has('rot_from')) db.exec('ALTER TABLE identities ADD COLUMN rot_from TEXT');
+  if (!cols.has('rot_sig')) db.exec('ALTER TABLE identities ADD COLUMN rot_sig TEXT');
+}
+
 export type Synchronous = 'FULL' | 'NORMAL';
 
 export function openDatabase(file: string, synchronous: Synchronous, readonly = false): Database.Database {
@@ -47,7 +57,7 @@ export function openDatabase(file: string, synchronous: Synchronous, readonly = 
 }
 
 export type WriteOp =
-  | { t: 'register'; username: string; identity: PublicIdentity; fingerprint: string; replaces?: string; now: number }
+  | { t: 'register'; username: string; identity: PublicIdentity; fingerprint: string; replaces?: string; rotationSig?: string; now: number }
   | { t: 'enqueue'; envelope: Envelope; size: number; receivedAt: number; expiresAt: number }
   | { t: 'ack'; recipient: string; items: Array<{ from: string; id: string }>; now: number }
   | { t: 'sweep'; now: number };
@@ -66,11 +76,13 @@ class OpError extends Error {
 export class Writer {
   private readonly st;
   constructor(private readonly db: Database.Database) {
-    db.exec(SCHEMA);
+    migrate(db);
     this.st = {
       idByName: db.prepare('SELECT fingerprint FROM identities WHERE username = ?').pluck(),
       idByFp: db.prepare('SELECT username FROM identities WHERE fingerprint = ?').pluck(),
-      insertId: db.prepare('INSERT INTO identities (fingerprint, username, enc, sig, registered_at) VALUES (?, ?, ?, ?, ?)'),
+      insertId: db.prepare(
+        'INSERT INTO identities (fingerprint, username, enc, sig, registered_at, rot_from, rot_sig) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
       deleteId: db.prepare('DELETE FROM identities WHERE fingerprint = ?'),
       insertEnv: db.prepare(
         'INSERT OR IGNORE INTO envelopes (sender, id, body, size, received_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
@@ -101,7 +113,11 @@ export class Writer {
           if (op.replaces !== byName) throw new OpError('USERNAME_TAKEN', 'username registered to a different identity');
           st.deleteId.run(byName);
         }
-        st.insertId.run(op.fingerprint, op.username, op.identity.enc, op.identity.sig, op.now);
+        const rotated = byName !== undefined;
+        st.insertId.run(
+          op.fingerprint, op.username, op.identity.enc, op.identity.sig, op.now,
+          rotated ? byName : null, rotated ? (op.rotationSig ?? null) : null,
+        );
         return { rotated: byName !== undefined, previous: byName ?? null };
       }
       case 'enqueue': {

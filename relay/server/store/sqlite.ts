@@ -119,8 +119,8 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
     }
     const db = this.db;
     this.st = {
-      idByName: db.prepare('SELECT fingerprint, username, enc, sig, registered_at FROM identities WHERE username = ?'),
-      idByFp: db.prepare('SELECT fingerprint, username, enc, sig, registered_at FROM identities WHERE fingerprint = ?'),
+      idByName: db.prepare('SELECT fingerprint, username, enc, sig, registered_at, rot_from, rot_sig FROM identities WHERE username = ?'),
+      idByFp: db.prepare('SELECT fingerprint, username, enc, sig, registered_at, rot_from, rot_sig FROM identities WHERE fingerprint = ?'),
       pending: db.prepare(
         `SELECT e.seq AS seq, e.body AS body, e.received_at AS received_at FROM deliveries d JOIN envelopes e ON e.seq = d.seq
          WHERE d.recipient = ? AND d.acked_at IS NULL AND d.seq > ? ORDER BY d.seq LIMIT ?`,
@@ -219,9 +219,13 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
 
   private static toStored(row: unknown): StoredIdentity | null {
     if (!row) return null;
-    const r = row as { fingerprint: string; username: string; enc: string; sig: string; registered_at: number };
+    const r = row as {
+      fingerprint: string; username: string; enc: string; sig: string; registered_at: number;
+      rot_from: string | null; rot_sig: string | null;
+    };
     const identity: PublicIdentity = { v: 1, enc: r.enc, sig: r.sig };
-    return { username: r.username, identity, fingerprint: r.fingerprint, registeredAt: r.registered_at };
+    const rotation = r.rot_from && r.rot_sig ? { from: r.rot_from, sig: r.rot_sig } : null;
+    return { username: r.username, identity, fingerprint: r.fingerprint, registeredAt: r.registered_at, rotation };
   }
 
   async identityByUsername(username: string): Promise<StoredIdentity | null> {

@@ -10,6 +10,8 @@ export interface StoredIdentity {
   identity: PublicIdentity;
   fingerprint: string;
   registeredAt: number;
+  /** Set when this identity replaced another under the same username: the old fingerprint and its rotation signature. */
+  rotation: { from: string; sig: string } | null;
 }
 
 export interface QueuedEnvelope {
@@ -28,6 +30,8 @@ export interface RegisterInput {
    * The store refuses (USERNAME_TAKEN) if the name now belongs to someone else.
    */
   replaces?: string;
+  /** With `replaces`: the verified rotation signature (base64url), kept so clients can check who signed the change. */
+  rotationSig?: string;
   now: number;
 }
 
