@@ -1,36 +1,15 @@
 /**
  * Test identities from a cache made once per machine. RSA-4096 generation costs ~2 s here, so tests that only
  * need *some* valid identities take them from `$PARLEY_FIXTURE_DIR` (default: <os tmp>/parley-fixture-identities),
- * generating and storing any that are missing. Real keys, real Web Crypto; nothing is mocked.
+ * generating and storing any that are missing. Real keys from the app's own generateIdentity(); nothing is mocked.
  */
-import { webcrypto } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { toB64u } from '../../relay/protocol/index.js';
+import { generateIdentity } from '../../electron/core/crypto/index.js';
 import type { IdentitySecret } from '../../electron/core/crypto/types.js';
 
-const subtle = webcrypto.subtle;
 export const FIXTURE_DIR = process.env.PARLEY_FIXTURE_DIR ?? path.join(os.tmpdir(), 'parley-fixture-identities');
-
-async function generate(): Promise<IdentitySecret> {
-  const enc = (await subtle.generateKey(
-    { name: 'RSA-OAEP', modulusLength: 4096, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
-    true,
-    ['wrapKey', 'unwrapKey', 'encrypt', 'decrypt'],
-  )) as webcrypto.CryptoKeyPair;
-  const sig = (await subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  return {
-    v: 1,
-    public: {
-      v: 1,
-      enc: toB64u(new Uint8Array(await subtle.exportKey('spki', enc.publicKey))),
-      sig: toB64u(new Uint8Array(await subtle.exportKey('raw', sig.publicKey))),
-    },
-    encPrivate: toB64u(new Uint8Array(await subtle.exportKey('pkcs8', enc.privateKey))),
-    sigPrivate: toB64u(new Uint8Array(await subtle.exportKey('pkcs8', sig.privateKey))),
-  };
-}
 
 /** The n-th cached test identity (0-based), generated on first use. Stable across runs on one machine. */
 export async function fixtureIdentity(n: number): Promise<IdentitySecret> {
@@ -39,7 +18,7 @@ export async function fixtureIdentity(n: number): Promise<IdentitySecret> {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as IdentitySecret;
   } catch {
-    const id = await generate();
+    const id = await generateIdentity();
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(id));
     renameSync(tmp, file); // atomic: parallel workers never read a half-written file

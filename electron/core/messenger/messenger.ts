@@ -41,6 +41,7 @@ import type {
 } from '../../contract/api.js';
 import { newMessageId, OpenError, type Payload } from '../crypto/index.js';
 import type { ContactRecord, HistoryStore, MessageRecord, OutboxItem } from '../store/types.js';
+import { toContactView, toMessageView } from '../store/history.js';
 import { backoffDelay, type BackoffOptions } from '../transport/backoff.js';
 import { TypedEmitter } from '../transport/emitter.js';
 import { TransportError } from '../transport/errors.js';
@@ -103,30 +104,6 @@ type SealedReceipt = { username: string; id: string; envelope: Envelope };
 /** Thrown inside a batch when the sender cannot be resolved right now (offline): nothing is acked. */
 class RetryLater extends Error {}
 
-export function toContactView(c: ContactRecord): ContactView {
-  return {
-    username: c.username,
-    fingerprint: c.fingerprint,
-    verified: c.verified,
-    blocked: c.blocked,
-    request: c.request,
-    keyChangePending: c.pendingFingerprint !== null,
-  };
-}
-
-export function toMessageView(m: MessageRecord | MessageView): MessageView {
-  return {
-    id: m.id,
-    contact: m.contact,
-    direction: m.direction,
-    body: m.body,
-    sentAt: m.sentAt,
-    receivedAt: m.receivedAt,
-    state: m.state,
-    error: m.error,
-    seq: m.seq,
-  };
-}
 
 function headerOf(raw: unknown): AckItem | null {
   if (typeof raw !== 'object' || raw === null) return null;

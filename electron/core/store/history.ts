@@ -157,7 +157,8 @@ export function toContactView(c: ContactRecord): ContactView {
   };
 }
 
-export function toMessageView(m: MessageRecord): MessageView {
+/** The UI's view of a message: exactly the MessageView fields (a MessageRecord has more, which must not leak). */
+export function toMessageView(m: MessageView): MessageView {
   return {
     id: m.id,
     contact: m.contact,
