@@ -15,7 +15,8 @@ echo "test: typecheck"; npm run -s typecheck
 echo "test: lint"; npm run -s lint
 echo "test: build"; npm run -s build
 echo "test: electronegativity"; bash scripts/electronegativity.sh
-echo "test: vitest"; npx vitest run
-if [ -d tests/e2e ] && ls tests/e2e/*.spec.ts >/dev/null 2>&1; then
-  echo "test: playwright"; npx playwright test
-fi
+mkdir -p test-results
+rm -f test-results/vitest.json test-results/playwright.json
+echo "test: vitest"; npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json
+echo "test: playwright"; PLAYWRIGHT_JSON_OUTPUT_NAME=test-results/playwright.json npx playwright test --reporter=list,json
+node scripts/test-summary.mjs
