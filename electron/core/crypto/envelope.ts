@@ -6,6 +6,7 @@ import {
   envelopeSchema,
   envelopeSignedParts,
   fingerprint,
+  frame,
   fromB64u,
   importWrappingKey,
   LABELS,
@@ -13,15 +14,26 @@ import {
   messageIdSchema,
   PROTOCOL_VERSION,
   publicIdentitySchema,
+  signingInput,
   toB64u,
-  verifyEnvelopeSignature,
   type Envelope,
   type PublicIdentity,
 } from '../../../relay/protocol/index.js';
 import { OpenError } from './errors.js';
 import { signLabeled, type IdentityKeys } from './identity.js';
 import { decodePayload, encodePayload, isBucket, newMessageId, type Payload } from './payload.js';
-import { aesGcmDecrypt, aesGcmEncrypt, importAesKey, randomBytes, rsaOaepDecrypt, rsaOaepEncrypt, type CryptoKey } from './primitives.js';
+import {
+  aesGcmDecryptSync,
+  aesGcmEncryptSync,
+  ed25519VerifyWithKey,
+  importAesKeySync,
+  importEd25519PublicKey,
+  randomBytes,
+  rsaOaepDecrypt,
+  rsaOaepEncrypt,
+  type CryptoKey,
+  type Ed25519PublicKey,
+} from './primitives.js';
 
 /** One message for every unwrap/decrypt failure: which step failed is not revealed. */
 const TAMPERED = 'envelope does not decrypt (tampered or damaged)';
@@ -72,9 +84,9 @@ export async function seal(o: SealOptions): Promise<Envelope> {
   const rawKey = randomBytes(LIMITS.aesKeyBytes);
   const iv = randomBytes(LIMITS.ivBytes);
   try {
-    const aesKey = await importAesKey(rawKey);
+    const aesKey = importAesKeySync(rawKey);
     const header = { v: PROTOCOL_VERSION, id, from, to };
-    const ct = await aesGcmEncrypt(aesKey, iv, plaintext, canonicalHeader(header));
+    const ct = aesGcmEncryptSync(aesKey, iv, plaintext, canonicalHeader(header));
     const keys = await Promise.all(
       [...wrapFor.keys()].sort().map(async (fp) => ({ to: fp, k: toB64u(await rsaOaepEncrypt(await wrappingKey(wrapFor.get(fp)!), rawKey)) })),
     );
@@ -96,11 +108,70 @@ export interface OpenOptions {
   sender: PublicIdentity;
 }
 
+/** A validated sender identity, its fingerprint and its imported Ed25519 key (null when the key does not import). */
+interface SenderEntry {
+  fingerprint: string;
+  verifyKey: Ed25519PublicKey | null;
+}
+
+/**
+ * Senders already validated (schema) and imported, by their exact `enc` and `sig` text: an LRU, per thread (each
+ * pool worker has its own). A hit skips the schema parse, the fingerprint hash and the key import; the entry is a
+ * pure function of those two strings, so it cannot be stale. Failures are not cached.
+ */
+const senderCache = new Map<string, SenderEntry>();
+const SENDER_CACHE_MAX = 256;
+
+/** Exactly { v: 1, enc: string, sig: string } with no other own keys (what the strict schema accepts structurally). */
+function senderShape(s: unknown): s is PublicIdentity {
+  if (typeof s !== 'object' || s === null || Array.isArray(s)) return false;
+  const o = s as Record<string, unknown>;
+  return (
+    Object.keys(o).length === 3 &&
+    Object.hasOwn(o, 'v') &&
+    Object.hasOwn(o, 'enc') &&
+    Object.hasOwn(o, 'sig') &&
+    o.v === PROTOCOL_VERSION &&
+    typeof o.enc === 'string' &&
+    typeof o.sig === 'string'
+  );
+}
+
+/** The pinned sender, validated once per distinct identity; null when it is not a well-formed identity. */
+async function senderEntry(s: unknown): Promise<SenderEntry | null> {
+  const cacheKey = senderShape(s) ? `${s.enc}.${s.sig}` : null;
+  if (cacheKey !== null) {
+    const hit = senderCache.get(cacheKey);
+    if (hit) {
+      senderCache.delete(cacheKey); // refresh LRU position
+      senderCache.set(cacheKey, hit);
+      return hit;
+    }
+  }
+  const parsed = publicIdentitySchema.safeParse(s);
+  if (!parsed.success) return null;
+  let verifyKey: Ed25519PublicKey | null;
+  try {
+    verifyKey = importEd25519PublicKey(fromB64u(parsed.data.sig));
+  } catch {
+    verifyKey = null; // a key OpenSSL rejects verifies nothing: 'bad-signature', as before
+  }
+  const entry: SenderEntry = { fingerprint: await fingerprint(parsed.data), verifyKey };
+  if (cacheKey !== null) {
+    if (senderCache.size >= SENDER_CACHE_MAX) senderCache.delete(senderCache.keys().next().value as string);
+    senderCache.set(cacheKey, entry);
+  }
+  return entry;
+}
+
 /**
  * Verify, unwrap and decrypt an envelope. Checks, in order, each failing with an OpenError:
  * schema ('malformed') → version ('unknown-version') → env.from is the pinned sender ('wrong-sender') →
  * signature ('bad-signature') → I am a recipient or the sender, with a wrapped key ('not-recipient') →
  * unwrap and AES-GCM with the header as AAD ('tampered') → payload ('malformed').
+ *
+ * The envelope is validated once (zod schema); each base64url field is then decoded once and the same bytes feed
+ * the signed message, the unwrap and the decryption.
  */
 export async function open(o: OpenOptions): Promise<{ envelope: Envelope; payload: Payload }> {
   const raw = o.envelope;
@@ -110,29 +181,38 @@ export async function open(o: OpenOptions): Promise<{ envelope: Envelope; payloa
   const parsed = envelopeSchema.safeParse(raw);
   if (!parsed.success) throw new OpenError('malformed', `malformed envelope: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   const env = parsed.data;
-  const sealedLen = fromB64u(env.ct).byteLength - LIMITS.tagBytes;
+  // The schema checked every field is canonical base64url of the right length: decode each once, here.
+  const ct = fromB64u(env.ct);
+  const sealedLen = ct.byteLength - LIMITS.tagBytes;
   if (!isBucket(sealedLen)) throw new OpenError('malformed', 'malformed envelope: ciphertext is not a padded bucket');
 
-  const sender = publicIdentitySchema.safeParse(o.sender);
-  if (!sender.success || env.from !== (await fingerprint(sender.data))) {
+  const sender = await senderEntry(o.sender);
+  if (!sender || env.from !== sender.fingerprint) {
     throw new OpenError('wrong-sender', 'envelope is not from the expected sender');
   }
-  if (!(await verifyEnvelopeSignature(env, sender.data))) throw new OpenError('bad-signature', 'envelope signature does not verify');
+  const header = canonicalHeader(env);
+  const iv = fromB64u(env.iv);
+  const wrapped = env.keys.map((k) => fromB64u(k.k));
+  // signingInput(LABELS.envelope, ...envelopeSignedParts(env)), from the bytes decoded above.
+  const keysFrame = frame(...env.keys.flatMap((k, i) => [k.to, wrapped[i]!]));
+  const signed = signingInput(LABELS.envelope, header, iv, ct, keysFrame);
+  if (!sender.verifyKey || !ed25519VerifyWithKey(sender.verifyKey, fromB64u(env.sig), signed)) {
+    throw new OpenError('bad-signature', 'envelope signature does not verify');
+  }
 
   const me = o.me.fingerprint;
-  const mine = env.keys.find((k) => k.to === me);
-  if (!mine || (!env.to.includes(me) && env.from !== me)) throw new OpenError('not-recipient', 'envelope is not addressed to this identity');
+  const mineAt = env.keys.findIndex((k) => k.to === me);
+  if (mineAt < 0 || (!env.to.includes(me) && env.from !== me)) throw new OpenError('not-recipient', 'envelope is not addressed to this identity');
 
   let rawKey: Uint8Array;
   try {
-    rawKey = await rsaOaepDecrypt(o.me.encKey, fromB64u(mine.k));
+    rawKey = await rsaOaepDecrypt(o.me.encKey, wrapped[mineAt]!);
   } catch {
     throw new OpenError('tampered', TAMPERED);
   }
   let plaintext: Uint8Array;
   try {
-    const aesKey = await importAesKey(rawKey);
-    plaintext = await aesGcmDecrypt(aesKey, fromB64u(env.iv), fromB64u(env.ct), canonicalHeader(env));
+    plaintext = aesGcmDecryptSync(importAesKeySync(rawKey), iv, ct, header);
   } catch {
     throw new OpenError('tampered', TAMPERED);
   } finally {

@@ -1,17 +1,18 @@
 /**
- * The cryptographic primitives Parley uses, each in exactly one place, all Web Crypto (`node:crypto` webcrypto).
+ * The cryptographic primitives Parley uses, each in exactly one place: Web Crypto (`node:crypto` webcrypto) for
+ * RSA-OAEP, Ed25519 signing and PBKDF2; `node:crypto` KeyObjects for AES-256-GCM and Ed25519 verification (same
+ * OpenSSL underneath, without a thread-pool hop and key import per call: measurably cheaper per envelope).
  * seal/open, the identity backup and the Wycheproof tests all go through these functions, so the vectors test
  * the code paths the app runs.
  *
  * Byte values are always `Uint8Array`s that own exactly their bytes (never `Buffer#buffer`, which may be a
  * shared pool): Web Crypto receives views, which honour byteOffset/byteLength, and results are fresh copies.
  */
-import { webcrypto } from 'node:crypto';
-import { ED25519, ed25519Verify, LIMITS, RSA_OAEP_PARAMS, utf8 } from '../../../relay/protocol/index.js';
+import { createCipheriv, createDecipheriv, createPublicKey, createSecretKey, verify as nodeVerify, webcrypto, type KeyObject } from 'node:crypto';
+import { ED25519, LIMITS, RSA_OAEP_PARAMS, utf8 } from '../../../relay/protocol/index.js';
 
 export const subtle = webcrypto.subtle;
 export type CryptoKey = webcrypto.CryptoKey;
-export { ed25519Verify };
 
 /** Cryptographically secure random bytes. */
 export function randomBytes(n: number): Uint8Array {
@@ -31,39 +32,76 @@ export function own(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
 // ---------------------------------------------------------------------------------------------------------------
 // AES-256-GCM, 96-bit IV, 128-bit tag. Ciphertext layout: ct || tag (Web Crypto's convention).
 
-export const AES_GCM = 'AES-GCM';
+/** An imported AES-256-GCM key (opaque: a node:crypto secret KeyObject). */
+export type AesKey = KeyObject;
 
-/** Import a raw 256-bit AES-GCM key (non-extractable). Rejects any other length. */
-export async function importAesKey(raw: Uint8Array): Promise<CryptoKey> {
-  if (raw.byteLength !== LIMITS.aesKeyBytes) throw new TypeError(`AES key must be ${LIMITS.aesKeyBytes} bytes`);
-  return subtle.importKey('raw', own(raw), { name: AES_GCM }, false, ['encrypt', 'decrypt']);
+const AES_GCM = 'aes-256-gcm';
+
+/** Import a raw 256-bit AES-GCM key. Rejects any other length. */
+export async function importAesKey(raw: Uint8Array): Promise<AesKey> {
+  return importAesKeySync(raw);
+}
+
+/** importAesKey() without the promise (open/seal's hot path). */
+export function importAesKeySync(raw: Uint8Array): AesKey {
+  if (!(raw instanceof Uint8Array) || raw.byteLength !== LIMITS.aesKeyBytes) throw new TypeError(`AES key must be ${LIMITS.aesKeyBytes} bytes`);
+  return createSecretKey(raw);
 }
 
 function checkIv(iv: Uint8Array): void {
-  if (iv.byteLength !== LIMITS.ivBytes) throw new TypeError(`AES-GCM IV must be ${LIMITS.ivBytes} bytes`);
+  if (!(iv instanceof Uint8Array) || iv.byteLength !== LIMITS.ivBytes) throw new TypeError(`AES-GCM IV must be ${LIMITS.ivBytes} bytes`);
+}
+
+function checkKey(key: AesKey): void {
+  if (key.type !== 'secret' || key.symmetricKeySize !== LIMITS.aesKeyBytes) throw new TypeError(`AES key must be ${LIMITS.aesKeyBytes} bytes`);
 }
 
 /** AES-256-GCM encrypt; returns ciphertext || 16-byte tag. */
-export async function aesGcmEncrypt(key: CryptoKey, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
-  checkIv(iv);
-  const out = await subtle.encrypt(
-    { name: AES_GCM, iv: own(iv), additionalData: own(aad), tagLength: LIMITS.tagBytes * 8 },
-    key,
-    own(plaintext),
-  );
-  return new Uint8Array(out);
+export async function aesGcmEncrypt(key: AesKey, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
+  return aesGcmEncryptSync(key, iv, plaintext, aad);
 }
 
-/** AES-256-GCM decrypt of ciphertext || tag. Throws (OperationError) when the tag does not verify. */
-export async function aesGcmDecrypt(key: CryptoKey, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
+/** aesGcmEncrypt() without the promise. */
+export function aesGcmEncryptSync(key: AesKey, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+  checkKey(key);
   checkIv(iv);
-  if (sealed.byteLength < LIMITS.tagBytes) throw new TypeError('AES-GCM ciphertext shorter than its tag');
-  const out = await subtle.decrypt(
-    { name: AES_GCM, iv: own(iv), additionalData: own(aad), tagLength: LIMITS.tagBytes * 8 },
-    key,
-    own(sealed),
-  );
-  return new Uint8Array(out);
+  const c = createCipheriv(AES_GCM, key, iv, { authTagLength: LIMITS.tagBytes });
+  c.setAAD(aad);
+  const body = c.update(plaintext);
+  const last = c.final();
+  const tag = c.getAuthTag();
+  const out = new Uint8Array(body.byteLength + last.byteLength + tag.byteLength);
+  out.set(body, 0);
+  out.set(last, body.byteLength);
+  out.set(tag, body.byteLength + last.byteLength);
+  body.fill(0);
+  return out;
+}
+
+/** AES-256-GCM decrypt of ciphertext || tag. Throws when the tag does not verify (no plaintext is returned). */
+export async function aesGcmDecrypt(key: AesKey, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
+  return aesGcmDecryptSync(key, iv, sealed, aad);
+}
+
+/** aesGcmDecrypt() without the promise. */
+export function aesGcmDecryptSync(key: AesKey, iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array {
+  checkKey(key);
+  checkIv(iv);
+  if (!(sealed instanceof Uint8Array) || sealed.byteLength < LIMITS.tagBytes) throw new TypeError('AES-GCM ciphertext shorter than its tag');
+  const n = sealed.byteLength - LIMITS.tagBytes;
+  const d = createDecipheriv(AES_GCM, key, iv, { authTagLength: LIMITS.tagBytes });
+  d.setAuthTag(sealed.subarray(n));
+  d.setAAD(aad);
+  const body = d.update(sealed.subarray(0, n));
+  try {
+    const last = d.final(); // throws on a bad tag
+    const out = new Uint8Array(body.byteLength + last.byteLength);
+    out.set(body, 0);
+    out.set(last, body.byteLength);
+    return out;
+  } finally {
+    body.fill(0); // never leave unauthenticated (or copied) plaintext behind
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -94,6 +132,54 @@ export async function rsaOaepDecrypt(privateKey: CryptoKey, ciphertext: Uint8Arr
 /** Import a PKCS#8 DER Ed25519 private key for signing. */
 export async function importEd25519PrivateKey(pkcs8: Uint8Array): Promise<CryptoKey> {
   return subtle.importKey('pkcs8', own(pkcs8), ED25519, false, ['sign']);
+}
+
+/** An imported Ed25519 public key (opaque: a node:crypto KeyObject). */
+export type Ed25519PublicKey = KeyObject;
+
+/** DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): SEQUENCE { SEQUENCE { OID 1.3.101.112 }, BIT STRING }. */
+const ED25519_SPKI_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]);
+
+/** Import a raw 32-byte Ed25519 public key. Throws TypeError for a wrong length or a key OpenSSL rejects. */
+export function importEd25519PublicKey(raw: Uint8Array): Ed25519PublicKey {
+  if (!(raw instanceof Uint8Array) || raw.byteLength !== LIMITS.signingKeyBytes) throw new TypeError(`Ed25519 public key must be ${LIMITS.signingKeyBytes} bytes`);
+  const der = new Uint8Array(ED25519_SPKI_PREFIX.byteLength + raw.byteLength);
+  der.set(ED25519_SPKI_PREFIX, 0);
+  der.set(raw, ED25519_SPKI_PREFIX.byteLength);
+  try {
+    return createPublicKey({ key: Buffer.from(der.buffer, der.byteOffset, der.byteLength), format: 'der', type: 'spki' });
+  } catch (e) {
+    throw new TypeError(`Ed25519 public key does not import: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Strict RFC 8032 Ed25519 verification by OpenSSL with an imported key: 64-byte signature, S < L.
+ * Returns false (never throws) for malformed signatures.
+ */
+export function ed25519VerifyWithKey(key: Ed25519PublicKey, signature: Uint8Array, message: Uint8Array): boolean {
+  if (!(signature instanceof Uint8Array) || signature.byteLength !== LIMITS.signatureBytes) return false;
+  if (key.type !== 'public' || key.asymmetricKeyType !== 'ed25519') return false;
+  try {
+    return nodeVerify(null, message, key, signature);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The Ed25519 verification the crypto core uses (and the Wycheproof vectors exercise): import, then
+ * ed25519VerifyWithKey. Returns false (never throws) for malformed keys or signatures.
+ */
+export async function ed25519Verify(publicKeyRaw: Uint8Array, signature: Uint8Array, message: Uint8Array): Promise<boolean> {
+  if (!(signature instanceof Uint8Array) || signature.byteLength !== LIMITS.signatureBytes) return false;
+  let key: Ed25519PublicKey;
+  try {
+    key = importEd25519PublicKey(publicKeyRaw);
+  } catch {
+    return false;
+  }
+  return ed25519VerifyWithKey(key, signature, message);
 }
 
 /** Ed25519 signature (64 bytes) over `message`. */
