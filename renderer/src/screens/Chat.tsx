@@ -10,23 +10,24 @@ import { Ban, Check, CheckCheck, CircleAlert, Clock, Info, Lock, LoaderCircle, R
 import type { ContactDetail, KeyChangeView, MessageView } from '../../../electron/contract/api.js';
 import { Avatar } from '../components/Avatar.js';
 import { clockTime, dayLabel } from '../lib/format.js';
+import { append, fromPage, messageAt, newest, prependPage, update } from '../lib/history.js';
+import type { History } from '../lib/history.js';
 import { rowLayout } from '../lib/timeline.js';
 import { errorText } from '../runtime/index.js';
 import { useApp, useEvent } from '../state.js';
 
 const PAGE = 200;
-
-interface Timeline {
-  /** Conversation position of messages[0]; rows 0..base-1 are not loaded yet. */
-  base: number;
-  messages: MessageView[];
-  cursor: number | null;
-}
+/**
+ * Height of a row that is not measured yet. It equals the placeholder row's CSS height (.placeholder-row), so
+ * rendering placeholders never changes an offset, and it is the same for every unmeasured row, so loading a page
+ * changes no offset either: only real measurements (cached by message id) do.
+ */
+const ROW_ESTIMATE = 48;
 
 export function Chat(p: { username: string; onShowContact: () => void; onChanged: () => void }): ReactNode {
   const { bridge, state, fail } = useApp();
   const [detail, setDetail] = useState<ContactDetail | null>(null);
-  const [tl, setTl] = useState<Timeline | null>(null);
+  const [tl, setTl] = useState<History | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const loadingOlder = useRef(false);
   const scrollRef = useRef<HTMLDivElement>(null);
@@ -41,7 +42,7 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
     loadDetail();
     bridge.loadMessages({ contact: username, limit: PAGE }).then(
       (page) => {
-        setTl({ base: Math.max(0, page.total - page.messages.length), messages: page.messages, cursor: page.nextCursor });
+        setTl(fromPage(page));
         void bridge.markRead({ contact: username }).then(p.onChanged, () => undefined);
       },
       (e: unknown) => setLoadError(errorText(e)),
@@ -52,49 +53,37 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
   useEvent('contact-key-changed', (e) => e.username === username && loadDetail());
   useEvent('message-received', (m) => {
     if (m.contact !== username) return;
-    setTl((t) => (t && !t.messages.some((x) => x.id === m.id) ? { ...t, messages: [...t.messages, m] } : t));
+    setTl((t) => (t ? append(t, m) : t));
     if (document.visibilityState === 'visible') void bridge.markRead({ contact: username }).then(p.onChanged, () => undefined);
   });
   useEvent('message-state', (e) => {
     if (e.contact !== username) return;
-    setTl((t) => {
-      if (!t) return t;
-      for (let i = t.messages.length - 1; i >= 0; i--) {
-        const m = t.messages[i]!;
-        if (m.id === e.id) {
-          const messages = t.messages.slice();
-          messages[i] = { ...m, state: e.state, error: e.error };
-          return { ...t, messages };
-        }
-      }
-      return t;
-    });
+    setTl((t) => (t ? update(t, e.id, (m) => ({ ...m, state: e.state, error: e.error })) : t));
   });
 
-  const count = tl ? tl.base + tl.messages.length : 0;
+  const count = tl ? tl.base + tl.size : 0;
   const changes = useMemo(() => (detail?.keyChanges ?? []).slice().sort((a, b) => a.at - b.at), [detail]);
-  const lastAt = tl && tl.messages.length ? tl.messages[tl.messages.length - 1]!.sentAt : 0;
+  const lastAt = (tl && newest(tl)?.sentAt) ?? 0;
   const tailChanges = changes.filter((c) => c.at > lastAt);
   const rows = count + (tailChanges.length ? 1 : 0);
 
-  // Stable callbacks matter at 100 000 rows: the virtualizer recomputes every row's offset from row 0 whenever
-  // getItemKey changes identity, so it may change only when the loaded messages do (not on every render/scroll).
-  // Rows not loaded yet are keyed by their index (a number: no allocation, never equal to a message id).
-  // A state change (sent → delivered) keeps every key, so it must not count as a key change either.
+  // Stable callbacks matter at 100 000 rows: the virtualizer recomputes every row's offset (calling getItemKey and
+  // estimateSize for each) whenever one of them changes identity, so both are created once and read the latest
+  // timeline through a ref. A page load then costs no recomputation at all: rows that get loaded change key
+  // (index → message id) but not size (every unmeasured row is ROW_ESTIMATE high), and the virtualizer reads
+  // keys afresh when it measures a row. Measured heights are cached by message id, so a row measured for the
+  // first time above the viewport shifts the scroll position by its delta: older pages prepend without a jump.
+  // Rows not loaded yet are keyed by their index (a number: never equal to a message id); the key-change
+  // row after the newest message is 'tail'. React keys use the same function (fresh, not the virtualizer's copy).
   const tlRef = useRef(tl);
   tlRef.current = tl;
-  const keysVersion = tl ? `${tl.base}:${tl.messages.length}:${tl.messages[0]?.id}:${tl.messages.at(-1)?.id}` : '';
-  const getItemKey = useCallback(
-    (i: number): string | number => {
-      const t = tlRef.current;
-      if (!t) return i;
-      const m = t.messages[i - t.base];
-      return m ? m.id : i >= t.base + t.messages.length ? 'tail' : i;
-    },
-    [keysVersion], // the keys depend on which messages are loaded, read through tlRef
-  );
+  const getItemKey = useCallback((i: number): string | number => {
+    const t = tlRef.current;
+    if (!t || i < t.base) return i;
+    return messageAt(t, i)?.id ?? 'tail';
+  }, []);
   const getScrollElement = useCallback(() => scrollRef.current, []);
-  const estimateSize = useCallback(() => 44, []);
+  const estimateSize = useCallback(() => ROW_ESTIMATE, []);
   const virtualizer = useVirtualizer({ count: rows, getScrollElement, estimateSize, overscan: 8, getItemKey });
 
   // Open at the newest message; follow new messages while the reader is at the bottom.
@@ -117,15 +106,7 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
     bridge
       .loadMessages({ contact: username, before: tl.cursor, limit: PAGE })
       .then((page) => {
-        setTl((t) =>
-          t
-            ? {
-                base: Math.max(0, t.base - page.messages.length),
-                messages: [...page.messages.filter((m) => !t.messages.some((x) => x.id === m.id)), ...t.messages],
-                cursor: page.nextCursor,
-              }
-            : t,
-        );
+        setTl((t) => (t ? prependPage(t, page) : t));
       }, fail)
       .finally(() => {
         loadingOlder.current = false;
@@ -136,7 +117,7 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
     try {
       const m = await bridge.sendMessage({ contact: username, text });
       atBottom.current = true;
-      setTl((t) => (t && !t.messages.some((x) => x.id === m.id) ? { ...t, messages: [...t.messages, m] } : t));
+      setTl((t) => (t ? append(t, m) : t));
       p.onChanged();
       return true;
     } catch (e) {
@@ -146,7 +127,7 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
   };
   const retry = (id: string): void => {
     bridge.retryMessage({ id }).then((m) => {
-      setTl((t) => (t ? { ...t, messages: t.messages.map((x) => (x.id === m.id ? m : x)) } : t));
+      setTl((t) => (t ? update(t, m.id, () => m) : t));
     }, fail);
   };
 
@@ -266,11 +247,12 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
         {tl && rows > 0 && (
           <div style={{ height: virtualizer.getTotalSize(), position: 'relative', width: '100%' }}>
             {items.map((vi) => {
-              const m = tl.messages[vi.index - tl.base];
+              const m = messageAt(tl, vi.index);
+              const key = getItemKey(vi.index);
               const style = { position: 'absolute' as const, top: 0, left: 0, width: '100%', transform: `translateY(${vi.start}px)` };
               if (vi.index >= count) {
                 return (
-                  <div key={vi.key} data-index={vi.index} ref={virtualizer.measureElement} style={style}>
+                  <div key={key} data-index={vi.index} ref={virtualizer.measureElement} style={style}>
                     {tailChanges.map((c) => (
                       <KeyChangeLine key={c.at} username={username} change={c} />
                     ))}
@@ -279,18 +261,18 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
               }
               if (!m) {
                 return (
-                  <div key={vi.key} data-index={vi.index} ref={virtualizer.measureElement} style={style} className="placeholder-row" aria-hidden>
+                  <div key={key} data-index={vi.index} ref={virtualizer.measureElement} style={style} className="placeholder-row" aria-hidden>
                     <i />
                   </div>
                 );
               }
-              const prev = tl.messages[vi.index - tl.base - 1];
-              const next = tl.messages[vi.index - tl.base + 1];
+              const prev = messageAt(tl, vi.index - 1);
+              const next = messageAt(tl, vi.index + 1);
               const layout = rowLayout(prev ?? (vi.index === 0 ? undefined : m), m, next);
               const sepDay = prev === undefined ? vi.index === 0 : layout.daySeparator;
               const before = changes.filter((c) => c.at <= m.sentAt && (!prev || c.at > prev.sentAt));
               return (
-                <div key={vi.key} data-index={vi.index} ref={virtualizer.measureElement} style={style}>
+                <div key={key} data-index={vi.index} ref={virtualizer.measureElement} style={style}>
                   {sepDay && (
                     <div className="day" role="separator">
                       <span>{dayLabel(m.sentAt)}</span>
