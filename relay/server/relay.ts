@@ -3,7 +3,7 @@
  * flow-controlled in-order delivery, token-bucket rate limits, abuse disconnects, /healthz and /metrics.
  * Envelope bodies are never logged: logs carry ids, sizes and fingerprints only.
  */
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes, verify as edVerify, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -18,16 +18,11 @@ import {
   PUBLIC_EVENTS,
   ProtocolError,
   authInput,
-  envelopeSize,
+  canonicalHeader,
+  frame,
   fromB64u,
   toB64u,
   validateIdentity,
-  ED25519,
-  envelopeSignedParts,
-  importVerifyKey,
-  signingInput,
-  subtle,
-  type CryptoKey,
   type PublicIdentity,
   verifyLabeled,
   rotationInput,
@@ -49,7 +44,7 @@ import { loadRelayIdentity, relayKey } from './identity.js';
 import { resolveLimits, TokenBucket, type RelayLimits } from './limits.js';
 import { advertiseRelay, type Advertisement } from './mdns.js';
 import { SqliteEnvelopeStore } from './store/sqlite.js';
-import type { EnvelopeStore, QueueUsage } from './store/types.js';
+import type { EnvelopeStore, QueueUsage, StoredIdentity } from './store/types.js';
 
 export const RELAY_VERSION = '0.1.0';
 
@@ -110,9 +105,16 @@ interface ConnState {
   username: string | null;
   bucket: TokenBucket;
   rejectTimes: number[];
-  /** Flow control: highest seq pushed, and pushed-but-unacked keys (from + id → seq). */
+  /** Flow control: highest seq pushed, and pushed-but-unacked keys (from + id → seq; 0 = delivered live, not yet committed). */
   cursor: number;
   inflight: Map<string, number>;
+  /**
+   * Live delivery (PROTOCOL.md): true while every envelope queued for this identity has been pushed to this
+   * connection, so a new one may be forwarded before its commit without overtaking older ones.
+   */
+  live: boolean;
+  /** Keys delivered live to this connection whose commit the relay has not processed yet (the pump skips them). */
+  liveKeys: Set<string>;
   pumping: boolean;
   pumpAgain: boolean;
   /** Sends of one connection are checked and queued in arrival order (commits still group). */
@@ -165,7 +167,14 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
   let cachedStats = await store.stats();
   const sessions = new Map<string, AnySocket>(); // authed fingerprint → its one socket
   const sendBuckets = new Map<string, TokenBucket>();
+  /** Per-recipient queue usage (count, bytes): loaded from the store once, then kept up to date in memory. */
   const usageCache = new Map<string, QueueUsage>();
+  /** Enqueues handed to the store but not yet committed, per recipient (live delivery starts only at 0). */
+  const uncommitted = new Map<string, number>();
+  /** (from/id) of enqueues not yet committed: with the store's committed rows, the dedupe check of a live delivery. */
+  const pendingKeys = new Set<string>();
+  /** Registered identities by fingerprint (positive lookups; a rotation drops the replaced one). */
+  const identities = new Map<string, StoredIdentity>();
   const state = new WeakMap<AnySocket, ConnState>();
   let closing = false;
 
@@ -250,10 +259,28 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
   const usage = async (fp: string): Promise<QueueUsage> => {
     let u = usageCache.get(fp);
     if (!u) {
-      u = await store.usage(fp);
+      const loaded = await store.usage(fp);
+      u = usageCache.get(fp) ?? loaded; // another caller may have loaded it meanwhile
       usageCache.set(fp, u);
     }
     return u;
+  };
+  const release = (fp: string, count: number, bytes: number) => {
+    const u = usageCache.get(fp);
+    if (!u) return;
+    u.count = Math.max(0, u.count - count);
+    u.bytes = Math.max(0, u.bytes - bytes);
+  };
+
+  const identityByFingerprint = async (fp: string): Promise<StoredIdentity | null> => {
+    const hit = identities.get(fp);
+    if (hit) return hit;
+    const found = await store.identityByFingerprint(fp);
+    if (found) {
+      if (identities.size >= 100_000) identities.delete(identities.keys().next().value!);
+      identities.set(fp, found);
+    }
+    return found;
   };
 
   const issueChallenge = (socket: AnySocket, st: ConnState) => {
@@ -275,15 +302,27 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
           const room = Math.min(limits.deliverBatch, limits.deliverWindow - st.inflight.size);
           const rows = await store.pending(st.fp, st.cursor, room);
           if (rows.length === 0) break;
+          // The store reads synchronously and this continuation runs in the same microtask drain, before any later
+          // commit is processed: `uncommitted` 0 here means every enqueue for this identity was visible to that read.
+          const exhausted = rows.length < room && (uncommitted.get(st.fp) ?? 0) === 0;
           const envelopes: Delivered[] = [];
           for (const r of rows) {
             st.cursor = Math.max(st.cursor, r.seq);
-            st.inflight.set(`${r.envelope.from}/${r.envelope.id}`, r.seq);
+            const key = `${r.envelope.from}/${r.envelope.id}`;
+            if (st.liveKeys.has(key) || st.inflight.has(key)) continue; // already pushed live
+            st.inflight.set(key, r.seq);
             envelopes.push({ envelope: r.envelope, receivedAt: r.receivedAt });
           }
-          counters.delivered += envelopes.length;
-          socket.emit('deliver', { envelopes });
-          log.debug({ fp: st.fp, count: envelopes.length, upTo: st.cursor }, 'delivered');
+          if (envelopes.length > 0) {
+            counters.delivered += envelopes.length;
+            socket.emit('deliver', { envelopes });
+            log.debug({ fp: st.fp, count: envelopes.length, upTo: st.cursor }, 'delivered');
+          }
+          if (exhausted) {
+            st.live = true; // caught up: new envelopes may go out live
+            break;
+          }
+          if (rows.length === 0) break;
         }
       } while (st.pumpAgain);
     } catch (e) {
@@ -299,13 +338,18 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
     if (s && st) void pump(s, st);
   };
 
-  /** Imported Ed25519 verify keys by fingerprint (bounded), so a send costs one verify, not an import and a verify. */
-  const verifyKeys = new Map<string, { sig: string; key: CryptoKey }>();
-  const verifyEnvelope = async (env: Envelope, sender: PublicIdentity): Promise<boolean> => {
+  /** Ed25519 verify keys by sender fingerprint (bounded), imported once per identity (dropped on rotation). */
+  const verifyKeys = new Map<string, { sig: string; key: KeyObject }>();
+  const b64 = (s: string) => Buffer.from(s, 'base64url'); // fields already proven canonical by the schema
+  /**
+   * The envelope signature (PROTOCOL.md §5.3) with node:crypto's synchronous Ed25519 (same OpenSSL verification as
+   * WebCrypto). The schema has checked every base64url field (canonical, lengths), so they are decoded once, plainly.
+   */
+  const verifyEnvelope = (env: Envelope, sender: PublicIdentity): boolean => {
     let k = verifyKeys.get(env.from);
     if (!k || k.sig !== sender.sig) {
       try {
-        k = { sig: sender.sig, key: await importVerifyKey(fromB64u(sender.sig)) };
+        k = { sig: sender.sig, key: createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: sender.sig }, format: 'jwk' }) };
       } catch {
         return false;
       }
@@ -313,7 +357,9 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
       verifyKeys.set(env.from, k);
     }
     try {
-      return await subtle.verify(ED25519, k.key, fromB64u(env.sig), signingInput(LABELS.envelope, ...envelopeSignedParts(env)));
+      const keysFrame = frame(...env.keys.flatMap((x) => [x.to, b64(x.k)]));
+      const signed = frame(LABELS.envelope, canonicalHeader(env), b64(env.iv), b64(env.ct), keysFrame);
+      return edVerify(null, signed, k.key, b64(env.sig));
     } catch {
       return false;
     }
@@ -326,40 +372,106 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
     if (!bucket) sendBuckets.set(fp, (bucket = new TokenBucket(limits.sendBurst, limits.sendPerSec)));
     const wait = bucket.take();
     if (wait > 0) throw new ProtocolError('RATE_LIMITED', 'too many envelopes; slow down', wait);
-    const sender = await store.identityByFingerprint(fp);
+    const sender = await identityByFingerprint(fp);
     if (!sender) throw new ProtocolError('FORBIDDEN', 'sender identity no longer registered');
-    if (!(await verifyEnvelope(env, sender.identity))) {
+    if (!verifyEnvelope(env, sender.identity)) {
       throw new ProtocolError('BAD_SIGNATURE', 'envelope signature does not verify with the sender identity');
     }
     for (const to of env.to) {
-      if (!(await store.identityByFingerprint(to))) throw new ProtocolError('NOT_FOUND', `recipient ${to} is not registered`);
+      if (!(await identityByFingerprint(to))) throw new ProtocolError('NOT_FOUND', `recipient ${to} is not registered`);
     }
   };
 
-  /** Quota reservation and hand-off to the store, in the connection's arrival order; returns the commit promise. */
-  const queueSend = async (env: Envelope, size: number): Promise<{ committed: Promise<{ duplicate: boolean }> }> => {
-    const reserved: QueueUsage[] = [];
+  /**
+   * Quota reservation, hand-off to the store and live delivery, in the connection's arrival order; returns the commit
+   * promise (resolving after the commit and its bookkeeping). Live delivery: an envelope that is not a duplicate goes
+   * at once to each online recipient that is caught up (see ConnState.live) and has room in its window; the others
+   * get it from the store after the commit (pump). See PROTOCOL.md "Live delivery" for why this keeps the guarantees.
+   */
+  const queueSend = async (env: Envelope, size: number, body: string): Promise<{ committed: Promise<{ duplicate: boolean }> }> => {
+    const reserved: string[] = [];
     for (const to of env.to) {
       const u = await usage(to);
       if (u.count + 1 > limits.queueQuota || u.bytes + size > limits.queueQuotaBytes) {
-        for (const r of reserved) {
-          r.count--;
-          r.bytes -= size;
-        }
+        for (const r of reserved) release(r, 1, size);
         throw new ProtocolError('QUOTA_EXCEEDED', `queue of recipient ${to} is full`);
       }
       u.count++;
       u.bytes += size;
-      reserved.push(u);
+      reserved.push(to);
     }
     const now = Date.now();
+    const key = `${env.from}/${env.id}`;
+    // Known duplicate (pending or committed): stored nowhere, delivered to no one; the store answers duplicate.
+    const canLive = typeof store.hasEnvelope === 'function';
+    const dupe = canLive && (pendingKeys.has(key) || store.hasEnvelope!(env.from, env.id));
+    const ownsKey = canLive && !dupe;
+    if (ownsKey) pendingKeys.add(key);
+    const enqueued = store.enqueue({ envelope: env, body, size, receivedAt: now, expiresAt: now + limits.ttlMs });
+    for (const to of env.to) uncommitted.set(to, (uncommitted.get(to) ?? 0) + 1);
+    const liveTo = new Map<string, ConnState>();
+    if (ownsKey) {
+      for (const to of env.to) {
+        const s = sessions.get(to);
+        const rs = s && state.get(s);
+        if (!s || !rs) continue;
+        if (rs.live && s.connected && rs.inflight.size < limits.deliverWindow) {
+          rs.inflight.set(key, 0);
+          rs.liveKeys.add(key);
+          liveTo.set(to, rs);
+          counters.delivered++;
+          s.emit('deliver', { envelopes: [{ envelope: env, receivedAt: now }] });
+        } else {
+          rs.live = false; // this one comes from the store after its commit; later ones must not overtake it
+        }
+      }
+    }
+    const done = (seq: number | undefined) => {
+      if (ownsKey) pendingKeys.delete(key);
+      for (const to of env.to) {
+        const n = (uncommitted.get(to) ?? 1) - 1;
+        if (n > 0) uncommitted.set(to, n);
+        else uncommitted.delete(to);
+      }
+      for (const rs of liveTo.values()) {
+        rs.liveKeys.delete(key);
+        if (seq === undefined) rs.inflight.delete(key); // not stored: nothing to acknowledge
+        else {
+          if (rs.inflight.get(key) === 0) rs.inflight.set(key, seq);
+          // Everything of this recipient below seq was pushed to rs before (it was caught up): move past it.
+          if (seq > rs.cursor) rs.cursor = seq;
+        }
+      }
+    };
+    const kickOthers = () => {
+      for (const to of env.to) {
+        const s = sessions.get(to);
+        const rs = s && state.get(s);
+        if (rs && liveTo.get(to) === rs && rs.live) continue; // already has it
+        kick(to);
+      }
+    };
     // wrapped: an async function returning the bare promise would wait for the commit inside the send chain
-    return { committed: store.enqueue({ envelope: env, size, receivedAt: now, expiresAt: now + limits.ttlMs }) };
+    const committed = enqueued.then(
+      (r) => {
+        done(r.duplicate ? undefined : r.seq);
+        if (r.duplicate) for (const to of env.to) release(to, 1, size);
+        kickOthers();
+        return { duplicate: r.duplicate };
+      },
+      (e: unknown) => {
+        done(undefined);
+        for (const to of env.to) release(to, 1, size);
+        kickOthers();
+        throw e;
+      },
+    );
+    return { committed };
   };
 
   // ---- handlers -----------------------------------------------------------------------------------------------
   const handlers: {
-    [K in ClientEventName]: (socket: AnySocket, st: ConnState, p: never) => Promise<object>;
+    [K in ClientEventName]: (socket: AnySocket, st: ConnState, p: never, body?: string) => Promise<object>;
   } = {
     register: async (_socket, _st, p: RegisterRequest) => {
       let checked;
@@ -391,6 +503,8 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
         now,
       });
       if (r.rotated && r.previous) {
+        identities.delete(r.previous);
+        verifyKeys.delete(r.previous);
         const old = sessions.get(r.previous);
         if (old) {
           old.emit('session-replaced', { message: 'identity rotated; this key is no longer registered' });
@@ -402,7 +516,7 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
     },
 
     lookup: async (_socket, _st, p: LookupRequest) => {
-      const found = 'username' in p ? await store.identityByUsername(p.username) : await store.identityByFingerprint(p.fingerprint);
+      const found = 'username' in p ? await store.identityByUsername(p.username) : await identityByFingerprint(p.fingerprint);
       if (!found) throw new ProtocolError('NOT_FOUND', 'no such identity');
       return { username: found.username, identity: found.identity, fingerprint: found.fingerprint, rotation: found.rotation };
     },
@@ -413,7 +527,7 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
       try {
         if (st.fp) throw new ProtocolError('AUTH_FAILED', 'already authenticated');
         if (!nonce) throw new ProtocolError('AUTH_FAILED', 'no outstanding challenge');
-        const who = await store.identityByFingerprint(p.fingerprint);
+        const who = await identityByFingerprint(p.fingerprint);
         if (!who) throw new ProtocolError('AUTH_FAILED', 'unknown identity; register first');
         const ok = await verifyLabeled(
           who.identity,
@@ -432,8 +546,7 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
         st.fp = p.fingerprint;
         st.username = who.username;
         sessions.set(p.fingerprint, socket);
-        const u = await store.usage(p.fingerprint);
-        usageCache.set(p.fingerprint, u);
+        const u = await usage(p.fingerprint);
         log.info({ sid: socket.id, fp: p.fingerprint, queued: u.count }, 'authenticated');
         setImmediate(() => void pump(socket, st));
         return { fingerprint: p.fingerprint, username: who.username, queued: u.count };
@@ -443,33 +556,30 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
       }
     },
 
-    send: async (_socket, st, p: SendRequest) => {
+    send: async (_socket, st, p: SendRequest, body?: string) => {
       // Checks run concurrently; the hand-off to the store happens in arrival order, so one connection's envelopes
       // are queued in the order it sent them. The commit wait is outside the chain: pipelined sends share commits.
       const prev = st.sendChain;
-      let release!: () => void;
-      st.sendChain = new Promise<void>((r) => (release = r));
+      let releaseChain!: () => void;
+      st.sendChain = new Promise<void>((r) => (releaseChain = r));
       const env = p.envelope;
       const fp = st.fp!;
-      const size = envelopeSize(env);
+      // The JSON measured for the size check, stored as is (same fields and values as the parsed envelope: the strict
+      // schema admits no others).
+      const json = body ?? JSON.stringify(env);
+      const size = Buffer.byteLength(json, 'utf8');
       let committed: Promise<{ duplicate: boolean }>;
       try {
         await checkSend(fp, env);
         await prev;
-        ({ committed } = await queueSend(env, size));
+        ({ committed } = await queueSend(env, size, json));
       } finally {
-        void prev.then(release);
+        void prev.then(releaseChain);
       }
-      let result;
-      try {
-        result = await committed;
-      } finally {
-        for (const to of env.to) usageCache.delete(to); // recount from the store next time
-      }
+      const result = await committed;
       if (result.duplicate) counters.duplicates++;
       else counters.envelopesAccepted++;
       log.debug({ from: fp, id: env.id, size, to: env.to.length, duplicate: result.duplicate }, 'envelope queued');
-      if (!result.duplicate) for (const to of env.to) kick(to);
       return { id: env.id, duplicate: result.duplicate };
     },
 
@@ -484,7 +594,8 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
     ack: async (socket, st, p: AckRequest) => {
       const fp = st.fp!;
       const r = await store.ack(fp, p.items);
-      usageCache.delete(fp);
+      if (r.bytes === undefined) usageCache.delete(fp); // recount from the store next time
+      else release(fp, r.removed, r.bytes);
       counters.acked += r.removed;
       for (const it of p.items) st.inflight.delete(`${it.from}/${it.id}`);
       void pump(socket, st);
@@ -506,6 +617,8 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
       rejectTimes: [],
       cursor: 0,
       inflight: new Map(),
+      live: false,
+      liveKeys: new Set(),
       pumping: false,
       pumpAgain: false,
       sendChain: Promise.resolve(),
@@ -528,8 +641,10 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
       if (!PUBLIC_EVENTS.has(ev) && !st.fp) return fail('UNAUTHENTICATED', `${ev} needs an authenticated connection`);
       if (payloads.length !== 1) return fail('BAD_REQUEST', 'expected exactly one payload object');
       const payload = payloads[0];
+      let body: string | undefined; // a send's envelope JSON: measured here, stored as is
       if (ev === 'send' && payload && typeof payload === 'object' && 'envelope' in payload) {
-        const size = envelopeSize((payload as { envelope: unknown }).envelope);
+        body = JSON.stringify((payload as { envelope: unknown }).envelope) ?? '';
+        const size = Buffer.byteLength(body, 'utf8');
         if (size > limits.maxEnvelopeBytes) return fail('TOO_LARGE', `envelope is ${size} bytes; limit ${limits.maxEnvelopeBytes}`);
       }
       const inner = ev === 'send' ? 'envelope' : ev === 'register' ? 'identity' : null;
@@ -542,8 +657,8 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
         const issue = parsed.error.issues[0];
         return fail('BAD_REQUEST', `${ev}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'invalid'}`.slice(0, 300));
       }
-      const handler = handlers[ev] as (s: AnySocket, st: ConnState, p: unknown) => Promise<object>;
-      handler(socket, st, parsed.data).then(
+      const handler = handlers[ev] as (s: AnySocket, st: ConnState, p: unknown, body?: string) => Promise<object>;
+      handler(socket, st, parsed.data, body).then(
         (result) => reply(ack, { ok: true, ...result }),
         (e: unknown) => {
           if (e instanceof ProtocolError) reject(socket, st, ack, name, e);

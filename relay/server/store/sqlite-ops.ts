@@ -4,7 +4,7 @@
  * having written anything; any other failure rolls the whole batch back.
  */
 import Database from 'better-sqlite3';
-import type { Envelope, ErrorCode, PublicIdentity } from '../../protocol/index.js';
+import type { ErrorCode, PublicIdentity } from '../../protocol/index.js';
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS identities (
@@ -58,11 +58,19 @@ export function openDatabase(file: string, synchronous: Synchronous, readonly = 
 
 export type WriteOp =
   | { t: 'register'; username: string; identity: PublicIdentity; fingerprint: string; replaces?: string; rotationSig?: string; now: number }
-  | { t: 'enqueue'; envelope: Envelope; size: number; receivedAt: number; expiresAt: number }
+  /** `body` is the envelope's JSON (serialized once, on the relay's thread); `to` its recipients. */
+  | { t: 'enqueue'; from: string; id: string; to: string[]; body: string; size: number; receivedAt: number; expiresAt: number }
   | { t: 'ack'; recipient: string; items: Array<{ from: string; id: string }>; now: number }
   | { t: 'sweep'; now: number };
 
-export type OpResult = { ok: true; value: unknown } | { ok: false; code: ErrorCode; message: string };
+/**
+ * A batch's outcome in compact form (one structured clone of flat arrays): `values[i]` is op i's value (enqueue:
+ * its seq, or 0 for a duplicate), `errors` lists [index, code, message] for the ops refused with a ProtocolError code.
+ */
+export interface BatchResult {
+  values: unknown[];
+  errors: Array<[number, ErrorCode, string]>;
+}
 
 class OpError extends Error {
   constructor(
@@ -75,8 +83,10 @@ class OpError extends Error {
 
 export class Writer {
   private readonly st;
+  private readonly runTxn: (ops: WriteOp[], out: BatchResult) => void;
   constructor(private readonly db: Database.Database) {
     migrate(db);
+    this.runTxn = db.transaction((ops: WriteOp[], out: BatchResult) => this.txn(ops, out));
     this.st = {
       idByName: db.prepare('SELECT fingerprint FROM identities WHERE username = ?').pluck(),
       idByFp: db.prepare('SELECT username FROM identities WHERE fingerprint = ?').pluck(),
@@ -88,7 +98,7 @@ export class Writer {
         'INSERT OR IGNORE INTO envelopes (sender, id, body, size, received_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       insertDelivery: db.prepare('INSERT INTO deliveries (recipient, seq) VALUES (?, ?)'),
-      envBySenderId: db.prepare('SELECT seq FROM envelopes WHERE sender = ? AND id = ?').pluck(),
+      envBySenderId: db.prepare('SELECT seq, size FROM envelopes WHERE sender = ? AND id = ?'),
       delivery: db.prepare('SELECT 1 FROM deliveries WHERE recipient = ? AND seq = ?').pluck(),
       markAcked: db.prepare('UPDATE deliveries SET acked_at = ? WHERE recipient = ? AND seq = ? AND acked_at IS NULL'),
       openLeft: db.prepare('SELECT COUNT(*) FROM deliveries WHERE seq = ? AND acked_at IS NULL').pluck(),
@@ -121,29 +131,31 @@ export class Writer {
         return { rotated: byName !== undefined, previous: byName ?? null };
       }
       case 'enqueue': {
-        const env = op.envelope;
-        const r = st.insertEnv.run(env.from, env.id, JSON.stringify(env), op.size, op.receivedAt, op.expiresAt);
-        if (r.changes === 0) return { duplicate: true };
+        const r = st.insertEnv.run(op.from, op.id, op.body, op.size, op.receivedAt, op.expiresAt);
+        if (r.changes === 0) return 0; // duplicate
         const seq = Number(r.lastInsertRowid);
-        for (const to of env.to) st.insertDelivery.run(to, seq);
-        return { duplicate: false };
+        for (const to of op.to) st.insertDelivery.run(to, seq);
+        return seq;
       }
       case 'ack': {
-        const seqs: number[] = [];
+        const rows: Array<{ seq: number; size: number }> = [];
         for (const it of op.items) {
-          const seq = st.envBySenderId.get(it.from, it.id) as number | undefined;
-          if (seq === undefined) continue; // unknown or expired: nothing to remove
-          if (st.delivery.get(op.recipient, seq) === undefined) {
+          const row = st.envBySenderId.get(it.from, it.id) as { seq: number; size: number } | undefined;
+          if (row === undefined) continue; // unknown or expired: nothing to remove
+          if (st.delivery.get(op.recipient, row.seq) === undefined) {
             throw new OpError('FORBIDDEN', 'envelope is not addressed to you');
           }
-          seqs.push(seq);
+          rows.push(row);
         }
         let removed = 0;
-        for (const seq of seqs) {
-          removed += st.markAcked.run(op.now, op.recipient, seq).changes;
+        let bytes = 0;
+        for (const { seq, size } of rows) {
+          const n = st.markAcked.run(op.now, op.recipient, seq).changes;
+          removed += n;
+          bytes += n * size;
           if ((st.openLeft.get(seq) as number) === 0) st.dropBody.run(seq);
         }
-        return { removed };
+        return { removed, bytes };
       }
       case 'sweep': {
         const dropped = st.sweepDeliveries.run(op.now).changes;
@@ -153,20 +165,23 @@ export class Writer {
     }
   }
 
-  /** Run `ops` in one transaction; throws (nothing committed) only on a storage failure. */
-  applyBatch(ops: WriteOp[]): OpResult[] {
-    const results: OpResult[] = [];
-    this.db.transaction(() => {
-      for (const op of ops) {
-        try {
-          results.push({ ok: true, value: this.apply(op) });
-        } catch (e) {
-          if (!(e instanceof OpError)) throw e;
-          results.push({ ok: false, code: e.code, message: e.message });
-        }
+  private readonly txn = (ops: WriteOp[], out: BatchResult): void => {
+    for (let i = 0; i < ops.length; i++) {
+      try {
+        out.values.push(this.apply(ops[i]!));
+      } catch (e) {
+        if (!(e instanceof OpError)) throw e;
+        out.values.push(null);
+        out.errors.push([i, e.code, e.message]);
       }
-    })();
-    return results;
+    }
+  };
+
+  /** Run `ops` in one transaction; throws (nothing committed) only on a storage failure. */
+  applyBatch(ops: WriteOp[]): BatchResult {
+    const out: BatchResult = { values: [], errors: [] };
+    this.runTxn(ops, out);
+    return out;
   }
 
   close(): void {

@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ProtocolError, type Envelope, type PublicIdentity } from '../../protocol/index.js';
-import { openDatabase, Writer, type OpResult, type Synchronous, type WriteOp } from './sqlite-ops.js';
+import { openDatabase, Writer, type BatchResult, type Synchronous, type WriteOp } from './sqlite-ops.js';
 import type {
   EnqueueInput,
   EnvelopeStore,
@@ -26,7 +26,8 @@ import type {
   StoreStats,
 } from './types.js';
 
-type Pending = { op: WriteOp; resolve: (v: unknown) => void; reject: (e: unknown) => void };
+/** The callers of one batch's ops, index for index. */
+type Callbacks = Array<{ resolve: (v: unknown) => void; reject: (e: unknown) => void }>;
 
 export interface SqliteStoreOptions {
   commitDelayMs?: number;
@@ -68,8 +69,10 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
   private readonly inline: Writer | null = null;
   private worker: Worker | null = null;
   private workerReady: Promise<void> = Promise.resolve();
-  private pendingOps: Pending[] = [];
-  private inFlight: Map<number, Pending[]> = new Map();
+  /** Ops collecting for the next batch and their callers (parallel arrays: the ops go to the writer as they are). */
+  private pendingOps: WriteOp[] = [];
+  private pendingCbs: Callbacks = [];
+  private inFlight: Map<number, Callbacks> = new Map();
   private nextBatch = 1;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -105,7 +108,7 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
         this.worker!.on('message', onMsg);
         this.worker!.once('error', reject);
       });
-      this.worker.on('message', (m: { id?: number; results?: OpResult[]; error?: string }) => {
+      this.worker.on('message', (m: { id?: number; results?: BatchResult; error?: string }) => {
         if (m.id !== undefined) this.settle(m.id, m.results, m.error);
       });
       this.worker.on('error', (e) => this.failAll(`store writer failed: ${e.message}`));
@@ -129,6 +132,7 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
         `SELECT COUNT(*) AS count, COALESCE(SUM(e.size), 0) AS bytes FROM deliveries d JOIN envelopes e ON e.seq = d.seq
          WHERE d.recipient = ? AND d.acked_at IS NULL`,
       ),
+      seen: db.prepare('SELECT 1 FROM envelopes WHERE sender = ? AND id = ?').pluck(),
       countIds: db.prepare('SELECT COUNT(*) FROM identities').pluck(),
       countQueued: db.prepare('SELECT COUNT(*) FROM deliveries WHERE acked_at IS NULL').pluck(),
       countEnv: db.prepare('SELECT COUNT(*) FROM envelopes').pluck(),
@@ -143,7 +147,8 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
   private write<T>(op: WriteOp): Promise<T> {
     if (this.closed) return Promise.reject(new ProtocolError('INTERNAL', 'store closed'));
     return new Promise<T>((resolve, reject) => {
-      this.pendingOps.push({ op, resolve: resolve as (v: unknown) => void, reject });
+      this.pendingOps.push(op);
+      this.pendingCbs.push({ resolve: resolve as (v: unknown) => void, reject });
       this.schedule();
     });
   }
@@ -161,14 +166,23 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
       this.timer = null;
     }
     if (this.pendingOps.length === 0 || this.inFlight.size > 0) return;
-    const batch = this.pendingOps.splice(0, this.maxBatch);
+    let ops: WriteOp[];
+    let cbs: Callbacks;
+    if (this.pendingOps.length <= this.maxBatch) {
+      ops = this.pendingOps;
+      cbs = this.pendingCbs;
+      this.pendingOps = [];
+      this.pendingCbs = [];
+    } else {
+      ops = this.pendingOps.splice(0, this.maxBatch);
+      cbs = this.pendingCbs.splice(0, this.maxBatch);
+    }
     const id = this.nextBatch++;
-    this.inFlight.set(id, batch);
-    const ops = batch.map((p) => p.op);
+    this.inFlight.set(id, cbs);
     if (this.worker) {
-      this.worker.postMessage({ id, ops });
+      this.worker.postMessage({ id, ops }); // one structured clone of plain ops (strings, numbers) per batch
     } else if (this.inline) {
-      let results: OpResult[] | undefined;
+      let results: BatchResult | undefined;
       let error: string | undefined;
       try {
         results = this.inline.applyBatch(ops);
@@ -181,7 +195,7 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
     }
   }
 
-  private settle(id: number, results: OpResult[] | undefined, error: string | undefined): void {
+  private settle(id: number, results: BatchResult | undefined, error: string | undefined): void {
     const batch = this.inFlight.get(id);
     if (!batch) return;
     this.inFlight.delete(id);
@@ -191,11 +205,13 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
     } else {
       this.commits++;
       this.committedWrites += batch.length;
-      batch.forEach((p, i) => {
-        const r = results[i]!;
-        if (r.ok) p.resolve(r.value);
-        else p.reject(new ProtocolError(r.code, r.message));
-      });
+      const failed = new Set<number>();
+      for (const [i, code, message] of results.errors) {
+        failed.add(i);
+        batch[i]!.reject(new ProtocolError(code, message));
+      }
+      const values = results.values;
+      for (let i = 0; i < batch.length; i++) if (!failed.has(i)) batch[i]!.resolve(values[i]);
     }
     if (this.pendingOps.length > 0) {
       // ops that arrived during the commit go at once: they already waited one commit
@@ -211,7 +227,8 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
     const err = new ProtocolError('INTERNAL', message);
     for (const batch of this.inFlight.values()) for (const p of batch) p.reject(err);
     this.inFlight.clear();
-    for (const p of this.pendingOps.splice(0)) p.reject(err);
+    this.pendingOps = [];
+    for (const p of this.pendingCbs.splice(0)) p.reject(err);
     const w = this.drainWaiters;
     this.drainWaiters = [];
     for (const f of w) f();
@@ -240,8 +257,18 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
     return this.write({ t: 'register', ...input });
   }
 
-  enqueue(input: EnqueueInput): Promise<{ duplicate: boolean }> {
-    return this.write({ t: 'enqueue', ...input });
+  async enqueue(input: EnqueueInput): Promise<{ duplicate: boolean; seq?: number }> {
+    const env = input.envelope;
+    const seq = await this.write<number>({
+      t: 'enqueue', from: env.from, id: env.id, to: env.to, body: input.body ?? JSON.stringify(env),
+      size: input.size, receivedAt: input.receivedAt, expiresAt: input.expiresAt,
+    });
+    return seq === 0 ? { duplicate: true } : { duplicate: false, seq };
+  }
+
+  /** Committed (from, id): stored or tombstoned (sync: the relay's dedupe check before a live delivery). */
+  hasEnvelope(from: string, id: string): boolean {
+    return this.st.seen.get(from, id) !== undefined;
   }
 
   async pending(recipient: string, afterSeq: number, limit: number): Promise<QueuedEnvelope[]> {
@@ -254,7 +281,7 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
     return { count: r.count, bytes: r.bytes };
   }
 
-  ack(recipient: string, items: Array<{ from: string; id: string }>): Promise<{ removed: number }> {
+  ack(recipient: string, items: Array<{ from: string; id: string }>): Promise<{ removed: number; bytes: number }> {
     return this.write({ t: 'ack', recipient, items, now: Date.now() });
   }
 

@@ -37,6 +37,8 @@ export interface RegisterInput {
 
 export interface EnqueueInput {
   envelope: Envelope;
+  /** The envelope's JSON when the caller has it already (stored as is); else the store serializes `envelope`. */
+  body?: string;
   size: number;
   receivedAt: number;
   expiresAt: number;
@@ -63,7 +65,13 @@ export interface EnvelopeStore {
   /** Insert or rotate; throws ProtocolError USERNAME_TAKEN / IDENTITY_TAKEN. Idempotent for the same pair. */
   register(input: RegisterInput): Promise<{ rotated: boolean; previous: string | null }>;
   /** Durably queue for every `to` recipient; duplicate (from, id) → no change. */
-  enqueue(input: EnqueueInput): Promise<{ duplicate: boolean }>;
+  enqueue(input: EnqueueInput): Promise<{ duplicate: boolean; seq?: number }>;
+  /**
+   * Optional, synchronous: whether (from, id) is committed (queued or tombstoned). A store that has it lets the relay
+   * forward an envelope to an online recipient before its commit (see PROTOCOL.md, live delivery); `enqueue` must
+   * then also resolve `seq`.
+   */
+  hasEnvelope?(from: string, id: string): boolean;
   /** Unacknowledged envelopes for `recipient` with seq > afterSeq, oldest first. */
   pending(recipient: string, afterSeq: number, limit: number): Promise<QueuedEnvelope[]>;
   usage(recipient: string): Promise<QueueUsage>;
@@ -71,7 +79,7 @@ export interface EnvelopeStore {
    * Mark (from, id) acknowledged by `recipient`. Items never queued for `recipient` but existing for others make the
    * whole call throw ProtocolError FORBIDDEN with nothing changed; unknown or already-acked items count as not removed.
    */
-  ack(recipient: string, items: Array<{ from: string; id: string }>): Promise<{ removed: number }>;
+  ack(recipient: string, items: Array<{ from: string; id: string }>): Promise<{ removed: number; bytes?: number }>;
   /** Delete everything whose TTL passed; returns deliveries dropped. */
   sweep(now: number): Promise<number>;
   stats(): Promise<StoreStats>;

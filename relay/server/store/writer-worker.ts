@@ -1,6 +1,6 @@
 /**
  * Writer thread of the SQLite store: owns the write connection so that COMMIT's fsync (synchronous=FULL) never
- * blocks the relay's event loop. Messages: {id, ops} → {id, results} | {id, error}; {close: true} → checkpoint, exit.
+ * blocks the relay's event loop. Messages: {id, ops} → {id, results: BatchResult} | {id, error}; {close: true} → checkpoint, exit.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase, Writer, type Synchronous, type WriteOp } from './sqlite-ops.js';
