@@ -301,7 +301,6 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
         while (socket.connected && st.fp && sessions.get(st.fp) === socket && st.inflight.size < limits.deliverWindow) {
           const room = Math.min(limits.deliverBatch, limits.deliverWindow - st.inflight.size);
           const rows = await store.pending(st.fp, st.cursor, room);
-          if (rows.length === 0) break;
           // The store reads synchronously and this continuation runs in the same microtask drain, before any later
           // commit is processed: `uncommitted` 0 here means every enqueue for this identity was visible to that read.
           const exhausted = rows.length < room && (uncommitted.get(st.fp) ?? 0) === 0;

@@ -1,0 +1,132 @@
+/**
+ * Live delivery: an online, caught-up recipient gets an envelope before its commit, while the sender's ack still waits
+ * for the commit; the recipient's ack of such an envelope is answered after the commit and holds across a reconnect;
+ * a duplicate sent while the first copy is uncommitted is delivered once; a backlog and live traffic arrive in order.
+ * The relay runs with a long group-commit delay (400 ms) so "before the commit" is observable.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixtureIdentities } from '../helpers/identities.js';
+import { login, makeParty, sealText, spawnRelay, RelayClient, removeDir, type Party, type SpawnedRelay } from '../helpers/relay.js';
+
+const COMMIT_DELAY = 400;
+let relay: SpawnedRelay;
+let alice: Party;
+let bob: Party;
+let carol: Party;
+
+beforeAll(async () => {
+  const ids = await fixtureIdentities(3, 0);
+  [alice, bob, carol] = await Promise.all([makeParty(ids[0]!, 'alice'), makeParty(ids[1]!, 'bob'), makeParty(ids[2]!, 'carol')]);
+  relay = await spawnRelay({ limits: { commitDelayMs: COMMIT_DELAY, deliverBatch: 8, deliverWindow: 16 } });
+  const c = await RelayClient.connect(relay.url);
+  for (const p of [alice, bob, carol]) expect((await c.register(p)).ok).toBe(true);
+  c.close();
+});
+
+afterAll(async () => {
+  expect(await relay?.stop()).toBe(0);
+  removeDir(relay.dataDir);
+});
+
+describe('relay live delivery', () => {
+  it('delivers to an online recipient before the commit; the sender is acked only after it; an early recipient ack holds', async () => {
+    const a = await login(relay.url, relay.fingerprint, alice);
+    const b = await login(relay.url, relay.fingerprint, bob);
+    await new Promise((r) => setTimeout(r, 100)); // bob's first (empty) pump: caught up
+    const env = await sealText(alice, [bob], 'live one');
+    const t0 = Date.now();
+    let ackedAt = 0;
+    const sent = a.send(env).then((r) => {
+      ackedAt = Date.now();
+      return r;
+    });
+    await b.until(() => b.deliveries.length === 1, 5_000, 'live delivery');
+    const deliveredAt = Date.now();
+    expect(ackedAt).toBe(0); // the sender has no ack yet: not committed
+    expect(deliveredAt - t0).toBeLessThan(COMMIT_DELAY);
+    expect(b.deliveries[0]!.envelope).toEqual(env);
+    // bob acknowledges before the commit: answered after it, and counted
+    const ackT0 = Date.now();
+    expect(await b.ack([{ from: alice.fingerprint, id: env.id }])).toEqual({ ok: true, removed: 1 });
+    // answered only once committed, which is after the envelope's commit (same or a later transaction)
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(COMMIT_DELAY - 50);
+    expect(Date.now() - ackT0).toBeGreaterThan(50);
+    expect(await sent).toEqual({ ok: true, id: env.id, duplicate: false });
+    expect(ackedAt - t0).toBeGreaterThanOrEqual(COMMIT_DELAY - 50);
+    // after the commits: never delivered again, not on this connection nor on a new one
+    await new Promise((r) => setTimeout(r, COMMIT_DELAY + 200));
+    expect(b.deliveries).toHaveLength(1);
+    b.close();
+    const b2 = await login(relay.url, relay.fingerprint, bob);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(b2.deliveries).toHaveLength(0);
+    expect((await b2.fetch(bob.fingerprint)).ok && (await b2.fetch(bob.fingerprint))).toMatchObject({ envelopes: [] });
+    a.close();
+    b2.close();
+  });
+
+  it('a duplicate sent while the first copy is uncommitted is delivered once, and an unacked live delivery comes again after reconnect', async () => {
+    const a = await login(relay.url, relay.fingerprint, alice);
+    const b = await login(relay.url, relay.fingerprint, bob);
+    await new Promise((r) => setTimeout(r, 100));
+    const env = await sealText(alice, [bob], 'twice');
+    const forged = await sealText(alice, [bob], 'same id, other content', env.id);
+    const [r1, r2] = await Promise.all([a.send(env), a.send(forged)]);
+    expect(r1).toEqual({ ok: true, id: env.id, duplicate: false });
+    expect(r2).toEqual({ ok: true, id: env.id, duplicate: true });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(b.deliveries).toHaveLength(1);
+    expect(b.deliveries[0]!.envelope).toEqual(env);
+    // a committed duplicate is not delivered either
+    expect(await a.send(env)).toEqual({ ok: true, id: env.id, duplicate: true });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(b.deliveries).toHaveLength(1);
+    // not acknowledged: the next connection gets it again (at least once), from the store
+    b.close();
+    const b2 = await login(relay.url, relay.fingerprint, bob);
+    await b2.until(() => b2.deliveries.length === 1, 5_000, 'redelivery');
+    expect(b2.deliveries[0]!.envelope).toEqual(env);
+    expect(await b2.ack([{ from: alice.fingerprint, id: env.id }])).toEqual({ ok: true, removed: 1 });
+    a.close();
+    b2.close();
+  });
+
+  it('a backlog and live traffic reach a recipient in send order, each once', async () => {
+    const a = await login(relay.url, relay.fingerprint, alice);
+    const ids: string[] = [];
+    const sends: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 10; i++) {
+      const env = await sealText(alice, [carol], `backlog ${i}`);
+      ids.push(env.id);
+      sends.push(a.send(env));
+    }
+    await Promise.all(sends); // committed while carol is offline
+    const c = await login(relay.url, relay.fingerprint, carol);
+    // more while carol's backlog is being pushed and before those commits: they must not overtake it
+    const more: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 30; i++) {
+      const env = await sealText(alice, [carol], `live ${i}`);
+      ids.push(env.id);
+      more.push(a.send(env));
+    }
+    const acked = new Set<string>();
+    const seen: string[] = [];
+    const t = setInterval(() => {
+      const fresh = c.deliveries.slice(seen.length);
+      for (const d of fresh) seen.push(d.envelope.id);
+      const items = fresh.filter((d) => !acked.has(d.envelope.id)).map((d) => ({ from: d.envelope.from, id: d.envelope.id }));
+      for (const it of items) acked.add(it.id);
+      if (items.length) void c.ack(items);
+    }, 20);
+    try {
+      await Promise.all(more);
+      await c.until(() => c.deliveries.length >= ids.length, 10_000, 'all envelopes');
+      await new Promise((r) => setTimeout(r, COMMIT_DELAY + 200));
+    } finally {
+      clearInterval(t);
+    }
+    expect(c.deliveries.map((d) => d.envelope.id)).toEqual(ids);
+    a.close();
+    c.close();
+  });
+});
