@@ -78,5 +78,56 @@ test(`a conversation of ${COUNT.toLocaleString('en')} messages stays smooth`, as
   const visibleIds = await page.getByTestId('message').allInnerTexts();
   const oldest = Math.min(...visibleIds.map((t) => Number(/#(\d+)/.exec(t)?.[1] ?? COUNT)));
   expect(oldest).toBeLessThan(COUNT - 400);
+
+  // Scroll anchoring: scroll up slowly (a steady wheel, 150 px every other frame) across page boundaries. Whatever loads
+  // or gets measured above the viewport, a message on screen must move by exactly the distance scrolled: content
+  // never jumps when an older page is prepended (placeholders turning into real rows of other heights, the first
+  // row of the previous page gaining a day separator).
+  const anchoring = await page.evaluate(async () => {
+    const el = document.querySelector<HTMLElement>('[data-testid="messages"]')!;
+    const box = (): DOMRect => el.getBoundingClientRect();
+    const frame = (): Promise<unknown> => new Promise((r) => requestAnimationFrame(() => r(null)));
+    const idOf = (t: string): number => Number(/#(\d+)/.exec(t)?.[1] ?? NaN);
+    // A message fully in the lower half of the viewport, to follow.
+    const pick = (): HTMLElement | null => {
+      const b = box();
+      for (const m of Array.from(document.querySelectorAll<HTMLElement>('[data-testid="message"]'))) {
+        const r = m.getBoundingClientRect();
+        if (r.top > b.top + b.height / 2 && r.bottom < b.bottom) return m;
+      }
+      return null;
+    };
+    const startOldest = Math.min(...Array.from(document.querySelectorAll('[data-testid="message"]')).map((m) => idOf(m.textContent ?? '')));
+    let worst = 0;
+    let checked = 0;
+    let oldest = startOldest;
+    const end = performance.now() + 8000;
+    while (performance.now() < end) {
+      const target = pick();
+      const id = target?.dataset.id;
+      const before = target?.getBoundingClientRect().top;
+      const top0 = el.scrollTop;
+      el.scrollTop = Math.max(0, top0 - 150);
+      const moved = top0 - el.scrollTop;
+      await frame();
+      await frame();
+      for (const m of Array.from(document.querySelectorAll('[data-testid="message"]'))) oldest = Math.min(oldest, idOf(m.textContent ?? ''));
+      if (!id || before === undefined) continue;
+      const after = document.querySelector<HTMLElement>(`[data-testid="message"][data-id="${id}"]`);
+      if (!after) continue;
+      // On screen the message must have moved down by exactly the distance scrolled: rows above it that changed
+      // height in between were compensated by the virtualizer moving scrollTop with them.
+      const shift = after.getBoundingClientRect().top - before - moved;
+      worst = Math.max(worst, Math.abs(shift));
+      checked++;
+    }
+    return { worst, checked, rowsScrolled: startOldest - oldest };
+  });
+  console.log(
+    `long history: slow scroll over ${anchoring.rowsScrolled} older rows, ${anchoring.checked} steps checked; worst jump ${anchoring.worst.toFixed(1)} px`,
+  );
+  expect(anchoring.checked).toBeGreaterThan(50);
+  expect(anchoring.rowsScrolled).toBeGreaterThan(200); // crossed at least one page boundary (pages are 200 rows)
+  expect(anchoring.worst).toBeLessThanOrEqual(2);
   await shot(page, 'long-history');
 });

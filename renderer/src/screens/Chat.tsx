@@ -85,6 +85,17 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
   const getScrollElement = useCallback(() => scrollRef.current, []);
   const estimateSize = useCallback(() => ROW_ESTIMATE, []);
   const virtualizer = useVirtualizer({ count: rows, getScrollElement, estimateSize, overscan: 8, getItemKey });
+  // Scroll anchoring: when a row above the viewport changes height, move the scroll position with it so what the
+  // reader sees stays put. The library's default skips re-measured rows while scrolling up; here that is exactly
+  // when an older page lands and the first row of the previous page gains a day separator or a group gap.
+  // A row measured for the first time is compensated when it starts above the viewport; a re-measured one only
+  // when it lies entirely above it (a row spanning the top edge grows below the reader's anchor).
+  useLayoutEffect(() => {
+    virtualizer.shouldAdjustScrollPositionOnItemSizeChange = (item, _delta, v) => {
+      const offset = v.scrollOffset ?? 0;
+      return v.itemSizeCache.has(getItemKey(item.index)) ? item.start + item.size <= offset : item.start < offset;
+    };
+  }, [virtualizer, getItemKey]);
 
   // Open at the newest message; follow new messages while the reader is at the bottom.
   const opened = useRef(false);
