@@ -4,7 +4,7 @@
  * having written anything; any other failure rolls the whole batch back.
  */
 import Database from 'better-sqlite3';
-import type { ErrorCode, PublicIdentity } from '../../protocol/index.js';
+import type { Envelope, ErrorCode, PublicIdentity } from '../../protocol/index.js';
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS identities (
@@ -58,8 +58,11 @@ export function openDatabase(file: string, synchronous: Synchronous, readonly = 
 
 export type WriteOp =
   | { t: 'register'; username: string; identity: PublicIdentity; fingerprint: string; replaces?: string; rotationSig?: string; now: number }
-  /** `body` is the envelope's JSON (serialized once, on the relay's thread); `to` its recipients. */
-  | { t: 'enqueue'; from: string; id: string; to: string[]; body: string; size: number; receivedAt: number; expiresAt: number }
+  /**
+   * `body` is the envelope's JSON when the caller had it (the relay serializes once, for its size check); otherwise
+   * `envelope` travels as is and is serialized here, on the writer thread.
+   */
+  | { t: 'enqueue'; from: string; id: string; to: string[]; body: string | null; envelope?: Envelope; size: number; receivedAt: number; expiresAt: number }
   | { t: 'ack'; recipient: string; items: Array<{ from: string; id: string }>; now: number }
   | { t: 'sweep'; now: number };
 
@@ -131,7 +134,7 @@ export class Writer {
         return { rotated: byName !== undefined, previous: byName ?? null };
       }
       case 'enqueue': {
-        const r = st.insertEnv.run(op.from, op.id, op.body, op.size, op.receivedAt, op.expiresAt);
+        const r = st.insertEnv.run(op.from, op.id, op.body ?? JSON.stringify(op.envelope), op.size, op.receivedAt, op.expiresAt);
         if (r.changes === 0) return 0; // duplicate
         const seq = Number(r.lastInsertRowid);
         for (const to of op.to) st.insertDelivery.run(to, seq);

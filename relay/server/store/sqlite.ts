@@ -257,13 +257,12 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
     return this.write({ t: 'register', ...input });
   }
 
-  async enqueue(input: EnqueueInput): Promise<{ duplicate: boolean; seq?: number }> {
+  enqueue(input: EnqueueInput): Promise<{ duplicate: boolean; seq?: number }> {
     const env = input.envelope;
-    const seq = await this.write<number>({
-      t: 'enqueue', from: env.from, id: env.id, to: env.to, body: input.body ?? JSON.stringify(env),
-      size: input.size, receivedAt: input.receivedAt, expiresAt: input.expiresAt,
-    });
-    return seq === 0 ? { duplicate: true } : { duplicate: false, seq };
+    const op: WriteOp = input.body !== undefined
+      ? { t: 'enqueue', from: env.from, id: env.id, to: env.to, body: input.body, size: input.size, receivedAt: input.receivedAt, expiresAt: input.expiresAt }
+      : { t: 'enqueue', from: env.from, id: env.id, to: env.to, body: null, envelope: env, size: input.size, receivedAt: input.receivedAt, expiresAt: input.expiresAt };
+    return this.write<number>(op).then((seq) => (seq === 0 ? { duplicate: true } : { duplicate: false, seq }));
   }
 
   /** Committed (from, id): stored or tombstoned (sync: the relay's dedupe check before a live delivery). */
