@@ -85,7 +85,7 @@ export interface ParleyServiceOptions {
   /** Relay reconnect policy. */
   reconnect?: BackoffOptions & { enabled?: boolean };
   /** Messenger tuning (batch size, key check intervals, retry backoff). */
-  messenger?: Pick<MessengerOptions, 'fetchLimit' | 'retry' | 'keyCheckOnSendMs' | 'keyCheckIntervalMs'>;
+  messenger?: Pick<MessengerOptions, 'fetchLimit' | 'commitChunk' | 'maxOpensInFlight' | 'retry' | 'keyCheckOnSendMs' | 'keyCheckIntervalMs'>;
   /** Shell hook: choose where to save / read an identity backup (Electron: a file dialog). */
   pickBackupFile?: (mode: 'export' | 'import') => Promise<string | null>;
   /** Diagnostics sink (never receives secrets). */
@@ -224,9 +224,19 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   }
 
   private async activate(contents: VaultContents): Promise<void> {
-    const keys = await loadIdentity(contents.identity);
-    const store = openHistoryStore({ path: this.profile.paths.db, key: contents.dbKey });
     const pool = new LazyPool({ secret: contents.identity, ...(this.o.cryptoPoolSize ? { size: this.o.cryptoPoolSize } : {}) });
+    // Going online: start the workers right at unlock, so they boot (and import the keys) while the identity is
+    // loaded, the store opened and the relay connected, not when the first envelope arrives.
+    if (this.o.connect !== false && this.profile.meta.relayUrl) pool.warm();
+    let keys: IdentityKeys;
+    let store: HistoryStore;
+    try {
+      keys = await loadIdentity(contents.identity);
+      store = openHistoryStore({ path: this.profile.paths.db, key: contents.dbKey });
+    } catch (err) {
+      await pool.close().catch(() => undefined);
+      throw err;
+    }
     // Dedupe marks only need to outlive the relay's retention (30 days by default): keep 60 days.
     try {
       store.pruneSeen(Date.now() - SEEN_RETENTION_MS);

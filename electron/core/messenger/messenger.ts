@@ -13,6 +13,7 @@
  *  - trust on first use: a different identity served for a contact clears `verified`, holds the outbox, keeps the
  *    new key's envelopes pending (stored, then acked), records the change and raises 'contact-key-changed'.
  */
+import os from 'node:os';
 import {
   LABELS,
   LIMITS,
@@ -67,6 +68,17 @@ export interface MessengerOptions {
   me: Me;
   /** Envelopes per fetch (default 64). Smaller batches commit (and ack) more often. */
   fetchLimit?: number;
+  /**
+   * Envelopes per commit (default 16): each chunk of a delivered batch is stored in its own transaction (with its
+   * receipt), acked, announced, and the event loop gets a turn before the next one, so no burst of SQLite and
+   * event work blocks it for long.
+   */
+  commitChunk?: number;
+  /**
+   * Opens handed to the crypto pool at once (default 4 per core). The rest wait here, in relay order, so the pool
+   * stays saturated while a receipt seal (which bypasses this queue) never waits behind a whole backlog.
+   */
+  maxOpensInFlight?: number;
   /** Outbox retry backoff (default 1 s doubling to 60 s, ±50 % jitter). */
   retry?: BackoffOptions;
   /** Minimum time between two key checks of one contact on send (default 30 s; 0 = every send). */
@@ -104,6 +116,17 @@ type SealedReceipt = { username: string; id: string; envelope: Envelope };
 /** Thrown inside a batch when the sender cannot be resolved right now (offline): nothing is acked. */
 class RetryLater extends Error {}
 
+type OpenResult = { payload: Payload } | { error: string };
+
+/** A slice of a delivered batch, committed in one transaction; `ready` = its opens done and its receipt sealed. */
+type Chunk = {
+  part: Prepared[];
+  ready: Promise<{ opened: Array<OpenResult | null>; receipts: SealedReceipt[] }>;
+};
+
+/** Gives the event loop a turn (I/O, timers) between chunks of synchronous work. */
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 
 function headerOf(raw: unknown): AckItem | null {
   if (typeof raw !== 'object' || raw === null) return null;
@@ -127,6 +150,13 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
   private chain: Promise<void> = Promise.resolve();
   private prepChain: Promise<void> = Promise.resolve();
   private readonly inflight = new Set<string>();
+  /** Acks sent after a commit and not answered yet (idle() waits for them). */
+  private readonly ackWaits = new Set<Promise<number>>();
+  /** Opens waiting for a pool slot (FIFO = relay order) and the number handed to the pool. */
+  private readonly openQueue: Array<() => void> = [];
+  private opensInFlight = 0;
+  private readonly maxOpens: number;
+  private readonly commitChunk: number;
   private draining = false;
   private drainAgain = false;
   private flushing = false;
@@ -147,6 +177,8 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     this.me = o.me;
     this.now = o.now ?? Date.now;
     this.log = o.log ?? (() => {});
+    this.maxOpens = Math.max(1, o.maxOpensInFlight ?? 4 * os.availableParallelism());
+    this.commitChunk = Math.max(1, o.commitChunk ?? 16);
   }
 
   get identity(): Me {
@@ -192,9 +224,10 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     await this.flushDone; // a send in flight still records its outcome before the store closes
   }
 
-  /** Resolves when every batch queued so far has been processed. */
-  idle(): Promise<void> {
-    return this.chain;
+  /** Resolves when every batch queued so far has been processed (stored and acknowledged). */
+  async idle(): Promise<void> {
+    await this.chain;
+    await Promise.all([...this.ackWaits]);
   }
 
   // ---- sending ----------------------------------------------------------------------------------------------
@@ -408,26 +441,31 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
       () => undefined,
       () => undefined,
     );
+    // The chain moves on once a batch is committed; its acks are answered in the background (`acked`).
     const run = this.chain.then(async () => {
       const p = await prep;
-      return p ? this.finishBatch(p) : 0;
+      return p ? this.finishBatch(p) : { acked: Promise.resolve(0) };
     });
     this.chain = run.then(
       () => undefined,
       (err: unknown) => {
-        // Nothing of the batch was acknowledged; the relay keeps it. Fetch it again shortly.
+        // What was not committed was not acknowledged; the relay keeps it. Fetch it again shortly.
         this.log(err instanceof RetryLater ? `batch deferred: ${err.message}` : `batch failed: ${(err as Error).message}`);
         this.retryDrainSoon();
       },
     );
-    return run.catch(() => 0);
+    return run.then(
+      (r) => r.acked,
+      () => 0,
+    );
   }
 
-  private async prepareBatch(items: LooseDelivered[]): Promise<{ prepared: Prepared[]; keys: string[] }> {
+  private async prepareBatch(items: LooseDelivered[]): Promise<{ chunks: Chunk[]; keys: string[] }> {
     const prepared: Prepared[] = [];
     const keys: string[] = [];
     try {
-      for (const it of items) {
+      for (const [n, it] of items.entries()) {
+        if (n > 0 && n % this.commitChunk === 0) await yieldToLoop();
         const hdr = headerOf(it.envelope);
         if (!hdr) {
           // Cannot be attributed nor acknowledged; the relay validated it, so this is a relay defect.
@@ -460,41 +498,81 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
           const error = `wrong-sender: signed by a previous key of ${contact.username} that has since been replaced`;
           prepared.push({ kind: 'open', ack: hdr, contact, receivedAt: it.receivedAt, result: Promise.resolve({ error }) });
         } else {
-          const result = this.crypto.open(it.envelope, contact.identity).then(
-            (r) => ({ payload: r.payload }),
-            (err: unknown) => ({ error: openErrorText(err) }),
-          );
+          const result = this.openQueued(it.envelope, contact.identity);
           prepared.push({ kind: 'open', ack: hdr, contact, receivedAt: it.receivedAt, result });
         }
       }
-      return { prepared, keys };
+      // Each chunk seals its receipt as soon as its own opens are done, while earlier chunks are still committing.
+      const chunks: Chunk[] = [];
+      for (let i = 0; i < prepared.length; i += this.commitChunk) {
+        const part = prepared.slice(i, i + this.commitChunk);
+        const ready = Promise.all(part.map(async (p) => (p.kind === 'open' ? await p.result : null))).then(async (opened) => {
+          // Receipts are sealed before the commit and queued in the same transaction as the messages: a crash
+          // never loses one.
+          const receipts = await this.sealReceipts(
+            part.flatMap((p, j) => {
+              const r = opened[j];
+              return p.kind === 'open' && r && 'payload' in r && r.payload.type === 'text' ? [{ contact: p.contact, id: p.ack.id }] : [];
+            }),
+          );
+          return { opened, receipts };
+        });
+        chunks.push({ part, ready });
+      }
+      return { chunks, keys };
     } catch (err) {
       for (const k of keys) this.inflight.delete(k);
       throw err;
     }
   }
 
-  private async finishBatch({ prepared, keys }: { prepared: Prepared[]; keys: string[] }): Promise<number> {
+  /** Opens one envelope in the pool, waiting for a slot first (see maxOpensInFlight). Never rejects. */
+  private openQueued(envelope: unknown, sender: PublicIdentity): Promise<OpenResult> {
+    const crypto = this.crypto; // the identity the envelope was addressed to when it arrived
+    return new Promise<OpenResult>((resolve) => {
+      const run = (): void => {
+        this.opensInFlight++;
+        let result: Promise<OpenResult>;
+        try {
+          result = crypto.open(envelope, sender).then(
+            (r) => ({ payload: r.payload }),
+            (err: unknown) => ({ error: openErrorText(err) }),
+          );
+        } catch (err) {
+          result = Promise.resolve({ error: openErrorText(err) });
+        }
+        void result.then((r) => {
+          this.opensInFlight--;
+          this.openQueue.shift()?.();
+          resolve(r);
+        });
+      };
+      if (this.opensInFlight < this.maxOpens) run();
+      else this.openQueue.push(run);
+    });
+  }
+
+  /**
+   * Commits a prepared batch in relay order, chunk by chunk: wait until the chunk is opened and its receipt sealed
+   * (later chunks and batches keep opening meanwhile), store it in one transaction, announce it, send its ack
+   * (after the commit; not awaited here, so the next chunk commits during the round trip), yield to the loop.
+   */
+  private async finishBatch({ chunks, keys }: { chunks: Chunk[]; keys: string[] }): Promise<{ acked: Promise<number> }> {
+    const acks: Array<Promise<number>> = [];
     try {
-      const opened = await Promise.all(prepared.map(async (p) => (p.kind === 'open' ? await p.result : null)));
-      // Receipts are sealed now and queued in the same transaction as the messages: a crash never loses one.
-      const receipts = await this.sealReceipts(
-        prepared.flatMap((p, i) => {
-          const r = opened[i];
-          return p.kind === 'open' && r && 'payload' in r && r.payload.type === 'text' ? [{ contact: p.contact, id: p.ack.id }] : [];
-        }),
-      );
-      return await this.commitBatch(prepared, opened, receipts);
+      for (const [n, c] of chunks.entries()) {
+        if (n > 0) await yieldToLoop();
+        const { opened, receipts } = await c.ready;
+        acks.push(this.commitPart(c.part, opened, receipts));
+      }
     } finally {
       for (const k of keys) this.inflight.delete(k);
     }
+    return { acked: Promise.all(acks).then((a) => a.reduce((x, y) => x + y, 0)) };
   }
 
-  private async commitBatch(
-    prepared: Prepared[],
-    opened: Array<{ payload: Payload } | { error: string } | null>,
-    receipts: SealedReceipt[],
-  ): Promise<number> {
+  /** Stores one chunk in one transaction and announces it; resolves with the number acked once the relay answers. */
+  private commitPart(prepared: Prepared[], opened: Array<OpenResult | null>, receipts: SealedReceipt[]): Promise<number> {
     const now = this.now();
     const received: MessageRecord[] = [];
     const states: Array<{ id: string; contact: string }> = [];
@@ -519,18 +597,24 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     });
     // Committed: now (and only now) the relay may forget them.
     const acks = prepared.flatMap((p) => (p.ack ? [p.ack] : []));
-    let acked = 0;
-    if (acks.length > 0 && this.transport?.online) {
-      try {
-        await this.transport.ack(acks);
-        acked = acks.length;
-      } catch (err) {
-        this.log(`ack failed (will be redelivered and deduplicated): ${(err as Error).message}`);
-        this.retryDrainSoon();
-      }
-    }
+    const t = this.transport;
+    const acked: Promise<number> =
+      acks.length > 0 && t?.online
+        ? t.ack(acks).then(
+            () => acks.length,
+            (err: unknown) => {
+              this.log(`ack failed (will be redelivered and deduplicated): ${(err as Error).message}`);
+              this.retryDrainSoon();
+              return 0;
+            },
+          )
+        : Promise.resolve(0);
+    this.ackWaits.add(acked);
+    void acked.then((n) => {
+      this.ackWaits.delete(acked);
+      this.emit('batch-stored', { stored: received.length, acked: n });
+    });
     this.afterStore(received, states, receipts.length > 0, prepared);
-    this.emit('batch-stored', { stored: received.length, acked });
     return acked;
   }
 
@@ -808,14 +892,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
   private async reopenPending(c: ContactRecord): Promise<void> {
     const pending = this.store.listPendingEnvelopes(c.username);
     if (pending.length === 0) return;
-    const results = await Promise.all(
-      pending.map((p) =>
-        this.crypto.open(p.envelope, c.identity).then(
-          (r) => ({ payload: r.payload }) as const,
-          (err: unknown) => ({ error: openErrorText(err) }) as const,
-        ),
-      ),
-    );
+    const results = await Promise.all(pending.map((p) => this.openQueued(p.envelope, c.identity)));
     const now = this.now();
     const received: MessageRecord[] = [];
     const states: Array<{ id: string; contact: string }> = [];
