@@ -119,7 +119,7 @@ interface SenderEntry {
  * pool worker has its own). A hit skips the schema parse, the fingerprint hash and the key import; the entry is a
  * pure function of those two strings, so it cannot be stale. Failures are not cached.
  */
-const senderCache = new Map<string, SenderEntry>();
+const senderCache = new Map<string, Promise<SenderEntry | null>>();
 const SENDER_CACHE_MAX = 256;
 
 /** Exactly { v: 1, enc: string, sig: string } with no other own keys (what the strict schema accepts structurally). */
@@ -137,17 +137,8 @@ function senderShape(s: unknown): s is PublicIdentity {
   );
 }
 
-/** The pinned sender, validated once per distinct identity; null when it is not a well-formed identity. */
-async function senderEntry(s: unknown): Promise<SenderEntry | null> {
-  const cacheKey = senderShape(s) ? `${s.enc}.${s.sig}` : null;
-  if (cacheKey !== null) {
-    const hit = senderCache.get(cacheKey);
-    if (hit) {
-      senderCache.delete(cacheKey); // refresh LRU position
-      senderCache.set(cacheKey, hit);
-      return hit;
-    }
-  }
+/** Full validation of the pinned sender: schema, fingerprint, Ed25519 key import. Null when it is not an identity. */
+async function loadSender(s: unknown): Promise<SenderEntry | null> {
   const parsed = publicIdentitySchema.safeParse(s);
   if (!parsed.success) return null;
   let verifyKey: Ed25519PublicKey | null;
@@ -156,11 +147,31 @@ async function senderEntry(s: unknown): Promise<SenderEntry | null> {
   } catch {
     verifyKey = null; // a key OpenSSL rejects verifies nothing: 'bad-signature', as before
   }
-  const entry: SenderEntry = { fingerprint: await fingerprint(parsed.data), verifyKey };
-  if (cacheKey !== null) {
-    if (senderCache.size >= SENDER_CACHE_MAX) senderCache.delete(senderCache.keys().next().value as string);
-    senderCache.set(cacheKey, entry);
+  return { fingerprint: await fingerprint(parsed.data), verifyKey };
+}
+
+/** The pinned sender, validated once per distinct identity (concurrent first uses share one validation). */
+function senderEntry(s: unknown): Promise<SenderEntry | null> {
+  if (!senderShape(s)) return loadSender(s); // the schema refuses it; nothing to cache
+  const { enc, sig } = s; // read once: the key and the validated identity are the same strings
+  const cacheKey = `${enc}.${sig}`;
+  const hit = senderCache.get(cacheKey);
+  if (hit) {
+    senderCache.delete(cacheKey); // refresh its LRU position
+    senderCache.set(cacheKey, hit);
+    return hit;
   }
+  const entry = loadSender({ v: PROTOCOL_VERSION, enc, sig });
+  if (senderCache.size >= SENDER_CACHE_MAX) senderCache.delete(senderCache.keys().next().value as string);
+  senderCache.set(cacheKey, entry);
+  void entry.then(
+    (e) => {
+      if (e === null && senderCache.get(cacheKey) === entry) senderCache.delete(cacheKey);
+    },
+    () => {
+      if (senderCache.get(cacheKey) === entry) senderCache.delete(cacheKey);
+    },
+  );
   return entry;
 }
 
