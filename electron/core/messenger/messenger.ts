@@ -152,6 +152,9 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
   private readonly inflight = new Set<string>();
   /** Acks sent after a commit and not answered yet (idle() waits for them). */
   private readonly ackWaits = new Set<Promise<number>>();
+  /** Committed items waiting for the ack request in flight to answer; they go out together in the next one. */
+  private ackBacklog: Array<{ items: AckItem[]; done: (n: number) => void }> = [];
+  private ackInFlight = false;
   /** Opens waiting for a pool slot (FIFO = relay order) and the number handed to the pool. */
   private readonly openQueue: Array<() => void> = [];
   private opensInFlight = 0;
@@ -597,18 +600,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     });
     // Committed: now (and only now) the relay may forget them.
     const acks = prepared.flatMap((p) => (p.ack ? [p.ack] : []));
-    const t = this.transport;
-    const acked: Promise<number> =
-      acks.length > 0 && t?.online
-        ? t.ack(acks).then(
-            () => acks.length,
-            (err: unknown) => {
-              this.log(`ack failed (will be redelivered and deduplicated): ${(err as Error).message}`);
-              this.retryDrainSoon();
-              return 0;
-            },
-          )
-        : Promise.resolve(0);
+    const acked = this.sendAck(acks);
     this.ackWaits.add(acked);
     void acked.then((n) => {
       this.ackWaits.delete(acked);
@@ -616,6 +608,43 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     });
     this.afterStore(received, states, receipts.length > 0, prepared);
     return acked;
+  }
+
+  /**
+   * Acks committed items. One ack request at a time: items committed while one is in flight are sent together
+   * when it answers (fewer relay writes during a catch-up, no added wait when idle). Resolves with the number acked.
+   */
+  private sendAck(items: AckItem[]): Promise<number> {
+    if (items.length === 0 || !this.transport?.online) return Promise.resolve(0);
+    return new Promise<number>((done) => {
+      this.ackBacklog.push({ items, done });
+      if (!this.ackInFlight) void this.pumpAcks();
+    });
+  }
+
+  private async pumpAcks(): Promise<void> {
+    this.ackInFlight = true;
+    try {
+      while (this.ackBacklog.length > 0) {
+        const group = this.ackBacklog;
+        this.ackBacklog = [];
+        const items = group.flatMap((g) => g.items);
+        const t = this.transport;
+        let ok = false;
+        if (t?.online) {
+          try {
+            await t.ack(items);
+            ok = true;
+          } catch (err) {
+            this.log(`ack failed (will be redelivered and deduplicated): ${(err as Error).message}`);
+            this.retryDrainSoon();
+          }
+        }
+        for (const g of group) g.done(ok ? g.items.length : 0);
+      }
+    } finally {
+      this.ackInFlight = false;
+    }
   }
 
   /** Inside a transaction: store one opened (or failed) envelope. */
