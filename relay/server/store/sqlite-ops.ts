@@ -3,7 +3,8 @@
  * applyBatch() runs a batch in ONE transaction: each op either succeeds or fails with a ProtocolError code without
  * having written anything; any other failure rolls the whole batch back.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { loadNative } from '../native.js';
 import type { Envelope, ErrorCode, PublicIdentity } from '../../protocol/index.js';
 
 export const SCHEMA = `
@@ -48,7 +49,11 @@ function migrate(db: Database.Database): void {
 export type Synchronous = 'FULL' | 'NORMAL';
 
 export function openDatabase(file: string, synchronous: Synchronous, readonly = false): Database.Database {
-  const db = new Database(file, readonly ? { readonly: true } : {});
+  // Loaded on first use, not at import: under the wrong ABI (say, an embedded relay in Electron before the rebuild)
+  // this throws a NativeModuleError that names the module and the fix instead of failing the whole process at start.
+  const Sqlite = loadNative<typeof Database & { default?: typeof Database }>('better-sqlite3');
+  const Ctor = (Sqlite.default ?? Sqlite) as typeof Database;
+  const db = new Ctor(file, readonly ? { readonly: true } : {});
   if (!readonly) db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${synchronous}`);
   db.pragma('foreign_keys = ON');
