@@ -75,8 +75,9 @@ export interface MessengerOptions {
    */
   commitChunk?: number;
   /**
-   * Opens handed to the crypto pool at once (default 4 per core). The rest wait here, in relay order, so the pool
-   * stays saturated while a receipt seal (which bypasses this queue) never waits behind a whole backlog.
+   * Opens handed to the crypto pool at once (default one per core). The rest wait here, in relay order: the pool
+   * stays busy, a receipt seal (which bypasses this queue) never waits behind a whole backlog, and the RSA work
+   * (Web Crypto runs it on libuv's threadpool, 4 threads) never oversubscribes the cores the event loop needs.
    */
   maxOpensInFlight?: number;
   /** Outbox retry backoff (default 1 s doubling to 60 s, ±50 % jitter). */
@@ -180,7 +181,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     this.me = o.me;
     this.now = o.now ?? Date.now;
     this.log = o.log ?? (() => {});
-    this.maxOpens = Math.max(1, o.maxOpensInFlight ?? 4 * os.availableParallelism());
+    this.maxOpens = Math.max(1, o.maxOpensInFlight ?? os.availableParallelism());
     this.commitChunk = Math.max(1, o.commitChunk ?? 16);
   }
 
