@@ -86,20 +86,23 @@ describe('messenger behaviour', () => {
   });
 
   test('a message the relay refuses for good is failed with the reason, and can be retried', async () => {
-    const db = new Database(relay.dbFile, { fileMustExist: true });
-    db.pragma('busy_timeout = 5000');
-    const row = db.prepare('SELECT * FROM identities WHERE username = ?').get('bob') as Record<string, unknown>;
-    db.prepare('DELETE FROM identities WHERE username = ?').run('bob');
+    // The relay comes back on the same address and data folder with a small envelope limit, so this message is
+    // refused for good (TOO_LARGE, not retryable); then back with the default limit, where a retry goes through.
+    const { dataDir } = relay;
+    const port = relay.relay.port;
+    const restartWith = async (limits?: { maxEnvelopeBytes: number }): Promise<void> => {
+      await relay.close();
+      relay = await startTestRelay({ dataDir, port, ...(limits ? { limits } : {}) });
+      await Promise.all([alice.waitOnline(30_000), bob.waitOnline(30_000)]);
+    };
+    await restartWith({ maxEnvelopeBytes: 4096 });
     const states = collect(alice, 'message-state');
-    const m = await alice.sendMessage({ contact: 'bob', text: 'are you registered?' });
+    const m = await alice.sendMessage({ contact: 'bob', text: `are you registered? ${'x'.repeat(3000)}` });
     await waitUntil(() => states.some((s) => s.id === m.id && s.state === 'failed'), 20_000, 'failed');
     const failed = states.find((s) => s.state === 'failed')!;
-    expect(failed.error).toMatch(/refused the message \(NOT_FOUND\)/);
+    expect(failed.error).toMatch(/refused the message \(TOO_LARGE\)/);
 
-    db.prepare('INSERT INTO identities (fingerprint, username, enc, sig, registered_at) VALUES (?, ?, ?, ?, ?)').run(
-      row.fingerprint, row.username, row.enc, row.sig, row.registered_at,
-    );
-    db.close();
+    await restartWith();
     const got = collect(bob, 'message-received');
     const again = await alice.retryMessage({ id: m.id });
     expect(again).toMatchObject({ id: m.id, state: 'sending', error: null });
