@@ -3,6 +3,7 @@
  * on 127.0.0.1, real SQLite in a temp dir), CLI child processes (the real `electron/cli/index.ts` under tsx),
  * in-process ParleyServices on real encrypted SQLite files, and fixture identities so tests skip RSA generation.
  */
+import Database from 'better-sqlite3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -65,6 +66,20 @@ export async function startTestRelay(o: { limits?: Partial<RelayLimits>; dataDir
   };
   cleanups.push(close);
   return { relay, url: relay.url, dataDir, dbFile: path.join(dataDir, 'relay.sqlite'), close };
+}
+
+/** Envelopes the relay still holds unacknowledged for `username` (read from the relay's SQLite file). */
+export function unackedFor(relay: TestRelay, username: string): number {
+  const db = new Database(relay.dbFile, { readonly: true, fileMustExist: true });
+  try {
+    return (
+      db
+        .prepare('SELECT COUNT(*) AS n FROM deliveries d JOIN identities i ON i.fingerprint = d.recipient WHERE i.username = ? AND d.acked_at IS NULL')
+        .get(username) as { n: number }
+    ).n;
+  } finally {
+    db.close();
+  }
 }
 
 /** Writes fixture identity n as an IdentitySecret JSON file (for `init --test-identity`) in a temp dir. */

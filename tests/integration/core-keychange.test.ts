@@ -5,7 +5,6 @@
  * verified flag and reports the key change. Bob's reply is held. When he accepts the new key, the three messages
  * open, in order, nothing lost, and his held reply is re-sealed for Alice's new key and reaches her.
  */
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ParleyService } from '../../electron/core/service.js';
 import { fingerprint } from '../../relay/protocol/index.js';
@@ -15,6 +14,7 @@ import {
   fixtureService,
   reopenService,
   startTestRelay,
+  unackedFor,
   waitUntil,
   type TestRelay,
 } from '../helpers/core.js';
@@ -23,19 +23,6 @@ import { fixtureIdentity } from '../helpers/identities.js';
 let relay: TestRelay;
 let alice: ParleyService;
 let bob: ParleyService;
-
-function unackedFor(username: string): number {
-  const db = new Database(relay.dbFile, { readonly: true, fileMustExist: true });
-  try {
-    return (
-      db
-        .prepare('SELECT COUNT(*) AS n FROM deliveries d JOIN identities i ON i.fingerprint = d.recipient WHERE i.username = ? AND d.acked_at IS NULL')
-        .get(username) as { n: number }
-    ).n;
-  } finally {
-    db.close();
-  }
-}
 
 beforeAll(async () => {
   relay = await startTestRelay();
@@ -69,7 +56,7 @@ describe('key change end to end', () => {
     let changes: ReturnType<typeof collect<'contact-key-changed'>> = [];
     bob = await reopenService(bobDir, {}, (svc) => (changes = collect(svc, 'contact-key-changed')));
     await waitUntil(() => changes.length > 0, 20_000, 'contact-key-changed');
-    await waitUntil(() => unackedFor('bob') === 0, 20_000, 'pending envelopes acknowledged after storing');
+    await waitUntil(() => unackedFor(relay, 'bob') === 0, 20_000, 'pending envelopes acknowledged after storing');
     await bob.idle();
 
     expect(changes[0]).toMatchObject({

@@ -3,27 +3,13 @@
  * through sending → sent → delivered, a blocked contact's messages never land, a message the relay refuses for good
  * is marked failed with the reason and can be retried, and history can be paged and deleted locally.
  */
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ParleyService } from '../../electron/core/service.js';
-import { cleanupAll, collect, fixtureService, startTestRelay, waitUntil, type TestRelay } from '../helpers/core.js';
+import { cleanupAll, collect, fixtureService, startTestRelay, unackedFor, waitUntil, type TestRelay } from '../helpers/core.js';
 
 let relay: TestRelay;
 let alice: ParleyService;
 let bob: ParleyService;
-
-function unackedFor(username: string): number {
-  const db = new Database(relay.dbFile, { readonly: true, fileMustExist: true });
-  try {
-    return (
-      db
-        .prepare('SELECT COUNT(*) AS n FROM deliveries d JOIN identities i ON i.fingerprint = d.recipient WHERE i.username = ? AND d.acked_at IS NULL')
-        .get(username) as { n: number }
-    ).n;
-  } finally {
-    db.close();
-  }
-}
 
 beforeAll(async () => {
   relay = await startTestRelay();
@@ -73,7 +59,7 @@ describe('messenger behaviour', () => {
     const sent = collect(alice, 'message-state');
     const m = await alice.sendMessage({ contact: 'bob', text: 'can you hear me?' });
     await waitUntil(() => sent.some((s) => s.id === m.id && s.state === 'sent'), 20_000, 'sent');
-    await waitUntil(() => unackedFor('bob') === 0, 20_000, 'bob acks it');
+    await waitUntil(() => unackedFor(relay, 'bob') === 0, 20_000, 'bob acks it');
     await bob.idle();
     expect(got).toHaveLength(0);
     await expect(bob.sendMessage({ contact: 'alice', text: 'x' })).rejects.toMatchObject({ code: 'BLOCKED' });
