@@ -658,34 +658,21 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     received: MessageRecord[],
     states: Array<{ id: string; contact: string }>,
   ): void {
-    if ('error' in r) {
+    // A text message or an envelope that failed to open becomes a message row; a receipt updates our sent ones.
+    const p = 'error' in r ? null : r.payload;
+    if (p === null || p.type === 'text') {
+      const failed = 'error' in r ? r.error : null;
       received.push(
         this.store.insertMessage({
           id: hdr.id,
           contact: contact.username,
           direction: 'in',
           senderFingerprint: hdr.from,
-          body: null,
-          sentAt: receivedAt,
+          body: p ? p.body : null,
+          sentAt: p ? p.ts : receivedAt,
           receivedAt: now,
-          state: 'undecryptable',
-          error: r.error,
-        }),
-      );
-      return;
-    }
-    const p = r.payload;
-    if (p.type === 'text') {
-      received.push(
-        this.store.insertMessage({
-          id: hdr.id,
-          contact: contact.username,
-          direction: 'in',
-          senderFingerprint: hdr.from,
-          body: p.body,
-          sentAt: p.ts,
-          receivedAt: now,
-          state: 'delivered',
+          state: failed === null ? 'delivered' : 'undecryptable',
+          ...(failed === null ? {} : { error: failed }),
         }),
       );
       return;
