@@ -31,14 +31,31 @@ export function fromB64u(text: string): Uint8Array {
   return out;
 }
 
-/** True when `text` is canonical unpadded base64url that decodes to exactly `len` bytes (any length if omitted). */
+/** Values of the base64url alphabet by char code (−1 elsewhere). */
+const B64URL_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 64; i++) B64URL_VALUE['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.charCodeAt(i)] = i;
+
+/** Bytes an unpadded base64url text of `chars` characters decodes to (−1 when no text has that length). */
+export function b64uByteLength(chars: number): number {
+  const rem = chars % 4;
+  return rem === 1 ? -1 : ((chars - rem) / 4) * 3 + (rem === 0 ? 0 : rem - 1);
+}
+
+/**
+ * True when `text` is canonical unpadded base64url that decodes to exactly `len` bytes (any length if omitted).
+ * Exactly fromB64u's acceptance, without decoding: alphabet, a possible length, and zero unused bits in the last
+ * character (the only way two spellings can decode to the same bytes). The relay runs this on every field of every
+ * envelope, so it must not allocate.
+ */
 export function isB64u(text: string, len?: number): boolean {
-  try {
-    const b = fromB64u(text);
-    return len === undefined || b.byteLength === len;
-  } catch {
-    return false;
-  }
+  if (typeof text !== 'string') return false;
+  const n = b64uByteLength(text.length);
+  if (n < 0 || (len !== undefined && n !== len)) return false;
+  if (!B64URL.test(text)) return false;
+  const rem = text.length % 4;
+  if (rem === 0) return true;
+  const last = B64URL_VALUE[text.charCodeAt(text.length - 1)]!;
+  return (last & (rem === 2 ? 0x0f : 0x03)) === 0;
 }
 
 const encoder = new TextEncoder();

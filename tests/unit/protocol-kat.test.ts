@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   canonicalHeader,
@@ -99,6 +100,36 @@ describe('base64url', () => {
   it('isB64u checks the decoded length', () => {
     expect(isB64u('AQID', 3)).toBe(true);
     expect(isB64u('AQID', 4)).toBe(false);
+  });
+
+  it('isB64u (no decoding) accepts exactly what fromB64u accepts, with the same length', () => {
+    const decodes = (s: string): number => {
+      try {
+        return fromB64u(s).byteLength;
+      } catch {
+        return -1;
+      }
+    };
+    // Near-valid strings: mostly the alphabet, sometimes a character from outside it, any length.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const char = fc.oneof(
+      { weight: 20, arbitrary: fc.constantFrom(...alphabet) },
+      { weight: 1, arbitrary: fc.constantFrom('=', '+', '/', ' ', '\n', 'é', '\u0000', '.') },
+    );
+    fc.assert(
+      fc.property(fc.array(char, { maxLength: 30 }), fc.integer({ min: 0, max: 24 }), (chars, len) => {
+        const s = chars.join('');
+        const n = decodes(s);
+        expect(isB64u(s)).toBe(n >= 0);
+        expect(isB64u(s, len)).toBe(n === len);
+      }),
+      { numRuns: 20_000 },
+    );
+    // Every spelling of every one- and two-byte value: only the canonical one passes.
+    for (let i = 0; i < 64 * 64; i++) {
+      const s = alphabet[i >> 6]! + alphabet[i & 63]!;
+      expect(isB64u(s, 1)).toBe(decodes(s) === 1);
+    }
   });
 });
 
