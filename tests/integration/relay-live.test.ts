@@ -4,6 +4,8 @@
  * a duplicate sent while the first copy is uncommitted is delivered once; a backlog and live traffic arrive in order.
  * The relay runs with a long group-commit delay (400 ms) so "before the commit" is observable.
  */
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureIdentities } from '../helpers/identities.js';
 import { login, makeParty, sealText, spawnRelay, RelayClient, removeDir, type Party, type SpawnedRelay } from '../helpers/relay.js';
@@ -127,6 +129,68 @@ describe('relay live delivery', () => {
     }
     expect(c.deliveries.map((d) => d.envelope.id)).toEqual(ids);
     a.close();
+    c.close();
+  });
+
+  it('folds an acknowledgement that arrives before the commit into the insert: same outcome, body never written', async () => {
+    const metrics = async () => (await (await fetch(`${relay.url}/metrics`)).json()) as { foldedAcks: number; acked: number };
+    const row = (id: string) => {
+      // a second, read-only connection to the relay's live database (WAL: sees what is committed)
+      const db = new Database(path.join(relay.dataDir, 'relay.sqlite'), { readonly: true });
+      try {
+        const env = db.prepare('SELECT seq, body FROM envelopes WHERE sender = ? AND id = ?').get(alice.fingerprint, id) as { seq: number; body: string | null };
+        const acks = db.prepare('SELECT recipient, acked_at FROM deliveries WHERE seq = ? ORDER BY recipient').all(env.seq) as Array<{ recipient: string; acked_at: number | null }>;
+        return { body: env.body, acked: Object.fromEntries(acks.map((d) => [d.recipient, d.acked_at !== null])) };
+      } finally {
+        db.close();
+      }
+    };
+    const before = await metrics();
+    const a = await login(relay.url, relay.fingerprint, alice);
+    const b = await login(relay.url, relay.fingerprint, bob);
+    await new Promise((r) => setTimeout(r, 100));
+
+    // 1. one recipient, acked before the commit: one tombstone row, acknowledged, no body ever
+    const env = await sealText(alice, [bob], 'folded');
+    const sent = a.send(env);
+    await b.until(() => b.deliveries.length === 1, 5_000, 'live delivery');
+    expect(await b.ack([{ from: alice.fingerprint, id: env.id }])).toEqual({ ok: true, removed: 1 });
+    expect(await sent).toEqual({ ok: true, id: env.id, duplicate: false });
+    const m1 = await metrics();
+    expect(m1.foldedAcks).toBe(before.foldedAcks + 1);
+    expect(m1.acked).toBe(before.acked + 1);
+    expect(row(env.id)).toEqual({ body: null, acked: { [bob.fingerprint]: true } });
+    // the same answers as an acknowledgement written on its own: again → 0, someone else → FORBIDDEN, resend → duplicate
+    expect(await b.ack([{ from: alice.fingerprint, id: env.id }])).toEqual({ ok: true, removed: 0 });
+    const c = await login(relay.url, relay.fingerprint, carol);
+    expect(await c.ack([{ from: alice.fingerprint, id: env.id }])).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(await a.send(env)).toEqual({ ok: true, id: env.id, duplicate: true });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(b.deliveries).toHaveLength(1);
+
+    // 2. two recipients, one acks before the commit, the other later: the body stays until the second ack
+    const both = await sealText(alice, [bob, carol], 'for two');
+    const sent2 = a.send(both);
+    await b.until(() => b.deliveries.length === 2, 5_000, 'live delivery to bob');
+    expect(await b.ack([{ from: alice.fingerprint, id: both.id }])).toEqual({ ok: true, removed: 1 });
+    await sent2;
+    expect((await metrics()).foldedAcks).toBe(before.foldedAcks + 2);
+    await c.until(() => c.deliveries.some((d) => d.envelope.id === both.id), 5_000, 'delivery to carol');
+    expect(row(both.id)).toEqual({ body: JSON.stringify(both), acked: { [bob.fingerprint]: true, [carol.fingerprint]: false } });
+    expect(await c.ack([{ from: alice.fingerprint, id: both.id }])).toEqual({ ok: true, removed: 1 });
+    expect(row(both.id).body).toBeNull();
+
+    // 3. an ack that mixes a foldable item with one the recipient may not acknowledge is refused whole, nothing changed
+    const mine = await sealText(alice, [bob], 'mixed');
+    const notMine = await sealText(alice, [carol], 'not for bob');
+    const sent3 = Promise.all([a.send(mine), a.send(notMine)]);
+    await b.until(() => b.deliveries.some((d) => d.envelope.id === mine.id), 5_000, 'live delivery');
+    expect(await b.ack([{ from: alice.fingerprint, id: mine.id }, { from: alice.fingerprint, id: notMine.id }])).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    await sent3;
+    expect(row(mine.id).acked).toEqual({ [bob.fingerprint]: false });
+    expect(await b.ack([{ from: alice.fingerprint, id: mine.id }])).toEqual({ ok: true, removed: 1 });
+    a.close();
+    b.close();
     c.close();
   });
 });

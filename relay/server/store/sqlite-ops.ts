@@ -67,7 +67,17 @@ export type WriteOp =
    * `body` is the envelope's JSON when the caller had it (the relay serializes once, for its size check); otherwise
    * `envelope` travels as is and is serialized here, on the writer thread.
    */
-  | { t: 'enqueue'; from: string; id: string; to: string[]; body: string | null; envelope?: Envelope; size: number; receivedAt: number; expiresAt: number }
+  | {
+      t: 'enqueue'; from: string; id: string; to: string[]; body: string | null; envelope?: Envelope; size: number; receivedAt: number;
+      expiresAt: number;
+      /**
+       * Recipients whose acknowledgement arrived before this op was written (folded in by the store; only for an
+       * enqueue known to be unique): their deliveries are inserted already acknowledged at `ackedAt`, and when that
+       * is every recipient, the row is inserted as a tombstone (no body) straight away.
+       */
+      acked?: string[];
+      ackedAt?: number;
+    }
   | { t: 'ack'; recipient: string; items: Array<{ from: string; id: string }>; now: number }
   | { t: 'sweep'; now: number };
 
@@ -106,6 +116,7 @@ export class Writer {
         'INSERT OR IGNORE INTO envelopes (sender, id, body, size, received_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       insertDelivery: db.prepare('INSERT INTO deliveries (recipient, seq) VALUES (?, ?)'),
+      insertAckedDelivery: db.prepare('INSERT INTO deliveries (recipient, seq, acked_at) VALUES (?, ?, ?)'),
       envBySenderId: db.prepare('SELECT seq, size FROM envelopes WHERE sender = ? AND id = ?'),
       delivery: db.prepare('SELECT 1 FROM deliveries WHERE recipient = ? AND seq = ?').pluck(),
       markAcked: db.prepare('UPDATE deliveries SET acked_at = ? WHERE recipient = ? AND seq = ? AND acked_at IS NULL'),
@@ -139,10 +150,26 @@ export class Writer {
         return { rotated: byName !== undefined, previous: byName ?? null };
       }
       case 'enqueue': {
-        const r = st.insertEnv.run(op.from, op.id, op.body ?? JSON.stringify(op.envelope), op.size, op.receivedAt, op.expiresAt);
-        if (r.changes === 0) return 0; // duplicate
+        const acked = op.acked ?? [];
+        const body = acked.length === op.to.length ? null : (op.body ?? JSON.stringify(op.envelope));
+        const r = st.insertEnv.run(op.from, op.id, body, op.size, op.receivedAt, op.expiresAt);
+        if (r.changes === 0) {
+          // Only an enqueue checked unique carries acks, so this should not happen; if it does, the acks still apply,
+          // to the row that is there.
+          for (const recipient of acked) {
+            try {
+              this.apply({ t: 'ack', recipient, items: [{ from: op.from, id: op.id }], now: op.ackedAt ?? op.receivedAt });
+            } catch (e) {
+              if (!(e instanceof OpError)) throw e;
+            }
+          }
+          return 0; // duplicate
+        }
         const seq = Number(r.lastInsertRowid);
-        for (const to of op.to) st.insertDelivery.run(to, seq);
+        for (const to of op.to) {
+          if (acked.includes(to)) st.insertAckedDelivery.run(to, seq, op.ackedAt ?? op.receivedAt);
+          else st.insertDelivery.run(to, seq);
+        }
         return seq;
       }
       case 'ack': {

@@ -82,6 +82,14 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
   private readonly maxBatch: number;
   private readonly st;
   private drainWaiters: Array<() => void> = [];
+  /**
+   * Unique enqueues still collecting (not yet handed to the writer), by from/id: an acknowledgement arriving now is
+   * folded into the op (see WriteOp enqueue `acked`) and settles with it. Live delivery makes this the common case:
+   * the recipient usually acknowledges within the commit delay, and the envelope is then written once, as a
+   * tombstone, instead of insert + ack + body drop.
+   */
+  private collecting = new Map<string, { op: Extract<WriteOp, { t: 'enqueue' }>; written: Promise<unknown> }>();
+  private foldedAcks = 0;
 
   constructor(dataDir: string, opts: SqliteStoreOptions = {}) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -173,9 +181,11 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
       cbs = this.pendingCbs;
       this.pendingOps = [];
       this.pendingCbs = [];
+      this.collecting.clear();
     } else {
       ops = this.pendingOps.splice(0, this.maxBatch);
       cbs = this.pendingCbs.splice(0, this.maxBatch);
+      for (const op of ops) if (op.t === 'enqueue') this.collecting.delete(`${op.from}/${op.id}`);
     }
     const id = this.nextBatch++;
     this.inFlight.set(id, cbs);
@@ -259,10 +269,12 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
 
   enqueue(input: EnqueueInput): Promise<{ duplicate: boolean; seq?: number }> {
     const env = input.envelope;
-    const op: WriteOp = input.body !== undefined
+    const op: Extract<WriteOp, { t: 'enqueue' }> = input.body !== undefined
       ? { t: 'enqueue', from: env.from, id: env.id, to: env.to, body: input.body, size: input.size, receivedAt: input.receivedAt, expiresAt: input.expiresAt }
       : { t: 'enqueue', from: env.from, id: env.id, to: env.to, body: null, envelope: env, size: input.size, receivedAt: input.receivedAt, expiresAt: input.expiresAt };
-    return this.write<number>(op).then((seq) => (seq === 0 ? { duplicate: true } : { duplicate: false, seq }));
+    const written = this.write<number>(op);
+    if (input.unique && !this.closed) this.collecting.set(`${op.from}/${op.id}`, { op, written });
+    return written.then((seq) => (seq === 0 ? { duplicate: true } : { duplicate: false, seq }));
   }
 
   /** Committed (from, id): stored or tombstoned (sync: the relay's dedupe check before a live delivery). */
@@ -281,7 +293,30 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
   }
 
   ack(recipient: string, items: Array<{ from: string; id: string }>): Promise<{ removed: number; bytes: number }> {
-    return this.write({ t: 'ack', recipient, items, now: Date.now() });
+    const now = Date.now();
+    // Folded only when every item is a collecting enqueue for this recipient (all or nothing, so that a FORBIDDEN
+    // item still refuses the whole call with nothing changed); settles with the commit that writes the enqueues.
+    const fold: Array<{ op: Extract<WriteOp, { t: 'enqueue' }>; written: Promise<unknown> }> = [];
+    for (const it of items) {
+      const c = this.collecting.get(`${it.from}/${it.id}`);
+      if (!c || !c.op.to.includes(recipient) || c.op.acked?.includes(recipient) || fold.includes(c)) break;
+      fold.push(c);
+    }
+    if (items.length === 0 || fold.length < items.length) return this.write({ t: 'ack', recipient, items, now });
+    let bytes = 0;
+    for (const c of fold) {
+      const acked = (c.op.acked ??= []);
+      acked.push(recipient);
+      c.op.ackedAt = now;
+      bytes += c.op.size;
+      if (acked.length === c.op.to.length) {
+        // everyone has it: the row is written as a tombstone, so the body need not even go to the writer
+        c.op.body = null;
+        delete c.op.envelope;
+      }
+    }
+    this.foldedAcks += fold.length;
+    return Promise.all(fold.map((c) => c.written)).then(() => ({ removed: fold.length, bytes }));
   }
 
   sweep(now: number): Promise<number> {
@@ -295,6 +330,7 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
       envelopes: this.st.countEnv.get() as number,
       commits: this.commits,
       committedWrites: this.committedWrites,
+      foldedAcks: this.foldedAcks,
     };
   }
 

@@ -42,6 +42,12 @@ export interface EnqueueInput {
   size: number;
   receivedAt: number;
   expiresAt: number;
+  /**
+   * The caller has checked that no envelope with this (from, id) is pending or committed (the relay knows this for
+   * every envelope it forwards live). A store may then fold acknowledgements that arrive before this enqueue is
+   * written into the insert itself: same outcome, one write instead of three.
+   */
+  unique?: boolean;
 }
 
 export interface QueueUsage {
@@ -57,6 +63,8 @@ export interface StoreStats {
   envelopes: number;
   commits: number;
   committedWrites: number;
+  /** Acknowledgements folded into a not-yet-written enqueue (SQLite store; see EnqueueInput.unique). */
+  foldedAcks?: number;
 }
 
 export interface EnvelopeStore {
