@@ -13,6 +13,8 @@ export interface ServerHandle {
   pid: number;
   /** RSS of the server process after two forced GCs, bytes. */
   rss(): Promise<{ rss: number; heapUsed: number }>;
+  /** The server's event-loop delay (ms) since the previous call. */
+  eventLoopDelay(): Promise<{ p50: number; p99: number; max: number }>;
   /** CPU time the server process used so far (user+system, ms), from /proc. */
   cpuMs(): number;
   stop(): Promise<void>;
@@ -20,7 +22,8 @@ export interface ServerHandle {
 
 export async function startServer(mode: ServerMode, o: { dataDir?: string; limits?: Record<string, unknown> } = {}): Promise<ServerHandle> {
   const child: ChildProcess = fork(path.join(ROOT, 'bench/servers/child.ts'), [mode, o.dataDir ?? ''], {
-    execArgv: ['--import', 'tsx', '--expose-gc'],
+    // PARLEY_BENCH_CPU_PROF=<dir>: write a V8 CPU profile of each relay process there (open in Chrome DevTools).
+    execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env.PARLEY_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PARLEY_BENCH_CPU_PROF}`] : [])],
     env: { ...process.env, PARLEY_BENCH_LIMITS: JSON.stringify(o.limits ?? {}) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -52,6 +55,16 @@ export async function startServer(mode: ServerMode, o: { dataDir?: string; limit
         };
         child.on('message', on);
         child.send({ type: 'rss' });
+      }),
+    eventLoopDelay: () =>
+      new Promise((resolve) => {
+        const on = (m: { type: string; p50: number; p99: number; max: number }): void => {
+          if (m.type !== 'eld') return;
+          child.off('message', on);
+          resolve({ p50: m.p50, p99: m.p99, max: m.max });
+        };
+        child.on('message', on);
+        child.send({ type: 'eld' });
       }),
     cpuMs() {
       try {

@@ -2,24 +2,26 @@
  * A relay under test, in its own process (so its RSS and CPU are its own). Started by bench/lib/server.ts with
  * `node --import tsx --expose-gc bench/servers/child.ts <mode> <dataDir>`; talks over the IPC channel:
  *   → { type: 'ready', url, fingerprint }     ← { type: 'rss' } → { type: 'rss', rss, heapUsed }
+ *   ← { type: 'eld' } → { type: 'eld', p50, p99, max } (event-loop delay in ms since the previous 'eld'; resets)
  *   ← { type: 'stop' } → exits after closing
  * Modes:
  *   ws            minimal raw `ws` relay: the first message names the client; each later message starts with the
  *                 recipient's 64-hex fingerprint and is forwarded unchanged. No parsing, no acks, no storage.
  *   sio           bare socket.io forwarder: `send` {envelope} → `deliver` to the recipient, ack the sender.
  *   sio-validate  the same plus what Parley's relay checks per envelope: zod schema, size, Ed25519 signature
- *                 (verify key imported once per identity).
+ *                 (verify key imported once per identity; node:crypto on the threadpool, as the relay does). This is
+ *                 the floor for any relay doing the protocol's checks over socket.io, before acks and storage.
  *   parley        Parley's relay (startRelay), SQLite in dataDir, rate limits raised for the benchmark.
  *   parley-mem    the same relay with an in-memory store (bench/servers/memory-store.ts): storage taken out.
  */
 import { createServer } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Server } from 'socket.io';
-import {
-  envelopeSignedParts, envelopeSize, frame, fromB64u, importVerifyKey, LABELS, sendSchema, subtle, type CryptoKey, type PublicIdentity,
-} from '../../relay/protocol/index.js';
+import { createPublicKey, verify as edVerify, type KeyObject } from 'node:crypto';
+import { envelopeSignedParts, envelopeSize, frame, LABELS, sendSchema, type PublicIdentity } from '../../relay/protocol/index.js';
 
 const [mode, dataDir] = process.argv.slice(2);
 
@@ -72,19 +74,16 @@ async function main(): Promise<() => Promise<void>> {
     const io = new Server(http, { transports: ['websocket'], serveClient: false, perMessageDeflate: false });
     const byFp = new Map<string, string>(); // fingerprint → socket id
     const ids = new Map<string, PublicIdentity>();
-    const verifyKeys = new Map<string, CryptoKey>();
-    await Promise.all([importVerifyKey(new Uint8Array(32)).catch(() => null)]);
+    const verifyKeys = new Map<string, KeyObject>();
     io.on('connection', (socket) => {
       let me: string | null = null;
       socket.on('hello', (p: { fingerprint: string; identity: PublicIdentity }, ack: (r: unknown) => void) => {
         me = p.fingerprint;
         byFp.set(me, socket.id);
         ids.set(me, p.identity);
-        // Import the sender's verify key once (as a relay would cache it per registered identity).
-        void importVerifyKey(fromB64u(p.identity.sig)).then((k) => {
-          verifyKeys.set(p.fingerprint, k);
-          ack({ ok: true });
-        });
+        // Import the sender's verify key once (as the relay caches it per registered identity).
+        verifyKeys.set(p.fingerprint, createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: p.identity.sig }, format: 'jwk' }));
+        ack({ ok: true });
       });
       socket.on('send', async (p: unknown, ack: (r: unknown) => void) => {
         if (typeof ack !== 'function') return;
@@ -94,7 +93,9 @@ async function main(): Promise<() => Promise<void>> {
           if (!parsed.success || envelopeSize(parsed.data.envelope) > 256 * 1024) return ack({ ok: false, error: { code: 'BAD_REQUEST' } });
           const e = parsed.data.envelope;
           const key = verifyKeys.get(e.from);
-          const ok = key && (await subtle.verify('Ed25519', key, fromB64u(e.sig), frame(LABELS.envelope, ...envelopeSignedParts(e))));
+          // As the relay does it: node:crypto's Ed25519 on libuv's threadpool.
+          const signed = frame(LABELS.envelope, ...envelopeSignedParts(e));
+          const ok = key && (await new Promise<boolean>((r) => edVerify(null, signed, key, Buffer.from(e.sig, 'base64url'), (err, v) => r(!err && v))));
           if (!ok) return ack({ ok: false, error: { code: 'BAD_SIGNATURE' } });
           env = parsed.data.envelope;
         }
@@ -130,10 +131,17 @@ async function main(): Promise<() => Promise<void>> {
   throw new Error(`unknown mode ${String(mode)}`);
 }
 
+const eld = monitorEventLoopDelay({ resolution: 1 });
+eld.enable();
+
 main().then(
   (stop) => {
     process.on('message', (m: { type: string }) => {
       if (m.type === 'rss') send({ type: 'rss', ...rss() });
+      if (m.type === 'eld') {
+        send({ type: 'eld', p50: eld.percentile(50) / 1e6, p99: eld.percentile(99) / 1e6, max: eld.max / 1e6 });
+        eld.reset();
+      }
       if (m.type === 'stop') {
         const t = setTimeout(() => process.exit(0), 5000);
         stop().finally(() => {
