@@ -114,6 +114,48 @@ describe('CryptoPool', () => {
     expect(() => new CryptoPool({ secret: secrets[0]!, size: 0 })).toThrow(RangeError);
   });
 
+  it('keeps at most maxInFlight requests per worker; the rest wait in call order, and close() rejects them', async () => {
+    const p = new CryptoPool({ secret: secrets[1]!, size: 2, maxInFlight: 2 });
+    try {
+      const envs = await Promise.all(Array.from({ length: 12 }, (_, i) => seal({ sender: alice, recipients: [bob.public], payload: text(`q${i}`) })));
+      const peak = { outstanding: 0, queued: 0 };
+      const done: number[] = [];
+      const calls = envs.map((e, i) =>
+        p.open(e, alice.public).then((r) => {
+          done.push(i);
+          const l = p.load();
+          peak.outstanding = Math.max(peak.outstanding, l.outstanding);
+          return r.payload;
+        }),
+      );
+      expect(p.load()).toEqual({ outstanding: 4, queued: 8 }); // 2 workers × 2, the rest queued
+      expect(await Promise.all(calls)).toEqual(envs.map((_, i) => text(`q${i}`)));
+      expect(peak.outstanding).toBeLessThanOrEqual(4);
+      expect(p.load()).toEqual({ outstanding: 0, queued: 0 });
+      expect(done).toHaveLength(12);
+      // close() with calls still queued: they reject, nothing hangs
+      const more = envs.map((e) => p.open(e, alice.public).then(() => 'ok', (e: unknown) => String(e)));
+      expect(p.load().queued).toBe(8);
+      await p.close();
+      const outcomes = await Promise.all(more);
+      expect(outcomes.filter((o) => o !== 'ok').every((o) => /closed/.test(o))).toBe(true);
+      expect(outcomes.filter((o) => o !== 'ok').length).toBeGreaterThanOrEqual(8);
+    } finally {
+      await p.close();
+    }
+    expect(() => new CryptoPool({ secret: secrets[1]!, size: 1, maxInFlight: 0 })).toThrow(RangeError);
+    // first come, first served: one worker with one request at a time finishes them in call order
+    const one = new CryptoPool({ secret: secrets[1]!, size: 1, maxInFlight: 1 });
+    try {
+      const envs = await Promise.all(Array.from({ length: 6 }, (_, i) => seal({ sender: alice, recipients: [bob.public], payload: text(`o${i}`) })));
+      const order: number[] = [];
+      await Promise.all(envs.map((e, i) => one.open(e, alice.public).then(() => order.push(i))));
+      expect(order).toEqual([0, 1, 2, 3, 4, 5]);
+    } finally {
+      await one.close();
+    }
+  });
+
   it('a worker that dies is replaced; the pool keeps working', async () => {
     const p = new CryptoPool({ secret: secrets[1]!, size: 2 });
     try {

@@ -35,6 +35,13 @@ export interface CryptoPoolOptions {
   size?: number;
   /** Path of the worker script (.js, or .ts run through tsx). Default: see the module comment. */
   workerEntry?: string;
+  /**
+   * Requests outstanding per worker (default 2); more wait in the pool's queue, in call order. Each worker's Web
+   * Crypto calls run on the process's libuv threadpool (4 threads by default): flooding it with dozens of
+   * interleaved RSA/Ed25519/AES jobs oversubscribes the cores and measurably lowers throughput (bench/open.ts:
+   * 64 in flight on 2 workers ≈ 0.74–0.94 of raw RSA, 2 per worker ≈ 0.93–0.99).
+   */
+  maxInFlight?: number;
 }
 
 interface Pending {
@@ -109,6 +116,9 @@ export class CryptoPool {
   private readonly init: WorkerInit;
   private nextId = 1;
   private rr = 0;
+  private readonly maxInFlight: number;
+  /** Calls waiting for a worker with room (FIFO). */
+  private queue: Array<{ req: RequestBody; resolve: (v: unknown) => void; reject: (e: Error) => void }> = [];
   private closed = false;
   /** Set when a worker failed before becoming ready (bad identity, unloadable script): every call rejects with it. */
   private broken: Error | null = null;
@@ -117,6 +127,9 @@ export class CryptoPool {
     const size = o.size ?? os.availableParallelism();
     if (!Number.isInteger(size) || size < 1 || size > 64) throw new RangeError('CryptoPool size must be an integer in [1, 64]');
     this.size = size;
+    const m = o.maxInFlight ?? 2;
+    if (!Number.isInteger(m) || m < 1 || m > 1024) throw new RangeError('CryptoPool maxInFlight must be an integer in [1, 1024]');
+    this.maxInFlight = m;
     this.entry = resolveWorkerEntry(o.workerEntry);
     this.init = { secret: o.secret };
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
@@ -146,9 +159,20 @@ export class CryptoPool {
     const p = slot.pending.get(m.id);
     if (!p) return;
     slot.pending.delete(m.id);
-    if (slot.pending.size === 0) slot.worker.unref();
     if (m.ok) p.resolve(m.value);
     else p.reject(fromWireError(m.error));
+    this.drain();
+    if (slot.pending.size === 0) slot.worker.unref();
+  }
+
+  /** Hand queued calls to workers with room. */
+  private drain(): void {
+    while (this.queue.length > 0 && !this.closed && !this.broken) {
+      const slot = this.pick();
+      if (slot.pending.size >= this.maxInFlight) return;
+      const q = this.queue.shift()!;
+      this.dispatch(slot, q.req, q.resolve, q.reject);
+    }
   }
 
   private onDeath(slot: Slot, err: Error): void {
@@ -163,6 +187,7 @@ export class CryptoPool {
       return;
     }
     this.slots[i] = this.spawn();
+    this.drain();
   }
 
   /** A startup failure: reject everything now and later, stop the workers. */
@@ -185,19 +210,24 @@ export class CryptoPool {
   private call<T>(req: RequestBody): Promise<T> {
     if (this.broken) return Promise.reject(this.broken);
     if (this.closed) return Promise.reject(new Error('CryptoPool is closed'));
-    const id = this.nextId++;
-    const slot = this.pick();
     return new Promise<T>((resolve, reject) => {
-      try {
-        slot.worker.postMessage({ ...req, id });
-      } catch (e) {
-        // Not structured-cloneable (functions, symbols…): cannot be an envelope or identity from the wire.
-        reject(req.op === 'open' ? new OpenError('malformed', `envelope cannot be cloned: ${(e as Error).message}`) : new TypeError(`seal input cannot be cloned: ${(e as Error).message}`));
-        return;
-      }
-      slot.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      if (slot.pending.size === 1) slot.worker.ref();
+      const slot = this.pick();
+      if (this.queue.length === 0 && slot.pending.size < this.maxInFlight) this.dispatch(slot, req, resolve as (v: unknown) => void, reject);
+      else this.queue.push({ req, resolve: resolve as (v: unknown) => void, reject });
     });
+  }
+
+  private dispatch(slot: Slot, req: RequestBody, resolve: (v: unknown) => void, reject: (e: Error) => void): void {
+    const id = this.nextId++;
+    try {
+      slot.worker.postMessage({ ...req, id });
+    } catch (e) {
+      // Not structured-cloneable (functions, symbols…): cannot be an envelope or identity from the wire.
+      reject(req.op === 'open' ? new OpenError('malformed', `envelope cannot be cloned: ${(e as Error).message}`) : new TypeError(`seal input cannot be cloned: ${(e as Error).message}`));
+      return;
+    }
+    slot.pending.set(id, { resolve, reject });
+    if (slot.pending.size === 1) slot.worker.ref();
   }
 
   /** open() on a worker, as `me` = the pool's identity. Rejects with OpenError (reason kept). */
@@ -214,6 +244,7 @@ export class CryptoPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const q of this.queue.splice(0)) q.reject(this.broken ?? new Error('CryptoPool is closed'));
     const slots = this.slots.splice(0);
     for (const s of slots) {
       const pending = [...s.pending.values()];
@@ -226,6 +257,11 @@ export class CryptoPool {
   /** The live worker threads (diagnostics and tests; empty after close()). */
   threads(): Worker[] {
     return this.slots.map((s) => s.worker);
+  }
+
+  /** Requests handed to workers and not yet answered, and requests waiting in the pool's queue (diagnostics, tests). */
+  load(): { outstanding: number; queued: number } {
+    return { outstanding: this.slots.reduce((n, s) => n + s.pending.size, 0), queued: this.queue.length };
   }
 
   /** Number of live worker threads (0 after close()). */
