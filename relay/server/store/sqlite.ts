@@ -225,8 +225,14 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
     }
     if (this.pendingOps.length > 0) {
       // ops that arrived during the commit go at once: they already waited one commit
-      if (this.pendingOps.length >= 1) this.flush();
+      this.flush();
     } else {
+      // Callers resumed by this commit often write again at once (a sender's next envelope, an ack): once their
+      // microtasks ran, send what they wrote without waiting out the commit delay, so the writer is never idle
+      // while work is queued. Ops that arrive later still collect for commitDelayMs.
+      setImmediate(() => {
+        if (this.pendingOps.length > 0 && this.inFlight.size === 0) this.flush();
+      });
       const w = this.drainWaiters;
       this.drainWaiters = [];
       for (const f of w) f();
