@@ -40,7 +40,7 @@ export const DEFAULT_LIMITS: Readonly<RelayLimits> = Object.freeze({
   deliverBatch: 64,
   deliverWindow: 256,
   commitDelayMs: 2,
-  commitMaxBatch: 1024,
+  commitMaxBatch: 256,
   connBurst: 400,
   connPerSec: 200,
   sendBurst: 200,

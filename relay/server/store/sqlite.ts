@@ -2,7 +2,8 @@
  * SQLite EnvelopeStore (better-sqlite3): WAL journal, synchronous=FULL, group commit on a writer thread.
  *
  * Writes are plain-data ops (sqlite-ops.ts). They collect for `commitDelayMs` (or until `commitMaxBatch`), then go
- * to the writer as one batch = one transaction = one fsync; while the writer commits, the next batch collects. Each
+ * to the writer as one batch = one transaction = one fsync; while the writer commits, the next batch collects (and,
+ * once full, is queued behind it, see flush()). Each
  * caller's promise settles only after COMMIT returned, so a sender is acknowledged only for envelopes on disk. The
  * event loop never waits for fsync. Reads use a second connection on the main thread (WAL: they see committed data).
  *
@@ -98,7 +99,7 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
     this.db = openDatabase(this.file, sync);
     const setup = new Writer(this.db); // creates the schema before any reader or worker touches the file
     this.delay = opts.commitDelayMs ?? 2;
-    this.maxBatch = opts.commitMaxBatch ?? 1024;
+    this.maxBatch = opts.commitMaxBatch ?? 256;
     const entry = opts.writer === 'inline' ? null : resolveWriterEntry(opts.workerEntry);
     if (entry) {
       this.writerMode = 'worker';
@@ -167,13 +168,18 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
     else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.delay);
   }
 
-  /** Send the collected ops as one transaction (at most one batch in flight: the next one collects meanwhile). */
+  /**
+   * Send the collected ops as one transaction. One batch in flight while the next one collects; a second only when
+   * the collecting one is full (commitMaxBatch): under heavy load the writer then starts it the moment the first
+   * commits instead of idling while the resumed callers write, and below that load writes still coalesce.
+   */
   private flush(): void {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.pendingOps.length === 0 || this.inFlight.size > 0) return;
+    const full = this.pendingOps.length >= this.maxBatch;
+    if (this.pendingOps.length === 0 || this.inFlight.size >= (full ? 2 : 1)) return;
     let ops: WriteOp[];
     let cbs: Callbacks;
     if (this.pendingOps.length <= this.maxBatch) {
