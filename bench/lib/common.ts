@@ -87,9 +87,12 @@ export function loopDelay(): { stop(): { p50: number; p99: number; max: number }
   };
 }
 
-/** parley/baseline when higher is better; baseline/parley when lower is better (time, latency, bytes). */
+/**
+ * parley/baseline. No ratio when the baseline is not a positive figure (e.g. a slope that measured ≤ 0 in a noisy
+ * run): a negative or infinite ratio would say nothing.
+ */
 export function ratioOf(parley: number | null, baseline: number | null): number | null {
-  if (parley === null || baseline === null || !Number.isFinite(parley) || !Number.isFinite(baseline) || baseline === 0) return null;
+  if (parley === null || baseline === null || !Number.isFinite(parley) || !Number.isFinite(baseline) || baseline <= 0) return null;
   return parley / baseline;
 }
 
