@@ -54,6 +54,7 @@ async function validationCosts(ids: Awaited<ReturnType<typeof benchIdentities>>)
 export const BENCH_LIMITS = {
   connBurst: 1_000_000, connPerSec: 1_000_000, sendBurst: 1_000_000, sendPerSec: 1_000_000,
   queueQuota: 1_000_000, queueQuotaBytes: 2_000_000_000,
+  maxConnectionsPerAddress: 1_000_000, // every benchmark client connects from 127.0.0.1
 };
 
 interface VariantResult {

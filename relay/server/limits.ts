@@ -29,6 +29,11 @@ export interface RelayLimits {
   sendPerSec: number;
   /** Rejected requests per connection per minute before the relay drops the connection. */
   abuseRejectsPerMinute: number;
+  /**
+   * Open connections per remote address (IPv4-mapped IPv6 counted as IPv4); more are refused at the handshake with
+   * RATE_LIMITED. Each idle connection costs the relay ~30 KB, so one host cannot exhaust it.
+   */
+  maxConnectionsPerAddress: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<RelayLimits> = Object.freeze({
@@ -46,6 +51,7 @@ export const DEFAULT_LIMITS: Readonly<RelayLimits> = Object.freeze({
   sendBurst: 200,
   sendPerSec: 100,
   abuseRejectsPerMinute: 50,
+  maxConnectionsPerAddress: 256,
 });
 
 const pos = z.number().int().positive();
@@ -65,6 +71,7 @@ export const relayLimitsSchema = z
     sendBurst: pos,
     sendPerSec: z.number().positive(),
     abuseRejectsPerMinute: pos,
+    maxConnectionsPerAddress: pos,
   })
   .strict()
   .partial();

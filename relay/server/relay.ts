@@ -78,6 +78,7 @@ export interface RelayMetrics {
   foldedAcks: number;
   abuseDisconnects: number;
   sessionsReplaced: number;
+  connectionsRefused: number;
   rejects: Partial<Record<ErrorCode, number>>;
   rejectsTotal: number;
 }
@@ -165,6 +166,8 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
     expired: 0,
     abuseDisconnects: 0,
     sessionsReplaced: 0,
+    /** Handshakes refused because their address had maxConnectionsPerAddress open. */
+    connectionsRefused: 0,
   };
   const rejects: Partial<Record<ErrorCode, number>> = {};
   let rejectsTotal = 0;
@@ -611,6 +614,29 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
       return { removed: r.removed };
     },
   };
+
+  // ---- connections per remote address (refused at the handshake: the client sees connect_error) -----------------
+  const perAddress = new Map<string, number>();
+  io.use((socket, next) => {
+    const addr = (socket.handshake.address || 'unknown').replace(/^::ffff:/, '');
+    const open = perAddress.get(addr) ?? 0;
+    if (open >= limits.maxConnectionsPerAddress) {
+      rejects.RATE_LIMITED = (rejects.RATE_LIMITED ?? 0) + 1;
+      rejectsTotal++;
+      counters.connectionsRefused++;
+      log.warn({ addr, open }, 'connection refused: too many from this address');
+      const err = new Error(`too many connections from this address (limit ${limits.maxConnectionsPerAddress})`);
+      (err as Error & { data: unknown }).data = new ProtocolError('RATE_LIMITED', err.message, 5_000).toWire();
+      return next(err);
+    }
+    perAddress.set(addr, open + 1);
+    socket.once('disconnect', () => {
+      const n = (perAddress.get(addr) ?? 1) - 1;
+      if (n > 0) perAddress.set(addr, n);
+      else perAddress.delete(addr);
+    });
+    next();
+  });
 
   io.on('connection', (raw) => {
     const socket = raw as AnySocket;

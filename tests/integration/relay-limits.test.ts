@@ -1,5 +1,8 @@
-/** Queue quota per recipient and TTL expiry, against a real relay configured with small limits. */
+/** Queue quota per recipient, TTL expiry and connections per address, against a real relay with small limits. */
+import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RelayClient as CoreRelayClient } from '../../electron/core/transport/relay-client.js';
+import type { ConnectionState } from '../../electron/contract/api.js';
 import { fixtureIdentities } from '../helpers/identities.js';
 import { login, makeParty, sealText, spawnRelay, RelayClient, removeDir, type Party, type SpawnedRelay } from '../helpers/relay.js';
 
@@ -58,5 +61,46 @@ describe('relay limits', () => {
     expect(b.deliveries).toHaveLength(0);
     a.close();
     b.close();
+  });
+
+  it('refuses connections past maxConnectionsPerAddress at the handshake (RATE_LIMITED); the app client says so and gets in once one closes', async () => {
+    const relay = await spawnRelay({ limits: { maxConnectionsPerAddress: 3 } });
+    relays.push(relay);
+    const metrics = async () => (await (await fetch(`${relay.url}/metrics`)).json()) as { connectionsRefused: number; rejects: Record<string, number>; connections: number };
+    const open = await Promise.all([1, 2, 3].map(() => RelayClient.connect(relay.url)));
+    // the fourth from the same address (127.0.0.1): refused before any event, with a typed error
+    const raw = io(relay.url, { transports: ['websocket'], forceNew: true, reconnection: false });
+    const refusal = await new Promise<Error & { data?: unknown }>((resolve, reject) => {
+      raw.once('connect', () => reject(new Error('a fourth connection was accepted')));
+      raw.once('connect_error', resolve);
+    });
+    raw.close();
+    expect(refusal.message).toBe('too many connections from this address (limit 3)');
+    expect(refusal.data).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 5000 });
+    const m = await metrics();
+    expect(m.connectionsRefused).toBe(1);
+    expect(m.rejects.RATE_LIMITED).toBe(1);
+
+    // Parley's own client: offline with the relay's reason, retrying with backoff; online once a slot frees up
+    const app = new CoreRelayClient({ url: relay.url, identity: null, reconnect: { baseMs: 100, maxMs: 300, jitter: 0 } });
+    const states: ConnectionState[] = [];
+    app.on('state', (st) => states.push(st));
+    try {
+      app.connect();
+      const refusedTwice = async () => {
+        for (let i = 0; i < 100 && (await metrics()).connectionsRefused < 3; i++) await new Promise((r) => setTimeout(r, 50));
+      };
+      await refusedTwice(); // the first attempt and at least one retry were refused
+      expect((await metrics()).connectionsRefused).toBeGreaterThanOrEqual(3);
+      const offline = states.find((st) => st.status === 'offline');
+      expect(offline && offline.status === 'offline' ? offline.reason : '').toBe('The relay refused the connection: too many connections from this address (limit 3)');
+      expect(app.online).toBe(false);
+      open[0]!.close();
+      await app.waitOnline(10_000); // an anonymous client is "online" once the relay's challenge arrived
+      expect(app.relayFingerprint).toBe(relay.fingerprint);
+    } finally {
+      app.close();
+      for (const c of open) c.close();
+    }
   });
 });

@@ -156,9 +156,17 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
     socket.on('connect_error', (err: Error) => {
       if (this.stopped) return;
       this.authed = false;
-      const reason = `Cannot reach the relay: ${err.message}`;
+      // Refused by the relay at the handshake (say, too many connections from this address): socket.io does not
+      // retry those by itself (`active` is false), so we do, with backoff. The message comes from the relay: bounded.
+      const refused = !socket.active;
+      const reason = refused
+        ? `The relay refused the connection: ${String(err.message).slice(0, 200)}`
+        : `Cannot reach the relay: ${err.message}`;
       if (this.o.reconnect?.enabled === false) this.fatal(reason, 'OFFLINE');
-      else this.setState({ status: 'offline', relayUrl: this.o.url, reason });
+      else {
+        this.setState({ status: 'offline', relayUrl: this.o.url, reason });
+        if (refused) this.scheduleManualReconnect();
+      }
     });
     socket.io.on('reconnect_attempt', () => {
       if (!this.stopped) this.setState({ status: 'connecting', relayUrl: this.o.url });
