@@ -7,8 +7,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixtureIdentities } from '../helpers/identities.js';
-import { login, makeParty, sealText, spawnRelay, RelayClient, removeDir, type Party, type SpawnedRelay } from '../helpers/relay.js';
+import { login, sealText, spawnRelay, removeDir, type Party, type SpawnedRelay, makeParties, registerParties } from '../helpers/relay.js';
 
 const COMMIT_DELAY = 400;
 let relay: SpawnedRelay;
@@ -17,12 +16,9 @@ let bob: Party;
 let carol: Party;
 
 beforeAll(async () => {
-  const ids = await fixtureIdentities(3, 0);
-  [alice, bob, carol] = await Promise.all([makeParty(ids[0]!, 'alice'), makeParty(ids[1]!, 'bob'), makeParty(ids[2]!, 'carol')]);
+  [alice, bob, carol] = (await makeParties('alice', 'bob', 'carol')) as [Party, Party, Party];
   relay = await spawnRelay({ limits: { commitDelayMs: COMMIT_DELAY, deliverBatch: 8, deliverWindow: 16 } });
-  const c = await RelayClient.connect(relay.url);
-  for (const p of [alice, bob, carol]) expect((await c.register(p)).ok).toBe(true);
-  c.close();
+  await registerParties(relay.url, [alice, bob, carol]);
 });
 
 afterAll(async () => {
@@ -185,6 +181,9 @@ describe('relay live delivery', () => {
     const notMine = await sealText(alice, [carol], 'not for bob');
     const sent3 = Promise.all([a.send(mine), a.send(notMine)]);
     await b.until(() => b.deliveries.some((d) => d.envelope.id === mine.id), 5_000, 'live delivery');
+    // carol's live copy means `notMine` was handed to the store (before bob's ack): otherwise it would be unknown
+    // to the ack, which counts as "nothing to remove", not as FORBIDDEN
+    await c.until(() => c.deliveries.some((d) => d.envelope.id === notMine.id), 5_000, 'live delivery to carol');
     expect(await b.ack([{ from: alice.fingerprint, id: mine.id }, { from: alice.fingerprint, id: notMine.id }])).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     await sent3;
     expect(row(mine.id).acked).toEqual({ [bob.fingerprint]: false });
