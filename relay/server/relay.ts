@@ -247,9 +247,13 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
     }
   };
 
-  const reject = (socket: AnySocket, st: ConnState, ack: AckFn | null, event: string, err: ProtocolError) => {
-    rejects[err.code] = (rejects[err.code] ?? 0) + 1;
+  const countReject = (code: ErrorCode) => {
+    rejects[code] = (rejects[code] ?? 0) + 1;
     rejectsTotal++;
+  };
+
+  const reject = (socket: AnySocket, st: ConnState, ack: AckFn | null, event: string, err: ProtocolError) => {
+    countReject(err.code);
     log.debug({ sid: socket.id, event, code: err.code }, 'rejected');
     reply(ack, { ok: false, error: err.toWire() });
     if (ABUSE_CODES.has(err.code)) {
@@ -621,8 +625,7 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
     const addr = (socket.handshake.address || 'unknown').replace(/^::ffff:/, '');
     const open = perAddress.get(addr) ?? 0;
     if (open >= limits.maxConnectionsPerAddress) {
-      rejects.RATE_LIMITED = (rejects.RATE_LIMITED ?? 0) + 1;
-      rejectsTotal++;
+      countReject('RATE_LIMITED');
       counters.connectionsRefused++;
       log.warn({ addr, open }, 'connection refused: too many from this address');
       const err = new Error(`too many connections from this address (limit ${limits.maxConnectionsPerAddress})`);

@@ -244,6 +244,23 @@ export async function fixtureService(
   return svc;
 }
 
+/**
+ * Alice (fixture 0) and Bob (fixture 1), each a fixtureService online at `relayUrl`; `contacts` says who adds the
+ * other first: both (default), only Alice, or nobody.
+ */
+export async function aliceAndBob(
+  relayUrl: string,
+  o: { contacts?: 'both' | 'alice' | 'none' } = {},
+): Promise<{ alice: ParleyService; bob: ParleyService }> {
+  const alice = await fixtureService(0, 'alice', relayUrl);
+  const bob = await fixtureService(1, 'bob', relayUrl);
+  await Promise.all([alice.waitOnline(), bob.waitOnline()]);
+  const contacts = o.contacts ?? 'both';
+  if (contacts !== 'none') await alice.addContact({ username: 'bob' });
+  if (contacts === 'both') await bob.addContact({ username: 'alice' });
+  return { alice, bob };
+}
+
 /** Re-opens an existing profile (same test options as fixtureService) and starts it. */
 export async function reopenService(
   profileDir: string,

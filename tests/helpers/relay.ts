@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { io, type Socket } from 'socket.io-client';
+import { fixtureIdentities } from './identities.js';
 import {
   LABELS,
   RelayPinError,
@@ -176,6 +177,25 @@ export interface Party {
 export async function makeParty(secret: IdentitySecret, username: string): Promise<Party> {
   const keys = await loadIdentity(secret);
   return { secret, keys, identity: secret.public, fingerprint: await identityFingerprint(secret.public), username };
+}
+
+/** Parties named in order, from fixture identities 0, 1, … (RSA-4096 generation would cost ~2 s each). */
+export async function makeParties(...usernames: string[]): Promise<Party[]> {
+  const ids = await fixtureIdentities(usernames.length, 0);
+  return Promise.all(usernames.map((name, i) => makeParty(ids[i]!, name)));
+}
+
+/** Register each party's username and identity over one anonymous connection; every registration must succeed. */
+export async function registerParties(url: string, parties: Party[]): Promise<void> {
+  const c = await RelayClient.connect(url);
+  try {
+    for (const p of parties) {
+      const r = await c.register(p);
+      if (!r.ok) throw new Error(`register ${p.username}: ${r.error.code} ${r.error.message}`);
+    }
+  } finally {
+    c.close();
+  }
 }
 
 export class RelayClient {

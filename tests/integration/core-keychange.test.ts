@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ParleyService } from '../../electron/core/service.js';
 import { fingerprint } from '../../relay/protocol/index.js';
 import {
+  aliceAndBob,
   cleanupAll,
   collect,
   fixtureService,
@@ -26,11 +27,7 @@ let bob: ParleyService;
 
 beforeAll(async () => {
   relay = await startTestRelay();
-  alice = await fixtureService(0, 'alice', relay.url);
-  bob = await fixtureService(1, 'bob', relay.url);
-  await Promise.all([alice.waitOnline(), bob.waitOnline()]);
-  await alice.addContact({ username: 'bob' });
-  await bob.addContact({ username: 'alice' });
+  ({ alice, bob } = await aliceAndBob(relay.url));
   await bob.setVerified({ username: 'alice', verified: true });
 }, 120_000);
 

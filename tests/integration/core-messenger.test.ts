@@ -5,7 +5,15 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ParleyService } from '../../electron/core/service.js';
-import { cleanupAll, collect, fixtureService, startTestRelay, unackedFor, waitUntil, type TestRelay } from '../helpers/core.js';
+import {
+  aliceAndBob,
+  cleanupAll,
+  collect,
+  startTestRelay,
+  unackedFor,
+  waitUntil,
+  type TestRelay,
+} from '../helpers/core.js';
 
 let relay: TestRelay;
 let alice: ParleyService;
@@ -13,9 +21,7 @@ let bob: ParleyService;
 
 beforeAll(async () => {
   relay = await startTestRelay();
-  alice = await fixtureService(0, 'alice', relay.url);
-  bob = await fixtureService(1, 'bob', relay.url);
-  await Promise.all([alice.waitOnline(), bob.waitOnline()]);
+  ({ alice, bob } = await aliceAndBob(relay.url, { contacts: 'none' }));
 }, 120_000);
 
 afterAll(cleanupAll);

@@ -9,9 +9,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ParleyService } from '../../electron/core/service.js';
 import { fingerprint } from '../../relay/protocol/index.js';
 import {
+  aliceAndBob,
   cleanupAll,
   collect,
-  fixtureService,
   reopenService,
   startTestRelay,
   waitUntil,
@@ -32,12 +32,8 @@ function relayDb(): Database.Database {
 
 beforeAll(async () => {
   relay = await startTestRelay();
-  alice = await fixtureService(0, 'alice', relay.url);
-  bob = await fixtureService(1, 'bob', relay.url);
+  ({ alice, bob } = await aliceAndBob(relay.url));
   bobDir = bob.profile.dir;
-  await Promise.all([alice.waitOnline(), bob.waitOnline()]);
-  await alice.addContact({ username: 'bob' });
-  await bob.addContact({ username: 'alice' });
 }, 120_000);
 
 afterAll(cleanupAll);

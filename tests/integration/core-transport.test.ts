@@ -10,6 +10,7 @@ import { ParleyService } from '../../electron/core/service.js';
 import { probeRelay } from '../../electron/core/transport/relay-client.js';
 import { startRelay } from '../../relay/server/index.js';
 import {
+  aliceAndBob,
   PASSPHRASE,
   TEST_KDF_ITERATIONS,
   cleanupAll,
@@ -58,10 +59,7 @@ describe('relay connection', () => {
     const dataDir = tmpDir('relay-restart');
     let relay = await startTestRelay({ dataDir });
     const port = relay.relay.port;
-    const alice = await fixtureService(0, 'alice', relay.url);
-    const bob = await fixtureService(1, 'bob', relay.url);
-    await Promise.all([alice.waitOnline(), bob.waitOnline()]);
-    await alice.addContact({ username: 'bob' });
+    const { alice, bob } = await aliceAndBob(relay.url, { contacts: 'alice' });
 
     const conn = collect(alice, 'connection-changed');
     await relay.close();

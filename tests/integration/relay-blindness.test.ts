@@ -8,15 +8,13 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromB64u } from '../../relay/protocol/index.js';
-import { fixtureIdentities } from '../helpers/identities.js';
-import { login, makeParty, openText, sealText, spawnRelay, removeDir, type Party, type SpawnedRelay } from '../helpers/relay.js';
+import { login, openText, sealText, spawnRelay, removeDir, type Party, type SpawnedRelay, makeParties } from '../helpers/relay.js';
 
 let relay: SpawnedRelay;
 let parties: Party[];
 
 beforeAll(async () => {
-  const ids = await fixtureIdentities(3, 0);
-  parties = await Promise.all(ids.map((s, i) => makeParty(s, ['alice', 'bob', 'carol'][i]!)));
+  parties = await makeParties('alice', 'bob', 'carol');
   relay = await spawnRelay();
 });
 

@@ -6,8 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Envelope } from '../../relay/protocol/index.js';
-import { fixtureIdentities } from '../helpers/identities.js';
-import { login, makeParty, sealText, spawnRelay, RelayClient, removeDir, tempDir, type Party, type SpawnedRelay } from '../helpers/relay.js';
+import { login, sealText, spawnRelay, RelayClient, removeDir, tempDir, type Party, type SpawnedRelay, makeParties } from '../helpers/relay.js';
 
 let alice: Party;
 let bob: Party;
@@ -16,8 +15,7 @@ const relays: SpawnedRelay[] = [];
 const limits = { deliverBatch: 5, deliverWindow: 10, sendBurst: 1000, sendPerSec: 1000 };
 
 beforeAll(async () => {
-  const ids = await fixtureIdentities(2, 0);
-  [alice, bob] = await Promise.all([makeParty(ids[0]!, 'alice'), makeParty(ids[1]!, 'bob')]);
+  [alice, bob] = (await makeParties('alice', 'bob')) as [Party, Party];
 });
 
 afterAll(async () => {

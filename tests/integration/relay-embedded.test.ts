@@ -5,8 +5,7 @@ import { promisify } from 'node:util';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRelay } from '../../relay/server/index.js';
-import { fixtureIdentities } from '../helpers/identities.js';
-import { login, makeParty, openText, REPO_ROOT, sealText, removeDir, tempDir, type Party } from '../helpers/relay.js';
+import { login, openText, REPO_ROOT, sealText, removeDir, tempDir, type Party, makeParties } from '../helpers/relay.js';
 
 const run = promisify(execFile);
 const dirs: string[] = [];
@@ -14,8 +13,7 @@ let alice: Party;
 let bob: Party;
 
 beforeAll(async () => {
-  const ids = await fixtureIdentities(2, 0);
-  [alice, bob] = await Promise.all([makeParty(ids[0]!, 'alice'), makeParty(ids[1]!, 'bob')]);
+  [alice, bob] = (await makeParties('alice', 'bob')) as [Party, Party];
 });
 
 afterAll(() => {

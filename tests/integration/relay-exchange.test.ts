@@ -1,7 +1,6 @@
 /** Online exchange, ordered queue delivery to a late recipient, dedupe, fetch, flow control, health and metrics. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixtureIdentities } from '../helpers/identities.js';
-import { login, makeParty, openText, sealText, spawnRelay, RelayClient, removeDir, type Party, type SpawnedRelay } from '../helpers/relay.js';
+import { login, openText, sealText, spawnRelay, RelayClient, removeDir, type Party, type SpawnedRelay, makeParties } from '../helpers/relay.js';
 
 let relay: SpawnedRelay;
 let alice: Party;
@@ -9,8 +8,7 @@ let bob: Party;
 let carol: Party;
 
 beforeAll(async () => {
-  const ids = await fixtureIdentities(3, 0);
-  [alice, bob, carol] = await Promise.all([makeParty(ids[0]!, 'alice'), makeParty(ids[1]!, 'bob'), makeParty(ids[2]!, 'carol')]);
+  [alice, bob, carol] = (await makeParties('alice', 'bob', 'carol')) as [Party, Party, Party];
   relay = await spawnRelay({ limits: { deliverBatch: 8, deliverWindow: 16 } });
 });
 

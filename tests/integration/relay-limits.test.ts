@@ -3,16 +3,14 @@ import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RelayClient as CoreRelayClient } from '../../electron/core/transport/relay-client.js';
 import type { ConnectionState } from '../../electron/contract/api.js';
-import { fixtureIdentities } from '../helpers/identities.js';
-import { login, makeParty, sealText, spawnRelay, RelayClient, removeDir, type Party, type SpawnedRelay } from '../helpers/relay.js';
+import { login, sealText, spawnRelay, RelayClient, removeDir, type Party, type SpawnedRelay, makeParties } from '../helpers/relay.js';
 
 let alice: Party;
 let bob: Party;
 const relays: SpawnedRelay[] = [];
 
 beforeAll(async () => {
-  const ids = await fixtureIdentities(2, 0);
-  [alice, bob] = await Promise.all([makeParty(ids[0]!, 'alice'), makeParty(ids[1]!, 'bob')]);
+  [alice, bob] = (await makeParties('alice', 'bob')) as [Party, Party];
 });
 
 afterAll(async () => {

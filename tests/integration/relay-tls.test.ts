@@ -11,20 +11,7 @@ import { Server } from 'socket.io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RelayPinError, relayFingerprintFromCert, type Ack, type AuthRequest, type Challenge } from '../../relay/protocol/index.js';
 import { loadRelayIdentity } from '../../relay/server/identity.js';
-import { fixtureIdentities } from '../helpers/identities.js';
-import {
-  login,
-  makeParty,
-  openText,
-  pinningAgent,
-  sealText,
-  spawnRelay,
-  RelayClient,
-  removeDir,
-  tempDir,
-  type Party,
-  type SpawnedRelay,
-} from '../helpers/relay.js';
+import { login, openText, pinningAgent, sealText, spawnRelay, RelayClient, removeDir, tempDir, type Party, type SpawnedRelay, makeParties } from '../helpers/relay.js';
 
 let relay: SpawnedRelay;
 let alice: Party;
@@ -45,8 +32,7 @@ function getJson(url: string, pin: { value?: string; seen?: string; error?: Erro
 }
 
 beforeAll(async () => {
-  const ids = await fixtureIdentities(2, 0);
-  [alice, bob] = await Promise.all([makeParty(ids[0]!, 'alice'), makeParty(ids[1]!, 'bob')]);
+  [alice, bob] = (await makeParties('alice', 'bob')) as [Party, Party];
   relay = await spawnRelay({ tls: true });
   cleanup.push(() => relay.stop(), () => removeDir(relay.dataDir));
 });
