@@ -51,6 +51,11 @@ export interface Settings {
   /** 'full': sender and text; 'sender': sender only; 'off': no notifications. */
   notifications: 'full' | 'sender' | 'off';
   theme: 'system' | 'light' | 'dark';
+  /**
+   * The user explicitly allows relays without TLS on another machine (plain http:// or ws:// off loopback). Off by
+   * default: without TLS nothing authenticates the relay. The UI shows a warning next to it.
+   */
+  insecureRelay: boolean;
 }
 
 export interface ContactView {

@@ -64,6 +64,8 @@ import { TransportError } from './transport/errors.js';
 import { discoverLanRelays } from './transport/discovery.js';
 import { RelayClient, probeRelay, SESSION_REPLACED_MESSAGE } from './transport/relay-client.js';
 import { EmbeddedRelay } from './transport/embedded.js';
+import { parseRelayUrl } from './transport/relay-url.js';
+import { applySettingsPatch, readSettings, writeSettings } from './settings.js';
 import { newDbKey, openVault, probeKeychain } from './vault/index.js';
 import type { KeyVault, VaultContents, VaultKind } from './vault/types.js';
 
@@ -76,6 +78,11 @@ export interface ParleyServiceOptions {
   passphrase?: string;
   /** Relay to use, overriding the profile's (a different URL resets the relay pin). */
   relayUrl?: string;
+  /**
+   * The user explicitly chose to allow a relay without TLS on another machine (CLI --insecure-relay). The app's
+   * equivalent is the insecureRelay setting; either one allows it.
+   */
+  insecureRelay?: boolean;
   /** Connect to the relay when ready (default true). The CLI's offline commands pass false. */
   connect?: boolean;
   /** Crypto worker threads (default: one per core). */
@@ -92,8 +99,6 @@ export interface ParleyServiceOptions {
   log?: (msg: string) => void;
 }
 
-const DEFAULT_SETTINGS: Settings = { notifications: 'full', theme: 'system' };
-const SETTINGS_FILE = 'settings.json';
 const SEEN_RETENTION_MS = 60 * 24 * 3600 * 1000;
 
 interface Active {
@@ -157,9 +162,10 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     this.profile = openProfile(o.profileDir);
     this.passphrase = o.passphrase;
     this.log = o.log ?? (() => {});
-    this.settings = this.readSettings();
-    if (o.relayUrl && o.relayUrl !== this.profile.meta.relayUrl && this.profile.meta.vault) {
-      updateProfile(this.profile, { relayUrl: o.relayUrl, relayFingerprint: null });
+    this.settings = readSettings(this.profile.dir);
+    const override = o.relayUrl ? this.checkRelayUrl(o.relayUrl) : null;
+    if (override && override !== this.profile.meta.relayUrl && this.profile.meta.vault) {
+      updateProfile(this.profile, { relayUrl: override, relayFingerprint: null });
     }
   }
 
@@ -260,10 +266,20 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     this.emitState();
   }
 
-  private connectRelay(url: string): void {
+  private connectRelay(saved: string): void {
     this.detachTransport();
     const a = this.active;
     if (!a || this.closed) return;
+    // The saved address passes the same check as a typed one (profile.json may predate a rule, or be edited).
+    let url: string;
+    try {
+      url = this.checkRelayUrl(saved);
+    } catch (err) {
+      this.connection = { status: 'offline', relayUrl: saved, reason: (err as Error).message };
+      this.emit('connection-changed', this.connection);
+      this.log(`relay address refused: ${(err as Error).message}`);
+      return;
+    }
     const t = new RelayClient({
       url,
       identity: a.keys,
@@ -387,7 +403,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
 
   async testRelay(req: { url: string }): Promise<{ ok: true; fingerprint: string } | { ok: false; error: string }> {
     try {
-      const r = await probeRelay(req.url);
+      const r = await probeRelay(this.checkRelayUrl(req?.url));
       return { ok: true, fingerprint: r.fingerprint };
     } catch (err) {
       return { ok: false, error: (err as Error).message };
@@ -399,7 +415,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   }
 
   async setRelay(req: { url: string }): Promise<void> {
-    const url = checkRelayUrl(req.url);
+    const url = this.checkRelayUrl(req?.url);
     if (url === this.profile.meta.relayUrl) return;
     // A different relay is a different trust decision: pin it afresh.
     updateProfile(this.profile, { relayUrl: url, relayFingerprint: null });
@@ -447,7 +463,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     if (this.profile.meta.vault) throw new CoreError('EXISTS', `This profile already has an identity (${this.profile.meta.username ?? '?'})`);
     const u = usernameSchema.safeParse(req?.username);
     if (!u.success) throw new CoreError('INVALID', `Invalid username: ${u.error.issues[0]?.message ?? 'bad format'}`);
-    const relayUrl = checkRelayUrl(req.relayUrl);
+    const relayUrl = this.checkRelayUrl(req?.relayUrl);
     const vault = req.vault ?? this.o.vault ?? 'keychain';
     if (vault !== 'keychain' && vault !== 'file') throw new CoreError('INVALID', `Unknown vault kind: ${String(vault)}`);
     const passphrase = req.passphrase ?? this.passphrase;
@@ -573,7 +589,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     o: { relayUrl?: string; vault?: VaultKind; vaultPassphrase?: string } = {},
   ): Promise<ProfileInfo> {
     if (this.profile.meta.vault) throw new CoreError('EXISTS', `This profile already has an identity (${this.profile.meta.username ?? '?'})`);
-    const relayUrl = checkRelayUrl(o.relayUrl ?? this.o.relayUrl ?? '');
+    const relayUrl = this.checkRelayUrl(o.relayUrl ?? this.o.relayUrl ?? '');
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
@@ -609,8 +625,9 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   async rotateIdentity(o: { identity?: IdentitySecret } = {}): Promise<ProfileInfo> {
     const a = await this.ready();
     const username = this.profile.meta.username;
-    const url = this.profile.meta.relayUrl;
-    if (!username || !url) throw new CoreError('NO_IDENTITY', 'This profile is not registered with a relay');
+    const saved = this.profile.meta.relayUrl;
+    if (!username || !saved) throw new CoreError('NO_IDENTITY', 'This profile is not registered with a relay');
+    const url = this.checkRelayUrl(saved);
     const next = o.identity ?? (await generateIdentity());
     const nextChecked = await validateIdentity(next.public);
     const sig = await signLabeled(a.keys, LABELS.rotate, ...rotationInput(username, a.keys.fingerprint, nextChecked.identity));
@@ -714,31 +731,16 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   // ---- settings ---------------------------------------------------------------------------------------------
 
   async updateSettings(req: Partial<Settings>): Promise<Settings> {
-    const next: Settings = { ...this.settings };
-    if (req?.notifications !== undefined) {
-      if (!['full', 'sender', 'off'].includes(req.notifications)) throw new CoreError('INVALID', 'notifications: full, sender or off');
-      next.notifications = req.notifications;
-    }
-    if (req?.theme !== undefined) {
-      if (!['system', 'light', 'dark'].includes(req.theme)) throw new CoreError('INVALID', 'theme: system, light or dark');
-      next.theme = req.theme;
-    }
-    writeFileAtomic(path.join(this.profile.dir, SETTINGS_FILE), JSON.stringify(next) + '\n', 0o600);
+    const next = applySettingsPatch(this.settings, req);
+    writeSettings(this.profile.dir, next);
     this.settings = next;
     this.emitState();
     return { ...next };
   }
 
-  private readSettings(): Settings {
-    try {
-      const raw = JSON.parse(readFileSync(path.join(this.profile.dir, SETTINGS_FILE), 'utf8')) as Partial<Settings>;
-      return {
-        notifications: raw.notifications === 'sender' || raw.notifications === 'off' ? raw.notifications : 'full',
-        theme: raw.theme === 'light' || raw.theme === 'dark' ? raw.theme : 'system',
-      };
-    } catch {
-      return { ...DEFAULT_SETTINGS };
-    }
+  /** The relay address normalized, or a RelayUrlError (code INVALID) naming what is wrong with it. */
+  private checkRelayUrl(raw: unknown): string {
+    return parseRelayUrl(raw, { allowInsecure: this.o.insecureRelay === true || this.settings.insecureRelay }).url;
   }
 
   private relayError(err: unknown): Error {
@@ -751,17 +753,4 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     }
     return err instanceof Error ? err : new Error(String(err));
   }
-}
-
-function checkRelayUrl(raw: string): string {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    throw new CoreError('INVALID', `Not a relay address: "${raw}" (expected http(s)://host:port)`);
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    throw new CoreError('INVALID', `A relay address starts with http:// or https:// (got ${u.protocol})`);
-  }
-  return u.origin;
 }

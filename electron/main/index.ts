@@ -28,7 +28,7 @@ const trusted: TrustedOrigins = { rendererFileUrl: pathToFileURL(rendererFile).h
 
 let mainWindow: BrowserWindow | null = null;
 let core: ParleyCore | null = null;
-let settings: Settings = { notifications: 'full', theme: 'system' };
+let settings: Settings = { notifications: 'full', theme: 'system', insecureRelay: false };
 
 if (!app.requestSingleInstanceLock()) {
   app.quit();

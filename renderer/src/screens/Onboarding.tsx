@@ -9,6 +9,7 @@ import {
   ArrowLeft, ArrowRight, Check, CircleAlert, Globe, KeyRound, LoaderCircle, Lock, MessagesSquare, Network, RefreshCw, Server, TriangleAlert,
 } from 'lucide-react';
 import type { DiscoveredRelay, OnboardingProgress, ProfileInfo } from '../../../electron/contract/api.js';
+import { InsecureRelayToggle } from '../components/InsecureRelayToggle.js';
 import { fingerprintGroups, normalizeRelayUrl, usernameProblem } from '../lib/format.js';
 import { ApiError, errorText } from '../runtime/index.js';
 import { useApp, useEvent } from '../state.js';
@@ -291,6 +292,7 @@ function RelayStep(p: {
               Test connection
             </button>
           </div>
+          {/^\s*(http|ws):\/\//i.test(address) && <InsecureRelayToggle id="onb-insecure-relay" />}
         </form>
       )}
 

@@ -5,6 +5,7 @@ import { Bell, Download, Info, KeyRound, LoaderCircle, Palette, Power, Server, U
 import type { Settings } from '../../../electron/contract/api.js';
 import { Avatar } from '../components/Avatar.js';
 import { ConnectionStatus } from '../components/ConnectionStatus.js';
+import { InsecureRelayToggle } from '../components/InsecureRelayToggle.js';
 import { fingerprintGroups, normalizeRelayUrl } from '../lib/format.js';
 import { errorText } from '../runtime/index.js';
 import { useApp } from '../state.js';
@@ -126,6 +127,7 @@ function RelayCard(): ReactNode {
         </div>
         {msg && <span className={`hint ${msg.ok ? 'ok' : 'error'}`}>{msg.text}</span>}
       </form>
+      <InsecureRelayToggle id="set-insecure-relay" />
     </section>
   );
 }
