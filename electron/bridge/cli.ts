@@ -55,6 +55,7 @@ function readToken(): string | undefined {
 }
 
 async function main(): Promise<void> {
+  if (process.platform !== 'win32') process.umask(0o077); // files this process creates are private from birth
   const token = readToken();
   const passphrase = process.env['PARLEY_PASSPHRASE'];
   delete process.env['PARLEY_PASSPHRASE'];

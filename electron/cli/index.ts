@@ -181,6 +181,9 @@ function formatMessage(m: MessageView): string {
 const NETWORK = new Set(['add', 'send', 'listen', 'rotate-identity', 'accept-key']);
 
 async function run(argv: string[]): Promise<number> {
+  // Everything this process creates (profile files, SQLite's -wal/-shm, logs, backups) is private from birth; the
+  // core also tightens the profile itself, this closes the window between creating a file and that check.
+  if (process.platform !== 'win32') process.umask(0o077);
   const a = parseArgs(argv);
   if (a.command === null || a.command === 'help') {
     out(USAGE);

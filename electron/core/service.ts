@@ -55,7 +55,7 @@ import {
 } from './crypto/index.js';
 import { CoreError } from './messenger/errors.js';
 import { Messenger, type MessengerOptions, type SealerOpener } from './messenger/messenger.js';
-import { openProfile, updateProfile, writeFileAtomic, type Profile } from './profile.js';
+import { ensurePrivateFile, makeTreePrivate, openProfile, updateProfile, writeFileAtomic, type Profile } from './profile.js';
 import { openHistoryStore } from './store/index.js';
 import type { HistoryStore } from './store/types.js';
 import type { BackoffOptions } from './transport/backoff.js';
@@ -188,6 +188,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     if (saved?.running && !this.embedded) {
       this.embedded = embedded;
       await embedded.start({ lan: saved.lan }).catch((err: unknown) => this.log(`embedded relay did not start: ${(err as Error).message}`));
+      makeTreePrivate(this.profile.dir); // the relay's own files (its SQLite, certificate) live in the profile
     }
     const kind = this.profile.meta.vault;
     if (!kind) return; // onboarding
@@ -238,7 +239,10 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     let store: HistoryStore;
     try {
       keys = await loadIdentity(contents.identity);
+      ensurePrivateFile(this.profile.paths.db);
       store = openHistoryStore({ path: this.profile.paths.db, key: contents.dbKey });
+      makeTreePrivate(this.profile.dir); // -wal/-shm (created by SQLite with the db's mode) and anything else
+
     } catch (err) {
       await pool.close().catch(() => undefined);
       throw err;
@@ -426,6 +430,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   async startEmbeddedRelay(req: { lan: boolean }): Promise<EmbeddedRelayStatus> {
     this.embedded ??= new EmbeddedRelay(path.join(this.profile.dir, 'relay'));
     await this.embedded.start({ lan: req.lan === true });
+    makeTreePrivate(this.profile.dir);
     this.emitState();
     return this.embeddedStatus();
   }
@@ -555,7 +560,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
       extras: { username: this.profile.meta.username ?? '' },
     });
     try {
-      mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
       writeFileAtomic(path.resolve(file), text, 0o600);
     } catch (err) {
       throw new CoreError('STORAGE', `Cannot write ${file}: ${(err as Error).message}`, { cause: err });

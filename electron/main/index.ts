@@ -18,6 +18,8 @@ import { notificationFor } from './notify.js';
 import { MIN_HEIGHT, MIN_WIDTH, loadBounds, saveBounds } from './window-state.js';
 
 app.enableSandbox();
+// Files the app creates (the profile, SQLite's -wal/-shm, logs) are private from birth; the core checks them too.
+if (process.platform !== 'win32') process.umask(0o077);
 // Tests run several instances side by side (Alice and Bob): each gets its own userData, hence its own
 // single-instance lock, window state and profile.
 if (process.env['PARLEY_USER_DATA']) app.setPath('userData', process.env['PARLEY_USER_DATA']);
