@@ -17,6 +17,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
 import { ParleyService } from '../core/service.js';
+import { createDesktopLog } from '../main/desktop-log.js';
 import { parseRelayUrl } from '../core/transport/relay-url.js';
 import { startBridge } from './server.js';
 
@@ -61,6 +62,10 @@ async function main(): Promise<void> {
   delete process.env['PARLEY_PASSPHRASE'];
   const insecureRelay = values['insecure-relay'] === true;
   const relayUrl = values.relay ? parseRelayUrl(values.relay, { allowInsecure: insecureRelay }).url : undefined;
+  // The same diagnostics as the desktop app: rotating files in the profile's logs/, secrets registered to be scrubbed.
+  const desktopLog = createDesktopLog({ dir: path.join(path.resolve(values.profile!), 'logs') });
+  desktopLog.forget(token);
+  desktopLog.forget(passphrase);
   const backup = values.backup ? path.resolve(values.backup) : path.resolve(values.profile!, '..', `${path.basename(values.profile!)}.parley-backup`);
   const core = new ParleyService({
     profileDir: path.resolve(values.profile!),
@@ -68,6 +73,8 @@ async function main(): Promise<void> {
     ...(insecureRelay ? { insecureRelay } : {}),
     ...(passphrase ? { passphrase } : {}),
     ...(values['kdf-iterations'] ? { kdfIterations: Number(values['kdf-iterations']) } : {}),
+    log: desktopLog.core,
+    debugLog: () => desktopLog.recent(),
     // The page never names a file: export/import use the path configured here.
     pickBackupFile: async () => backup,
   });
@@ -77,7 +84,10 @@ async function main(): Promise<void> {
     rendererDir: values.renderer!,
     port: Number(values.port),
     ...(token ? { token } : {}),
+    log: desktopLog.core,
   });
+  desktopLog.forget(bridge.token);
+  desktopLog.scope('bridge').info({ port: bridge.port }, 'serving');
   process.stdout.write(`PARLEY_BRIDGE_READY ${JSON.stringify({ url: bridge.url, port: bridge.port, token: bridge.token, backup })}\n`);
 
   let closing = false;
@@ -86,6 +96,7 @@ async function main(): Promise<void> {
     closing = true;
     await bridge.close().catch(() => undefined);
     await core.close().catch(() => undefined);
+    desktopLog.close();
     process.exit(code);
   };
   process.on('SIGTERM', () => void shutdown(0));

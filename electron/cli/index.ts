@@ -219,7 +219,7 @@ async function run(argv: string[]): Promise<number> {
     ...(pass !== undefined ? { passphrase: pass } : {}),
     ...(a.relay && !creating ? { relayUrl: a.relay } : {}),
     ...(a.insecureRelay ? { insecureRelay: true } : {}),
-    log: process.env.PARLEY_DEBUG ? (m) => process.stderr.write(`debug: ${m}\n`) : undefined,
+    log: process.env.PARLEY_DEBUG ? (m, o) => process.stderr.write(`debug: [${o?.scope ?? 'core'}] ${m}\n`) : undefined,
   };
   const svc = new ParleyService(opts);
   try {

@@ -159,6 +159,8 @@ export interface ParleyApi {
   /** Import an identity backup (takes over this identity on this device). */
   importIdentity(req: { passphrase: string; relayUrl: string }): Promise<ProfileInfo>;
   updateSettings(req: Partial<Settings>): Promise<Settings>;
+  /** The recent diagnostics log (secrets and message bodies are never in it), for "Copy debug log". */
+  getDebugLog(): Promise<{ text: string }>;
 }
 
 /** Events the main process pushes to the renderer. */
@@ -180,7 +182,7 @@ export const METHODS = Object.freeze([
   'getState', 'testRelay', 'discoverRelays', 'createIdentity', 'unlock', 'startEmbeddedRelay', 'stopEmbeddedRelay',
   'setRelay', 'listConversations', 'loadMessages', 'sendMessage', 'retryMessage', 'markRead', 'deleteMessage',
   'deleteConversation', 'addContact', 'getContact', 'setVerified', 'acceptKeyChange', 'rejectKeyChange',
-  'acceptRequest', 'setBlocked', 'exportIdentity', 'importIdentity', 'updateSettings',
+  'acceptRequest', 'setBlocked', 'exportIdentity', 'importIdentity', 'updateSettings', 'getDebugLog',
 ] as const satisfies readonly MethodName[]);
 
 export const EVENTS = Object.freeze([

@@ -95,8 +95,13 @@ export interface ParleyServiceOptions {
   messenger?: Pick<MessengerOptions, 'fetchLimit' | 'commitChunk' | 'maxOpensInFlight' | 'retry' | 'keyCheckOnSendMs' | 'keyCheckIntervalMs'>;
   /** Shell hook: choose where to save / read an identity backup (Electron: a file dialog). */
   pickBackupFile?: (mode: 'export' | 'import') => Promise<string | null>;
-  /** Diagnostics sink (never receives secrets). */
-  log?: (msg: string) => void;
+  /**
+   * Diagnostics sink. The core passes ids, states and reasons only: never a message body, key, passphrase or token.
+   * `scope` names the module (service, relay, messenger), `level` defaults to info.
+   */
+  log?: (msg: string, o?: { scope?: string; level?: 'debug' | 'info' | 'warn' | 'error' }) => void;
+  /** The recent diagnostics with secrets removed, for getDebugLog ("Copy debug log"); none when omitted. */
+  debugLog?: () => string;
 }
 
 const SEEN_RETENTION_MS = 60 * 24 * 3600 * 1000;
@@ -155,7 +160,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   private startPromise: Promise<void> | null = null;
   private settings: Settings;
   private closed = false;
-  private readonly log: (msg: string) => void;
+  private readonly log: NonNullable<ParleyServiceOptions['log']>;
 
   constructor(private readonly o: ParleyServiceOptions) {
     super();
@@ -187,10 +192,13 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     const saved = embedded.saved();
     if (saved?.running && !this.embedded) {
       this.embedded = embedded;
-      await embedded.start({ lan: saved.lan }).catch((err: unknown) => this.log(`embedded relay did not start: ${(err as Error).message}`));
+      await embedded
+        .start({ lan: saved.lan })
+        .catch((err: unknown) => this.log(`embedded relay did not start: ${(err as Error).message}`, { level: 'warn' }));
       makeTreePrivate(this.profile.dir); // the relay's own files (its SQLite, certificate) live in the profile
     }
     const kind = this.profile.meta.vault;
+    this.log(`profile opened (${kind ? `${kind} vault` : 'no identity yet'})`);
     if (!kind) return; // onboarding
     if (kind === 'file' && !this.passphrase) return; // locked
     const contents = await this.vaultFor(kind, this.passphrase).load();
@@ -251,21 +259,25 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     try {
       store.pruneSeen(Date.now() - SEEN_RETENTION_MS);
     } catch (err) {
-      this.log(`pruning dedupe marks failed: ${(err as Error).message}`);
+      this.log(`pruning dedupe marks failed: ${(err as Error).message}`, { level: 'warn' });
     }
     const meta = this.profile.meta;
     const messenger = new Messenger({
       store,
       crypto: pool,
       me: { username: meta.username ?? '', identity: keys.public, fingerprint: keys.fingerprint },
-      log: this.log,
+      log: (msg: string) => this.log(msg, { scope: 'messenger' }),
       ...this.o.messenger,
     });
-    messenger.on('message-received', (m) => this.emit('message-received', m));
+    messenger.on('message-received', (m) => {
+      this.log(`message ${m.id} received (${m.state})`, { scope: 'messenger', level: 'debug' });
+      this.emit('message-received', m);
+    });
     messenger.on('message-state', (m) => this.emit('message-state', m));
     messenger.on('contact-key-changed', (m) => this.emit('contact-key-changed', m));
     messenger.on('contacts-changed', (m) => this.emit('contacts-changed', m));
     this.active = { contents, keys, store, pool, messenger };
+    this.log('identity unlocked, history opened');
     if (this.o.connect !== false && meta.relayUrl) this.connectRelay(meta.relayUrl);
     this.emitState();
   }
@@ -281,7 +293,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     } catch (err) {
       this.connection = { status: 'offline', relayUrl: saved, reason: (err as Error).message };
       this.emit('connection-changed', this.connection);
-      this.log(`relay address refused: ${(err as Error).message}`);
+      this.log(`relay address refused: ${(err as Error).message}`, { scope: 'relay', level: 'warn' });
       return;
     }
     const t = new RelayClient({
@@ -295,11 +307,12 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     this.transport = t;
     this.transportOffs.push(
       t.on('state', (s) => {
+        this.log(`relay ${s.status}${s.status === 'offline' ? `: ${s.reason}` : ''}`, { scope: 'relay', level: s.status === 'offline' ? 'warn' : 'info' });
         this.connection = s;
         this.emit('connection-changed', s);
         this.emitState();
       }),
-      t.on('session-replaced', () => this.log(SESSION_REPLACED_MESSAGE)),
+      t.on('session-replaced', () => this.log(SESSION_REPLACED_MESSAGE, { scope: 'relay', level: 'warn' })),
     );
     a.pool.warm();
     a.messenger.attach(t);
@@ -507,6 +520,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     this.passphrase = o.passphrase;
     this.startPromise = this.activate(contents);
     await this.startPromise;
+    this.log(`identity ${keys.fingerprint.slice(0, 16)}… stored (${o.vault} vault) and registered`);
     this.emit('onboarding-progress', { step: 'done' });
     return this.profileInfo()!;
   }
@@ -673,7 +687,9 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   }
 
   async sendMessage(req: { contact: string; text: string }): Promise<MessageView> {
-    return (await this.messenger).sendText(req.contact, req.text);
+    const m = await (await this.messenger).sendText(req.contact, req.text);
+    this.log(`message ${m.id} ${m.state}`, { level: 'debug' });
+    return m;
   }
 
   async retryMessage(req: { id: string }): Promise<MessageView> {
@@ -734,6 +750,10 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   }
 
   // ---- settings ---------------------------------------------------------------------------------------------
+
+  async getDebugLog(): Promise<{ text: string }> {
+    return { text: this.o.debugLog?.() ?? '' };
+  }
 
   async updateSettings(req: Partial<Settings>): Promise<Settings> {
     const next = applySettingsPatch(this.settings, req);

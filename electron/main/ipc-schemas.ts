@@ -79,6 +79,7 @@ export const IPC_SCHEMAS = {
       insecureRelay: z.boolean().optional(),
     }),
   ]),
+  getDebugLog: none,
 } as const satisfies Record<MethodName, z.ZodType<unknown[]>>;
 
 // Compile-time: every schema's output is assignable to the method's parameters, so a validated call type-checks.
