@@ -292,7 +292,8 @@ function RelayStep(p: {
               Test connection
             </button>
           </div>
-          {/^\s*(http|ws):\/\//i.test(address) && <InsecureRelayToggle id="onb-insecure-relay" />}
+          {/* Offered only once the core refused a plain address off this computer (or the user already chose it). */}
+          {(state.settings.insecureRelay || /no TLS/.test(error ?? '')) && <InsecureRelayToggle id="onb-insecure-relay" />}
         </form>
       )}
 
