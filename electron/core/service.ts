@@ -21,7 +21,6 @@ import path from 'node:path';
 import {
   LABELS,
   formatFingerprint,
-  type PublicIdentity,
   rotationInput,
   usernameSchema,
   validateIdentity,
@@ -44,7 +43,6 @@ import type {
   Settings,
 } from '../contract/api.js';
 import {
-  CryptoPool,
   exportBackup,
   generateIdentity,
   importBackup,
@@ -54,8 +52,9 @@ import {
   type IdentitySecret,
 } from './crypto/index.js';
 import { CoreError } from './messenger/errors.js';
-import { Messenger, type MessengerOptions, type SealerOpener } from './messenger/messenger.js';
+import { Messenger, type MessengerOptions } from './messenger/messenger.js';
 import { ensurePrivateFile, makeTreePrivate, openProfile, updateProfile, writeFileAtomic, type Profile } from './profile.js';
+import { LazyPool } from './lazy-pool.js';
 import { openHistoryStore } from './store/index.js';
 import type { HistoryStore } from './store/types.js';
 import type { BackoffOptions } from './transport/backoff.js';
@@ -112,40 +111,6 @@ interface Active {
   store: HistoryStore;
   pool: LazyPool;
   messenger: Messenger;
-}
-
-/**
- * The crypto worker pool, started on first use: commands that never seal or open (history, contacts, whoami) do not
- * pay for spawning workers.
- */
-class LazyPool implements SealerOpener {
-  private pool: CryptoPool | null = null;
-
-  constructor(private readonly o: { secret: IdentitySecret; size?: number }) {}
-
-  private get(): CryptoPool {
-    this.pool ??= new CryptoPool(this.o);
-    return this.pool;
-  }
-
-  /** Start the workers now (when connecting: envelopes are about to arrive). */
-  warm(): void {
-    this.get();
-  }
-
-  open(envelope: unknown, sender: PublicIdentity): ReturnType<CryptoPool['open']> {
-    return this.get().open(envelope, sender);
-  }
-
-  seal(o: Parameters<CryptoPool['seal']>[0]): ReturnType<CryptoPool['seal']> {
-    return this.get().seal(o);
-  }
-
-  async close(): Promise<void> {
-    const p = this.pool;
-    this.pool = null;
-    await p?.close();
-  }
 }
 
 export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyApi {
