@@ -1,26 +1,34 @@
 /**
  * Runs one Parley core (ParleyService) behind the browser bridge — DEVELOPMENT AND TESTS ONLY.
  *
- *   npm run bridge -- --profile ./.tmp/alice [--port 0] [--token T] [--relay URL] [--backup ./alice.parley-backup]
+ *   npm run bridge -- --profile ./.tmp/alice [--port 0] [--relay URL] [--insecure-relay] [--backup ./alice.parley-backup]
+ *
+ * Secrets never go on the command line, where `ps` and /proc/<pid>/cmdline show them to every local user: the
+ * page token comes from PARLEY_BRIDGE_TOKEN or a 0600 file named by --token-file (random when neither is given),
+ * the file vault's passphrase from PARLEY_PASSPHRASE. Both variables are removed from this process's environment
+ * once read, so nothing it spawns inherits them.
  *
  * Prints one line `PARLEY_BRIDGE_READY {"url":…,"port":…,"token":…}` when serving; open the url in Chromium.
  * Reads commands on stdin (never from the page): `rotate` (new identity signed by the old one; contacts see a key
  * change), `quit`. SIGTERM/SIGINT close the core cleanly.
  */
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
 import { ParleyService } from '../core/service.js';
+import { createDesktopLog } from '../main/desktop-log.js';
+import { parseRelayUrl } from '../core/transport/relay-url.js';
 import { startBridge } from './server.js';
 
 const { values } = parseArgs({
   options: {
     profile: { type: 'string' },
     port: { type: 'string', default: '0' },
-    token: { type: 'string' },
+    'token-file': { type: 'string' },
     relay: { type: 'string' },
+    'insecure-relay': { type: 'boolean', default: false },
     backup: { type: 'string' },
-    passphrase: { type: 'string' },
     'kdf-iterations': { type: 'string' },
     renderer: { type: 'string', default: path.resolve(__dirname, '../../out/renderer') },
   },
@@ -28,17 +36,45 @@ const { values } = parseArgs({
 });
 
 if (!values.profile) {
-  process.stderr.write('usage: bridge --profile <dir> [--port N] [--token T] [--relay URL] [--backup FILE]\n');
+  process.stderr.write('usage: bridge --profile <dir> [--port N] [--token-file FILE] [--relay URL] [--insecure-relay] [--backup FILE]\n');
   process.exit(2);
 }
 
+/** The page token: PARLEY_BRIDGE_TOKEN, else the first line of --token-file (which must not be readable by others). */
+function readToken(): string | undefined {
+  const fromEnv = process.env['PARLEY_BRIDGE_TOKEN'];
+  delete process.env['PARLEY_BRIDGE_TOKEN'];
+  if (fromEnv) return fromEnv;
+  const file = values['token-file'];
+  if (!file) return undefined;
+  if (process.platform !== 'win32' && (statSync(file).mode & 0o077) !== 0) {
+    throw new Error(`--token-file ${file} is readable by other users: chmod 600 it`);
+  }
+  const token = readFileSync(file, 'utf8').split(/\r?\n/)[0]!.trim();
+  if (token === '') throw new Error(`--token-file ${file} is empty`);
+  return token;
+}
+
 async function main(): Promise<void> {
+  if (process.platform !== 'win32') process.umask(0o077); // files this process creates are private from birth
+  const token = readToken();
+  const passphrase = process.env['PARLEY_PASSPHRASE'];
+  delete process.env['PARLEY_PASSPHRASE'];
+  const insecureRelay = values['insecure-relay'] === true;
+  const relayUrl = values.relay ? parseRelayUrl(values.relay, { allowInsecure: insecureRelay }).url : undefined;
+  // The same diagnostics as the desktop app: rotating files in the profile's logs/, secrets registered to be scrubbed.
+  const desktopLog = createDesktopLog({ dir: path.join(path.resolve(values.profile!), 'logs') });
+  desktopLog.forget(token);
+  desktopLog.forget(passphrase);
   const backup = values.backup ? path.resolve(values.backup) : path.resolve(values.profile!, '..', `${path.basename(values.profile!)}.parley-backup`);
   const core = new ParleyService({
     profileDir: path.resolve(values.profile!),
-    ...(values.relay ? { relayUrl: values.relay } : {}),
-    ...(values.passphrase ? { passphrase: values.passphrase } : {}),
+    ...(relayUrl ? { relayUrl } : {}),
+    ...(insecureRelay ? { insecureRelay } : {}),
+    ...(passphrase ? { passphrase } : {}),
     ...(values['kdf-iterations'] ? { kdfIterations: Number(values['kdf-iterations']) } : {}),
+    log: desktopLog.core,
+    debugLog: () => desktopLog.recent(),
     // The page never names a file: export/import use the path configured here.
     pickBackupFile: async () => backup,
   });
@@ -47,8 +83,11 @@ async function main(): Promise<void> {
     core,
     rendererDir: values.renderer!,
     port: Number(values.port),
-    ...(values.token ? { token: values.token } : {}),
+    ...(token ? { token } : {}),
+    log: desktopLog.core,
   });
+  desktopLog.forget(bridge.token);
+  desktopLog.scope('bridge').info({ port: bridge.port }, 'serving');
   process.stdout.write(`PARLEY_BRIDGE_READY ${JSON.stringify({ url: bridge.url, port: bridge.port, token: bridge.token, backup })}\n`);
 
   let closing = false;
@@ -57,6 +96,7 @@ async function main(): Promise<void> {
     closing = true;
     await bridge.close().catch(() => undefined);
     await core.close().catch(() => undefined);
+    desktopLog.close();
     process.exit(code);
   };
   process.on('SIGTERM', () => void shutdown(0));

@@ -18,9 +18,10 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
-import { EVENTS } from '../contract/api.js';
+import { EVENTS, METHODS } from '../contract/api.js';
 import type { ParleyApi } from '../contract/api.js';
 import { contentSecurityPolicy } from '../main/csp.js';
+import type { CoreLog } from '../main/desktop-log.js';
 import type { ParleyCore } from '../main/host.js';
 import { dispatch } from '../main/ipc-validate.js';
 
@@ -32,6 +33,8 @@ export interface BridgeOptions {
   port?: number;
   /** Per-run token; random when omitted. Pass the previous one to keep an open page working across a restart. */
   token?: string;
+  /** Diagnostics (connections, refusals, failed calls by method and code; never a token or an argument). */
+  log?: CoreLog;
 }
 
 export interface RunningBridge {
@@ -114,6 +117,8 @@ export async function startBridge(o: BridgeOptions): Promise<RunningBridge> {
   });
 
   const api: ParleyApi = o.core;
+  const log = (msg: string, level: 'info' | 'warn' = 'info'): void => o.log?.(msg, { scope: 'bridge', level });
+  const methods: readonly string[] = METHODS;
   wss.on('connection', (ws: WebSocket) => {
     let ok = false;
     const helloTimer = setTimeout(() => ws.close(4401, 'no hello'), 5000);
@@ -131,7 +136,9 @@ export async function startBridge(o: BridgeOptions): Promise<RunningBridge> {
           clearTimeout(helloTimer);
           authed.add(ws);
           ws.send(JSON.stringify({ type: 'ready' }));
+          log('page connected');
         } else {
+          log('page refused: bad token', 'warn');
           ws.close(4401, 'bad token');
         }
         return;
@@ -142,7 +149,9 @@ export async function startBridge(o: BridgeOptions): Promise<RunningBridge> {
       }
       const id = msg.id;
       // No sender frame here: the Origin check and the token stand in for it. Arguments pass the same schemas.
-      void dispatch(api, msg.method, msg.args, null, null).then((r) => {
+      const method = msg.method;
+      void dispatch(api, method, msg.args, null, null).then((r) => {
+        if (!r.ok) log(`${typeof method === 'string' && methods.includes(method) ? method : 'unknown method'} failed: ${r.error.code}`, 'warn');
         if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'result', id, ...r }));
       });
     });

@@ -13,7 +13,9 @@ import type { IdentitySecret } from '../core/crypto/index.js';
 import { identitySecretSchema } from '../core/crypto/index.js';
 import { errorCode, errorMessage } from '../core/messenger/errors.js';
 import { ParleyService, type ParleyServiceOptions } from '../core/service.js';
-import { askHidden } from './prompt.js';
+import { parseRelayUrl } from '../core/transport/relay-url.js';
+import { confirmSafetyNumber } from './confirm.js';
+import { askHidden, askLine } from './prompt.js';
 
 export const EXIT = { ok: 0, error: 1, usage: 2, queued: 3 } as const;
 
@@ -27,7 +29,8 @@ Commands:
   send <username> <text>     send a message (queued and retried if the relay is unreachable)
   listen                     print received messages and events as JSON lines until interrupted
   history <username>         print the latest messages of a conversation (--limit N, --json)
-  verify <username>          show the safety number of you and <username> and mark them verified
+  verify <username>          show the safety number of you and <username>; with --confirm <60 digits> (or the
+                             digits typed at the prompt on a terminal) that match it, mark them verified
   accept-key <username>      accept a contact's new key (re-opens held messages, re-sends the held outbox)
   reject-key <username>      reject a contact's new key (sending stays blocked)
   block <username> | unblock <username>
@@ -37,7 +40,12 @@ Commands:
 
 Options:
   --profile <dir>            profile folder (or PARLEY_PROFILE)
-  --relay <url>              relay address, e.g. http://127.0.0.1:7070 (init, import-identity; changes the relay otherwise)
+  --relay <url>              relay address, e.g. https://192.168.1.20:7447 or http://127.0.0.1:7070 (init,
+                             import-identity; changes the relay otherwise). http:// and ws:// are refused for a
+                             host that is not this computer unless --insecure-relay is given
+  --insecure-relay           allow a relay without TLS on another machine (nothing authenticates it: anyone on
+                             the network path can pose as the relay)
+  --confirm <digits>         verify: the 60-digit safety number you compared (spaces allowed, quote it)
   --vault keychain|file      where init/import store the private keys (default keychain)
   --timeout <seconds>        how long network commands wait for the relay (default 15)
 
@@ -61,6 +69,8 @@ interface Args {
   limit: number | null;
   json: boolean;
   testIdentity: string | null;
+  insecureRelay: boolean;
+  confirm: string | null;
   command: string | null;
   rest: string[];
 }
@@ -74,6 +84,8 @@ function parseArgs(argv: string[]): Args {
     limit: null,
     json: false,
     testIdentity: null,
+    insecureRelay: false,
+    confirm: null,
     command: null,
     rest: [],
   };
@@ -119,6 +131,12 @@ function parseArgs(argv: string[]): Args {
       case '--json':
         a.json = true;
         break;
+      case '--insecure-relay':
+        a.insecureRelay = true;
+        break;
+      case '--confirm':
+        a.confirm = value(i++, arg);
+        break;
       case '-h':
       case '--help':
         a.command = 'help';
@@ -163,12 +181,17 @@ function formatMessage(m: MessageView): string {
 const NETWORK = new Set(['add', 'send', 'listen', 'rotate-identity', 'accept-key']);
 
 async function run(argv: string[]): Promise<number> {
+  // Everything this process creates (profile files, SQLite's -wal/-shm, logs, backups) is private from birth; the
+  // core also tightens the profile itself, this closes the window between creating a file and that check.
+  if (process.platform !== 'win32') process.umask(0o077);
   const a = parseArgs(argv);
   if (a.command === null || a.command === 'help') {
     out(USAGE);
     return a.command === 'help' ? EXIT.ok : EXIT.usage;
   }
   if (!a.profile) throw new UsageError('--profile <dir> is required (or set PARLEY_PROFILE)');
+  // Refuse a bad or insecure relay address before touching the profile (the core checks it again, the same way).
+  if (a.relay !== null) a.relay = parseRelayUrl(a.relay, { allowInsecure: a.insecureRelay }).url;
 
   const known = [
     'init', 'whoami', 'add', 'contacts', 'send', 'listen', 'history', 'verify', 'accept-key', 'reject-key', 'block',
@@ -195,7 +218,8 @@ async function run(argv: string[]): Promise<number> {
     ...(vaultKind ? { vault: vaultKind } : {}),
     ...(pass !== undefined ? { passphrase: pass } : {}),
     ...(a.relay && !creating ? { relayUrl: a.relay } : {}),
-    log: process.env.PARLEY_DEBUG ? (m) => process.stderr.write(`debug: ${m}\n`) : undefined,
+    ...(a.insecureRelay ? { insecureRelay: true } : {}),
+    log: process.env.PARLEY_DEBUG ? (m, o) => process.stderr.write(`debug: [${o?.scope ?? 'core'}] ${m}\n`) : undefined,
   };
   const svc = new ParleyService(opts);
   try {
@@ -361,8 +385,22 @@ async function command(svc: ParleyService, a: Args, pass: string | undefined): P
         out(`Compare it with ${username}, then run accept-key ${username} (or reject-key ${username}).`);
         return EXIT.error;
       }
+      // Printing the number proves nothing: only digits the user compared and typed back mark the contact verified.
+      let typed = a.confirm;
+      if (typed === null && process.stdin.isTTY) {
+        typed = await askLine(`Compare these digits with ${username} in person or over a trusted channel, then type them here (empty: cancel): `);
+      }
+      if (typed === null || typed.trim() === '') {
+        process.stderr.write(
+          `parley: ${username} is NOT marked verified. Compare the digits above with ${username}, then run ` +
+            `verify ${username} --confirm "<the 60 digits>"\n`,
+        );
+        return EXIT.error;
+      }
+      const check = confirmSafetyNumber(typed, d.safetyNumber);
+      if (!check.ok) throw Object.assign(new Error(`${username} is NOT marked verified: ${check.reason}`), { code: 'MISMATCH' });
       await svc.setVerified({ username: username!, verified: true });
-      out(`Marked ${username} as verified. Compare these digits with ${username} in person or over a trusted channel.`);
+      out(`Marked ${username} as verified: the digits you confirmed match.`);
       return EXIT.ok;
     }
     case 'accept-key':

@@ -1,3 +1,5 @@
+import { createInterface } from 'node:readline';
+
 /** Asks for a secret on the terminal without echoing it. Only used when stdin is a TTY. */
 export function askHidden(prompt: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -25,5 +27,16 @@ export function askHidden(prompt: string): Promise<string> {
       }
     };
     stdin.on('data', onData);
+  });
+}
+
+/** Reads one visible line from the terminal (stdin is a TTY). */
+export function askLine(prompt: string): Promise<string> {
+  return new Promise((resolve) => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+    rl.question(prompt, (answer) => {
+      rl.close();
+      resolve(answer);
+    });
   });
 }

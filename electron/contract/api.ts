@@ -51,6 +51,11 @@ export interface Settings {
   /** 'full': sender and text; 'sender': sender only; 'off': no notifications. */
   notifications: 'full' | 'sender' | 'off';
   theme: 'system' | 'light' | 'dark';
+  /**
+   * The user explicitly allows relays without TLS on another machine (plain http:// or ws:// off loopback). Off by
+   * default: without TLS nothing authenticates the relay. The UI shows a warning next to it.
+   */
+  insecureRelay: boolean;
 }
 
 export interface ContactView {
@@ -154,6 +159,8 @@ export interface ParleyApi {
   /** Import an identity backup (takes over this identity on this device). */
   importIdentity(req: { passphrase: string; relayUrl: string }): Promise<ProfileInfo>;
   updateSettings(req: Partial<Settings>): Promise<Settings>;
+  /** The recent diagnostics log (secrets and message bodies are never in it), for "Copy debug log". */
+  getDebugLog(): Promise<{ text: string }>;
 }
 
 /** Events the main process pushes to the renderer. */
@@ -175,7 +182,7 @@ export const METHODS = Object.freeze([
   'getState', 'testRelay', 'discoverRelays', 'createIdentity', 'unlock', 'startEmbeddedRelay', 'stopEmbeddedRelay',
   'setRelay', 'listConversations', 'loadMessages', 'sendMessage', 'retryMessage', 'markRead', 'deleteMessage',
   'deleteConversation', 'addContact', 'getContact', 'setVerified', 'acceptKeyChange', 'rejectKeyChange',
-  'acceptRequest', 'setBlocked', 'exportIdentity', 'importIdentity', 'updateSettings',
+  'acceptRequest', 'setBlocked', 'exportIdentity', 'importIdentity', 'updateSettings', 'getDebugLog',
 ] as const satisfies readonly MethodName[]);
 
 export const EVENTS = Object.freeze([

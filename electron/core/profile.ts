@@ -5,7 +5,20 @@
  * and two profiles side by side never share a keychain account.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  fsyncSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import type { VaultKind } from './vault/types.js';
 
@@ -117,6 +130,39 @@ function parseMeta(text: string, file: string): ProfileMeta {
   };
 }
 
+/**
+ * Private files: everything in a profile is the user's alone. Files are 0600 and folders 0700 (POSIX; Windows keeps
+ * the per-user ACLs of the profile's location). Files are created that way where we create them; this also repairs
+ * what other code created with the process umask (SQLite's -wal/-shm, the embedded relay's files) and profiles made
+ * by older versions. Symlinks are left alone (never followed).
+ */
+export function makeTreePrivate(dir: string): void {
+  if (process.platform === 'win32') return;
+  const visit = (p: string, depth: number): void => {
+    let st;
+    try {
+      st = lstatSync(p);
+    } catch {
+      return; // removed meanwhile
+    }
+    if (st.isSymbolicLink()) return;
+    if (st.isDirectory()) {
+      if ((st.mode & 0o777) !== 0o700) chmodSync(p, 0o700);
+      if (depth > 8) return;
+      for (const name of readdirSync(p)) visit(path.join(p, name), depth + 1);
+    } else if (st.isFile() && (st.mode & 0o077) !== 0) {
+      chmodSync(p, st.mode & 0o700 & ~0o100);
+    }
+  };
+  visit(path.resolve(dir), 0);
+}
+
+/** Creates `file` empty with mode 0600 when missing (so SQLite, which copies the mode to -wal/-shm, starts private). */
+export function ensurePrivateFile(file: string): void {
+  closeSync(openSync(file, 'a', 0o600));
+  if (process.platform !== 'win32') chmodSync(file, 0o600);
+}
+
 /** Reads the profile in `dir`, or null when the folder has no profile.json yet. */
 export function readProfile(dir: string): Profile | null {
   const paths = profilePaths(dir);
@@ -134,10 +180,18 @@ export function readProfile(dir: string): Profile | null {
 /** Opens the profile in `dir`, creating the folder (mode 0700) and profile.json (new random id) when missing. */
 export function openProfile(dir: string): Profile {
   const existing = readProfile(dir);
-  if (existing) return existing;
+  if (existing) {
+    try {
+      makeTreePrivate(existing.dir);
+    } catch (e) {
+      throw new ProfileError('IO', `cannot make ${existing.dir} private: ${(e as Error).message}`, { cause: e });
+    }
+    return existing;
+  }
   const paths = profilePaths(dir);
   try {
     mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+    makeTreePrivate(paths.dir); // mkdir's mode is masked by the umask, and an existing folder keeps its own
   } catch (e) {
     throw new ProfileError('IO', `cannot create profile folder ${paths.dir}: ${(e as Error).message}`, { cause: e });
   }

@@ -21,7 +21,6 @@ import path from 'node:path';
 import {
   LABELS,
   formatFingerprint,
-  type PublicIdentity,
   rotationInput,
   usernameSchema,
   validateIdentity,
@@ -44,7 +43,6 @@ import type {
   Settings,
 } from '../contract/api.js';
 import {
-  CryptoPool,
   exportBackup,
   generateIdentity,
   importBackup,
@@ -54,8 +52,9 @@ import {
   type IdentitySecret,
 } from './crypto/index.js';
 import { CoreError } from './messenger/errors.js';
-import { Messenger, type MessengerOptions, type SealerOpener } from './messenger/messenger.js';
-import { openProfile, updateProfile, writeFileAtomic, type Profile } from './profile.js';
+import { Messenger, type MessengerOptions } from './messenger/messenger.js';
+import { ensurePrivateFile, makeTreePrivate, openProfile, updateProfile, writeFileAtomic, type Profile } from './profile.js';
+import { LazyPool } from './lazy-pool.js';
 import { openHistoryStore } from './store/index.js';
 import type { HistoryStore } from './store/types.js';
 import type { BackoffOptions } from './transport/backoff.js';
@@ -64,6 +63,8 @@ import { TransportError } from './transport/errors.js';
 import { discoverLanRelays } from './transport/discovery.js';
 import { RelayClient, probeRelay, SESSION_REPLACED_MESSAGE } from './transport/relay-client.js';
 import { EmbeddedRelay } from './transport/embedded.js';
+import { parseRelayUrl } from './transport/relay-url.js';
+import { applySettingsPatch, readSettings, writeSettings } from './settings.js';
 import { newDbKey, openVault, probeKeychain } from './vault/index.js';
 import type { KeyVault, VaultContents, VaultKind } from './vault/types.js';
 
@@ -76,6 +77,11 @@ export interface ParleyServiceOptions {
   passphrase?: string;
   /** Relay to use, overriding the profile's (a different URL resets the relay pin). */
   relayUrl?: string;
+  /**
+   * The user explicitly chose to allow a relay without TLS on another machine (CLI --insecure-relay). The app's
+   * equivalent is the insecureRelay setting; either one allows it.
+   */
+  insecureRelay?: boolean;
   /** Connect to the relay when ready (default true). The CLI's offline commands pass false. */
   connect?: boolean;
   /** Crypto worker threads (default: one per core). */
@@ -88,12 +94,15 @@ export interface ParleyServiceOptions {
   messenger?: Pick<MessengerOptions, 'fetchLimit' | 'commitChunk' | 'maxOpensInFlight' | 'retry' | 'keyCheckOnSendMs' | 'keyCheckIntervalMs'>;
   /** Shell hook: choose where to save / read an identity backup (Electron: a file dialog). */
   pickBackupFile?: (mode: 'export' | 'import') => Promise<string | null>;
-  /** Diagnostics sink (never receives secrets). */
-  log?: (msg: string) => void;
+  /**
+   * Diagnostics sink. The core passes ids, states and reasons only: never a message body, key, passphrase or token.
+   * `scope` names the module (service, relay, messenger), `level` defaults to info.
+   */
+  log?: (msg: string, o?: { scope?: string; level?: 'debug' | 'info' | 'warn' | 'error' }) => void;
+  /** The recent diagnostics with secrets removed, for getDebugLog ("Copy debug log"); none when omitted. */
+  debugLog?: () => string;
 }
 
-const DEFAULT_SETTINGS: Settings = { notifications: 'full', theme: 'system' };
-const SETTINGS_FILE = 'settings.json';
 const SEEN_RETENTION_MS = 60 * 24 * 3600 * 1000;
 
 interface Active {
@@ -102,40 +111,6 @@ interface Active {
   store: HistoryStore;
   pool: LazyPool;
   messenger: Messenger;
-}
-
-/**
- * The crypto worker pool, started on first use: commands that never seal or open (history, contacts, whoami) do not
- * pay for spawning workers.
- */
-class LazyPool implements SealerOpener {
-  private pool: CryptoPool | null = null;
-
-  constructor(private readonly o: { secret: IdentitySecret; size?: number }) {}
-
-  private get(): CryptoPool {
-    this.pool ??= new CryptoPool(this.o);
-    return this.pool;
-  }
-
-  /** Start the workers now (when connecting: envelopes are about to arrive). */
-  warm(): void {
-    this.get();
-  }
-
-  open(envelope: unknown, sender: PublicIdentity): ReturnType<CryptoPool['open']> {
-    return this.get().open(envelope, sender);
-  }
-
-  seal(o: Parameters<CryptoPool['seal']>[0]): ReturnType<CryptoPool['seal']> {
-    return this.get().seal(o);
-  }
-
-  async close(): Promise<void> {
-    const p = this.pool;
-    this.pool = null;
-    await p?.close();
-  }
 }
 
 export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyApi {
@@ -150,16 +125,17 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   private startPromise: Promise<void> | null = null;
   private settings: Settings;
   private closed = false;
-  private readonly log: (msg: string) => void;
+  private readonly log: NonNullable<ParleyServiceOptions['log']>;
 
   constructor(private readonly o: ParleyServiceOptions) {
     super();
     this.profile = openProfile(o.profileDir);
     this.passphrase = o.passphrase;
     this.log = o.log ?? (() => {});
-    this.settings = this.readSettings();
-    if (o.relayUrl && o.relayUrl !== this.profile.meta.relayUrl && this.profile.meta.vault) {
-      updateProfile(this.profile, { relayUrl: o.relayUrl, relayFingerprint: null });
+    this.settings = readSettings(this.profile.dir);
+    const override = o.relayUrl ? this.checkRelayUrl(o.relayUrl) : null;
+    if (override && override !== this.profile.meta.relayUrl && this.profile.meta.vault) {
+      updateProfile(this.profile, { relayUrl: override, relayFingerprint: null });
     }
   }
 
@@ -181,9 +157,13 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     const saved = embedded.saved();
     if (saved?.running && !this.embedded) {
       this.embedded = embedded;
-      await embedded.start({ lan: saved.lan }).catch((err: unknown) => this.log(`embedded relay did not start: ${(err as Error).message}`));
+      await embedded
+        .start({ lan: saved.lan })
+        .catch((err: unknown) => this.log(`embedded relay did not start: ${(err as Error).message}`, { level: 'warn' }));
+      makeTreePrivate(this.profile.dir); // the relay's own files (its SQLite, certificate) live in the profile
     }
     const kind = this.profile.meta.vault;
+    this.log(`profile opened (${kind ? `${kind} vault` : 'no identity yet'})`);
     if (!kind) return; // onboarding
     if (kind === 'file' && !this.passphrase) return; // locked
     const contents = await this.vaultFor(kind, this.passphrase).load();
@@ -232,7 +212,10 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     let store: HistoryStore;
     try {
       keys = await loadIdentity(contents.identity);
+      ensurePrivateFile(this.profile.paths.db);
       store = openHistoryStore({ path: this.profile.paths.db, key: contents.dbKey });
+      makeTreePrivate(this.profile.dir); // -wal/-shm (created by SQLite with the db's mode) and anything else
+
     } catch (err) {
       await pool.close().catch(() => undefined);
       throw err;
@@ -241,29 +224,43 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     try {
       store.pruneSeen(Date.now() - SEEN_RETENTION_MS);
     } catch (err) {
-      this.log(`pruning dedupe marks failed: ${(err as Error).message}`);
+      this.log(`pruning dedupe marks failed: ${(err as Error).message}`, { level: 'warn' });
     }
     const meta = this.profile.meta;
     const messenger = new Messenger({
       store,
       crypto: pool,
       me: { username: meta.username ?? '', identity: keys.public, fingerprint: keys.fingerprint },
-      log: this.log,
+      log: (msg: string) => this.log(msg, { scope: 'messenger' }),
       ...this.o.messenger,
     });
-    messenger.on('message-received', (m) => this.emit('message-received', m));
+    messenger.on('message-received', (m) => {
+      this.log(`message ${m.id} received (${m.state})`, { scope: 'messenger', level: 'debug' });
+      this.emit('message-received', m);
+    });
     messenger.on('message-state', (m) => this.emit('message-state', m));
     messenger.on('contact-key-changed', (m) => this.emit('contact-key-changed', m));
     messenger.on('contacts-changed', (m) => this.emit('contacts-changed', m));
     this.active = { contents, keys, store, pool, messenger };
+    this.log('identity unlocked, history opened');
     if (this.o.connect !== false && meta.relayUrl) this.connectRelay(meta.relayUrl);
     this.emitState();
   }
 
-  private connectRelay(url: string): void {
+  private connectRelay(saved: string): void {
     this.detachTransport();
     const a = this.active;
     if (!a || this.closed) return;
+    // The saved address passes the same check as a typed one (profile.json may predate a rule, or be edited).
+    let url: string;
+    try {
+      url = this.checkRelayUrl(saved);
+    } catch (err) {
+      this.connection = { status: 'offline', relayUrl: saved, reason: (err as Error).message };
+      this.emit('connection-changed', this.connection);
+      this.log(`relay address refused: ${(err as Error).message}`, { scope: 'relay', level: 'warn' });
+      return;
+    }
     const t = new RelayClient({
       url,
       identity: a.keys,
@@ -275,11 +272,12 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     this.transport = t;
     this.transportOffs.push(
       t.on('state', (s) => {
+        this.log(`relay ${s.status}${s.status === 'offline' ? `: ${s.reason}` : ''}`, { scope: 'relay', level: s.status === 'offline' ? 'warn' : 'info' });
         this.connection = s;
         this.emit('connection-changed', s);
         this.emitState();
       }),
-      t.on('session-replaced', () => this.log(SESSION_REPLACED_MESSAGE)),
+      t.on('session-replaced', () => this.log(SESSION_REPLACED_MESSAGE, { scope: 'relay', level: 'warn' })),
     );
     a.pool.warm();
     a.messenger.attach(t);
@@ -387,7 +385,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
 
   async testRelay(req: { url: string }): Promise<{ ok: true; fingerprint: string } | { ok: false; error: string }> {
     try {
-      const r = await probeRelay(req.url);
+      const r = await probeRelay(this.checkRelayUrl(req?.url));
       return { ok: true, fingerprint: r.fingerprint };
     } catch (err) {
       return { ok: false, error: (err as Error).message };
@@ -399,7 +397,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   }
 
   async setRelay(req: { url: string }): Promise<void> {
-    const url = checkRelayUrl(req.url);
+    const url = this.checkRelayUrl(req?.url);
     if (url === this.profile.meta.relayUrl) return;
     // A different relay is a different trust decision: pin it afresh.
     updateProfile(this.profile, { relayUrl: url, relayFingerprint: null });
@@ -410,6 +408,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   async startEmbeddedRelay(req: { lan: boolean }): Promise<EmbeddedRelayStatus> {
     this.embedded ??= new EmbeddedRelay(path.join(this.profile.dir, 'relay'));
     await this.embedded.start({ lan: req.lan === true });
+    makeTreePrivate(this.profile.dir);
     this.emitState();
     return this.embeddedStatus();
   }
@@ -447,7 +446,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     if (this.profile.meta.vault) throw new CoreError('EXISTS', `This profile already has an identity (${this.profile.meta.username ?? '?'})`);
     const u = usernameSchema.safeParse(req?.username);
     if (!u.success) throw new CoreError('INVALID', `Invalid username: ${u.error.issues[0]?.message ?? 'bad format'}`);
-    const relayUrl = checkRelayUrl(req.relayUrl);
+    const relayUrl = this.checkRelayUrl(req?.relayUrl);
     const vault = req.vault ?? this.o.vault ?? 'keychain';
     if (vault !== 'keychain' && vault !== 'file') throw new CoreError('INVALID', `Unknown vault kind: ${String(vault)}`);
     const passphrase = req.passphrase ?? this.passphrase;
@@ -486,6 +485,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     this.passphrase = o.passphrase;
     this.startPromise = this.activate(contents);
     await this.startPromise;
+    this.log(`identity ${keys.fingerprint.slice(0, 16)}… stored (${o.vault} vault) and registered`);
     this.emit('onboarding-progress', { step: 'done' });
     return this.profileInfo()!;
   }
@@ -539,7 +539,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
       extras: { username: this.profile.meta.username ?? '' },
     });
     try {
-      mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
       writeFileAtomic(path.resolve(file), text, 0o600);
     } catch (err) {
       throw new CoreError('STORAGE', `Cannot write ${file}: ${(err as Error).message}`, { cause: err });
@@ -573,7 +573,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     o: { relayUrl?: string; vault?: VaultKind; vaultPassphrase?: string } = {},
   ): Promise<ProfileInfo> {
     if (this.profile.meta.vault) throw new CoreError('EXISTS', `This profile already has an identity (${this.profile.meta.username ?? '?'})`);
-    const relayUrl = checkRelayUrl(o.relayUrl ?? this.o.relayUrl ?? '');
+    const relayUrl = this.checkRelayUrl(o.relayUrl ?? this.o.relayUrl ?? '');
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
@@ -609,8 +609,9 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   async rotateIdentity(o: { identity?: IdentitySecret } = {}): Promise<ProfileInfo> {
     const a = await this.ready();
     const username = this.profile.meta.username;
-    const url = this.profile.meta.relayUrl;
-    if (!username || !url) throw new CoreError('NO_IDENTITY', 'This profile is not registered with a relay');
+    const saved = this.profile.meta.relayUrl;
+    if (!username || !saved) throw new CoreError('NO_IDENTITY', 'This profile is not registered with a relay');
+    const url = this.checkRelayUrl(saved);
     const next = o.identity ?? (await generateIdentity());
     const nextChecked = await validateIdentity(next.public);
     const sig = await signLabeled(a.keys, LABELS.rotate, ...rotationInput(username, a.keys.fingerprint, nextChecked.identity));
@@ -651,7 +652,9 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   }
 
   async sendMessage(req: { contact: string; text: string }): Promise<MessageView> {
-    return (await this.messenger).sendText(req.contact, req.text);
+    const m = await (await this.messenger).sendText(req.contact, req.text);
+    this.log(`message ${m.id} ${m.state}`, { level: 'debug' });
+    return m;
   }
 
   async retryMessage(req: { id: string }): Promise<MessageView> {
@@ -713,32 +716,21 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
 
   // ---- settings ---------------------------------------------------------------------------------------------
 
+  async getDebugLog(): Promise<{ text: string }> {
+    return { text: this.o.debugLog?.() ?? '' };
+  }
+
   async updateSettings(req: Partial<Settings>): Promise<Settings> {
-    const next: Settings = { ...this.settings };
-    if (req?.notifications !== undefined) {
-      if (!['full', 'sender', 'off'].includes(req.notifications)) throw new CoreError('INVALID', 'notifications: full, sender or off');
-      next.notifications = req.notifications;
-    }
-    if (req?.theme !== undefined) {
-      if (!['system', 'light', 'dark'].includes(req.theme)) throw new CoreError('INVALID', 'theme: system, light or dark');
-      next.theme = req.theme;
-    }
-    writeFileAtomic(path.join(this.profile.dir, SETTINGS_FILE), JSON.stringify(next) + '\n', 0o600);
+    const next = applySettingsPatch(this.settings, req);
+    writeSettings(this.profile.dir, next);
     this.settings = next;
     this.emitState();
     return { ...next };
   }
 
-  private readSettings(): Settings {
-    try {
-      const raw = JSON.parse(readFileSync(path.join(this.profile.dir, SETTINGS_FILE), 'utf8')) as Partial<Settings>;
-      return {
-        notifications: raw.notifications === 'sender' || raw.notifications === 'off' ? raw.notifications : 'full',
-        theme: raw.theme === 'light' || raw.theme === 'dark' ? raw.theme : 'system',
-      };
-    } catch {
-      return { ...DEFAULT_SETTINGS };
-    }
+  /** The relay address normalized, or a RelayUrlError (code INVALID) naming what is wrong with it. */
+  private checkRelayUrl(raw: unknown): string {
+    return parseRelayUrl(raw, { allowInsecure: this.o.insecureRelay === true || this.settings.insecureRelay }).url;
   }
 
   private relayError(err: unknown): Error {
@@ -751,17 +743,4 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     }
     return err instanceof Error ? err : new Error(String(err));
   }
-}
-
-function checkRelayUrl(raw: string): string {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    throw new CoreError('INVALID', `Not a relay address: "${raw}" (expected http(s)://host:port)`);
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    throw new CoreError('INVALID', `A relay address starts with http:// or https:// (got ${u.protocol})`);
-  }
-  return u.origin;
 }

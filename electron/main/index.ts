@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import type { AppState, MessageView, Settings } from '../contract/api.js';
 import { ParleyService } from '../core/service.js';
 import { contentSecurityPolicy } from './csp.js';
+import { createDesktopLog, type DesktopLog } from './desktop-log.js';
 import type { ParleyCore } from './host.js';
 import { forwardEvents, registerIpc } from './ipc.js';
 import type { TrustedOrigins } from './ipc-validate.js';
@@ -18,6 +19,8 @@ import { notificationFor } from './notify.js';
 import { MIN_HEIGHT, MIN_WIDTH, loadBounds, saveBounds } from './window-state.js';
 
 app.enableSandbox();
+// Files the app creates (the profile, SQLite's -wal/-shm, logs) are private from birth; the core checks them too.
+if (process.platform !== 'win32') process.umask(0o077);
 // Tests run several instances side by side (Alice and Bob): each gets its own userData, hence its own
 // single-instance lock, window state and profile.
 if (process.env['PARLEY_USER_DATA']) app.setPath('userData', process.env['PARLEY_USER_DATA']);
@@ -28,7 +31,8 @@ const trusted: TrustedOrigins = { rendererFileUrl: pathToFileURL(rendererFile).h
 
 let mainWindow: BrowserWindow | null = null;
 let core: ParleyCore | null = null;
-let settings: Settings = { notifications: 'full', theme: 'system' };
+let desktopLog: DesktopLog | null = null;
+let settings: Settings = { notifications: 'full', theme: 'system', insecureRelay: false };
 
 if (!app.requestSingleInstanceLock()) {
   app.quit();
@@ -67,22 +71,39 @@ app.on('before-quit', (e) => {
   quitting = true;
   const c = core;
   core = null;
-  c.close().finally(() => app.quit());
+  c.close().finally(() => {
+    desktopLog?.scope('main').info('quit');
+    desktopLog?.close();
+    app.quit();
+  });
 });
 
 async function start(): Promise<void> {
   const ses = session.defaultSession;
-  ses.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
-  ses.setPermissionCheckHandler(() => false);
+  // Nothing but writing to the clipboard ("Copy debug log", copying a safety number): never reading it, no camera,
+  // notifications go through the main process.
+  ses.setPermissionRequestHandler((_wc, permission, callback) => callback(permission === 'clipboard-sanitized-write'));
+  ses.setPermissionCheckHandler((_wc, permission) => permission === 'clipboard-sanitized-write');
   const csp = contentSecurityPolicy({ devServer: devServerUrl });
   ses.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [csp] } });
   });
 
   const profileDir = process.env['PARLEY_PROFILE_DIR'] ?? join(app.getPath('userData'), 'profile');
+  const dl = createDesktopLog({ dir: join(profileDir, 'logs'), base: { app: app.getVersion() } });
+  desktopLog = dl;
+  const mainLog = dl.scope('main');
+  mainLog.info({ electron: process.versions.electron, platform: process.platform }, 'start');
+  process.on('uncaughtException', (err) => {
+    mainLog.error({ err: { name: err.name, message: err.message, stack: err.stack } }, 'uncaught exception');
+    dialog.showErrorBox('Parley hit an unexpected error', err.message);
+  });
+  process.on('unhandledRejection', (err) => mainLog.error({ err: err instanceof Error ? { name: err.name, message: err.message } : String(err) }, 'unhandled rejection'));
   // Export/import: the main process asks where with a native dialog; the renderer never passes a path.
   const service = new ParleyService({
     profileDir,
+    log: dl.core,
+    debugLog: () => dl.recent(),
     pickBackupFile: async (mode) => {
       const filters = [{ name: 'Parley identity backup', extensions: ['parley-backup'] }];
       if (mode === 'export') {
@@ -97,7 +118,7 @@ async function start(): Promise<void> {
   });
   core = service;
   const api = service;
-  registerIpc(api, () => mainWindow, trusted);
+  registerIpc(api, () => mainWindow, trusted, dl.core);
   forwardEvents(core, () => mainWindow);
   core.on('state-changed', (s: AppState) => {
     settings = s.settings;

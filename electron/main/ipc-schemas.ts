@@ -7,21 +7,22 @@
 import { z } from 'zod';
 import type { MethodName, ParleyApi } from '../contract/api.js';
 import { LIMITS, USERNAME_RE } from '../../relay/protocol/limits.js';
+import { parseRelayUrl } from '../core/transport/relay-url.js';
 
 const username = z.string().regex(USERNAME_RE, 'username: 3–32 characters a-z 0-9 _ . - starting with a letter or digit');
 
-/** Relay addresses: http(s) or ws(s) URLs with a host, no credentials, no fragments, bounded length. */
-export const relayUrl = z
-  .string()
-  .max(2048)
-  .refine((s) => {
-    try {
-      const u = new URL(s);
-      return ['http:', 'https:', 'ws:', 'wss:'].includes(u.protocol) && u.hostname !== '' && !u.username && !u.password && !u.hash;
-    } catch {
-      return false;
-    }
-  }, 'relay address: an http(s):// or ws(s):// URL such as https://192.168.1.20:7447');
+/**
+ * Relay addresses: the form only (parseRelayUrl, the one validator every entry point uses). Whether a plain address
+ * off this machine is acceptable depends on the user's insecureRelay setting, which the core checks.
+ */
+export const relayUrl = z.string().max(2048).refine((s) => {
+  try {
+    parseRelayUrl(s, { allowInsecure: true });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'relay address: an http(s):// or ws(s):// URL such as https://192.168.1.20:7447 (scheme, host and port only)');
 
 const passphrase = z.string().min(8, 'passphrase: at least 8 characters').max(1024);
 /** The core checks the UTF-8 byte size; this bounds the string before it is even looked at. */
@@ -75,8 +76,10 @@ export const IPC_SCHEMAS = {
     z.strictObject({
       notifications: z.enum(['full', 'sender', 'off']).optional(),
       theme: z.enum(['system', 'light', 'dark']).optional(),
+      insecureRelay: z.boolean().optional(),
     }),
   ]),
+  getDebugLog: none,
 } as const satisfies Record<MethodName, z.ZodType<unknown[]>>;
 
 // Compile-time: every schema's output is assignable to the method's parameters, so a validated call type-checks.

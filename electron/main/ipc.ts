@@ -7,6 +7,7 @@ import type { BrowserWindow, IpcMainInvokeEvent } from 'electron';
 import { EVENTS, METHODS, eventChannel, methodChannel } from '../contract/api.js';
 import type { ParleyApi } from '../contract/api.js';
 import type { ParleyCore } from './host.js';
+import type { CoreLog } from './desktop-log.js';
 import { dispatch } from './ipc-validate.js';
 import type { SenderInfo, TrustedOrigins } from './ipc-validate.js';
 
@@ -19,9 +20,14 @@ function senderInfo(e: IpcMainInvokeEvent, win: BrowserWindow | null): SenderInf
   };
 }
 
-export function registerIpc(api: ParleyApi, getWindow: () => BrowserWindow | null, trusted: TrustedOrigins): () => void {
+export function registerIpc(api: ParleyApi, getWindow: () => BrowserWindow | null, trusted: TrustedOrigins, log?: CoreLog): () => void {
   for (const m of METHODS) {
-    ipcMain.handle(methodChannel(m), (e, ...args: unknown[]) => dispatch(api, m, args, senderInfo(e, getWindow()), trusted));
+    ipcMain.handle(methodChannel(m), async (e, ...args: unknown[]) => {
+      const r = await dispatch(api, m, args, senderInfo(e, getWindow()), trusted);
+      // The method and the error code only: arguments and messages can carry what the user typed.
+      if (!r.ok) log?.(`${m} failed: ${r.error.code}`, { scope: 'ipc', level: 'warn' });
+      return r;
+    });
   }
   return () => {
     for (const m of METHODS) ipcMain.removeHandler(methodChannel(m));

@@ -110,8 +110,9 @@ export async function startPerson(name: string, root: string, o: { args?: string
   const token = randomBytes(24).toString('hex');
   const launch = async (): Promise<{ url: string; port: number; token: string }> => {
     const args = ['electron/bridge/cli.ts', '--profile', profileDir, '--port', String(port), '--kdf-iterations', '600000'];
-    args.push('--token', token, ...(o.args ?? []));
-    const c = spawn(TSX, args, { cwd: ROOT, env: { ...process.env, ...o.env } });
+    args.push(...(o.args ?? []));
+    // The token goes through the environment: argv is visible to every local user in `ps`.
+    const c = spawn(TSX, args, { cwd: ROOT, env: { ...process.env, ...o.env, PARLEY_BRIDGE_TOKEN: token } });
     child = c;
     const line = await waitLine(c, (l) => (l.startsWith('PARLEY_BRIDGE_READY ') ? l.slice('PARLEY_BRIDGE_READY '.length) : null), `${name}'s bridge`);
     c.stdout.resume();

@@ -28,7 +28,7 @@ test(`a conversation of ${COUNT.toLocaleString('en')} messages stays smooth`, as
   relay = await startRelayProcess(path.join(root, 'relay'));
   const seeded = JSON.parse(await runScript(['tests/e2e/seed-history.ts', root, relay.url, String(COUNT), PASSPHRASE], 'SEEDED ')) as { total: number };
   expect(seeded.total).toBe(COUNT);
-  carol = await startPerson('carol', root, { args: ['--passphrase', PASSPHRASE] });
+  carol = await startPerson('carol', root, { env: { PARLEY_PASSPHRASE: PASSPHRASE } });
 
   await page.goto(carol.url);
   const t0 = Date.now();

@@ -108,14 +108,18 @@ describe('two CLI profiles, one relay, the OS keychain', { timeout: 180_000 }, (
     expect([...seqs].sort((x, y) => x - y)).toEqual(seqs);
   });
 
-  test('verify shows the same safety number on both sides and marks the contact verified', async () => {
+  test('verify shows the same safety number on both sides and marks the contact verified only when confirmed', async () => {
     const a = await runCli(['--profile', alice, 'verify', 'bob']);
     const b = await runCli(['--profile', bob, 'verify', 'alice']);
-    expect(a.code).toBe(0);
-    expect(b.code).toBe(0);
+    // Printing the number marks nothing verified.
+    expect(a.code).toBe(1);
+    expect(a.stderr).toMatch(/bob is NOT marked verified/);
     const digits = (s: string) => s.match(/^(\d{5} ){11}\d{5}$/m)?.[0];
     expect(digits(a.stdout)).toBeDefined();
     expect(digits(a.stdout)).toBe(digits(b.stdout));
+    expect((await runCli(['--profile', alice, 'contacts'])).stdout).not.toMatch(/^bob .*verified/m);
+    const ok = await runCli(['--profile', alice, 'verify', 'bob', '--confirm', digits(b.stdout)!]);
+    expect(ok.code, ok.stderr).toBe(0);
     expect((await runCli(['--profile', alice, 'contacts'])).stdout).toMatch(/^bob .*verified/m);
   });
 

@@ -20,7 +20,9 @@ beforeAll(async () => {
   }
   expect((await runCli(['--profile', ben, 'add', 'ann'], { env: benEnv })).code).toBe(0);
   expect((await runCli(['--profile', ann, 'add', 'ben'], { env: annEnv })).code).toBe(0);
-  expect((await runCli(['--profile', ben, 'verify', 'ann'], { env: benEnv })).code).toBe(0);
+  const shown = await runCli(['--profile', ben, 'verify', 'ann'], { env: benEnv });
+  const digits = shown.stdout.match(/^(\d{5} ){11}\d{5}$/m)![0];
+  expect((await runCli(['--profile', ben, 'verify', 'ann', '--confirm', digits], { env: benEnv })).code).toBe(0);
 }, 120_000);
 
 afterAll(cleanupAll);

@@ -40,6 +40,7 @@ import {
   type LooseDelivered,
 } from './schemas.js';
 import { peerFingerprint } from './tls-pin.js';
+import { parseRelayUrl, usesTls } from './relay-url.js';
 
 export const SESSION_REPLACED_MESSAGE = 'This identity is now active on another device';
 
@@ -298,9 +299,10 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
     if (!parsed.success) return this.dropConnection('The relay sent an invalid challenge', 'BAD_RESPONSE');
     const ch = parsed.data;
 
-    // TLS: the certificate's key must be the relay identity the challenge names.
-    if (this.o.url.startsWith('https:')) {
-      const tls = this.tlsSocket();
+    // TLS: the certificate's key must be the relay identity the challenge names. Whether TLS is in use decides
+    // (https:// and wss:// alike, or any socket that turned out encrypted), never the spelling of the address.
+    const tls = this.tlsSocket();
+    if (usesTls(this.o.url) || tls?.encrypted === true) {
       const certFp = tls ? peerFingerprint(tls) : null;
       if (!certFp) return this.fatal('Cannot read the relay certificate to check its fingerprint', 'RELAY_CHANGED');
       if (certFp !== ch.relay) {
@@ -411,14 +413,11 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
 
 /** Connects anonymously, reads the relay's fingerprint from its challenge (and TLS certificate), disconnects. */
 export async function probeRelay(url: string, timeoutMs = 8_000): Promise<{ fingerprint: string }> {
-  let parsedUrl: URL;
+  // Only the form is checked here; whether a plain address off this machine is acceptable is the caller's decision.
   try {
-    parsedUrl = new URL(url);
-  } catch {
-    throw new TransportError('BAD_REQUEST', `Not a relay address: ${url}`);
-  }
-  if (parsedUrl.protocol !== 'http:' && parsedUrl.protocol !== 'https:') {
-    throw new TransportError('BAD_REQUEST', `A relay address starts with http:// or https:// (got ${parsedUrl.protocol})`);
+    parseRelayUrl(url, { allowInsecure: true });
+  } catch (err) {
+    throw new TransportError('BAD_REQUEST', (err as Error).message);
   }
   const c = new RelayClient({ url, identity: null, reconnect: { enabled: false }, connectTimeoutMs: timeoutMs });
   try {

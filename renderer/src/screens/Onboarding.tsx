@@ -9,6 +9,7 @@ import {
   ArrowLeft, ArrowRight, Check, CircleAlert, Globe, KeyRound, LoaderCircle, Lock, MessagesSquare, Network, RefreshCw, Server, TriangleAlert,
 } from 'lucide-react';
 import type { DiscoveredRelay, OnboardingProgress, ProfileInfo } from '../../../electron/contract/api.js';
+import { InsecureRelayToggle } from '../components/InsecureRelayToggle.js';
 import { fingerprintGroups, normalizeRelayUrl, usernameProblem } from '../lib/format.js';
 import { ApiError, errorText } from '../runtime/index.js';
 import { useApp, useEvent } from '../state.js';
@@ -291,6 +292,8 @@ function RelayStep(p: {
               Test connection
             </button>
           </div>
+          {/* Offered only once the core refused a plain address off this computer (or the user already chose it). */}
+          {(state.settings.insecureRelay || /no TLS/.test(error ?? '')) && <InsecureRelayToggle id="onb-insecure-relay" />}
         </form>
       )}
 

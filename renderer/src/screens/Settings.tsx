@@ -1,10 +1,11 @@
 /** Settings: profile and fingerprint, relay, embedded relay, identity backup, notifications, theme, about. */
 import { useState } from 'react';
 import type { ReactNode } from 'react';
-import { Bell, Download, Info, KeyRound, LoaderCircle, Palette, Power, Server, Upload, User, Wifi, X } from 'lucide-react';
+import { Bell, ClipboardCopy, Download, Info, KeyRound, LoaderCircle, Palette, Power, Server, Upload, User, Wifi, X } from 'lucide-react';
 import type { Settings } from '../../../electron/contract/api.js';
 import { Avatar } from '../components/Avatar.js';
 import { ConnectionStatus } from '../components/ConnectionStatus.js';
+import { InsecureRelayToggle } from '../components/InsecureRelayToggle.js';
 import { fingerprintGroups, normalizeRelayUrl } from '../lib/format.js';
 import { errorText } from '../runtime/index.js';
 import { useApp } from '../state.js';
@@ -57,10 +58,51 @@ export function SettingsPage({ onClose }: { onClose: () => void }): ReactNode {
             and AES-256-GCM, signed with Ed25519) before they leave it.
           </p>
           <p className="muted">MIT licence. Made by the Parley developers.</p>
+          <DebugLogButton />
         </section>
       </div>
     </div>
   );
+}
+
+/** Copies the recent diagnostics log (the core keeps secrets and message bodies out of it) for a bug report. */
+function DebugLogButton(): ReactNode {
+  const { bridge, fail, toast } = useApp();
+  const [busy, setBusy] = useState(false);
+  const copy = async (): Promise<void> => {
+    setBusy(true);
+    try {
+      const { text } = await bridge.getDebugLog();
+      await copyText(text || '(the debug log is empty)');
+      toast('Debug log copied. It holds no message text, keys or passphrases.');
+    } catch (e) {
+      fail(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="row-actions">
+      <button type="button" className="btn" disabled={busy} onClick={() => void copy()}>
+        {busy ? <LoaderCircle size={16} className="spin" aria-hidden /> : <ClipboardCopy size={16} aria-hidden />} Copy debug log
+      </button>
+    </div>
+  );
+}
+
+async function copyText(text: string): Promise<void> {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    // No clipboard permission (e.g. a plain browser page): the selection-based copy still works on a click.
+    const area = document.createElement('textarea');
+    area.value = text;
+    document.body.appendChild(area);
+    area.select();
+    const ok = document.execCommand('copy');
+    area.remove();
+    if (!ok) throw new Error('Could not copy to the clipboard.');
+  }
 }
 
 function RelayCard(): ReactNode {
@@ -126,6 +168,7 @@ function RelayCard(): ReactNode {
         </div>
         {msg && <span className={`hint ${msg.ok ? 'ok' : 'error'}`}>{msg.text}</span>}
       </form>
+      <InsecureRelayToggle id="set-insecure-relay" />
     </section>
   );
 }

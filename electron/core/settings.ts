@@ -1,0 +1,50 @@
+/**
+ * The user's settings: what they are, their defaults, how a patch from the UI is validated, and how they are kept
+ * in the profile (settings.json, 0600). Split out of ParleyService so the service only decides when to apply them.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Settings } from '../contract/api.js';
+import { CoreError } from './messenger/errors.js';
+import { writeFileAtomic } from './profile.js';
+
+export const SETTINGS_FILE = 'settings.json';
+
+export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({ notifications: 'full', theme: 'system', insecureRelay: false });
+
+/** The settings saved in `profileDir`, or the defaults (a missing or damaged file is not an error). */
+export function readSettings(profileDir: string): Settings {
+  try {
+    const raw = JSON.parse(readFileSync(path.join(profileDir, SETTINGS_FILE), 'utf8')) as Partial<Settings>;
+    return {
+      notifications: raw.notifications === 'sender' || raw.notifications === 'off' ? raw.notifications : 'full',
+      theme: raw.theme === 'light' || raw.theme === 'dark' ? raw.theme : 'system',
+      // Only an explicit true counts: an insecure relay is never allowed by accident.
+      insecureRelay: raw.insecureRelay === true,
+    };
+  } catch {
+    return { ...DEFAULT_SETTINGS };
+  }
+}
+
+/** `current` with a patch from the UI applied; throws CoreError('INVALID') on any bad value. */
+export function applySettingsPatch(current: Settings, req: Partial<Settings> | undefined): Settings {
+  const next: Settings = { ...current };
+  if (req?.notifications !== undefined) {
+    if (!['full', 'sender', 'off'].includes(req.notifications)) throw new CoreError('INVALID', 'notifications: full, sender or off');
+    next.notifications = req.notifications;
+  }
+  if (req?.theme !== undefined) {
+    if (!['system', 'light', 'dark'].includes(req.theme)) throw new CoreError('INVALID', 'theme: system, light or dark');
+    next.theme = req.theme;
+  }
+  if (req?.insecureRelay !== undefined) {
+    if (typeof req.insecureRelay !== 'boolean') throw new CoreError('INVALID', 'insecureRelay: true or false');
+    next.insecureRelay = req.insecureRelay;
+  }
+  return next;
+}
+
+export function writeSettings(profileDir: string, s: Settings): void {
+  writeFileAtomic(path.join(profileDir, SETTINGS_FILE), JSON.stringify(s) + '\n', 0o600);
+}
