@@ -1,0 +1,119 @@
+/**
+ * Identities and sessions: the connection challenge, `register` (fresh or rotation), `lookup`, and `auth`, which
+ * binds one connection per identity (a newer login replaces the older connection).
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  LABELS,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  authInput,
+  fromB64u,
+  rotationInput,
+  toB64u,
+  validateIdentity,
+  verifyLabeled,
+  type AuthRequest,
+  type LookupRequest,
+  type RegisterRequest,
+} from '../protocol/index.js';
+import type { AnySocket, ConnState, Handler, RelayContext } from './context.js';
+import { pump } from './delivery.js';
+
+/** A fresh single-use nonce for the next `auth` on this connection. */
+export function issueChallenge(ctx: RelayContext, socket: AnySocket, st: ConnState): void {
+  st.nonce = new Uint8Array(randomBytes(32));
+  socket.emit('challenge', { v: PROTOCOL_VERSION, relay: ctx.relayFp, nonce: toB64u(st.nonce) });
+}
+
+export function sessionHandlers(ctx: RelayContext): {
+  register: Handler<RegisterRequest>;
+  lookup: Handler<LookupRequest>;
+  auth: Handler<AuthRequest>;
+} {
+  const { store, log, sessions, counters, relayFp } = ctx;
+  return {
+    register: async (_socket, _st, p) => {
+      let checked;
+      try {
+        checked = await validateIdentity(p.identity);
+      } catch (e) {
+        throw new ProtocolError('BAD_REQUEST', (e as Error).message);
+      }
+      const now = Date.now();
+      const current = await store.identityByUsername(p.username);
+      let replaces: string | undefined;
+      if (current && current.fingerprint !== checked.fingerprint) {
+        if (!p.rotation) throw new ProtocolError('USERNAME_TAKEN', 'username registered to a different identity');
+        const ok = await verifyLabeled(
+          current.identity,
+          fromB64u(p.rotation.sig),
+          LABELS.rotate,
+          ...rotationInput(p.username, current.fingerprint, checked.identity),
+        );
+        if (!ok) throw new ProtocolError('BAD_SIGNATURE', 'rotation signature does not verify with the current identity');
+        replaces = current.fingerprint;
+      }
+      const r = await store.register({
+        username: p.username,
+        identity: checked.identity,
+        fingerprint: checked.fingerprint,
+        replaces,
+        rotationSig: replaces ? p.rotation?.sig : undefined,
+        now,
+      });
+      if (r.rotated && r.previous) {
+        ctx.identities.delete(r.previous);
+        ctx.verifyKeys.delete(r.previous);
+        const old = sessions.get(r.previous);
+        if (old) {
+          old.emit('session-replaced', { message: 'identity rotated; this key is no longer registered' });
+          old.disconnect(true);
+        }
+      }
+      log.info({ username: p.username, fp: checked.fingerprint, rotated: r.rotated }, 'registered');
+      return { fingerprint: checked.fingerprint, rotated: r.rotated };
+    },
+
+    lookup: async (_socket, _st, p) => {
+      const found = 'username' in p ? await store.identityByUsername(p.username) : await ctx.identityByFingerprint(p.fingerprint);
+      if (!found) throw new ProtocolError('NOT_FOUND', 'no such identity');
+      return { username: found.username, identity: found.identity, fingerprint: found.fingerprint, rotation: found.rotation };
+    },
+
+    auth: async (socket, st, p) => {
+      const nonce = st.nonce;
+      st.nonce = null; // single use, success or not
+      try {
+        if (st.fp) throw new ProtocolError('AUTH_FAILED', 'already authenticated');
+        if (!nonce) throw new ProtocolError('AUTH_FAILED', 'no outstanding challenge');
+        const who = await ctx.identityByFingerprint(p.fingerprint);
+        if (!who) throw new ProtocolError('AUTH_FAILED', 'unknown identity; register first');
+        const ok = await verifyLabeled(
+          who.identity,
+          fromB64u(p.sig),
+          LABELS.auth,
+          ...authInput(relayFp, nonce, fromB64u(p.clientNonce), p.fingerprint),
+        );
+        if (!ok) throw new ProtocolError('AUTH_FAILED', 'challenge response does not verify');
+        if (!socket.connected) throw new ProtocolError('AUTH_FAILED', 'connection closed');
+        const previous = sessions.get(p.fingerprint);
+        if (previous && previous !== socket) {
+          counters.sessionsReplaced++;
+          previous.emit('session-replaced', { message: 'this identity connected from elsewhere' });
+          previous.disconnect(true);
+        }
+        st.fp = p.fingerprint;
+        st.username = who.username;
+        sessions.set(p.fingerprint, socket);
+        const u = await ctx.usage(p.fingerprint);
+        log.info({ sid: socket.id, fp: p.fingerprint, queued: u.count }, 'authenticated');
+        setImmediate(() => void pump(ctx, socket, st));
+        return { fingerprint: p.fingerprint, username: who.username, queued: u.count };
+      } catch (e) {
+        if (socket.connected && !st.fp) issueChallenge(ctx, socket, st); // a fresh nonce for the next attempt
+        throw e;
+      }
+    },
+  };
+}
