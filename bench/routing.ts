@@ -89,7 +89,7 @@ export const routingBench: Bench = async (o) => {
   // About 1 000 envelopes in flight whatever the client count (1 per client at 1 000 clients).
   const window = Math.max(1, Math.round(1000 / n));
   const title = `Relay routing: ${n} clients, neighbour to neighbour (Parley relay vs raw ws forwarder)`;
-  const rsa = (await fixture(0)).public.enc;
+  const rsa = await fixture(0);
   const ids = await benchIdentities(n, rsa, `b${Date.now().toString(36)}u`);
   const relayAvailable = existsSync(path.join(ROOT, 'relay/server/index.ts'));
   const all: ServerMode[] = relayAvailable ? ['ws', 'sio', 'sio-validate', 'parley-mem', 'parley'] : ['ws', 'sio', 'sio-validate'];

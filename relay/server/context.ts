@@ -68,6 +68,9 @@ export function createContext(o: { store: EnvelopeStore; limits: RelayLimits; lo
   return ctx;
 }
 
+/** Outstanding register-challenges one connection may hold (oldest dropped beyond). */
+export const MAX_REGISTER_CHALLENGES = 8;
+
 /** Acknowledge a request; a client that went away meanwhile is not an error. */
 export function reply(ack: AckFn | null, r: Ack): void {
   if (!ack) return;
@@ -131,6 +134,11 @@ export interface RelayContext {
 
 export interface ConnState {
   nonce: Uint8Array | null;
+  /**
+   * Outstanding register-challenges: identity fingerprint → the RSA proof it expects (single use). At most
+   * MAX_REGISTER_CHALLENGES per connection, so a client may register a few identities in parallel.
+   */
+  registrations: Map<string, Uint8Array>;
   fp: string | null;
   username: string | null;
   bucket: TokenBucket;

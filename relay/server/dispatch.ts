@@ -27,6 +27,7 @@ const ABUSE_CODES: ReadonlySet<ErrorCode> = new Set([
   'AUTH_FAILED',
   'FORBIDDEN',
   'BAD_SIGNATURE',
+  'PROOF_FAILED',
   'TOO_LARGE',
   'RATE_LIMITED',
 ]);
@@ -82,6 +83,7 @@ export function attachConnections(ctx: RelayContext, io: Server<ClientToServer, 
     }
     const st: ConnState = {
       nonce: null,
+      registrations: new Map(),
       fp: null,
       username: null,
       bucket: new TokenBucket(limits.connBurst, limits.connPerSec),
@@ -118,7 +120,7 @@ export function attachConnections(ctx: RelayContext, io: Server<ClientToServer, 
         const size = Buffer.byteLength(body, 'utf8');
         if (size > limits.maxEnvelopeBytes) return fail('TOO_LARGE', `envelope is ${size} bytes; limit ${limits.maxEnvelopeBytes}`);
       }
-      const inner = ev === 'send' ? 'envelope' : ev === 'register' ? 'identity' : null;
+      const inner = ev === 'send' ? 'envelope' : ev === 'register' || ev === 'register-challenge' ? 'identity' : null;
       const versioned = inner && payload && typeof payload === 'object' ? (payload as Record<string, unknown>)[inner] : null;
       if (versioned && typeof versioned === 'object' && 'v' in versioned && (versioned as { v: unknown }).v !== PROTOCOL_VERSION) {
         return fail('UNSUPPORTED_VERSION', `${inner}: protocol version ${PROTOCOL_VERSION} only`);

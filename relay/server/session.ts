@@ -2,22 +2,27 @@
  * Identities and sessions: the connection challenge, `register` (fresh or rotation), `lookup`, and `auth`, which
  * binds one connection per identity (a newer login replaces the older connection).
  */
-import { randomBytes } from 'node:crypto';
+import { constants, createPublicKey, publicEncrypt, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   LABELS,
   PROTOCOL_VERSION,
   ProtocolError,
   authInput,
+  REGISTRATION_SECRET_BYTES,
   fromB64u,
+  registrationInput,
+  registrationKeyProof,
   rotationInput,
   toB64u,
   validateIdentity,
   verifyLabeled,
   type AuthRequest,
   type LookupRequest,
+  type PublicIdentity,
+  type RegisterChallengeRequest,
   type RegisterRequest,
 } from '../protocol/index.js';
-import type { AnySocket, ConnState, Handler, RelayContext } from './context.js';
+import { MAX_REGISTER_CHALLENGES, type AnySocket, type ConnState, type Handler, type RelayContext } from './context.js';
 import { pump } from './delivery.js';
 
 /** A fresh single-use nonce for the next `auth` on this connection. */
@@ -26,20 +31,50 @@ export function issueChallenge(ctx: RelayContext, socket: AnySocket, st: ConnSta
   socket.emit('challenge', { v: PROTOCOL_VERSION, relay: ctx.relayFp, nonce: toB64u(st.nonce) });
 }
 
+async function checkedIdentity(input: PublicIdentity): Promise<{ identity: PublicIdentity; fingerprint: string }> {
+  try {
+    return await validateIdentity(input);
+  } catch (e) {
+    throw new ProtocolError('BAD_REQUEST', (e as Error).message);
+  }
+}
+
 export function sessionHandlers(ctx: RelayContext): {
+  'register-challenge': Handler<RegisterChallengeRequest>;
   register: Handler<RegisterRequest>;
   lookup: Handler<LookupRequest>;
   auth: Handler<AuthRequest>;
 } {
   const { store, log, sessions, counters, relayFp } = ctx;
   return {
-    register: async (_socket, _st, p) => {
-      let checked;
-      try {
-        checked = await validateIdentity(p.identity);
-      } catch (e) {
-        throw new ProtocolError('BAD_REQUEST', (e as Error).message);
+    'register-challenge': async (_socket, st, p) => {
+      const checked = await checkedIdentity(p.identity);
+      const value = new Uint8Array(randomBytes(REGISTRATION_SECRET_BYTES));
+      const rsaKey = createPublicKey({ key: Buffer.from(fromB64u(checked.identity.enc)), format: 'der', type: 'spki' });
+      const wrapped = publicEncrypt({ key: rsaKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, value);
+      // Only the expected answer is kept, per identity; a new challenge for the same identity replaces the old one.
+      const expected = await registrationKeyProof(relayFp, checked.fingerprint, value);
+      st.registrations.delete(checked.fingerprint);
+      if (st.registrations.size >= MAX_REGISTER_CHALLENGES) st.registrations.delete(st.registrations.keys().next().value!);
+      st.registrations.set(checked.fingerprint, expected);
+      return { wrapped: toB64u(new Uint8Array(wrapped)) };
+    },
+
+    register: async (_socket, st, p) => {
+      const checked = await checkedIdentity(p.identity);
+      const expected = st.registrations.get(checked.fingerprint);
+      st.registrations.delete(checked.fingerprint); // single use, success or not
+      if (!expected) throw new ProtocolError('PROOF_FAILED', 'no register-challenge for this identity on this connection');
+      if (!timingSafeEqual(fromB64u(p.proof.key), expected)) {
+        throw new ProtocolError('PROOF_FAILED', 'RSA proof does not match the register-challenge');
       }
+      const sigOk = await verifyLabeled(
+        checked.identity,
+        fromB64u(p.proof.sig),
+        LABELS.register,
+        ...registrationInput(p.username, checked.identity, relayFp),
+      );
+      if (!sigOk) throw new ProtocolError('PROOF_FAILED', 'Ed25519 proof does not verify with the identity');
       const now = Date.now();
       const current = await store.identityByUsername(p.username);
       let replaces: string | undefined;

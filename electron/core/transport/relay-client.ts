@@ -13,6 +13,8 @@ import {
   authInput,
   challengeSchema,
   fromB64u,
+  registrationInput,
+  registrationKeyProof,
   sessionReplacedSchema,
   toB64u,
   type AuthResult,
@@ -25,6 +27,7 @@ import {
 } from '../../../relay/protocol/index.js';
 import type { ConnectionState } from '../../contract/api.js';
 import { signLabeled, type IdentityKeys } from '../crypto/index.js';
+import { rsaOaepDecrypt } from '../crypto/primitives.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { TypedEmitter } from './emitter.js';
 import { TransportError } from './errors.js';
@@ -35,6 +38,7 @@ import {
   fetchResultSchema,
   looseDeliverSchema,
   lookupResultSchema,
+  registerChallengeResultSchema,
   registerResultSchema,
   sendResultSchema,
   type LooseDelivered,
@@ -220,10 +224,33 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
 
   // ---- requests --------------------------------------------------------------------------------------------
 
-  async register(username: string, identity: PublicIdentity, rotationSig?: Uint8Array): Promise<{ fingerprint: string; rotated: boolean }> {
+  /**
+   * Register `username` for `keys` (or rotate to them, with the current identity's rotation signature), proving
+   * possession of both private keys (PROTOCOL.md "Registration proof"): register-challenge, then register.
+   */
+  async register(username: string, keys: IdentityKeys, rotationSig?: Uint8Array): Promise<{ fingerprint: string; rotated: boolean }> {
+    const relayFp = this.lastChallenge?.relay;
+    if (!relayFp) throw new TransportError('OFFLINE', 'No challenge from the relay yet');
+    const identity = keys.public;
+    const ch = await this.request('register-challenge', { identity }, registerChallengeResultSchema, false);
+    let value: Uint8Array;
+    try {
+      value = await rsaOaepDecrypt(keys.encKey, fromB64u(ch.wrapped));
+    } catch {
+      throw new TransportError('BAD_RESPONSE', 'The relay sent a registration challenge this identity cannot decrypt');
+    }
+    // Only a labelled hash of the value goes back, so the relay cannot use us to decrypt anything else.
+    let key: Uint8Array;
+    try {
+      key = await registrationKeyProof(relayFp, keys.fingerprint, value);
+    } catch (e) {
+      throw new TransportError('BAD_RESPONSE', `Bad registration challenge: ${(e as Error).message}`);
+    }
+    const sig = await signLabeled(keys, LABELS.register, ...registrationInput(username, identity, relayFp));
+    const proof = { sig: toB64u(sig), key: toB64u(key) };
     const payload = rotationSig
-      ? { username, identity, rotation: { sig: toB64u(rotationSig) } }
-      : { username, identity };
+      ? { username, identity, proof, rotation: { sig: toB64u(rotationSig) } }
+      : { username, identity, proof };
     const r = await this.request('register', payload, registerResultSchema, false);
     return { fingerprint: r.fingerprint, rotated: r.rotated };
   }
@@ -333,7 +360,7 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
       return;
     }
     try {
-      if (this.o.registerAs) await this.register(this.o.registerAs, keys.public);
+      if (this.o.registerAs) await this.register(this.o.registerAs, keys);
       const clientNonce = new Uint8Array(randomBytes(LIMITS.nonceBytes));
       const sig = await signLabeled(keys, LABELS.auth, ...authInput(ch.relay, fromB64u(ch.nonce), clientNonce, keys.fingerprint));
       const res = await this.request(
@@ -348,7 +375,7 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
       this.emit('authenticated', { fingerprint: res.fingerprint, username: res.username, queued: res.queued });
     } catch (err) {
       const e = err instanceof TransportError ? err : new TransportError('INTERNAL', String(err));
-      if (e.code === 'AUTH_FAILED' || e.code === 'USERNAME_TAKEN' || e.code === 'IDENTITY_TAKEN' || e.code === 'NOT_FOUND') {
+      if (['AUTH_FAILED', 'USERNAME_TAKEN', 'IDENTITY_TAKEN', 'PROOF_FAILED', 'NOT_FOUND'].includes(e.code)) {
         this.fatal(`The relay refused this identity: ${e.message}`, e.code);
       } else {
         this.dropConnection(`Authentication failed: ${e.message}`, e.code);
