@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { DEFAULT_LIMITS, isLoopback, relayFingerprint, resolveLimits, startRelay } from './server/index.js';
+import { DEFAULT_LIMITS, isLoopback, normalizeOrigin, relayFingerprint, resolveLimits, startRelay } from './server/index.js';
 import { formatFingerprint } from './protocol/index.js';
 
 const USAGE = `Parley relay: a blind store-and-forward server for sealed envelopes.
@@ -20,6 +20,8 @@ Usage: npm run relay -- [options]
   --no-advertise      never publish over mDNS
   --limits <json>     override limits, e.g. '{"queueQuota":5000,"sendPerSec":50}'. Defaults:
                       ${JSON.stringify(DEFAULT_LIMITS)}
+  --allow-origin <o>  let browser pages from origin <o> (scheme://host[:port]) connect; repeatable. By default
+                      any socket.io request carrying an Origin header is refused (Parley's clients send none)
   --log-level <lvl>   pino level (default info)
   -h, --help          this text and the relay fingerprint for --data
 
@@ -41,6 +43,7 @@ async function main(): Promise<void> {
         tls: { type: 'boolean', default: false },
         'no-advertise': { type: 'boolean', default: false },
         limits: { type: 'string' },
+        'allow-origin': { type: 'string', multiple: true, default: [] },
         'log-level': { type: 'string', default: 'info' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -64,13 +67,21 @@ async function main(): Promise<void> {
   } catch (e) {
     fail(`bad --limits: ${(e as Error).message}`);
   }
+  const allowOrigins = args['allow-origin'] ?? [];
+  for (const origin of allowOrigins) {
+    try {
+      normalizeOrigin(origin);
+    } catch (e) {
+      fail(`bad --allow-origin: ${(e as Error).message}`);
+    }
+  }
   const level = args['log-level']!;
   if (!Object.keys(pino.levels.values).includes(level) && level !== 'silent') fail(`bad --log-level ${level}`);
   const logger = pino({ name: 'parley-relay', level });
   const host = args.host!;
   if (!isLoopback(host)) logger.warn({ host }, 'listening beyond loopback: TLS on');
 
-  const relay = await startRelay({ host, port, dataDir, tls: args.tls, advertise: !args['no-advertise'], logger, limits });
+  const relay = await startRelay({ host, port, dataDir, tls: args.tls, advertise: !args['no-advertise'], logger, limits, allowOrigins });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

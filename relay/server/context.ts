@@ -24,6 +24,7 @@ export function createContext(o: { store: EnvelopeStore; limits: RelayLimits; lo
       abuseDisconnects: 0,
       sessionsReplaced: 0,
       connectionsRefused: 0,
+      originsRefused: 0,
     },
     rejects: {},
     rejectsTotal: 0,
@@ -100,6 +101,8 @@ export interface Counters {
   sessionsReplaced: number;
   /** Handshakes refused because their address had maxConnectionsPerAddress open. */
   connectionsRefused: number;
+  /** socket.io requests refused because they carried a browser Origin that is not allow-listed. */
+  originsRefused: number;
 }
 
 export interface RelayContext {

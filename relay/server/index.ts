@@ -5,3 +5,4 @@ export { DEFAULT_LIMITS, resolveLimits, type RelayLimits } from './limits.js';
 export { discoverRelays, advertiseRelay, type DiscoveredRelay } from './mdns.js';
 export type { EnvelopeStore, StoredIdentity, QueuedEnvelope } from './store/types.js';
 export { SqliteEnvelopeStore } from './store/sqlite.js';
+export { normalizeOrigin } from './origin.js';

@@ -20,6 +20,7 @@ import { loadRelayIdentity, relayKey } from './identity.js';
 import { sendHandler } from './ingest.js';
 import { resolveLimits, type RelayLimits } from './limits.js';
 import { advertiseRelay, type Advertisement } from './mdns.js';
+import { guardOrigins, normalizeOrigin } from './origin.js';
 import { sessionHandlers } from './session.js';
 import { SqliteEnvelopeStore } from './store/sqlite.js';
 import type { EnvelopeStore } from './store/types.js';
@@ -38,6 +39,11 @@ export interface StartRelayOptions {
   limits?: Partial<RelayLimits>;
   /** Alternative storage backend; default SQLite in dataDir. */
   store?: EnvelopeStore;
+  /**
+   * Browser origins (scheme://host[:port]) allowed to connect; socket.io requests carrying any other `Origin` header
+   * are refused. Default none: Parley's clients send no Origin.
+   */
+  allowOrigins?: readonly string[];
 }
 
 export interface RunningRelay {
@@ -76,6 +82,7 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
     store = sqlite;
   }
 
+  const allowOrigins = (o.allowOrigins ?? []).map(normalizeOrigin); // bad entries fail before anything starts
   const ctx = createContext({ store, limits, log, relayFp });
   const m = createMetrics(ctx, await store.stats(), () => io.engine?.clientsCount ?? 0);
   const onRequest = httpHandler(ctx, m);
@@ -85,7 +92,8 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
 
   const io = new Server<ClientToServer, ServerToClient>(httpServer, {
     serveClient: false,
-    cors: { origin: false },
+    // Allow-listed origins may also read polling responses; for all others the guard below refuses the request.
+    cors: { origin: allowOrigins.length > 0 ? allowOrigins : false },
     // Big enough for an oversize envelope to arrive and be refused with TOO_LARGE; far larger frames drop the socket.
     maxHttpBufferSize: limits.maxEnvelopeBytes * 2 + 64 * 1024,
     pingInterval: 20_000,
@@ -93,6 +101,7 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
   });
 
   const handlers: Handlers = { ...sessionHandlers(ctx), send: sendHandler(ctx), ...deliveryHandlers(ctx) };
+  guardOrigins(ctx, io, allowOrigins);
   attachConnections(ctx, io, handlers);
 
   // ---- TTL sweep ----------------------------------------------------------------------------------------------
@@ -131,7 +140,7 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
   } else if (!loopback && o.advertise !== false) {
     log.warn('mDNS advertising needs a concrete LAN address (not a wildcard); not advertising');
   }
-  log.info({ url, fingerprint: relayFp, tls, advertise: !!advert, limits }, 'relay listening');
+  log.info({ url, fingerprint: relayFp, tls, advertise: !!advert, limits, allowOrigins }, 'relay listening');
 
   let closed: Promise<void> | null = null;
   const close = () => {
