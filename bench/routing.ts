@@ -55,6 +55,7 @@ export const BENCH_LIMITS = {
   connBurst: 1_000_000, connPerSec: 1_000_000, sendBurst: 1_000_000, sendPerSec: 1_000_000,
   queueQuota: 1_000_000, queueQuotaBytes: 2_000_000_000,
   maxConnectionsPerAddress: 1_000_000, // every benchmark client connects from 127.0.0.1
+  registrationBurst: 1_000_000, registrationPerHour: 1_000_000, // and registers from there, all new identities
 };
 
 interface VariantResult {

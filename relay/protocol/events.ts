@@ -36,6 +36,8 @@ export const registerSchema = z
      * register-challenge for this identity).
      */
     proof: z.object({ sig: b64uBytes(LIMITS.signatureBytes), key: b64uBytes(32) }).strict(),
+    /** A single-use invite code (16 bytes base64url) for a relay in token mode; ignored when not needed. */
+    invite: b64uBytes(16).optional(),
     /** Present only for key rotation: the current identity's signature over rotationInput(username, currentFp, identity). */
     rotation: z.object({ sig: b64uBytes(LIMITS.signatureBytes) }).strict().optional(),
   })

@@ -9,7 +9,14 @@ import type { Ack, ClientToServer, ErrorCode, ServerToClient } from '../protocol
 import type { RelayLimits, TokenBucket } from './limits.js';
 import type { EnvelopeStore, QueueUsage, StoredIdentity } from './store/types.js';
 
-export function createContext(o: { store: EnvelopeStore; limits: RelayLimits; log: pino.Logger; relayFp: string }): RelayContext {
+export function createContext(o: {
+  store: EnvelopeStore;
+  limits: RelayLimits;
+  log: pino.Logger;
+  relayFp: string;
+  dataDir: string;
+  registration: RegistrationMode;
+}): RelayContext {
   const { store } = o;
   const ctx: RelayContext = {
     ...o,
@@ -36,6 +43,8 @@ export function createContext(o: { store: EnvelopeStore; limits: RelayLimits; lo
     pendingKeys: new Set(),
     identities: new Map(),
     verifyKeys: new Map(),
+    registrationBuckets: new Map(),
+    senderPending: new Map(),
     countReject(code) {
       ctx.rejects[code] = (ctx.rejects[code] ?? 0) + 1;
       ctx.rejectsTotal++;
@@ -54,6 +63,25 @@ export function createContext(o: { store: EnvelopeStore; limits: RelayLimits; lo
       if (!u) return;
       u.count = Math.max(0, u.count - count);
       u.bytes = Math.max(0, u.bytes - bytes);
+    },
+    async pendingBySender(recipient) {
+      let m = ctx.senderPending.get(recipient);
+      if (!m) {
+        const loaded = store.pendingBySender ? await store.pendingBySender(recipient) : new Map<string, number>();
+        m = ctx.senderPending.get(recipient) ?? loaded; // another caller may have loaded it meanwhile
+        ctx.senderPending.set(recipient, m);
+      }
+      return m;
+    },
+    releaseSender(recipient, sender) {
+      const m = ctx.senderPending.get(recipient);
+      const n = m?.get(sender);
+      if (!m || n === undefined) return;
+      if (n > 1) m.set(sender, n - 1);
+      else m.delete(sender);
+    },
+    isNew(who, now = Date.now()) {
+      return now - who.registeredAt < ctx.limits.newIdentityMs;
     },
     async identityByFingerprint(fp) {
       const hit = ctx.identities.get(fp);
@@ -84,6 +112,10 @@ export function reply(ack: AckFn | null, r: Ack): void {
 
 // ---- shared types ---------------------------------------------------------------------------------------------
 
+/** Who may register a new username: anyone, holders of an invite code, or no one (existing identities still may). */
+export type RegistrationMode = 'open' | 'token' | 'closed';
+export const REGISTRATION_MODES: readonly RegistrationMode[] = ['open', 'token', 'closed'];
+
 export type AnySocket = Socket<ClientToServer, ServerToClient>;
 export type AckFn = (r: Ack) => void;
 /** One client event's handler: the payload has passed its schema; resolves with the ack's data. */
@@ -110,6 +142,9 @@ export interface RelayContext {
   readonly limits: RelayLimits;
   readonly log: pino.Logger;
   readonly relayFp: string;
+  /** The relay's data folder (invites live in it). */
+  readonly dataDir: string;
+  readonly registration: RegistrationMode;
   closing: boolean;
   counters: Counters;
   rejects: Partial<Record<ErrorCode, number>>;
@@ -129,7 +164,18 @@ export interface RelayContext {
   identities: Map<string, StoredIdentity>;
   /** Ed25519 verify keys by sender fingerprint (bounded), imported once per identity (dropped on rotation). */
   verifyKeys: Map<string, { sig: string; key: KeyObject }>;
+  /** New-registration token buckets per remote address. */
+  registrationBuckets: Map<string, TokenBucket>;
+  /**
+   * Per recipient: unacknowledged envelopes by sender, loaded from the store once per recipient and then kept up to
+   * date (reserved at send, released on failure or ack; dropped and reloaded after an ack it cannot account for).
+   */
+  senderPending: Map<string, Map<string, number>>;
   countReject(code: ErrorCode): void;
+  pendingBySender(recipient: string): Promise<Map<string, number>>;
+  releaseSender(recipient: string, sender: string): void;
+  /** Registered (or rotated in) less than limits.newIdentityMs ago. */
+  isNew(who: StoredIdentity, now?: number): boolean;
   usage(fp: string): Promise<QueueUsage>;
   release(fp: string, count: number, bytes: number): void;
   identityByFingerprint(fp: string): Promise<StoredIdentity | null>;

@@ -72,6 +72,9 @@ export function deliveryHandlers(ctx: RelayContext): { fetch: Handler<FetchReque
       const r = await store.ack(fp, p.items);
       if (r.bytes === undefined) ctx.usageCache.delete(fp); // recount from the store next time
       else ctx.release(fp, r.removed, r.bytes);
+      // Every item removed: each was one pending envelope of its sender. Otherwise which ones is unknown: recount.
+      if (r.removed === p.items.length) for (const it of p.items) ctx.releaseSender(fp, it.from);
+      else ctx.senderPending.delete(fp);
       counters.acked += r.removed;
       for (const it of p.items) st.inflight.delete(`${it.from}/${it.id}`);
       // Live: everything queued for this identity has been pushed already, so there is nothing to read; otherwise

@@ -15,6 +15,7 @@ import {
   type ServerToClient,
 } from '../protocol/index.js';
 import { reply, type AckFn, type AnySocket, type ConnState, type Handler, type RelayContext } from './context.js';
+import { remoteAddress } from './address.js';
 import { TokenBucket } from './limits.js';
 import { issueChallenge } from './session.js';
 
@@ -56,7 +57,7 @@ export function attachConnections(ctx: RelayContext, io: Server<ClientToServer, 
   // ---- connections per remote address (refused at the handshake: the client sees connect_error) -----------------
   const perAddress = new Map<string, number>();
   io.use((socket, next) => {
-    const addr = (socket.handshake.address || 'unknown').replace(/^::ffff:/, '');
+    const addr = remoteAddress(socket);
     const open = perAddress.get(addr) ?? 0;
     if (open >= limits.maxConnectionsPerAddress) {
       ctx.countReject('RATE_LIMITED');

@@ -13,6 +13,7 @@ import {
   type SendRequest,
 } from '../protocol/index.js';
 import type { ConnState, Handler, RelayContext } from './context.js';
+import type { StoredIdentity } from './store/types.js';
 import { kick } from './delivery.js';
 import { TokenBucket } from './limits.js';
 
@@ -46,21 +47,89 @@ function verifyEnvelope(ctx: RelayContext, env: Envelope, sender: PublicIdentity
   }
 }
 
-/** The checks of a send that may run concurrently (signature, recipients). */
-async function checkSend(ctx: RelayContext, fp: string, env: Envelope): Promise<void> {
+/** Send buckets made for a new identity (a fraction of the normal one); replaced once the identity is not new. */
+const newIdentityBuckets = new WeakSet<TokenBucket>();
+
+/** The sender's send bucket: newSendFactor of the normal size and rate while the identity is new. */
+function sendBucket(ctx: RelayContext, sender: StoredIdentity): TokenBucket {
   const { limits, sendBuckets } = ctx;
+  const isNew = ctx.isNew(sender);
+  let bucket = sendBuckets.get(sender.fingerprint);
+  if (!bucket || (newIdentityBuckets.has(bucket) && !isNew)) {
+    const f = isNew ? limits.newSendFactor : 1;
+    bucket = new TokenBucket(Math.max(1, Math.floor(limits.sendBurst * f)), limits.sendPerSec * f);
+    if (isNew) newIdentityBuckets.add(bucket);
+    sendBuckets.set(sender.fingerprint, bucket);
+  }
+  return bucket;
+}
+
+/** The checks of a send that may run concurrently (signature, recipients); resolves with the sender. */
+async function checkSend(ctx: RelayContext, fp: string, env: Envelope): Promise<StoredIdentity> {
   if (env.from !== fp) throw new ProtocolError('FORBIDDEN', 'envelope sender is not the authenticated identity');
-  let bucket = sendBuckets.get(fp);
-  if (!bucket) sendBuckets.set(fp, (bucket = new TokenBucket(limits.sendBurst, limits.sendPerSec)));
-  const wait = bucket.take();
-  if (wait > 0) throw new ProtocolError('RATE_LIMITED', 'too many envelopes; slow down', wait);
   const sender = await ctx.identityByFingerprint(fp);
   if (!sender) throw new ProtocolError('FORBIDDEN', 'sender identity no longer registered');
+  const wait = sendBucket(ctx, sender).take();
+  if (wait > 0) throw new ProtocolError('RATE_LIMITED', 'too many envelopes; slow down', wait);
   if (!(await verifyEnvelope(ctx, env, sender.identity))) {
     throw new ProtocolError('BAD_SIGNATURE', 'envelope signature does not verify with the sender identity');
   }
   for (const to of env.to) {
     if (!(await ctx.identityByFingerprint(to))) throw new ProtocolError('NOT_FOUND', `recipient ${to} is not registered`);
+  }
+  return sender;
+}
+
+/**
+ * Reserve room for one envelope from `sender` in each recipient's queue, or throw QUOTA_EXCEEDED with nothing
+ * reserved: the recipient's quota (count, bytes), the per-sender cap, and, for a new sender, the cap on everything
+ * new senders together have pending for that recipient. Loads first; checks and reserves synchronously, so
+ * concurrent sends cannot both take the last place.
+ */
+async function reserve(ctx: RelayContext, sender: StoredIdentity, recipients: readonly string[], size: number): Promise<void> {
+  const { limits } = ctx;
+  const senderNew = ctx.isNew(sender);
+  for (const to of recipients) {
+    await ctx.usage(to);
+    const bySender = await ctx.pendingBySender(to);
+    if (senderNew) for (const s of bySender.keys()) await ctx.identityByFingerprint(s); // cached for the sync check
+  }
+  const now = Date.now();
+  for (const to of recipients) {
+    const u = ctx.usageCache.get(to);
+    const bySender = ctx.senderPending.get(to);
+    if (!u || !bySender) throw new ProtocolError('INTERNAL', 'queue accounting changed meanwhile; retry');
+    if (u.count + 1 > limits.queueQuota || u.bytes + size > limits.queueQuotaBytes) {
+      throw new ProtocolError('QUOTA_EXCEEDED', `queue of recipient ${to} is full`);
+    }
+    if ((bySender.get(sender.fingerprint) ?? 0) + 1 > limits.maxPendingPerSender) {
+      throw new ProtocolError('QUOTA_EXCEEDED', `${limits.maxPendingPerSender} of your envelopes are already waiting for recipient ${to}`);
+    }
+    if (senderNew) {
+      let fromNew = 0;
+      for (const [s, n] of bySender) {
+        const who = ctx.identities.get(s);
+        if (!who || ctx.isNew(who, now)) fromNew += n; // unknown (evicted or rotated away) counts as new
+      }
+      if (fromNew + 1 > limits.maxPendingFromNewSenders) {
+        throw new ProtocolError('QUOTA_EXCEEDED', `recipient ${to} has too many envelopes waiting from newly registered identities`);
+      }
+    }
+  }
+  for (const to of recipients) {
+    const u = ctx.usageCache.get(to)!;
+    u.count++;
+    u.bytes += size;
+    const bySender = ctx.senderPending.get(to)!;
+    bySender.set(sender.fingerprint, (bySender.get(sender.fingerprint) ?? 0) + 1);
+  }
+}
+
+/** Undo reserve() for one envelope. */
+function unreserve(ctx: RelayContext, from: string, recipients: readonly string[], size: number): void {
+  for (const to of recipients) {
+    ctx.release(to, 1, size);
+    ctx.releaseSender(to, from);
   }
 }
 
@@ -70,19 +139,15 @@ async function checkSend(ctx: RelayContext, fp: string, env: Envelope): Promise<
  * at once to each online recipient that is caught up (see ConnState.live) and has room in its window; the others
  * get it from the store after the commit (pump). See PROTOCOL.md "Live delivery" for why this keeps the guarantees.
  */
-async function queueSend(ctx: RelayContext, env: Envelope, size: number, body: string): Promise<{ committed: Promise<{ duplicate: boolean }> }> {
+async function queueSend(
+  ctx: RelayContext,
+  sender: StoredIdentity,
+  env: Envelope,
+  size: number,
+  body: string,
+): Promise<{ committed: Promise<{ duplicate: boolean }> }> {
   const { store, limits, sessions, state, uncommitted, pendingKeys, counters } = ctx;
-  const reserved: string[] = [];
-  for (const to of env.to) {
-    const u = await ctx.usage(to);
-    if (u.count + 1 > limits.queueQuota || u.bytes + size > limits.queueQuotaBytes) {
-      for (const r of reserved) ctx.release(r, 1, size);
-      throw new ProtocolError('QUOTA_EXCEEDED', `queue of recipient ${to} is full`);
-    }
-    u.count++;
-    u.bytes += size;
-    reserved.push(to);
-  }
+  await reserve(ctx, sender, env.to, size);
   const now = Date.now();
   const key = `${env.from}/${env.id}`;
   // Known duplicate (pending or committed): stored nowhere, delivered to no one; the store answers duplicate.
@@ -139,13 +204,13 @@ async function queueSend(ctx: RelayContext, env: Envelope, size: number, body: s
   const committed = enqueued.then(
     (r) => {
       done(r.duplicate ? undefined : r.seq);
-      if (r.duplicate) for (const to of env.to) ctx.release(to, 1, size);
+      if (r.duplicate) unreserve(ctx, env.from, env.to, size);
       kickOthers();
       return { duplicate: r.duplicate };
     },
     (e: unknown) => {
       done(undefined);
-      for (const to of env.to) ctx.release(to, 1, size);
+      unreserve(ctx, env.from, env.to, size);
       kickOthers();
       throw e;
     },
@@ -168,9 +233,9 @@ export function sendHandler(ctx: RelayContext): Handler<SendRequest> {
     const size = Buffer.byteLength(json, 'utf8');
     let committed: Promise<{ duplicate: boolean }>;
     try {
-      await checkSend(ctx, fp, env);
+      const sender = await checkSend(ctx, fp, env);
       await prev;
-      ({ committed } = await queueSend(ctx, env, size, json));
+      ({ committed } = await queueSend(ctx, sender, env, size, json));
     } finally {
       void prev.then(releaseChain);
     }

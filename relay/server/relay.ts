@@ -12,20 +12,22 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { Server } from 'socket.io';
 import type { ClientToServer, ServerToClient } from '../protocol/index.js';
-import { createContext } from './context.js';
+import { createContext, REGISTRATION_MODES, type RegistrationMode } from './context.js';
 import { deliveryHandlers } from './delivery.js';
 import { attachConnections, type Handlers } from './dispatch.js';
 import { createMetrics, httpHandler, type RelayMetrics } from './http.js';
-import { loadRelayIdentity, relayKey } from './identity.js';
+import { loadRelayIdentity, relayKey, relayKeyFingerprintIfExists } from './identity.js';
 import { sendHandler } from './ingest.js';
 import { resolveLimits, type RelayLimits } from './limits.js';
 import { advertiseRelay, type Advertisement } from './mdns.js';
 import { guardOrigins, normalizeOrigin } from './origin.js';
+import { pruneInvites } from './invites.js';
 import { sessionHandlers } from './session.js';
 import { SqliteEnvelopeStore } from './store/sqlite.js';
 import type { EnvelopeStore } from './store/types.js';
 
 export { RELAY_VERSION, type RelayMetrics } from './http.js';
+export type { RegistrationMode } from './context.js';
 
 export interface StartRelayOptions {
   host?: string;
@@ -44,6 +46,11 @@ export interface StartRelayOptions {
    * are refused. Default none: Parley's clients send no Origin.
    */
   allowOrigins?: readonly string[];
+  /**
+   * Who may register a new username: 'open' (default; rate-limited per address), 'token' (needs an invite from
+   * createInvite / `relay invite`), 'closed'. Registered identities may always re-register and rotate.
+   */
+  registration?: RegistrationMode;
 }
 
 export interface RunningRelay {
@@ -65,6 +72,11 @@ export function relayFingerprint(dataDir: string): string {
   return relayKey(dataDir).fingerprint;
 }
 
+/** Fingerprint of the relay key in `dataDir`, or null if there is none; creates nothing. */
+export function relayFingerprintIfExists(dataDir: string): string | null {
+  return relayKeyFingerprintIfExists(dataDir);
+}
+
 export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
   const host = o.host ?? '127.0.0.1';
   const loopback = isLoopback(host);
@@ -83,7 +95,9 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
   }
 
   const allowOrigins = (o.allowOrigins ?? []).map(normalizeOrigin); // bad entries fail before anything starts
-  const ctx = createContext({ store, limits, log, relayFp });
+  const registration = o.registration ?? 'open';
+  if (!REGISTRATION_MODES.includes(registration)) throw new TypeError(`bad registration mode ${String(registration)}: open, token or closed`);
+  const ctx = createContext({ store, limits, log, relayFp, dataDir: o.dataDir, registration });
   const m = createMetrics(ctx, await store.stats(), () => io.engine?.clientsCount ?? 0);
   const onRequest = httpHandler(ctx, m);
   const httpServer = tls
@@ -111,9 +125,12 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
       if (dropped > 0) {
         ctx.counters.expired += dropped;
         ctx.usageCache.clear();
+        ctx.senderPending.clear();
         log.info({ dropped }, 'expired envelopes swept');
       }
       for (const [fp, b] of ctx.sendBuckets) if (!ctx.sessions.has(fp) && b.full()) ctx.sendBuckets.delete(fp);
+      for (const [addr, b] of ctx.registrationBuckets) if (b.full()) ctx.registrationBuckets.delete(addr);
+      if (registration === 'token') pruneInvites(o.dataDir);
       await m.refreshStats();
     } catch (e) {
       log.error({ err: (e as Error).message }, 'sweep failed');
@@ -140,7 +157,7 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
   } else if (!loopback && o.advertise !== false) {
     log.warn('mDNS advertising needs a concrete LAN address (not a wildcard); not advertising');
   }
-  log.info({ url, fingerprint: relayFp, tls, advertise: !!advert, limits, allowOrigins }, 'relay listening');
+  log.info({ url, fingerprint: relayFp, tls, advertise: !!advert, limits, allowOrigins, registration }, 'relay listening');
 
   let closed: Promise<void> | null = null;
   const close = () => {

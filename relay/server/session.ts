@@ -24,6 +24,9 @@ import {
 } from '../protocol/index.js';
 import { MAX_REGISTER_CHALLENGES, type AnySocket, type ConnState, type Handler, type RelayContext } from './context.js';
 import { pump } from './delivery.js';
+import { remoteAddress } from './address.js';
+import { redeemInvite } from './invites.js';
+import { TokenBucket } from './limits.js';
 
 /** A fresh single-use nonce for the next `auth` on this connection. */
 export function issueChallenge(ctx: RelayContext, socket: AnySocket, st: ConnState): void {
@@ -36,6 +39,26 @@ async function checkedIdentity(input: PublicIdentity): Promise<{ identity: Publi
     return await validateIdentity(input);
   } catch (e) {
     throw new ProtocolError('BAD_REQUEST', (e as Error).message);
+  }
+}
+
+/**
+ * Admission of a new account: refused when registration is closed; rate-limited per remote address; in token mode
+ * an invite is used up (last, so a refused attempt does not burn it).
+ */
+function admitNewRegistration(ctx: RelayContext, socket: AnySocket, invite: string | undefined): void {
+  const { limits } = ctx;
+  if (ctx.registration === 'closed') throw new ProtocolError('REGISTRATION_CLOSED', 'this relay takes no new registrations');
+  if (ctx.registration === 'token' && !invite) {
+    throw new ProtocolError('INVITE_REQUIRED', 'this relay registers new users with an invite code from its operator');
+  }
+  const addr = remoteAddress(socket);
+  let bucket = ctx.registrationBuckets.get(addr);
+  if (!bucket) ctx.registrationBuckets.set(addr, (bucket = new TokenBucket(limits.registrationBurst, limits.registrationPerHour / 3600)));
+  const wait = bucket.take();
+  if (wait > 0) throw new ProtocolError('RATE_LIMITED', 'too many new registrations from this address', wait);
+  if (ctx.registration === 'token' && !redeemInvite(ctx.dataDir, invite!)) {
+    throw new ProtocolError('INVITE_REQUIRED', 'invite code unknown, already used or expired');
   }
 }
 
@@ -60,7 +83,7 @@ export function sessionHandlers(ctx: RelayContext): {
       return { wrapped: toB64u(new Uint8Array(wrapped)) };
     },
 
-    register: async (_socket, st, p) => {
+    register: async (socket, st, p) => {
       const checked = await checkedIdentity(p.identity);
       const expected = st.registrations.get(checked.fingerprint);
       st.registrations.delete(checked.fingerprint); // single use, success or not
@@ -89,6 +112,12 @@ export function sessionHandlers(ctx: RelayContext): {
         if (!ok) throw new ProtocolError('BAD_SIGNATURE', 'rotation signature does not verify with the current identity');
         replaces = current.fingerprint;
       }
+      const existing = await ctx.identityByFingerprint(checked.fingerprint);
+      if (existing && existing.username !== p.username) {
+        throw new ProtocolError('IDENTITY_TAKEN', 'that identity is already registered under another username');
+      }
+      // A new account (neither a re-registration nor a rotation of a registered username) passes the admission rules.
+      if (!current && !existing) admitNewRegistration(ctx, socket, p.invite);
       const r = await store.register({
         username: p.username,
         identity: checked.identity,

@@ -58,6 +58,8 @@ export interface RelayClientOptions {
   onPin?: (fingerprint: string) => void | Promise<void>;
   /** Register this username with the identity before authenticating (idempotent on the relay). */
   registerAs?: string | null;
+  /** Invite code for a relay that registers new users by invite only (`--registration token`); used with registerAs. */
+  registerInvite?: string | null;
   /** Reconnect policy (default on; 500 ms doubling to 30 s, ±25 % jitter). */
   reconnect?: BackoffOptions & { enabled?: boolean };
   /** Per-request acknowledgement timeout (default 15 s). */
@@ -228,7 +230,12 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
    * Register `username` for `keys` (or rotate to them, with the current identity's rotation signature), proving
    * possession of both private keys (PROTOCOL.md "Registration proof"): register-challenge, then register.
    */
-  async register(username: string, keys: IdentityKeys, rotationSig?: Uint8Array): Promise<{ fingerprint: string; rotated: boolean }> {
+  async register(
+    username: string,
+    keys: IdentityKeys,
+    rotationSig?: Uint8Array,
+    invite?: string | null,
+  ): Promise<{ fingerprint: string; rotated: boolean }> {
     const relayFp = this.lastChallenge?.relay;
     if (!relayFp) throw new TransportError('OFFLINE', 'No challenge from the relay yet');
     const identity = keys.public;
@@ -248,9 +255,13 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
     }
     const sig = await signLabeled(keys, LABELS.register, ...registrationInput(username, identity, relayFp));
     const proof = { sig: toB64u(sig), key: toB64u(key) };
-    const payload = rotationSig
-      ? { username, identity, proof, rotation: { sig: toB64u(rotationSig) } }
-      : { username, identity, proof };
+    const payload = {
+      username,
+      identity,
+      proof,
+      ...(rotationSig ? { rotation: { sig: toB64u(rotationSig) } } : {}),
+      ...(invite ? { invite } : {}),
+    };
     const r = await this.request('register', payload, registerResultSchema, false);
     return { fingerprint: r.fingerprint, rotated: r.rotated };
   }
@@ -360,7 +371,7 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
       return;
     }
     try {
-      if (this.o.registerAs) await this.register(this.o.registerAs, keys);
+      if (this.o.registerAs) await this.register(this.o.registerAs, keys, undefined, this.o.registerInvite);
       const clientNonce = new Uint8Array(randomBytes(LIMITS.nonceBytes));
       const sig = await signLabeled(keys, LABELS.auth, ...authInput(ch.relay, fromB64u(ch.nonce), clientNonce, keys.fingerprint));
       const res = await this.request(
@@ -375,7 +386,7 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
       this.emit('authenticated', { fingerprint: res.fingerprint, username: res.username, queued: res.queued });
     } catch (err) {
       const e = err instanceof TransportError ? err : new TransportError('INTERNAL', String(err));
-      if (['AUTH_FAILED', 'USERNAME_TAKEN', 'IDENTITY_TAKEN', 'PROOF_FAILED', 'NOT_FOUND'].includes(e.code)) {
+      if (['AUTH_FAILED', 'USERNAME_TAKEN', 'IDENTITY_TAKEN', 'PROOF_FAILED', 'REGISTRATION_CLOSED', 'INVITE_REQUIRED', 'NOT_FOUND'].includes(e.code)) {
         this.fatal(`The relay refused this identity: ${e.message}`, e.code);
       } else {
         this.dropConnection(`Authentication failed: ${e.message}`, e.code);
