@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RelayClient as AppRelayClient } from '../../electron/core/transport/relay-client.js';
-import { LABELS, registrationInput, toB64u, type Ack } from '../../relay/protocol/index.js';
+import { fromB64u, LABELS, registrationInput, toB64u, type Ack } from '../../relay/protocol/index.js';
 import { signLabeled } from '../../electron/core/crypto/index.js';
 import { makeParties, RelayClient, removeDir, spawnRelay, type Party, type SpawnedRelay } from '../helpers/relay.js';
 
@@ -72,6 +72,17 @@ describe('registration proof', () => {
     expect(await b.register(bob)).toEqual({ ok: true, fingerprint: bob.fingerprint, rotated: false }); // idempotent
     expect((await b.auth(bob, relayFp)).ok).toBe(true);
     b.close();
+  });
+
+  it('refuses a non-canonical spelling of a real key (second fingerprint for the same key)', async () => {
+    const der = fromB64u(bob.identity.enc);
+    const longLength = new Uint8Array([0x30, 0x83, 0x00, ...der.subarray(2)]); // 82 02 22 → 83 00 02 22
+    const crafted = { ...bob.identity, enc: toB64u(longLength) };
+    const c = await RelayClient.connect(relay.url);
+    const r = await c.call('register-challenge', { identity: crafted });
+    expect(r).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST' } });
+    expect(!r.ok && r.error.message).toMatch(/canonical DER/);
+    c.close();
   });
 
   it("the app's relay client proves both keys when it registers, then authenticates", async () => {
