@@ -271,3 +271,27 @@ describe('relay signed inputs', () => {
     await expect(registrationKeyProof(RELAY_FP, ALICE_FP, value.subarray(1))).rejects.toThrow(TypeError);
   });
 });
+
+describe('PROTOCOL.md appendix', () => {
+  const doc = readFileSync(path.join(__dirname, '../../relay/protocol/PROTOCOL.md'), 'utf8');
+  const appendix = doc.slice(doc.indexOf('## Appendix: known-answer values'));
+
+  it('states the input identities exactly as the fixture has them', () => {
+    const json = /```json\n([\s\S]*?)\n```/.exec(appendix)?.[1];
+    expect(JSON.parse(json ?? 'null')).toEqual({ alice: fx.alice, bob: fx.bob });
+  });
+
+  it('states the outputs this file checks', () => {
+    for (const value of [
+      ALICE_FP,
+      BOB_FP,
+      formatSafetyNumber(SAFETY),
+      'b8c9d7c6fc7fd9444c58bc628e200126ef98d5485cf7efdba8e16667c8f15611',
+      'e112e525c233aaab643e0b2c5aec025db0574b9e3bb759536c907d20e83fc144',
+      'ec65c60fe496ca130cc98c126db8f89e4bf22df677140f12e267e7bb0f0e618e',
+      'fc7d45c23088c39a2f65ea25eee0f1257cafe5dbdcb553d3eb49c7b136fc6c12',
+    ]) {
+      expect(appendix).toContain(value);
+    }
+  });
+});
