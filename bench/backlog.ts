@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fromB64u, type Envelope } from '../relay/protocol/index.js';
 import { loopDelay, median, notMeasured, now, row, sleep, tryImport, type Bench } from './lib/common.js';
-import { connectAll, type BenchIdentity } from './lib/clients.js';
+import { connectAll, rsaPrivateKey, type BenchIdentity } from './lib/clients.js';
 import { startServer } from './lib/server.js';
 import { fixture } from './lib/ids.js';
 import { openBaseline, wrapSample } from './open.js';
@@ -58,6 +58,7 @@ export const backlogBench: Bench = async (o) => {
     identity: senderFx.public,
     fp: senderFx.fingerprint,
     key: createPrivateKey({ key: Buffer.from(fromB64u(senderFx.secret.sigPrivate)), format: 'der', type: 'pkcs8' }),
+    rsaKey: rsaPrivateKey(senderFx),
   };
   const profileDir = path.join(root, 'profile');
   const pool = new crypto.mod.CryptoPool({ secret: senderFx.secret, size: os.availableParallelism() });

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, row, sleep, median, type Bench } from './lib/common.js';
-import { benchIdentities, connectAll, registerAll, type LoadClient } from './lib/clients.js';
+import { benchIdentities, connectAll, registerAll, type LoadClient, type RsaFixture } from './lib/clients.js';
 import { startServer, type ServerMode } from './lib/server.js';
 import { fixture } from './lib/ids.js';
 import { BENCH_LIMITS } from './routing.js';
@@ -31,7 +31,7 @@ function slope(xs: number[], ys: number[]): number {
  * pay (JIT, SQLite page cache, malloc arenas of the crypto threads); `total` is the whole growth from the idle
  * server, scaled to 1 000.
  */
-async function perThousand(mode: ServerMode, n: number, rsa: string, runs: number): Promise<{ marginal: number; total: number; samples: Array<{ marginal: number; total: number; rss: number[] }> }> {
+async function perThousand(mode: ServerMode, n: number, rsa: RsaFixture, runs: number): Promise<{ marginal: number; total: number; samples: Array<{ marginal: number; total: number; rss: number[] }> }> {
   const samples: Array<{ marginal: number; total: number; rss: number[] }> = [];
   const MB = 2 ** 20;
   const steps = 4;
@@ -44,7 +44,7 @@ async function perThousand(mode: ServerMode, n: number, rsa: string, runs: numbe
       if (mode === 'parley') {
         // Register every identity first over one connection: registration (an RSA key import per identity, a row
         // in the identities table) is not a cost of an idle connection.
-        await registerAll(server.url, ids);
+        await registerAll(server.url, server.fingerprint!, ids);
         await sleep(500);
       }
       await sleep(300);
@@ -75,7 +75,7 @@ export const memoryBench: Bench = async (o) => {
   const id = 'memory';
   const n = o.quick ? 300 : 1000;
   const title = `Relay memory: RSS per 1 000 idle authenticated connections (${n} connected)`;
-  const rsa = (await fixture(0)).public.enc;
+  const rsa = await fixture(0);
   const runs = o.quick ? 1 : Math.min(o.runs, 2);
   const ws = await perThousand('ws', n, rsa, runs);
   const sio = await perThousand('sio', n, rsa, runs);

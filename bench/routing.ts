@@ -55,6 +55,7 @@ export const BENCH_LIMITS = {
   connBurst: 1_000_000, connPerSec: 1_000_000, sendBurst: 1_000_000, sendPerSec: 1_000_000,
   queueQuota: 1_000_000, queueQuotaBytes: 2_000_000_000,
   maxConnectionsPerAddress: 1_000_000, // every benchmark client connects from 127.0.0.1
+  registrationBurst: 1_000_000, registrationPerHour: 1_000_000, // and registers from there, all new identities
 };
 
 interface VariantResult {
@@ -89,7 +90,7 @@ export const routingBench: Bench = async (o) => {
   // About 1 000 envelopes in flight whatever the client count (1 per client at 1 000 clients).
   const window = Math.max(1, Math.round(1000 / n));
   const title = `Relay routing: ${n} clients, neighbour to neighbour (Parley relay vs raw ws forwarder)`;
-  const rsa = (await fixture(0)).public.enc;
+  const rsa = await fixture(0);
   const ids = await benchIdentities(n, rsa, `b${Date.now().toString(36)}u`);
   const relayAvailable = existsSync(path.join(ROOT, 'relay/server/index.ts'));
   const all: ServerMode[] = relayAvailable ? ['ws', 'sio', 'sio-validate', 'parley-mem', 'parley'] : ['ws', 'sio', 'sio-validate'];

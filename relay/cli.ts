@@ -1,16 +1,27 @@
 /**
  * Standalone relay: `npm run relay -- --host 127.0.0.1 --port 7070 --data ./relay-data`.
  * Logs are pino JSON on stdout; the line with msg "relay listening" carries url and fingerprint.
+ * `npm run relay -- invite --data <dir>` makes an invite code for a relay in `--registration token` mode.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { DEFAULT_LIMITS, isLoopback, relayFingerprint, resolveLimits, startRelay } from './server/index.js';
+import {
+  createInvite,
+  DEFAULT_LIMITS,
+  isLoopback,
+  normalizeOrigin,
+  relayFingerprintIfExists,
+  resolveLimits,
+  startRelay,
+  type RegistrationMode,
+} from './server/index.js';
 import { formatFingerprint } from './protocol/index.js';
 
 const USAGE = `Parley relay: a blind store-and-forward server for sealed envelopes.
 
 Usage: npm run relay -- [options]
+       npm run relay -- invite [--data <dir>] [--hours <n>]
 
   --host <addr>       address to listen on (default 127.0.0.1; any non-loopback address turns TLS on
                       and, unless --no-advertise, publishes the relay over mDNS as _parley._tcp)
@@ -20,8 +31,15 @@ Usage: npm run relay -- [options]
   --no-advertise      never publish over mDNS
   --limits <json>     override limits, e.g. '{"queueQuota":5000,"sendPerSec":50}'. Defaults:
                       ${JSON.stringify(DEFAULT_LIMITS)}
+  --allow-origin <o>  let browser pages from origin <o> (scheme://host[:port]) connect; repeatable. By default
+                      any socket.io request carrying an Origin header is refused (Parley's clients send none)
+  --registration <m>  who may register a new username: open (default; rate-limited per address),
+                      token (needs an invite code made with the invite command) or closed
   --log-level <lvl>   pino level (default info)
-  -h, --help          this text and the relay fingerprint for --data
+  -h, --help          this text and the relay fingerprint for --data, if it has a key (creates nothing)
+
+invite: print a single-use invite code for the relay whose data folder is --data, valid --hours
+(default 168 = 7 days). Works while the relay runs; only a hash of the code is stored.
 
 Clients pin the relay fingerprint (SHA-256 of the relay key's SPKI) on first connect.`;
 
@@ -31,9 +49,9 @@ function fail(message: string): never {
 }
 
 async function main(): Promise<void> {
-  let args;
+  let parsed;
   try {
-    args = parseArgs({
+    parsed = parseArgs({
       options: {
         host: { type: 'string', default: '127.0.0.1' },
         port: { type: 'string', default: '7070' },
@@ -41,21 +59,40 @@ async function main(): Promise<void> {
         tls: { type: 'boolean', default: false },
         'no-advertise': { type: 'boolean', default: false },
         limits: { type: 'string' },
+        'allow-origin': { type: 'string', multiple: true, default: [] },
+        registration: { type: 'string', default: 'open' },
+        hours: { type: 'string', default: '168' },
         'log-level': { type: 'string', default: 'info' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
-      allowPositionals: false,
-    }).values;
+      allowPositionals: true,
+    });
   } catch (e) {
     fail(`${(e as Error).message}\n\n${USAGE}`);
   }
+  const { values: args, positionals } = parsed;
   const dataDir = path.resolve(args.data!);
   if (args.help) {
-    const fp = relayFingerprint(dataDir);
-    process.stdout.write(`${USAGE}\n\nRelay fingerprint (${dataDir}):\n  ${fp}\n  ${formatFingerprint(fp)}\n`);
+    // Help has no side effects: it reads the key if there is one and creates nothing.
+    const fp = relayFingerprintIfExists(dataDir);
+    const where = fp ? `Relay fingerprint (${dataDir}):\n  ${fp}\n  ${formatFingerprint(fp)}` : `No relay key in ${dataDir} yet (made on first start).`;
+    process.stdout.write(`${USAGE}\n\n${where}\n`);
     return;
   }
+  if (positionals.length > 1 || (positionals.length === 1 && positionals[0] !== 'invite')) {
+    fail(`unknown command ${positionals.join(' ')}\n\n${USAGE}`);
+  }
+  if (positionals[0] === 'invite') {
+    const hours = Number(args.hours);
+    if (!Number.isFinite(hours) || hours <= 0 || hours > 24 * 365) fail(`bad --hours ${args.hours}`);
+    const invite = createInvite(dataDir, { ttlMs: Math.round(hours * 3600 * 1000) });
+    process.stdout.write(`${invite.code}\n`);
+    process.stderr.write(`single-use invite for the relay in ${dataDir}, valid until ${new Date(invite.expiresAt).toISOString()}\n`);
+    return;
+  }
+  const registration = args.registration as RegistrationMode;
+  if (!['open', 'token', 'closed'].includes(registration)) fail(`bad --registration ${args.registration}: open, token or closed`);
   const port = Number(args.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`bad --port ${args.port}`);
   let limits;
@@ -64,13 +101,31 @@ async function main(): Promise<void> {
   } catch (e) {
     fail(`bad --limits: ${(e as Error).message}`);
   }
+  const allowOrigins = args['allow-origin'] ?? [];
+  for (const origin of allowOrigins) {
+    try {
+      normalizeOrigin(origin);
+    } catch (e) {
+      fail(`bad --allow-origin: ${(e as Error).message}`);
+    }
+  }
   const level = args['log-level']!;
   if (!Object.keys(pino.levels.values).includes(level) && level !== 'silent') fail(`bad --log-level ${level}`);
   const logger = pino({ name: 'parley-relay', level });
   const host = args.host!;
   if (!isLoopback(host)) logger.warn({ host }, 'listening beyond loopback: TLS on');
 
-  const relay = await startRelay({ host, port, dataDir, tls: args.tls, advertise: !args['no-advertise'], logger, limits });
+  const relay = await startRelay({
+    host,
+    port,
+    dataDir,
+    tls: args.tls,
+    advertise: !args['no-advertise'],
+    logger,
+    limits,
+    allowOrigins,
+    registration,
+  });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

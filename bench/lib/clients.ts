@@ -6,11 +6,12 @@
  * Identities: distinct Ed25519 signing keys sharing one RSA-4096 public key (a fixture), so a thousand distinct,
  * valid identities cost milliseconds instead of RSA generation (fingerprints cover both keys, so they differ).
  */
-import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { constants, createPrivateKey, generateKeyPairSync, privateDecrypt, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import {
-  authInput, envelopeSignedParts, fingerprint, frame, fromB64u, LABELS, toB64u, type Envelope, type PublicIdentity,
+  authInput, envelopeSignedParts, fingerprint, frame, fromB64u, LABELS, registrationInput, registrationKeyProof, toB64u,
+  type Envelope, type PublicIdentity,
 } from '../../relay/protocol/index.js';
 import { unsignedEnvelope } from './envelopes.js';
 import type { ServerMode } from './server.js';
@@ -20,15 +21,29 @@ export interface BenchIdentity {
   identity: PublicIdentity;
   fp: string;
   key: KeyObject;
+  /** RSA private key, for the registration proof (shared by the bench identities made by benchIdentities). */
+  rsaKey: KeyObject;
 }
 
-export async function benchIdentities(n: number, rsaSpki: string, prefix: string): Promise<BenchIdentity[]> {
+/** An RSA key pair from a fixture: public SPKI (base64url) and private PKCS#8 (base64url). */
+export interface RsaFixture {
+  public: { enc: string };
+  secret: { encPrivate: string };
+}
+
+export function rsaPrivateKey(fx: RsaFixture): KeyObject {
+  return createPrivateKey({ key: Buffer.from(fromB64u(fx.secret.encPrivate)), format: 'der', type: 'pkcs8' });
+}
+
+export async function benchIdentities(n: number, rsa: RsaFixture, prefix: string): Promise<BenchIdentity[]> {
   const out: BenchIdentity[] = [];
+  const rsaSpki = rsa.public.enc;
+  const rsaKey = rsaPrivateKey(rsa);
   for (let i = 0; i < n; i++) {
     const { publicKey, privateKey } = generateKeyPairSync('ed25519');
     const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
     const identity: PublicIdentity = { v: 1, enc: rsaSpki, sig: toB64u(new Uint8Array(raw)) };
-    out.push({ username: `${prefix}${i}`, identity, fp: await fingerprint(identity), key: privateKey });
+    out.push({ username: `${prefix}${i}`, identity, fp: await fingerprint(identity), key: privateKey, rsaKey });
   }
   return out;
 }
@@ -64,16 +79,26 @@ function waitConnect(s: Socket): Promise<void> {
   });
 }
 
+/** register-challenge, then register with the proof of both keys (PROTOCOL.md "Registration proof"). */
+async function registerWithProof(s: Socket, relayFp: string, id: BenchIdentity): Promise<void> {
+  type Reply = { ok: boolean; wrapped?: string; error?: { code: string } };
+  const ch = (await s.timeout(60_000).emitWithAck('register-challenge', { identity: id.identity })) as Reply;
+  if (!ch.ok || !ch.wrapped) throw new Error(`register-challenge ${id.username}: ${ch.error?.code ?? '?'}`);
+  const value = privateDecrypt({ key: id.rsaKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, Buffer.from(fromB64u(ch.wrapped)));
+  const key = await registrationKeyProof(relayFp, id.fp, new Uint8Array(value));
+  const sig = sign(null, Buffer.from(frame(LABELS.register, ...registrationInput(id.username, id.identity, relayFp))), id.key);
+  const proof = { sig: toB64u(new Uint8Array(sig)), key: toB64u(key) };
+  const r = (await s.timeout(60_000).emitWithAck('register', { username: id.username, identity: id.identity, proof })) as Reply;
+  if (!r.ok) throw new Error(`register ${id.username}: ${r.error?.code ?? '?'}`);
+}
+
 async function parleyClient(url: string, relayFp: string, id: BenchIdentity, hooks: Hooks, register: boolean): Promise<LoadClient> {
   const s = sioConnect(url);
   let challenge: { nonce: string } | null = null;
   const gotChallenge = new Promise<void>((r) => s.on('challenge', (c: { nonce: string }) => ((challenge = c), r())));
   await waitConnect(s);
-  if (register) {
-    const reg = (await s.timeout(60_000).emitWithAck('register', { username: id.username, identity: id.identity })) as { ok: boolean; error?: { code: string } };
-    if (!reg.ok) throw new Error(`register ${id.username}: ${reg.error?.code ?? '?'}`);
-  }
   await gotChallenge;
+  if (register) await registerWithProof(s, relayFp, id);
   const clientNonce = randomBytes(32);
   const input = frame(LABELS.auth, ...authInput(relayFp, fromB64u(challenge!.nonce), clientNonce, id.fp));
   const sig = sign(null, Buffer.from(input), id.key);
@@ -130,18 +155,15 @@ async function wsClient(url: string, id: BenchIdentity, hooks: Hooks): Promise<L
 }
 
 /** Register every identity with a Parley relay over one connection (registration is allowed before auth). */
-export async function registerAll(url: string, ids: BenchIdentity[]): Promise<void> {
+export async function registerAll(url: string, relayFp: string, ids: BenchIdentity[]): Promise<void> {
   const s = sioConnect(url);
   try {
     await waitConnect(s);
     let next = 0;
+    // The relay keeps a few outstanding register-challenges per connection (one per identity): 8 lanes fit.
     await Promise.all(
-      Array.from({ length: 32 }, async () => {
-        while (next < ids.length) {
-          const id = ids[next++]!;
-          const r = (await s.timeout(60_000).emitWithAck('register', { username: id.username, identity: id.identity })) as { ok: boolean; error?: { code: string } };
-          if (!r.ok) throw new Error(`register ${id.username}: ${r.error?.code ?? '?'}`);
-        }
+      Array.from({ length: 8 }, async () => {
+        while (next < ids.length) await registerWithProof(s, relayFp, ids[next++]!);
       }),
     );
   } finally {

@@ -626,7 +626,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     try {
       c.connect();
       await c.waitOnline(15_000);
-      await c.register(username, nextChecked.identity, sig);
+      await c.register(username, await loadIdentity(next), sig);
     } catch (err) {
       await vault.save(previous).catch(() => undefined);
       if (this.o.connect !== false) this.connectRelay(url);

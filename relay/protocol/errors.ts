@@ -13,6 +13,9 @@ export const ERROR_CODES = [
   'QUOTA_EXCEEDED', // recipient queue full
   'RATE_LIMITED', // token bucket empty; retry after `retryAfterMs`
   'BAD_SIGNATURE', // envelope or rotation signature does not verify
+  'PROOF_FAILED', // registration without a valid proof of both private keys (see register-challenge)
+  'REGISTRATION_CLOSED', // the relay takes no new registrations (--registration closed)
+  'INVITE_REQUIRED', // new registrations need a valid invite (--registration token): missing, unknown, used or expired
   'SESSION_REPLACED', // this identity logged in elsewhere; this connection is closed
   'INTERNAL', // relay failure; safe to retry
 ] as const;

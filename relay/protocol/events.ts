@@ -14,19 +14,30 @@ export const usernameSchema = z.string().regex(USERNAME_RE, 'username: 3–32 of
 const b64uBytes = (len: number) => z.string().max(Math.ceil((len * 4) / 3)).refine((s) => isB64u(s, len), `base64url of ${len} bytes`);
 
 /** Client → server event names. */
-export const CLIENT_EVENTS = ['register', 'lookup', 'auth', 'send', 'fetch', 'ack'] as const;
+export const CLIENT_EVENTS = ['register-challenge', 'register', 'lookup', 'auth', 'send', 'fetch', 'ack'] as const;
 export type ClientEventName = (typeof CLIENT_EVENTS)[number];
 /** Server → client event names. */
 export const SERVER_EVENTS = ['challenge', 'deliver', 'session-replaced'] as const;
 export type ServerEventName = (typeof SERVER_EVENTS)[number];
 
 /** Events allowed before authentication. */
-export const PUBLIC_EVENTS: ReadonlySet<ClientEventName> = new Set(['register', 'lookup', 'auth']);
+export const PUBLIC_EVENTS: ReadonlySet<ClientEventName> = new Set(['register-challenge', 'register', 'lookup', 'auth']);
+
+/** Step 1 of a registration: the relay answers with a random value wrapped to the identity's RSA key. */
+export const registerChallengeSchema = z.object({ identity: publicIdentitySchema }).strict();
 
 export const registerSchema = z
   .object({
     username: usernameSchema,
     identity: publicIdentitySchema,
+    /**
+     * Proof of both private keys (registration.ts): `sig` = Ed25519 over registrationInput(username, identity, relayFp)
+     * under LABELS.register; `key` = registrationKeyProof(relayFp, fingerprint, value of this connection's last
+     * register-challenge for this identity).
+     */
+    proof: z.object({ sig: b64uBytes(LIMITS.signatureBytes), key: b64uBytes(32) }).strict(),
+    /** A single-use invite code (16 bytes base64url) for a relay in token mode; ignored when not needed. */
+    invite: b64uBytes(16).optional(),
     /** Present only for key rotation: the current identity's signature over rotationInput(username, currentFp, identity). */
     rotation: z.object({ sig: b64uBytes(LIMITS.signatureBytes) }).strict().optional(),
   })
@@ -66,6 +77,7 @@ export const deliveredSchema = z.object({ envelope: envelopeSchema, receivedAt: 
 export const deliverSchema = z.object({ envelopes: z.array(deliveredSchema).min(1).max(LIMITS.maxBatch) }).strict();
 export const sessionReplacedSchema = z.object({ message: z.string().max(500) }).strict();
 
+export type RegisterChallengeRequest = z.infer<typeof registerChallengeSchema>;
 export type RegisterRequest = z.infer<typeof registerSchema>;
 export type LookupRequest = z.infer<typeof lookupSchema>;
 export type AuthRequest = z.infer<typeof authSchema>;
@@ -79,6 +91,7 @@ export type DeliverPayload = { envelopes: Delivered[] };
 /** Every acknowledgement: success with data, or a stable error. */
 export type Ack<T extends object = object> = ({ ok: true } & T) | { ok: false; error: WireError };
 
+export interface RegisterChallengeResult { wrapped: string }
 export interface RegisterResult { fingerprint: string; rotated: boolean }
 export interface LookupResult {
   username: string;
@@ -98,6 +111,7 @@ export interface AckResult { removed: number }
 
 /** socket.io typed maps (server side: `Server<ClientToServer, ServerToClient>`, client: reversed). */
 export interface ClientToServer {
+  'register-challenge': (p: RegisterChallengeRequest, ack: (r: Ack<RegisterChallengeResult>) => void) => void;
   register: (p: RegisterRequest, ack: (r: Ack<RegisterResult>) => void) => void;
   lookup: (p: LookupRequest, ack: (r: Ack<LookupResult>) => void) => void;
   auth: (p: AuthRequest, ack: (r: Ack<AuthResult>) => void) => void;
@@ -114,6 +128,7 @@ export interface ServerToClient {
 }
 
 export const CLIENT_SCHEMAS = {
+  'register-challenge': registerChallengeSchema,
   register: registerSchema,
   lookup: lookupSchema,
   auth: authSchema,

@@ -9,7 +9,7 @@ import { webcrypto } from 'node:crypto';
 import { z } from 'zod';
 import { LABELS } from './labels.js';
 import { LIMITS, PROTOCOL_VERSION } from './limits.js';
-import { compareBytes, frame, fromB64u, isB64u, toHex } from './encoding.js';
+import { bytesEqual, compareBytes, frame, fromB64u, isB64u, toHex } from './encoding.js';
 
 export const subtle = webcrypto.subtle;
 export type CryptoKey = webcrypto.CryptoKey;
@@ -83,9 +83,17 @@ export async function safetyQrPayload(a: PublicIdentity, b: PublicIdentity): Pro
   return `parley:v1:sn:${await safetyNumber(a, b)}:${fa}:${fb}`;
 }
 
-/** Import the RSA-OAEP wrapping key; rejects anything but a 4096-bit modulus with e = 65537. */
+/**
+ * Import the RSA-OAEP wrapping key; rejects anything but a 4096-bit modulus with e = 65537, and any SPKI that is not
+ * exactly the canonical DER of its key: OpenSSL also reads BER forms (say, a length in more bytes than needed), and
+ * every other spelling of the same key would get another fingerprint. Throws TypeError.
+ */
 export async function importWrappingKey(id: PublicIdentity): Promise<CryptoKey> {
-  const key = await subtle.importKey('spki', fromB64u(id.enc), RSA_OAEP_PARAMS, true, ['wrapKey', 'encrypt']);
+  const spki = fromB64u(id.enc);
+  const key = await subtle.importKey('spki', spki, RSA_OAEP_PARAMS, true, ['wrapKey', 'encrypt']);
+  if (!bytesEqual(new Uint8Array(await subtle.exportKey('spki', key)), spki)) {
+    throw new TypeError('wrapping key is not in canonical DER (re-encoding the key gives other bytes)');
+  }
   const alg = key.algorithm as webcrypto.RsaHashedKeyAlgorithm;
   const e = alg.publicExponent;
   const e65537 = e.byteLength >= 3 && e[e.byteLength - 1] === 1 && e[e.byteLength - 2] === 0 && e[e.byteLength - 3] === 1 &&
@@ -140,15 +148,20 @@ export async function ed25519Verify(publicKeyRaw: Uint8Array, signature: Uint8Ar
 }
 
 /**
- * Full validation of an identity from the network: schema, RSA size and exponent, Ed25519 key import.
+ * Full validation of an identity from the network: schema, RSA size and exponent, Ed25519 key import, and both keys
+ * canonical (re-encoded, they give exactly the bytes received), so one key pair has exactly one fingerprint.
  * Returns the parsed identity and its fingerprint, or throws TypeError naming the failed check.
  */
 export async function validateIdentity(input: unknown): Promise<{ identity: PublicIdentity; fingerprint: string }> {
   const parsed = publicIdentitySchema.safeParse(input);
   if (!parsed.success) throw new TypeError(`malformed identity: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   const identity = parsed.data;
-  await importWrappingKey(identity);
-  await importVerifyKey(fromB64u(identity.sig));
+  await importWrappingKey(identity); // includes the canonical-DER check
+  const sigRaw = fromB64u(identity.sig);
+  const verifyKey = await importVerifyKey(sigRaw);
+  if (!bytesEqual(new Uint8Array(await subtle.exportKey('raw', verifyKey)), sigRaw)) {
+    throw new TypeError('signing key is not in canonical form');
+  }
   return { identity, fingerprint: await fingerprint(identity) };
 }
 

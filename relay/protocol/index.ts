@@ -7,3 +7,4 @@ export * from './identity.js';
 export * from './envelope.js';
 export * from './events.js';
 export * from './relay.js';
+export * from './registration.js';

@@ -8,6 +8,9 @@ export const LABELS = Object.freeze({
   envelope: 'parley/v1/envelope',
   auth: 'parley/v1/auth',
   rotate: 'parley/v1/rotate',
+  /** Registration: the Ed25519 proof (signature) and the RSA proof (hash of the value the relay wrapped). */
+  register: 'parley/v1/register',
+  registerKey: 'parley/v1/register-key',
   safetyNumber: 'parley/v1/safety-number',
   backup: 'parley/v1/backup',
   relayIdentity: 'parley/v1/relay',

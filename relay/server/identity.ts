@@ -43,6 +43,15 @@ export function relayKey(dataDir: string): { keyPem: string; fingerprint: string
   return { keyPem, fingerprint: relayFingerprintFromSpki(new Uint8Array(spki)) };
 }
 
+/** The fingerprint of the relay key in dataDir, or null when there is none yet; reads only, creates nothing. */
+export function relayKeyFingerprintIfExists(dataDir: string): string | null {
+  const file = path.join(dataDir, KEY_FILE);
+  if (!existsSync(file)) return null;
+  const priv = createPrivateKey(readFileSync(file, 'utf8'));
+  const spki = createPublicKey(priv).export({ type: 'spki', format: 'der' });
+  return relayFingerprintFromSpki(new Uint8Array(spki));
+}
+
 function certMatches(certPem: string, fingerprint: string): boolean {
   try {
     const cert = new X509Certificate(certPem);

@@ -34,6 +34,23 @@ export interface RelayLimits {
    * RATE_LIMITED. Each idle connection costs the relay ~30 KB, so one host cannot exhaust it.
    */
   maxConnectionsPerAddress: number;
+  /**
+   * Unacknowledged envelopes one sender may have queued for one recipient (default ¼ of queueQuota), so a few
+   * identities cannot fill someone's queue.
+   */
+  maxPendingPerSender: number;
+  /**
+   * Unacknowledged envelopes that all *new* senders together (registered less than newIdentityMs ago) may have queued
+   * for one recipient (default ¼ of queueQuota): freshly made identities cannot crowd out long-standing contacts.
+   */
+  maxPendingFromNewSenders: number;
+  /** How long an identity counts as new after its registration (or rotation). */
+  newIdentityMs: number;
+  /** A new identity's send bucket is this fraction of sendBurst and sendPerSec (0 < f ≤ 1). */
+  newSendFactor: number;
+  /** New registrations (not re-registrations or rotations) per remote address: token bucket. */
+  registrationBurst: number;
+  registrationPerHour: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<RelayLimits> = Object.freeze({
@@ -52,6 +69,12 @@ export const DEFAULT_LIMITS: Readonly<RelayLimits> = Object.freeze({
   sendPerSec: 100,
   abuseRejectsPerMinute: 50,
   maxConnectionsPerAddress: 256,
+  maxPendingPerSender: 2_500,
+  maxPendingFromNewSenders: 2_500,
+  newIdentityMs: 3_600_000,
+  newSendFactor: 0.5,
+  registrationBurst: 10,
+  registrationPerHour: 60,
 });
 
 const pos = z.number().int().positive();
@@ -72,6 +95,12 @@ export const relayLimitsSchema = z
     sendPerSec: z.number().positive(),
     abuseRejectsPerMinute: pos,
     maxConnectionsPerAddress: pos,
+    maxPendingPerSender: pos,
+    maxPendingFromNewSenders: pos,
+    newIdentityMs: z.number().int().min(0),
+    newSendFactor: z.number().positive().max(1),
+    registrationBurst: pos,
+    registrationPerHour: z.number().positive(),
   })
   .strict()
   .partial();
@@ -84,6 +113,10 @@ export function resolveLimits(overrides: unknown = {}): RelayLimits {
     throw new TypeError(`bad relay limits: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
   }
   const out = { ...DEFAULT_LIMITS, ...parsed.data };
+  // The per-sender caps follow a changed quota unless set themselves.
+  const quarter = Math.max(1, Math.floor(out.queueQuota / 4));
+  if (parsed.data.maxPendingPerSender === undefined) out.maxPendingPerSender = quarter;
+  if (parsed.data.maxPendingFromNewSenders === undefined) out.maxPendingFromNewSenders = quarter;
   if (out.deliverWindow < out.deliverBatch) out.deliverWindow = out.deliverBatch;
   return out;
 }

@@ -19,6 +19,9 @@ import {
   LABELS,
   RelayPinError,
   authInput,
+  registrationInput,
+  registrationKeyProof,
+  subtle,
   fingerprint as identityFingerprint,
   relayFingerprintFromCert,
   toB64u,
@@ -274,8 +277,23 @@ export class RelayClient {
     return s.timeout(10_000).emitWithAck(event, ...args);
   }
 
-  register(p: Party): Promise<Ack<{ fingerprint: string; rotated: boolean }>> {
-    return this.call('register', { username: p.username, identity: p.identity });
+  /**
+   * The proof of both keys for a registration of `p` (PROTOCOL.md "Registration proof"): asks this connection's relay
+   * for a register-challenge, decrypts it with p's RSA key and signs with p's Ed25519 key. `relayFp` defaults to the
+   * fingerprint the latest challenge names.
+   */
+  async registrationProof(p: Party, username = p.username, relayFp = this.challenges[this.challenges.length - 1]!.relay) {
+    const ch = await this.call<{ wrapped: string }>('register-challenge', { identity: p.identity });
+    if (!ch.ok) throw new Error(`register-challenge ${p.username}: ${ch.error.code} ${ch.error.message}`);
+    const value = new Uint8Array(await subtle.decrypt({ name: 'RSA-OAEP' }, p.keys.encKey, fromB64u(ch.wrapped)));
+    const key = await registrationKeyProof(relayFp, p.fingerprint, value);
+    const sig = await signLabeled(p.keys, LABELS.register, ...registrationInput(username, p.identity, relayFp));
+    return { sig: toB64u(sig), key: toB64u(key) };
+  }
+
+  /** Register p (with proof); `extra` adds fields such as rotation or invite. */
+  async register(p: Party, extra: Record<string, unknown> = {}): Promise<Ack<{ fingerprint: string; rotated: boolean }>> {
+    return this.call('register', { username: p.username, identity: p.identity, proof: await this.registrationProof(p), ...extra });
   }
 
   /** Answer the latest challenge, signing `relayFp` (the fingerprint this client trusts). */

@@ -47,7 +47,8 @@ beforeAll(async () => {
   [alice, bob, mallory] = await Promise.all([makeParty(ids[0]!, 'alice'), makeParty(ids[1]!, 'bob'), makeParty(ids[2]!, 'mallory')]);
   alice2 = await makeParty(ids[3]!, 'alice');
   ghost = await makeParty(ids[4]!, 'ghost');
-  relay = await spawnRelay({ limits: { sendBurst: 20, sendPerSec: 10, connBurst: 100, connPerSec: 20 } });
+  // newSendFactor 1: the flood test below is about the send bucket itself, not the smaller one of new identities.
+  relay = await spawnRelay({ limits: { sendBurst: 20, sendPerSec: 10, connBurst: 100, connPerSec: 20, newSendFactor: 1 } });
   const c = await RelayClient.connect(relay.url);
   for (const p of [alice, bob, mallory]) expect((await c.register(p)).ok).toBe(true);
   c.close();
@@ -77,22 +78,21 @@ describe('relay attacks', () => {
   it("refuses claiming another's username; allows a rotation signed by the current key", async () => {
     const c = await RelayClient.connect(relay.url);
     // mallory's identity under alice's name
-    expect(code(await c.call('register', { username: 'alice', identity: mallory.identity }))).toBe('USERNAME_TAKEN');
+    expect(code(await c.register({ ...mallory, username: 'alice' }))).toBe('USERNAME_TAKEN');
     // a rotation "signed" by mallory's key, not alice's
     const forged = await signLabeled(mallory.keys, LABELS.rotate, ...rotationInput('alice', alice.fingerprint, mallory.identity));
-    expect(code(await c.call('register', { username: 'alice', identity: mallory.identity, rotation: { sig: toB64u(forged) } }))).toBe(
-      'BAD_SIGNATURE',
-    );
+    expect(code(await c.register({ ...mallory, username: 'alice' }, { rotation: { sig: toB64u(forged) } }))).toBe('BAD_SIGNATURE');
     // an identity already registered under another name
-    expect(code(await c.call('register', { username: 'mallory2', identity: bob.identity }))).toBe('IDENTITY_TAKEN');
+    expect(code(await c.register({ ...bob, username: 'mallory2' }))).toBe('IDENTITY_TAKEN');
     // an identity whose RSA key is not a 4096-bit key
-    expect(code(await c.call('register', { username: 'weird', identity: { ...mallory.identity, enc: toB64u(new Uint8Array(300)) } }))).toBe(
-      'BAD_REQUEST',
-    );
+    const weird = { ...mallory.identity, enc: toB64u(new Uint8Array(300)) };
+    expect(code(await c.call('register-challenge', { identity: weird }))).toBe('BAD_REQUEST');
+    const dummyProof = { sig: toB64u(new Uint8Array(64)), key: toB64u(new Uint8Array(32)) };
+    expect(code(await c.call('register', { username: 'weird', identity: weird, proof: dummyProof }))).toBe('BAD_REQUEST');
     expect(await c.call('lookup', { username: 'alice' })).toMatchObject({ ok: true, fingerprint: alice.fingerprint, rotation: null });
     // alice rotates to a new key with a valid signature by the current key
     const sig = await signLabeled(alice.keys, LABELS.rotate, ...rotationInput('alice', alice.fingerprint, alice2.identity));
-    expect(await c.call('register', { username: 'alice', identity: alice2.identity, rotation: { sig: toB64u(sig) } })).toEqual({
+    expect(await c.register(alice2, { rotation: { sig: toB64u(sig) } })).toEqual({
       ok: true,
       fingerprint: alice2.fingerprint,
       rotated: true,
@@ -111,7 +111,7 @@ describe('relay attacks', () => {
     await legitExchange('after username attacks, with the rotated key', alice2);
     // rotate back so the other tests keep using `alice`
     const back = await signLabeled(alice2.keys, LABELS.rotate, ...rotationInput('alice', alice2.fingerprint, alice.identity));
-    expect(await c.call('register', { username: 'alice', identity: alice.identity, rotation: { sig: toB64u(back) } })).toMatchObject({
+    expect(await c.register(alice, { rotation: { sig: toB64u(back) } })).toMatchObject({
       ok: true,
       rotated: true,
     });
@@ -226,14 +226,20 @@ describe('relay attacks', () => {
         fc.string({ maxLength: 8 }).map((k) => ({ ...base, [`x${k}`]: 1 })),
       );
     const event = fc.oneof(
-      fc.constantFrom('register', 'lookup', 'auth', 'send', 'fetch', 'ack'),
+      fc.constantFrom('register-challenge', 'register', 'lookup', 'auth', 'send', 'fetch', 'ack'),
       fc.string({ minLength: 1, maxLength: 20 }).filter((s) => !['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener'].includes(s)),
     );
     const payloadFor = (ev: string) => {
       switch (ev) {
         case 'register':
-          // mallory's identity is registered as "mallory": any well-formed variant is IDENTITY_TAKEN
-          return mutate({ username: 'fuzzer', identity: mallory.identity as unknown as Record<string, unknown> });
+          // no register-challenge on this connection and a zero proof: any well-formed variant is PROOF_FAILED
+          return mutate({
+            username: 'fuzzer',
+            identity: mallory.identity as unknown as Record<string, unknown>,
+            proof: { sig: toB64u(new Uint8Array(64)), key: toB64u(new Uint8Array(32)) },
+          });
+        case 'register-challenge':
+          return mutate({ identity: mallory.identity as unknown as Record<string, unknown> });
         case 'lookup':
           return fc.oneof(anyJson, fc.record({ username: anyJson }), fc.record({ fingerprint: anyJson, extra: anyJson }));
         case 'auth':

@@ -65,13 +65,14 @@ describe('embedded relay', () => {
     const dataDir = tempDir();
     dirs.push(dataDir);
     const cli = ['--import', 'tsx', path.join(REPO_ROOT, 'relay/cli.ts')];
+    // --help reads an existing key and creates none (relay-cli.test.ts): start the relay first to have one.
+    const relay = await startRelay({ dataDir, logger: false });
+    await relay.close();
     const { stdout } = await run(process.execPath, [...cli, '--help', '--data', dataDir], { cwd: REPO_ROOT });
     expect(stdout).toContain('Usage: npm run relay');
     const fp = /Relay fingerprint[^\n]*\n\s+([0-9a-f]{64})/.exec(stdout)?.[1];
     expect(fp).toMatch(/^[0-9a-f]{64}$/);
-    const relay = await startRelay({ dataDir, logger: false });
     expect(relay.fingerprint).toBe(fp);
-    await relay.close();
     const bad = await run(process.execPath, [...cli, '--port', 'x', '--data', dataDir], { cwd: REPO_ROOT }).then(
       () => null,
       (e: { code: number; stderr: string }) => e,

@@ -32,7 +32,8 @@ async function setup(limits: Record<string, number>) {
 
 describe('relay limits', () => {
   it('refuses envelopes past the recipient queue quota until the recipient acknowledges', async () => {
-    const { relay, a } = await setup({ queueQuota: 5 });
+    // One sender fills the whole quota here: the per-sender caps (relay-flood.test.ts) set to the quota.
+    const { relay, a } = await setup({ queueQuota: 5, maxPendingPerSender: 5, maxPendingFromNewSenders: 5 });
     const results = [];
     for (let i = 0; i < 7; i++) results.push(await a.send(await sealText(alice, [bob], `quota ${i}`)));
     expect(results.map((r) => (r.ok ? 'OK' : r.error.code))).toEqual(['OK', 'OK', 'OK', 'OK', 'OK', 'QUOTA_EXCEEDED', 'QUOTA_EXCEEDED']);

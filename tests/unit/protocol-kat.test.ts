@@ -9,7 +9,11 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  authInput,
   canonicalHeader,
+  registrationInput,
+  registrationKeyProof,
+  rotationInput,
   canonicalIdentity,
   envelopeSignedParts,
   fingerprint,
@@ -218,9 +222,76 @@ describe('envelope canonical bytes', () => {
       envelope: 'parley/v1/envelope',
       auth: 'parley/v1/auth',
       rotate: 'parley/v1/rotate',
+      register: 'parley/v1/register',
+      registerKey: 'parley/v1/register-key',
       safetyNumber: 'parley/v1/safety-number',
       backup: 'parley/v1/backup',
       relayIdentity: 'parley/v1/relay',
     });
+  });
+});
+
+/** Relay-protocol signed inputs (PROTOCOL.md "Relay events"): the same values are in the document's appendix. */
+describe('relay signed inputs', () => {
+  const RELAY_FP = '0f'.repeat(32);
+
+  it('auth: frame(auth, relayFp as hex text, serverNonce bytes, clientNonce bytes, clientFp as hex text)', () => {
+    const input = signingInput(LABELS.auth, ...authInput(RELAY_FP, new Uint8Array(32).fill(1), new Uint8Array(32).fill(2), ALICE_FP));
+    expect(input.byteLength).toBe(226);
+    expect(toHex(input)).toBe(
+      '0000000e7061726c65792f76312f6175746800000040' +
+        '30663066'.repeat(16) +
+        '00000020' +
+        '01'.repeat(32) +
+        '00000020' +
+        '02'.repeat(32) +
+        '00000040' +
+        Buffer.from(ALICE_FP, 'utf8').toString('hex'),
+    );
+    expect(sha256hex(input)).toBe('b8c9d7c6fc7fd9444c58bc628e200126ef98d5485cf7efdba8e16667c8f15611');
+  });
+
+  it('rotation: frame(rotate, username, currentFp as hex text, canonical new identity)', () => {
+    const input = signingInput(LABELS.rotate, ...rotationInput('alice', ALICE_FP, bob));
+    expect(input.byteLength).toBe(713);
+    expect(sha256hex(input)).toBe('e112e525c233aaab643e0b2c5aec025db0574b9e3bb759536c907d20e83fc144');
+  });
+
+  it('registration: frame(register, username, canonical identity, relayFp as hex text)', () => {
+    const input = signingInput(LABELS.register, ...registrationInput('alice', alice, RELAY_FP));
+    expect(input.byteLength).toBe(715);
+    expect(toHex(input.subarray(0, 40))).toBe('000000127061726c65792f76312f726567697374657200000005616c696365000002640000001270');
+    expect(toHex(input.subarray(input.byteLength - 68))).toBe('00000040' + '30663066'.repeat(16));
+    expect(sha256hex(input)).toBe('ec65c60fe496ca130cc98c126db8f89e4bf22df677140f12e267e7bb0f0e618e');
+  });
+
+  it('registration RSA proof: SHA-256(frame(register-key, relayFp, identityFp, value))', async () => {
+    const value = new Uint8Array(Array.from({ length: 32 }, (_, i) => i));
+    expect(toHex(await registrationKeyProof(RELAY_FP, ALICE_FP, value))).toBe('fc7d45c23088c39a2f65ea25eee0f1257cafe5dbdcb553d3eb49c7b136fc6c12');
+    await expect(registrationKeyProof(RELAY_FP, ALICE_FP, value.subarray(1))).rejects.toThrow(TypeError);
+  });
+});
+
+describe('PROTOCOL.md appendix', () => {
+  const doc = readFileSync(path.join(__dirname, '../../relay/protocol/PROTOCOL.md'), 'utf8');
+  const appendix = doc.slice(doc.indexOf('## Appendix: known-answer values'));
+
+  it('states the input identities exactly as the fixture has them', () => {
+    const json = /```json\n([\s\S]*?)\n```/.exec(appendix)?.[1];
+    expect(JSON.parse(json ?? 'null')).toEqual({ alice: fx.alice, bob: fx.bob });
+  });
+
+  it('states the outputs this file checks', () => {
+    for (const value of [
+      ALICE_FP,
+      BOB_FP,
+      formatSafetyNumber(SAFETY),
+      'b8c9d7c6fc7fd9444c58bc628e200126ef98d5485cf7efdba8e16667c8f15611',
+      'e112e525c233aaab643e0b2c5aec025db0574b9e3bb759536c907d20e83fc144',
+      'ec65c60fe496ca130cc98c126db8f89e4bf22df677140f12e267e7bb0f0e618e',
+      'fc7d45c23088c39a2f65ea25eee0f1257cafe5dbdcb553d3eb49c7b136fc6c12',
+    ]) {
+      expect(appendix).toContain(value);
+    }
   });
 });

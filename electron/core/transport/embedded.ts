@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { EmbeddedRelayStatus } from '../../contract/api.js';
-import { startRelay, type RunningRelay } from '../../../relay/server/index.js';
+import { createInvite, startRelay, type Invite, type RunningRelay } from '../../../relay/server/index.js';
 import { writeFileAtomic } from '../profile.js';
 
 interface Saved {
@@ -89,6 +89,16 @@ export class EmbeddedRelay {
     this.relay = null;
     if (r && o.remember !== false) this.save({ port: r.port, lan: this.lan, running: false });
     await r?.close();
+  }
+
+  /**
+   * A single-use invite code for this relay (valid ttlMs, default 7 days), for a "share invite" button: the person
+   * who gets it registers with it (`register` `invite`). Needed only when the relay runs with registration 'token';
+   * the embedded relay runs 'open' today (rate-limited per address). The code is shown once; only its hash is kept
+   * in `<profile>/relay/invites/`. Works whether or not the relay is running.
+   */
+  createInvite(o: { ttlMs?: number } = {}): Invite {
+    return createInvite(this.dataDir, o);
   }
 
   status(): EmbeddedRelayStatus {

@@ -13,6 +13,8 @@ import {
   authInput,
   challengeSchema,
   fromB64u,
+  registrationInput,
+  registrationKeyProof,
   sessionReplacedSchema,
   toB64u,
   type AuthResult,
@@ -25,6 +27,7 @@ import {
 } from '../../../relay/protocol/index.js';
 import type { ConnectionState } from '../../contract/api.js';
 import { signLabeled, type IdentityKeys } from '../crypto/index.js';
+import { rsaOaepDecrypt } from '../crypto/primitives.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { TypedEmitter } from './emitter.js';
 import { TransportError } from './errors.js';
@@ -35,6 +38,7 @@ import {
   fetchResultSchema,
   looseDeliverSchema,
   lookupResultSchema,
+  registerChallengeResultSchema,
   registerResultSchema,
   sendResultSchema,
   type LooseDelivered,
@@ -55,6 +59,8 @@ export interface RelayClientOptions {
   onPin?: (fingerprint: string) => void | Promise<void>;
   /** Register this username with the identity before authenticating (idempotent on the relay). */
   registerAs?: string | null;
+  /** Invite code for a relay that registers new users by invite only (`--registration token`); used with registerAs. */
+  registerInvite?: string | null;
   /** Reconnect policy (default on; 500 ms doubling to 30 s, ±25 % jitter). */
   reconnect?: BackoffOptions & { enabled?: boolean };
   /** Per-request acknowledgement timeout (default 15 s). */
@@ -221,10 +227,42 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
 
   // ---- requests --------------------------------------------------------------------------------------------
 
-  async register(username: string, identity: PublicIdentity, rotationSig?: Uint8Array): Promise<{ fingerprint: string; rotated: boolean }> {
-    const payload = rotationSig
-      ? { username, identity, rotation: { sig: toB64u(rotationSig) } }
-      : { username, identity };
+  /**
+   * Register `username` for `keys` (or rotate to them, with the current identity's rotation signature), proving
+   * possession of both private keys (PROTOCOL.md "Registration proof"): register-challenge, then register.
+   */
+  async register(
+    username: string,
+    keys: IdentityKeys,
+    rotationSig?: Uint8Array,
+    invite?: string | null,
+  ): Promise<{ fingerprint: string; rotated: boolean }> {
+    const relayFp = this.lastChallenge?.relay;
+    if (!relayFp) throw new TransportError('OFFLINE', 'No challenge from the relay yet');
+    const identity = keys.public;
+    const ch = await this.request('register-challenge', { identity }, registerChallengeResultSchema, false);
+    let value: Uint8Array;
+    try {
+      value = await rsaOaepDecrypt(keys.encKey, fromB64u(ch.wrapped));
+    } catch {
+      throw new TransportError('BAD_RESPONSE', 'The relay sent a registration challenge this identity cannot decrypt');
+    }
+    // Only a labelled hash of the value goes back, so the relay cannot use us to decrypt anything else.
+    let key: Uint8Array;
+    try {
+      key = await registrationKeyProof(relayFp, keys.fingerprint, value);
+    } catch (e) {
+      throw new TransportError('BAD_RESPONSE', `Bad registration challenge: ${(e as Error).message}`);
+    }
+    const sig = await signLabeled(keys, LABELS.register, ...registrationInput(username, identity, relayFp));
+    const proof = { sig: toB64u(sig), key: toB64u(key) };
+    const payload = {
+      username,
+      identity,
+      proof,
+      ...(rotationSig ? { rotation: { sig: toB64u(rotationSig) } } : {}),
+      ...(invite ? { invite } : {}),
+    };
     const r = await this.request('register', payload, registerResultSchema, false);
     return { fingerprint: r.fingerprint, rotated: r.rotated };
   }
@@ -335,7 +373,7 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
       return;
     }
     try {
-      if (this.o.registerAs) await this.register(this.o.registerAs, keys.public);
+      if (this.o.registerAs) await this.register(this.o.registerAs, keys, undefined, this.o.registerInvite);
       const clientNonce = new Uint8Array(randomBytes(LIMITS.nonceBytes));
       const sig = await signLabeled(keys, LABELS.auth, ...authInput(ch.relay, fromB64u(ch.nonce), clientNonce, keys.fingerprint));
       const res = await this.request(
@@ -350,7 +388,7 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
       this.emit('authenticated', { fingerprint: res.fingerprint, username: res.username, queued: res.queued });
     } catch (err) {
       const e = err instanceof TransportError ? err : new TransportError('INTERNAL', String(err));
-      if (e.code === 'AUTH_FAILED' || e.code === 'USERNAME_TAKEN' || e.code === 'IDENTITY_TAKEN' || e.code === 'NOT_FOUND') {
+      if (['AUTH_FAILED', 'USERNAME_TAKEN', 'IDENTITY_TAKEN', 'PROOF_FAILED', 'REGISTRATION_CLOSED', 'INVITE_REQUIRED', 'NOT_FOUND'].includes(e.code)) {
         this.fatal(`The relay refused this identity: ${e.message}`, e.code);
       } else {
         this.dropConnection(`Authentication failed: ${e.message}`, e.code);

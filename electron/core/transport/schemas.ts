@@ -19,6 +19,8 @@ export const wireErrorSchema = z.object({
 
 export const ackFailureSchema = z.object({ ok: z.literal(false), error: wireErrorSchema });
 
+/** RSA-OAEP-4096 ciphertext: 512 bytes, 683 base64url characters. */
+export const registerChallengeResultSchema = z.object({ ok: z.literal(true), wrapped: z.string().max(700) });
 export const registerResultSchema = z.object({ ok: z.literal(true), fingerprint: fingerprintSchema, rotated: z.boolean() });
 export const lookupResultSchema = z.object({
   ok: z.literal(true),

@@ -141,6 +141,10 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
         `SELECT COUNT(*) AS count, COALESCE(SUM(e.size), 0) AS bytes FROM deliveries d JOIN envelopes e ON e.seq = d.seq
          WHERE d.recipient = ? AND d.acked_at IS NULL`,
       ),
+      bySender: db.prepare(
+        `SELECT e.sender AS sender, COUNT(*) AS count FROM deliveries d JOIN envelopes e ON e.seq = d.seq
+         WHERE d.recipient = ? AND d.acked_at IS NULL GROUP BY e.sender`,
+      ),
       seen: db.prepare('SELECT 1 FROM envelopes WHERE sender = ? AND id = ?').pluck(),
       countIds: db.prepare('SELECT COUNT(*) FROM identities').pluck(),
       countQueued: db.prepare('SELECT COUNT(*) FROM deliveries WHERE acked_at IS NULL').pluck(),
@@ -302,6 +306,11 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
   async usage(recipient: string): Promise<QueueUsage> {
     const r = this.st.usage.get(recipient) as { count: number; bytes: number };
     return { count: r.count, bytes: r.bytes };
+  }
+
+  async pendingBySender(recipient: string): Promise<Map<string, number>> {
+    const rows = this.st.bySender.all(recipient) as Array<{ sender: string; count: number }>;
+    return new Map(rows.map((r) => [r.sender, r.count]));
   }
 
   ack(recipient: string, items: Array<{ from: string; id: string }>): Promise<{ removed: number; bytes: number }> {

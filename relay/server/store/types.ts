@@ -84,6 +84,11 @@ export interface EnvelopeStore {
   pending(recipient: string, afterSeq: number, limit: number): Promise<QueuedEnvelope[]>;
   usage(recipient: string): Promise<QueueUsage>;
   /**
+   * Optional: unacknowledged envelopes for `recipient` counted by sender. Without it the relay cannot enforce the
+   * per-sender caps (maxPendingPerSender, maxPendingFromNewSenders) and enforces only the recipient's quota.
+   */
+  pendingBySender?(recipient: string): Promise<Map<string, number>>;
+  /**
    * Mark (from, id) acknowledged by `recipient`. Items never queued for `recipient` but existing for others make the
    * whole call throw ProtocolError FORBIDDEN with nothing changed; unknown or already-acked items count as not removed.
    */
