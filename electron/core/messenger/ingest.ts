@@ -9,8 +9,9 @@ import { fingerprintSchema, messageIdSchema } from '../../../relay/protocol/inde
 import os from 'node:os';
 import { newMessageId, OpenError, type Payload } from '../crypto/index.js';
 import { toMessageView } from '../store/history.js';
-import type { ContactRecord, MessageRecord } from '../store/types.js';
+import type { ContactRecord } from '../store/types.js';
 import type { LooseDelivered } from '../transport/schemas.js';
+import { EnvelopeWriter, emptyOutcome, type WriteOutcome } from './envelope-writer.js';
 import {
   RetryLater,
   type AckItem,
@@ -18,6 +19,7 @@ import {
   type OpenResult,
   type OutboxKick,
   type PendingReopener,
+  type ReceiveDiagnostics,
   type SealedReceipt,
   type SenderResolver,
 } from './types.js';
@@ -29,6 +31,7 @@ type Prepared =
       kind: 'open';
       ack: AckItem;
       contact: ContactRecord;
+      raw: unknown;
       receivedAt: number;
       result: Promise<OpenResult>;
     };
@@ -78,9 +81,22 @@ export class Ingest implements PendingReopener {
   private readonly commitChunk: number;
   private draining = false;
   private drainAgain = false;
+  /**
+   * Set when a batch could not be committed (a sender could not be resolved, or the transaction failed). Until the
+   * refetch that follows, later batches are not stored, so that no sender's later messages land before its earlier
+   * ones: pushed batches are dropped unacknowledged and `epoch` invalidates batches already prepared.
+   */
+  private stalled = false;
+  private epoch = 0;
+  /** A pushed batch was dropped since the last fetch started: the drain must fetch again even without `more`. */
+  private droppedPush = false;
+  private refetchTimer: NodeJS.Timeout | null = null;
+  private readonly writer: EnvelopeWriter;
+  private readonly counters: ReceiveDiagnostics = { quarantined: 0, collapsedFailures: 0, failedCommits: 0, deferredBatches: 0 };
 
   constructor(private readonly d: IngestDeps) {
     this.ctx = d.ctx;
+    this.writer = new EnvelopeWriter(d.ctx);
     this.maxOpens = Math.max(1, d.ctx.options.maxOpensInFlight ?? os.availableParallelism());
     this.commitChunk = Math.max(1, d.ctx.options.commitChunk ?? 64);
   }
@@ -89,6 +105,38 @@ export class Ingest implements PendingReopener {
   async idle(): Promise<void> {
     await this.chain;
     await Promise.all([...this.ackWaits]);
+  }
+
+  diagnostics(): ReceiveDiagnostics {
+    return { ...this.counters };
+  }
+
+  /**
+   * A new connection. While stalled, its pushes are still held back (an older batch may be queued behind them);
+   * fetch now rather than after the retry delay.
+   */
+  connected(): void {
+    if (this.stalled) void this.drain();
+  }
+
+  private count(out: WriteOutcome): void {
+    this.counters.quarantined += out.quarantined;
+    this.counters.collapsedFailures += out.collapsed;
+  }
+
+  /** A batch could not be committed: hold later ones back and fetch again (in relay order) shortly. */
+  private stall(reason: string, deferred: boolean): void {
+    if (deferred) this.counters.deferredBatches++;
+    else this.counters.failedCommits++;
+    this.ctx.log(deferred ? `batch deferred: ${reason}` : `batch failed: ${reason}`);
+    if (!this.stalled) this.epoch++;
+    this.stalled = true;
+    this.retryDrainSoon();
+  }
+
+  private unstall(): void {
+    if (this.stalled) this.epoch++; // batches prepared before this point belong to the stalled stretch
+    this.stalled = false;
   }
 
   /** Resolves when the batches queued so far are done (for close; errors were already logged). */
@@ -109,10 +157,16 @@ export class Ingest implements PendingReopener {
         for (;;) {
           const t = this.ctx.transport();
           if (!t?.online || this.ctx.closed()) break;
+          this.droppedPush = false;
           const r = await t.fetch(this.ctx.options.fetchLimit ?? 64);
+          // The fetch starts from the oldest unacknowledged envelope: from here on, batches may be stored again.
+          // Queued synchronously with the unstall, so no pushed batch can get in ahead of it.
+          const wasStalled = this.stalled;
+          this.unstall();
           if (r.envelopes.length === 0) break;
-          const acked = await this.enqueueBatch(r.envelopes);
-          if (!r.more || acked === 0) break;
+          const acked = await this.enqueueBatch(r.envelopes, 'fetch');
+          if (this.stalled) break; // failed again: the retry timer fetches later
+          if ((!r.more && !(wasStalled && this.droppedPush)) || acked === 0) break;
         }
       } while (this.drainAgain && !this.ctx.closed());
     } catch (err) {
@@ -124,16 +178,28 @@ export class Ingest implements PendingReopener {
 
   /** Envelopes the relay pushed but we could not finish stay unacknowledged; fetch them again a bit later. */
   private retryDrainSoon(): void {
-    if (this.ctx.closed()) return;
-    const t = setTimeout(() => void this.drain(), 2000);
-    t.unref();
+    if (this.ctx.closed() || this.refetchTimer) return;
+    this.refetchTimer = setTimeout(() => {
+      this.refetchTimer = null;
+      void this.drain();
+    }, this.ctx.options.refetchDelayMs ?? 2000);
+    this.refetchTimer.unref();
   }
 
   /** Queues a batch for serial processing (relay order is kept). Resolves with the number of envelopes acked. */
-  enqueueBatch(items: LooseDelivered[]): Promise<number> {
+  enqueueBatch(items: LooseDelivered[], source: 'push' | 'fetch' = 'push'): Promise<number> {
     // Two ordered stages: preparing a batch (sender resolution; its envelopes start opening in the pool) may
     // overlap with committing the previous one, so the workers never wait for SQLite or the relay's ack.
-    const prep = this.prepChain.then(() => (this.ctx.closed() ? null : this.prepareBatch(items)));
+    // A pushed batch that arrives while stalled waits for the refetch instead (it would overtake earlier envelopes).
+    const epoch = this.epoch;
+    const prep = this.prepChain.then(() => {
+      if (this.ctx.closed()) return null;
+      if (epoch !== this.epoch || (this.stalled && source === 'push')) {
+        this.droppedPush = true;
+        return null;
+      }
+      return this.prepareBatch(items, epoch);
+    });
     this.prepChain = prep.then(
       () => undefined,
       () => undefined,
@@ -146,9 +212,9 @@ export class Ingest implements PendingReopener {
     this.chain = run.then(
       () => undefined,
       (err: unknown) => {
-        // What was not committed was not acknowledged; the relay keeps it. Fetch it again shortly.
-        this.ctx.log(err instanceof RetryLater ? `batch deferred: ${err.message}` : `batch failed: ${(err as Error).message}`);
-        this.retryDrainSoon();
+        // What was not committed was not acknowledged; the relay keeps it. Fetch it again shortly (stall() ran
+        // where the failure happened; this catches anything else).
+        if (!this.stalled) this.stall((err as Error).message, err instanceof RetryLater);
       },
     );
     return run.then(
@@ -157,7 +223,7 @@ export class Ingest implements PendingReopener {
     );
   }
 
-  private async prepareBatch(items: LooseDelivered[]): Promise<{ chunks: Chunk[]; keys: string[] }> {
+  private async prepareBatch(items: LooseDelivered[], epoch: number): Promise<{ chunks: Chunk[]; keys: string[]; epoch: number }> {
     const prepared: Prepared[] = [];
     const keys: string[] = [];
     try {
@@ -193,10 +259,10 @@ export class Ingest implements PendingReopener {
           prepared.push({ kind: 'pending', ack: hdr, contact, raw: it.envelope, receivedAt: it.receivedAt });
         } else if (role === 'stale') {
           const error = `wrong-sender: signed by a previous key of ${contact.username} that has since been replaced`;
-          prepared.push({ kind: 'open', ack: hdr, contact, receivedAt: it.receivedAt, result: Promise.resolve({ error }) });
+          prepared.push({ kind: 'open', ack: hdr, contact, raw: it.envelope, receivedAt: it.receivedAt, result: Promise.resolve({ error }) });
         } else {
           const result = this.openQueued(it.envelope, contact.identity);
-          prepared.push({ kind: 'open', ack: hdr, contact, receivedAt: it.receivedAt, result });
+          prepared.push({ kind: 'open', ack: hdr, contact, raw: it.envelope, receivedAt: it.receivedAt, result });
         }
       }
       // Each chunk seals its receipt as soon as its own opens are done, while earlier chunks are still committing.
@@ -216,9 +282,11 @@ export class Ingest implements PendingReopener {
         });
         chunks.push({ part, ready });
       }
-      return { chunks, keys };
+      return { chunks, keys, epoch };
     } catch (err) {
       for (const k of keys) this.inflight.delete(k);
+      // Right away, before the next batch is prepared: nothing after this one may be stored before it.
+      this.stall((err as Error).message, err instanceof RetryLater);
       throw err;
     }
   }
@@ -254,13 +322,23 @@ export class Ingest implements PendingReopener {
    * (later chunks and batches keep opening meanwhile), store it in one transaction, announce it, send its ack
    * (after the commit; not awaited here, so the next chunk commits during the round trip), yield to the loop.
    */
-  private async finishBatch({ chunks, keys }: { chunks: Chunk[]; keys: string[] }): Promise<{ acked: Promise<number> }> {
+  private async finishBatch({ chunks, keys, epoch }: { chunks: Chunk[]; keys: string[]; epoch: number }): Promise<{ acked: Promise<number> }> {
     const acks: Array<Promise<number>> = [];
     try {
       for (const [n, c] of chunks.entries()) {
         if (n > 0) await yieldToLoop();
         const { opened, receipts } = await c.ready;
-        acks.push(this.commitPart(c.part, opened, receipts));
+        // An earlier batch failed after this one was prepared: drop the rest unacknowledged; the refetch has it.
+        if (epoch !== this.epoch) {
+          this.droppedPush = true;
+          break;
+        }
+        try {
+          acks.push(this.commitPart(c.part, opened, receipts));
+        } catch (err) {
+          this.stall((err as Error).message, false);
+          throw err;
+        }
       }
     } finally {
       for (const k of keys) this.inflight.delete(k);
@@ -268,39 +346,48 @@ export class Ingest implements PendingReopener {
     return { acked: Promise.all(acks).then((a) => a.reduce((x, y) => x + y, 0)) };
   }
 
-  /** Stores one chunk in one transaction and announces it; resolves with the number acked once the relay answers. */
+  /**
+   * Stores one chunk in one transaction (each envelope in its own savepoint, see envelope-writer.ts) and announces
+   * it; resolves with the number acked once the relay answers. Throws (nothing acked) only if the commit fails.
+   */
   private commitPart(prepared: Prepared[], opened: Array<OpenResult | null>, receipts: SealedReceipt[]): Promise<number> {
+    const { store } = this.ctx;
     const now = this.ctx.now();
-    const received: MessageRecord[] = [];
-    const states: Array<{ id: string; contact: string }> = [];
-    this.ctx.store.transaction(() => {
+    const out = emptyOutcome();
+    store.transaction(() => {
       prepared.forEach((p, i) => {
         if (p.kind === 'skip') return;
+        const ref = { contact: p.contact, ack: p.ack, raw: p.raw, receivedAt: p.receivedAt };
         if (p.kind === 'pending') {
-          this.ctx.store.addPendingEnvelope({
-            contact: p.contact.username,
-            senderFingerprint: p.ack.from,
-            envelopeId: p.ack.id,
-            envelope: p.raw,
-            receivedAt: p.receivedAt,
+          this.writer.guarded(ref, now, out, () => {
+            store.addPendingEnvelope({
+              contact: p.contact.username,
+              senderFingerprint: p.ack.from,
+              envelopeId: p.ack.id,
+              envelope: p.raw,
+              receivedAt: p.receivedAt,
+            });
           });
           return;
         }
         const r = opened[i];
-        if (!r || !this.ctx.store.markSeen(p.ack.from, p.ack.id, now)) return;
-        this.storeOpened(p.contact, p.ack, r, p.receivedAt, now, received, states);
+        if (!r) return;
+        this.writer.guarded(ref, now, out, (own) => {
+          if (store.markSeen(p.ack.from, p.ack.id, now)) this.writer.writeOpened(ref, r, now, own);
+        });
       });
       this.enqueueReceipts(receipts);
     });
     // Committed: now (and only now) the relay may forget them.
+    this.count(out);
     const acks = prepared.flatMap((p) => (p.ack ? [p.ack] : []));
     const acked = this.sendAck(acks);
     this.ackWaits.add(acked);
     void acked.then((n) => {
       this.ackWaits.delete(acked);
-      this.ctx.emit('batch-stored', { stored: received.length, acked: n });
+      this.ctx.emit('batch-stored', { stored: out.received.length, acked: n });
     });
-    this.afterStore(received, states, receipts.length > 0, prepared);
+    this.afterStore(out, receipts.length > 0, prepared);
     return acked;
   }
 
@@ -341,52 +428,9 @@ export class Ingest implements PendingReopener {
     }
   }
 
-  /** Inside a transaction: store one opened (or failed) envelope. */
-  private storeOpened(
-    contact: ContactRecord,
-    hdr: AckItem,
-    r: { payload: Payload } | { error: string },
-    receivedAt: number,
-    now: number,
-    received: MessageRecord[],
-    states: Array<{ id: string; contact: string }>,
-  ): void {
-    // A text message or an envelope that failed to open becomes a message row; a receipt updates our sent ones.
-    const p = 'error' in r ? null : r.payload;
-    if (p === null || p.type === 'text') {
-      const failed = 'error' in r ? r.error : null;
-      received.push(
-        this.ctx.store.insertMessage({
-          id: hdr.id,
-          contact: contact.username,
-          direction: 'in',
-          senderFingerprint: hdr.from,
-          body: p ? p.body : null,
-          sentAt: p ? p.ts : receivedAt,
-          receivedAt: now,
-          state: failed === null ? 'delivered' : 'undecryptable',
-          ...(failed === null ? {} : { error: failed }),
-        }),
-      );
-      return;
-    }
-    for (const id of p.ids) {
-      const m = this.ctx.store.getMessage(id, { contact: contact.username, direction: 'out' });
-      if (!m || (m.state !== 'sending' && m.state !== 'sent')) continue;
-      this.ctx.store.setMessageState(id, { contact: contact.username, direction: 'out' }, 'delivered', null);
-      this.ctx.store.removeOutbox(id);
-      states.push({ id, contact: contact.username });
-    }
-  }
-
-  private afterStore(
-    received: MessageRecord[],
-    states: Array<{ id: string; contact: string }>,
-    receiptsQueued: boolean,
-    prepared: Prepared[],
-  ): void {
-    for (const m of received) this.ctx.emit('message-received', toMessageView(m));
-    for (const s of states) this.ctx.emit('message-state', { id: s.id, contact: s.contact, state: 'delivered', error: null });
+  private afterStore(out: WriteOutcome, receiptsQueued: boolean, prepared: Prepared[]): void {
+    for (const m of out.received) this.ctx.emit('message-received', toMessageView(m));
+    for (const s of out.states) this.ctx.emit('message-state', { id: s.id, contact: s.contact, state: 'delivered', error: null });
     const pendingContacts = new Set(prepared.flatMap((p) => (p.kind === 'pending' ? [p.contact.username] : [])));
     for (const u of pendingContacts) this.ctx.emit('contacts-changed', { username: u });
     if (receiptsQueued) void this.d.outbox.flushOutbox();
@@ -428,22 +472,26 @@ export class Ingest implements PendingReopener {
     if (pending.length === 0) return;
     const results = await Promise.all(pending.map((p) => this.openQueued(p.envelope, c.identity)));
     const now = this.ctx.now();
-    const received: MessageRecord[] = [];
-    const states: Array<{ id: string; contact: string }> = [];
+    const out = emptyOutcome();
     const receipts = await this.sealReceipts(
       pending.flatMap((p, i) => {
         const r = results[i]!;
         return 'payload' in r && r.payload.type === 'text' ? [{ contact: c, id: p.envelopeId }] : [];
       }),
     );
-    this.ctx.store.transaction(() => {
+    const { store } = this.ctx;
+    store.transaction(() => {
       pending.forEach((p, i) => {
-        this.ctx.store.removePendingEnvelope(p.seq);
-        if (!this.ctx.store.markSeen(p.senderFingerprint, p.envelopeId, now)) return;
-        this.storeOpened(c, { from: p.senderFingerprint, id: p.envelopeId }, results[i]!, p.receivedAt, now, received, states);
+        store.removePendingEnvelope(p.seq);
+        // Its own savepoint: a held envelope whose id collides with a stored one is quarantined, not a failed accept.
+        const ref = { contact: c, ack: { from: p.senderFingerprint, id: p.envelopeId }, raw: p.envelope, receivedAt: p.receivedAt };
+        this.writer.guarded(ref, now, out, (own) => {
+          if (store.markSeen(p.senderFingerprint, p.envelopeId, now)) this.writer.writeOpened(ref, results[i]!, now, own);
+        });
       });
       this.enqueueReceipts(receipts);
     });
-    this.afterStore(received, states, receipts.length > 0, []);
+    this.count(out);
+    this.afterStore(out, receipts.length > 0, []);
   }
 }

@@ -30,9 +30,9 @@ import { CoreError } from './errors.js';
 import { Ingest } from './ingest.js';
 import { Outbox } from './outbox.js';
 import { Trust } from './trust.js';
-import type { Me, MessengerContext, MessengerEvents, MessengerOptions, SealerOpener } from './types.js';
+import type { Me, MessengerContext, MessengerEvents, MessengerOptions, ReceiveDiagnostics, SealerOpener } from './types.js';
 
-export type { Me, MessengerEvents, MessengerOptions, SealerOpener } from './types.js';
+export type { Me, MessengerEvents, MessengerOptions, ReceiveDiagnostics, SealerOpener } from './types.js';
 
 export class Messenger extends TypedEmitter<MessengerEvents> {
   private readonly store: HistoryStore;
@@ -98,6 +98,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     this.transportOffs.push(
       t.on('authenticated', () => {
         // The relay pushes the queue itself after authentication ('deliver', flow-controlled by our acks).
+        this.ingest.connected();
         void this.flushOutbox();
         void this.checkAllContacts();
       }),
@@ -125,6 +126,11 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
   /** Resolves when every batch queued so far has been processed (stored and acknowledged). */
   idle(): Promise<void> {
     return this.ingest.idle();
+  }
+
+  /** Receive-path counters since start, plus the envelopes kept in quarantine (never message contents). */
+  diagnostics(): ReceiveDiagnostics & { quarantineStored: number } {
+    return { ...this.ingest.diagnostics(), quarantineStored: this.store.countQuarantined() };
   }
 
   /** Fetches the relay queue until it is empty (also runs after every authentication). */
@@ -215,8 +221,9 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     return this.trust.checkAllContacts();
   }
 
-  acceptKeyChange(username: string): Promise<ContactView> {
-    return this.trust.acceptKeyChange(username);
+  /** `fingerprint`: the pending key the user reviewed (a typed KEY_MISMATCH error if it is no longer that one). */
+  acceptKeyChange(username: string, fingerprint: string): Promise<ContactView> {
+    return this.trust.acceptKeyChange(username, fingerprint);
   }
 
   rejectKeyChange(username: string): Promise<ContactView> {

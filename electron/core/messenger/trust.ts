@@ -179,12 +179,18 @@ export class Trust implements SenderResolver, KeyChecker {
     return this.requireContact(c.username);
   }
 
-  /** Accept the pending key: re-open pending envelopes with it and re-seal the held outbox for it. */
-  async acceptKeyChange(username: string): Promise<ContactView> {
+  /**
+   * Accept the pending key: re-open pending envelopes with it and re-seal the held outbox for it. `fingerprint` is
+   * the key the user reviewed; if the pending key is another one by now (it changed again), nothing is accepted.
+   */
+  async acceptKeyChange(username: string, fingerprint: string): Promise<ContactView> {
     const { store } = this.ctx;
     const before = this.requireContact(username);
     if (!before.pendingFingerprint || !before.pendingIdentity) {
       throw new CoreError('NO_KEY_CHANGE', `${username} has no pending key change`);
+    }
+    if (before.pendingFingerprint !== fingerprint) {
+      throw new CoreError('KEY_MISMATCH', `${username}'s pending key is not the one you reviewed; review the new key first`);
     }
     // Seal for the new key while the outbox is still held, then swap envelopes and resolve in one transaction,
     // so the old-key envelopes can never leave once the hold is released.

@@ -35,8 +35,11 @@ import {
   type NewMessage,
   type NewOutboxItem,
   type OutboxItem,
+  type FailureWindow,
   type PendingEnvelope,
+  type QuarantinedEnvelope,
 } from './types.js';
+import * as guards from './receive-guards.js';
 
 type Db = BetterSqlite3.Database;
 
@@ -70,6 +73,10 @@ export class SqliteHistoryStore implements HistoryStore {
     } catch (e) {
       throw toStoreError(e, what);
     }
+  }
+
+  get inTransaction(): boolean {
+    return !this.closed && this.db.inTransaction;
   }
 
   transaction<T>(fn: () => T): T {
@@ -488,6 +495,28 @@ export class SqliteHistoryStore implements HistoryStore {
     this.guard('removePendingEnvelope', () => {
       this.st('DELETE FROM pending_envelopes WHERE seq = ?').run(seq);
     });
+  }
+
+  // ---- receive-path guards ----------------------------------------------------------------------------------------
+
+  quarantineEnvelope(q: Omit<QuarantinedEnvelope, 'seq'>): void {
+    this.guard('quarantineEnvelope', () => guards.quarantineEnvelope((sql) => this.st(sql), q));
+  }
+
+  listQuarantined(limit = 100): QuarantinedEnvelope[] {
+    return this.guard('listQuarantined', () => guards.listQuarantined((sql) => this.st(sql), limit));
+  }
+
+  countQuarantined(): number {
+    return this.guard('countQuarantined', () => guards.countQuarantined((sql) => this.st(sql)));
+  }
+
+  getFailureWindow(contact: string, windowStart: number): FailureWindow | null {
+    return this.guard('getFailureWindow', () => guards.getFailureWindow((sql) => this.st(sql), contact, windowStart));
+  }
+
+  setFailureWindow(contact: string, windowStart: number, w: FailureWindow): void {
+    this.guard('setFailureWindow', () => guards.setFailureWindow((sql) => this.st(sql), contact, windowStart, w));
   }
 
   // ---- settings ---------------------------------------------------------------------------------------------------
