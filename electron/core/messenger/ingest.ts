@@ -257,8 +257,11 @@ export class Ingest implements PendingReopener {
           prepared.push({ kind: 'skip', ack: hdr });
         } else if (role === 'pending') {
           prepared.push({ kind: 'pending', ack: hdr, contact, raw: it.envelope, receivedAt: it.receivedAt });
-        } else if (role === 'stale') {
-          const error = `wrong-sender: signed by a previous key of ${contact.username} that has since been replaced`;
+        } else if (role === 'stale' || role === 'rejected') {
+          const error =
+            role === 'stale'
+              ? `wrong-sender: signed by a previous key of ${contact.username} that has since been replaced`
+              : `key-rejected: signed by a new key of ${contact.username} that you rejected`;
           prepared.push({ kind: 'open', ack: hdr, contact, raw: it.envelope, receivedAt: it.receivedAt, result: Promise.resolve({ error }) });
         } else {
           const result = this.openQueued(it.envelope, contact.identity);

@@ -65,6 +65,9 @@ export class Trust implements SenderResolver, KeyChecker {
     const { store } = this.ctx;
     const known = store.getContactByFingerprint(fp);
     if (known) return { contact: known, role: known.fingerprint === fp ? 'current' : 'pending' };
+    // A key the user rejected stays rejected until they act: no new pending change, no new hold of the outbox.
+    const rejected = store.listContacts().find((c) => c.rejectedFingerprint === fp);
+    if (rejected) return { contact: rejected, role: 'rejected' };
     const t = this.ctx.transport();
     if (!t?.online) throw new RetryLater('offline while resolving a sender');
     let ans;
