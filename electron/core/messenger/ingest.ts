@@ -5,7 +5,7 @@
  * sealed {type:'receipt', ids} is queued in the same transaction; incoming receipts mark our messages delivered.
  */
 import type { PublicIdentity } from '../../../relay/protocol/index.js';
-import { fingerprintSchema, messageIdSchema } from '../../../relay/protocol/index.js';
+import { envelopeSchema, fingerprintSchema, messageIdSchema } from '../../../relay/protocol/index.js';
 import os from 'node:os';
 import { newMessageId, OpenError, type Payload } from '../crypto/index.js';
 import { toMessageView } from '../store/history.js';
@@ -255,6 +255,10 @@ export class Ingest implements PendingReopener {
         const { contact, role } = sender;
         if (contact.blocked) {
           prepared.push({ kind: 'skip', ack: hdr });
+        } else if (role === 'pending' && !envelopeSchema.safeParse(it.envelope).success) {
+          // Held envelopes are kept until the user decides: only well-formed ones (a malformed one can never open).
+          const error = 'malformed: not a well-formed envelope';
+          prepared.push({ kind: 'open', ack: hdr, contact, raw: it.envelope, receivedAt: it.receivedAt, result: Promise.resolve({ error }) });
         } else if (role === 'pending') {
           prepared.push({ kind: 'pending', ack: hdr, contact, raw: it.envelope, receivedAt: it.receivedAt });
         } else if (role === 'stale' || role === 'rejected') {

@@ -68,6 +68,10 @@ export class Trust implements SenderResolver, KeyChecker {
     // A key the user rejected stays rejected until they act: no new pending change, no new hold of the outbox.
     const rejected = store.listContacts().find((c) => c.rejectedFingerprint === fp);
     if (rejected) return { contact: rejected, role: 'rejected' };
+    // A key we replaced (accepted key change) stays replaced, whatever the relay says about it now: shown as
+    // undecryptable for that contact, never a new key change back to it.
+    const stale = this.contactByOldFingerprint(fp);
+    if (stale) return { contact: stale, role: 'stale' };
     const t = this.ctx.transport();
     if (!t?.online) throw new RetryLater('offline while resolving a sender');
     let ans;
@@ -75,9 +79,6 @@ export class Trust implements SenderResolver, KeyChecker {
       ans = await t.lookup({ fingerprint: fp });
     } catch (err) {
       if (err instanceof TransportError && err.code === 'NOT_FOUND') {
-        // A key we replaced (accepted key change): shown as undecryptable for that contact, never dropped silently.
-        const stale = this.contactByOldFingerprint(fp);
-        if (stale) return { contact: stale, role: 'stale' };
         this.ctx.log('dropped an envelope from a sender the relay does not know');
         return null;
       }
