@@ -11,6 +11,7 @@ import { newMessageId, OpenError, type Payload } from '../crypto/index.js';
 import { toMessageView } from '../store/history.js';
 import type { ContactRecord } from '../store/types.js';
 import type { LooseDelivered } from '../transport/schemas.js';
+import { AckPump } from './acks.js';
 import { EnvelopeWriter, emptyOutcome, type WriteOutcome } from './envelope-writer.js';
 import {
   RetryLater,
@@ -71,9 +72,7 @@ export class Ingest implements PendingReopener {
   private readonly inflight = new Set<string>();
   /** Acks sent after a commit and not answered yet (idle() waits for them). */
   private readonly ackWaits = new Set<Promise<number>>();
-  /** Committed items waiting for the ack request in flight to answer; they go out together in the next one. */
-  private ackBacklog: Array<{ items: AckItem[]; done: (n: number) => void }> = [];
-  private ackInFlight = false;
+  private readonly acks: AckPump;
   /** Opens waiting for a pool slot (FIFO = relay order) and the number handed to the pool. */
   private readonly openQueue: Array<() => void> = [];
   private opensInFlight = 0;
@@ -97,6 +96,7 @@ export class Ingest implements PendingReopener {
   constructor(private readonly d: IngestDeps) {
     this.ctx = d.ctx;
     this.writer = new EnvelopeWriter(d.ctx);
+    this.acks = new AckPump(d.ctx, () => this.retryDrainSoon());
     this.maxOpens = Math.max(1, d.ctx.options.maxOpensInFlight ?? os.availableParallelism());
     this.commitChunk = Math.max(1, d.ctx.options.commitChunk ?? 64);
   }
@@ -171,6 +171,7 @@ export class Ingest implements PendingReopener {
       } while (this.drainAgain && !this.ctx.closed());
     } catch (err) {
       this.ctx.log(`fetch stopped: ${(err as Error).message}`);
+      if (this.stalled) this.retryDrainSoon(); // pushes stay held back until a fetch gets through
     } finally {
       this.draining = false;
     }
@@ -388,7 +389,7 @@ export class Ingest implements PendingReopener {
     // Committed: now (and only now) the relay may forget them.
     this.count(out);
     const acks = prepared.flatMap((p) => (p.ack ? [p.ack] : []));
-    const acked = this.sendAck(acks);
+    const acked = this.acks.send(acks);
     this.ackWaits.add(acked);
     void acked.then((n) => {
       this.ackWaits.delete(acked);
@@ -396,43 +397,6 @@ export class Ingest implements PendingReopener {
     });
     this.afterStore(out, receipts.length > 0, prepared);
     return acked;
-  }
-
-  /**
-   * Acks committed items. One ack request at a time: items committed while one is in flight are sent together
-   * when it answers (fewer relay writes during a catch-up, no added wait when idle). Resolves with the number acked.
-   */
-  private sendAck(items: AckItem[]): Promise<number> {
-    if (items.length === 0 || !this.ctx.transport()?.online) return Promise.resolve(0);
-    return new Promise<number>((done) => {
-      this.ackBacklog.push({ items, done });
-      if (!this.ackInFlight) void this.pumpAcks();
-    });
-  }
-
-  private async pumpAcks(): Promise<void> {
-    this.ackInFlight = true;
-    try {
-      while (this.ackBacklog.length > 0) {
-        const group = this.ackBacklog;
-        this.ackBacklog = [];
-        const items = group.flatMap((g) => g.items);
-        const t = this.ctx.transport();
-        let ok = false;
-        if (t?.online) {
-          try {
-            await t.ack(items);
-            ok = true;
-          } catch (err) {
-            this.ctx.log(`ack failed (will be redelivered and deduplicated): ${(err as Error).message}`);
-            this.retryDrainSoon();
-          }
-        }
-        for (const g of group) g.done(ok ? g.items.length : 0);
-      }
-    } finally {
-      this.ackInFlight = false;
-    }
   }
 
   private afterStore(out: WriteOutcome, receiptsQueued: boolean, prepared: Prepared[]): void {
