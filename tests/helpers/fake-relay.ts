@@ -27,6 +27,8 @@ type Ack<T> = (r: T) => void;
 export interface FakeRelayHooks {
   /** Answer a lookup (return undefined for the default directory answer). */
   lookup?: (q: { username?: string; fingerprint?: string }) => Promise<unknown> | unknown;
+  /** Answer a send (return undefined to accept it). */
+  send?: (envelope: Envelope) => unknown;
   /** Return false to drop this ack: it is neither answered nor applied (like a relay that crashed before it). */
   ack?: (items: Array<{ from: string; id: string }>) => boolean;
 }
@@ -35,6 +37,8 @@ export class FakeRelay {
   readonly queue: Delivered[] = [];
   /** Every ack item the relay applied, in order. */
   readonly acked: Array<{ from: string; id: string }> = [];
+  /** Envelopes the relay accepted from `send`, in order. */
+  readonly sent: Envelope[] = [];
   readonly directory = new Map<string, { username: string; identity: PublicIdentity; fingerprint: string }>();
   hooks: FakeRelayHooks = {};
   /** Push the unacknowledged queue to each new connection (as the real relay does). */
@@ -126,6 +130,12 @@ export class FakeRelay {
       if (custom !== undefined) return ack(custom);
       const hit = this.directory.get(q.username ? `u:${q.username}` : `f:${q.fingerprint}`);
       ack(hit ? { ok: true, ...hit, rotation: null } : { ok: false, error: { code: 'NOT_FOUND', message: 'unknown' } });
+    });
+    s.on('send', (p: { envelope: Envelope }, ack: Ack<unknown>) => {
+      const custom = this.hooks.send?.(p.envelope);
+      if (custom !== undefined) return ack(custom);
+      this.sent.push(p.envelope);
+      ack({ ok: true, id: p.envelope.id, duplicate: false });
     });
     s.on('fetch', (p: { limit?: number }, ack: Ack<unknown>) => {
       const limit = p.limit ?? 64;

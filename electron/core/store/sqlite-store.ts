@@ -425,7 +425,13 @@ export class SqliteHistoryStore implements HistoryStore {
   dueOutbox(now: number, limit = 100): OutboxItem[] {
     return this.guard('dueOutbox', () =>
       (
-        this.st('SELECT * FROM outbox WHERE held = 0 AND next_attempt_at <= ? ORDER BY ord LIMIT ?').all(now, limit) as Row[]
+        // An item waits while an earlier one to the same contact waits for its retry: nothing overtakes it.
+        this.st(
+          `SELECT * FROM outbox o WHERE held = 0 AND next_attempt_at <= @now
+             AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.contact = o.contact AND p.held = 0 AND p.ord < o.ord
+                               AND p.next_attempt_at > @now)
+           ORDER BY ord LIMIT @limit`,
+        ).all({ now, limit }) as Row[]
       ).map(outboxFromRow),
     );
   }

@@ -266,7 +266,10 @@ export interface HistoryStore {
   // ---- outbox ---------------------------------------------------------------------------------------------------
   enqueueOutbox(item: NewOutboxItem): OutboxItem;
   getOutbox(envelopeId: string): OutboxItem | null;
-  /** Items due (not held, nextAttemptAt <= now), oldest first. */
+  /**
+   * Items due (not held, nextAttemptAt <= now), oldest first; an item is not due while an earlier item to the same
+   * contact waits for its retry (so a contact receives our messages in the order we wrote them).
+   */
   dueOutbox(now: number, limit?: number): OutboxItem[];
   /** The earliest nextAttemptAt among non-held items, or null when nothing waits. */
   nextOutboxDue(): number | null;
