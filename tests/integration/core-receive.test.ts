@@ -209,6 +209,7 @@ describe('one envelope that cannot be stored never holds back the others', () =>
       ['alice', old2.id],
       ['alice', old.id],
     ]);
+    expect(q.map((x) => x.envelope)).toEqual([collide, reused]);
     // A redelivery of the quarantined envelope is recognised, not quarantined twice.
     relay.redeliver([{ envelope: collide, receivedAt: Date.now() }]);
     const n = relay.acked.length;

@@ -8,6 +8,8 @@ import type { FailureWindow, QuarantinedEnvelope } from './types.js';
 
 /** Quarantined envelopes kept: enough to diagnose, bounded against a relay that sends nothing else. */
 export const QUARANTINE_KEEP = 1000;
+/** Raw envelopes larger than this are kept without their bytes (the reason and header stay). */
+export const QUARANTINE_MAX_ENVELOPE_CHARS = 16 * 1024;
 
 type Statement = (sql: string) => BetterSqlite3.Statement;
 
@@ -18,9 +20,15 @@ export function quarantineEnvelope(st: Statement, q: Omit<QuarantinedEnvelope, '
     q.senderFingerprint,
     q.envelopeId,
     q.reason,
-    q.envelope === null || q.envelope === undefined ? null : json(q.envelope),
+    keptEnvelope(q.envelope),
   );
   st('DELETE FROM quarantine WHERE seq <= (SELECT max(seq) FROM quarantine) - ?').run(QUARANTINE_KEEP);
+}
+
+function keptEnvelope(envelope: unknown): string | null {
+  if (envelope === null || envelope === undefined) return null;
+  const text = json(envelope);
+  return typeof text === 'string' && text.length <= QUARANTINE_MAX_ENVELOPE_CHARS ? text : null;
 }
 
 export function listQuarantined(st: Statement, limit: number): QuarantinedEnvelope[] {
