@@ -83,6 +83,29 @@ describe('key decisions', () => {
   });
 });
 
+describe('held envelopes are bounded', () => {
+  test('past maxHeldPerContact, envelopes of a pending key are shown as failed instead of held', async () => {
+    const relay = await FakeRelay.start();
+    relay.publish('alice', alice);
+    const bob = await receiver(relay.url, bobSecret, { messenger: { maxHeldPerContact: 3 } });
+    await bob.messenger.addContact('alice');
+    relay.publish('alice', alice2);
+    const envs: Envelope[] = [];
+    for (let i = 0; i < 5; i++) envs.push(await sealFrom(alice2, bobKeys.public, `held ${i}`));
+    relay.deliver(envs);
+    await relay.waitAcks(() => acked(relay, envs));
+    await bob.messenger.idle();
+    expect(bob.store.listPendingEnvelopes('alice').map((p) => p.envelopeId)).toEqual(envs.slice(0, 3).map((e) => e.id));
+    const failed = bob.messenger.loadMessages('alice').messages;
+    expect(failed.map((m) => m.id)).toEqual(envs.slice(3).map((e) => e.id));
+    expect(failed.every((m) => m.state === 'undecryptable' && /^held-limit:/.test(m.error ?? ''))).toBe(true);
+
+    await bob.messenger.acceptKeyChange('alice', alice2.fingerprint);
+    const bodies = bob.messenger.loadMessages('alice').messages.map((m) => m.body);
+    expect(bodies).toEqual([null, null, 'held 0', 'held 1', 'held 2']);
+  });
+});
+
 describe('failure rows are bounded', () => {
   test(`at most ${FAILURE_ROWS_PER_HOUR} undecryptable rows per contact and hour; the rest become one counted row`, async () => {
     const { relay, bob } = await bobWithAlice();

@@ -367,7 +367,14 @@ export class Ingest implements PendingReopener {
         if (p.kind === 'skip') return;
         const ref = { contact: p.contact, ack: p.ack, raw: p.raw, receivedAt: p.receivedAt };
         if (p.kind === 'pending') {
-          this.writer.guarded(ref, now, out, () => {
+          this.writer.guarded(ref, now, out, (own) => {
+            const max = this.ctx.options.maxHeldPerContact ?? 1000;
+            if (store.countPendingEnvelopes(p.contact.username) >= max) {
+              if (store.markSeen(p.ack.from, p.ack.id, now)) {
+                this.writer.writeFailure(ref, `held-limit: more than ${max} envelopes wait for your decision on ${p.contact.username}'s new key`, now, own);
+              }
+              return;
+            }
             store.addPendingEnvelope({
               contact: p.contact.username,
               senderFingerprint: p.ack.from,

@@ -47,6 +47,11 @@ export interface MessengerOptions {
   keyCheckOnSendMs?: number;
   /** Periodic key check of every contact while online (default 10 min; 0 = off). */
   keyCheckIntervalMs?: number;
+  /**
+   * Envelopes held per contact while a key change waits for the user (default 1000). Past it, further ones are shown
+   * as failed rows (bounded like undecryptable ones) instead of being held: a relay cannot fill the disk with them.
+   */
+  maxHeldPerContact?: number;
   /** Delay before envelopes that could not be committed are fetched again (default 2 s). */
   refetchDelayMs?: number;
   now?: () => number;

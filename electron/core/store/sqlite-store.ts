@@ -491,6 +491,12 @@ export class SqliteHistoryStore implements HistoryStore {
     );
   }
 
+  countPendingEnvelopes(contact: string): number {
+    return this.guard('countPendingEnvelopes', () =>
+      Number((this.st('SELECT count(*) AS n FROM pending_envelopes WHERE contact = ?').get(contact) as Row).n),
+    );
+  }
+
   listPendingEnvelopes(contact: string): PendingEnvelope[] {
     return this.guard('listPendingEnvelopes', () =>
       (this.st('SELECT * FROM pending_envelopes WHERE contact = ? ORDER BY seq').all(contact) as Row[]).map(pendingFromRow),

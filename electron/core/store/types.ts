@@ -288,6 +288,7 @@ export interface HistoryStore {
   /** Returns false if (senderFingerprint, envelopeId) is already pending. */
   addPendingEnvelope(p: Omit<PendingEnvelope, 'seq'>): boolean;
   listPendingEnvelopes(contact: string): PendingEnvelope[];
+  countPendingEnvelopes(contact: string): number;
   removePendingEnvelope(seq: number): void;
 
   // ---- receive-path guards --------------------------------------------------------------------------------------
