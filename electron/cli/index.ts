@@ -31,7 +31,7 @@ Commands:
   history <username>         print the latest messages of a conversation (--limit N, --json)
   verify <username>          show the safety number of you and <username>; with --confirm <60 digits> (or the
                              digits typed at the prompt on a terminal) that match it, mark them verified
-  accept-key <username>      accept a contact's new key (re-opens held messages, re-sends the held outbox)
+  accept-key <username> [fp] accept a contact's new key [only if it is still fingerprint fp] (re-opens held messages)
   reject-key <username>      reject a contact's new key (sending stays blocked)
   block <username> | unblock <username>
   export-identity <file>     write a passphrase-protected identity backup
@@ -406,9 +406,11 @@ async function command(svc: ParleyService, a: Args, pass: string | undefined): P
     case 'accept-key':
     case 'reject-key': {
       const [username] = need(rest, 1, '<username>');
+      // The key the user reviewed: given as the second argument, else the pending key `verify` showed.
+      const reviewed = rest[1] ?? (await svc.getContact({ username: username! })).keyChanges.filter((k) => k.resolution === 'pending').at(-1)?.newFingerprint ?? '';
       const c =
         a.command === 'accept-key'
-          ? await svc.acceptKeyChange({ username: username! })
+          ? await svc.acceptKeyChange({ username: username!, fingerprint: reviewed })
           : await svc.rejectKeyChange({ username: username! });
       await svc.idle();
       await svc.waitOnline(Math.min(a.timeoutMs, 5000)).then(() => svc.flushOutbox(), () => undefined);

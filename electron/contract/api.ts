@@ -149,7 +149,8 @@ export interface ParleyApi {
   addContact(req: { username: string }): Promise<ContactView>;
   getContact(req: { username: string }): Promise<ContactDetail>;
   setVerified(req: { username: string; verified: boolean }): Promise<ContactView>;
-  acceptKeyChange(req: { username: string }): Promise<ContactView>;
+  /** `fingerprint`: the pending key's fingerprint the user reviewed; fails with KEY_MISMATCH if it changed since. */
+  acceptKeyChange(req: { username: string; fingerprint: string }): Promise<ContactView>;
   rejectKeyChange(req: { username: string }): Promise<ContactView>;
   acceptRequest(req: { username: string }): Promise<ContactView>;
   setBlocked(req: { username: string; blocked: boolean }): Promise<ContactView>;

@@ -698,8 +698,8 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     return (await this.messenger).setVerified(req.username, req.verified === true);
   }
 
-  async acceptKeyChange(req: { username: string }): Promise<ContactView> {
-    return (await this.messenger).acceptKeyChange(req.username);
+  async acceptKeyChange(req: { username: string; fingerprint: string }): Promise<ContactView> {
+    return (await this.messenger).acceptKeyChange(req.username, req.fingerprint);
   }
 
   async rejectKeyChange(req: { username: string }): Promise<ContactView> {

@@ -66,7 +66,7 @@ export const IPC_SCHEMAS = {
   addContact: one({ username }),
   getContact: one({ username }),
   setVerified: one({ username, verified: z.boolean() }),
-  acceptKeyChange: one({ username }),
+  acceptKeyChange: one({ username, fingerprint: z.string().regex(/^[0-9a-f]{64}$/, 'fingerprint: 64 lowercase hex characters') }),
   rejectKeyChange: one({ username }),
   acceptRequest: one({ username }),
   setBlocked: one({ username, blocked: z.boolean() }),

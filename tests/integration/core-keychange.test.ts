@@ -71,7 +71,7 @@ describe('key change end to end', () => {
     expect(reply.state).toBe('sending');
 
     const aliceGot = collect(alice, 'message-received');
-    const accepted = await bob.acceptKeyChange({ username: 'alice' });
+    const accepted = await bob.acceptKeyChange({ username: 'alice', fingerprint: newFp });
     expect(accepted).toMatchObject({ fingerprint: newFp, keyChangePending: false, verified: false });
     await bob.idle();
 
@@ -101,7 +101,8 @@ describe('key change end to end', () => {
     const ben = await fixtureService(5, 'ben', relay2.url, { messenger: { keyCheckOnSendMs: 3_600_000, keyCheckIntervalMs: 0 } });
     await Promise.all([ann.waitOnline(), ben.waitOnline()]);
     await ben.addContact({ username: 'ann' });
-    await ann.rotateIdentity({ identity: await fixtureIdentity(6) });
+    const annNext = await fixtureIdentity(6);
+    await ann.rotateIdentity({ identity: annNext });
 
     const changes = collect(ben, 'contact-key-changed');
     const m = await ben.sendMessage({ contact: 'ann', text: 'hello after your rotation?' });
@@ -112,7 +113,7 @@ describe('key change end to end', () => {
     expect((await ben.getContact({ username: 'ann' })).keyChangePending).toBe(true);
 
     const annGot = collect(ann, 'message-received');
-    await ben.acceptKeyChange({ username: 'ann' });
+    await ben.acceptKeyChange({ username: 'ann', fingerprint: await fingerprint(annNext.public) });
     await waitUntil(() => annGot.some((x) => x.body === 'hello after your rotation?'), 20_000, 'Ann receives it');
   });
 });

@@ -54,7 +54,7 @@ describe('messenger behaviour', () => {
     await expect(alice.addContact({ username: 'Not A Name!' })).rejects.toMatchObject({ code: 'INVALID' });
     await expect(alice.addContact({ username: 'alice' })).rejects.toMatchObject({ code: 'INVALID' });
     await expect(alice.addContact({ username: 'ghost' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await expect(alice.acceptKeyChange({ username: 'bob' })).rejects.toMatchObject({ code: 'NO_KEY_CHANGE' });
+    await expect(alice.acceptKeyChange({ username: 'bob', fingerprint: 'ab'.repeat(32) })).rejects.toMatchObject({ code: 'NO_KEY_CHANGE' });
     await expect(alice.deleteMessage({ id: 'AAAAAAAAAAAAAAAAAAAAAA' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(alice.createIdentity({ username: 'again', relayUrl: relay.url, vault: 'file', passphrase: 'long enough' })).rejects.toMatchObject({ code: 'EXISTS' });
   });

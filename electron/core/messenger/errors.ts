@@ -9,6 +9,7 @@ export type CoreErrorCode =
   | 'BLOCKED' // the contact is blocked
   | 'KEY_REJECTED' // you rejected this contact's new key: sending stays blocked
   | 'NO_KEY_CHANGE' // accept/reject without a pending key change
+  | 'KEY_MISMATCH' // accept names a key that is no longer the pending one (it changed again)
   | 'OFFLINE' // needs the relay and it is not reachable
   | 'RELAY' // the relay refused (code in the message)
   | 'RELAY_CHANGED' // the relay's fingerprint differs from the pinned one

@@ -155,6 +155,27 @@ export interface PendingEnvelope {
   receivedAt: number;
 }
 
+/** An incoming envelope whose storing failed: kept (bounded, newest first) with the reason, never retried. */
+export interface QuarantinedEnvelope {
+  seq: number;
+  at: number;
+  /** The contact it was attributed to, or null. */
+  contact: string | null;
+  senderFingerprint: string;
+  envelopeId: string;
+  reason: string;
+  /** The raw envelope as received, or null. */
+  envelope: unknown;
+}
+
+/** How many failure rows a contact got in one window, and the row that counts the rest. */
+export interface FailureWindow {
+  shown: number;
+  collapsed: number;
+  /** Id of the incoming message row that shows the collapsed count, once there is one. */
+  summaryId: string | null;
+}
+
 /**
  * The history store. Every method is synchronous and throws StoreError (never a raw SqliteError).
  * Runtime: `openHistoryStore(o: OpenStoreOptions): HistoryStore` from electron/core/store/index.ts,
@@ -167,6 +188,8 @@ export interface HistoryStore {
 
   /** Runs fn in one IMMEDIATE transaction (nested calls become savepoints). Rolls back if fn throws. */
   transaction<T>(fn: () => T): T;
+  /** True while a transaction is open on the connection (false after SQLite rolled one back on an I/O error). */
+  readonly inTransaction: boolean;
   /** Checkpoints the WAL and closes. Idempotent. */
   close(): void;
 
@@ -243,7 +266,10 @@ export interface HistoryStore {
   // ---- outbox ---------------------------------------------------------------------------------------------------
   enqueueOutbox(item: NewOutboxItem): OutboxItem;
   getOutbox(envelopeId: string): OutboxItem | null;
-  /** Items due (not held, nextAttemptAt <= now), oldest first. */
+  /**
+   * Items due (not held, nextAttemptAt <= now), oldest first; an item is not due while an earlier item to the same
+   * contact waits for its retry (so a contact receives our messages in the order we wrote them).
+   */
   dueOutbox(now: number, limit?: number): OutboxItem[];
   /** The earliest nextAttemptAt among non-held items, or null when nothing waits. */
   nextOutboxDue(): number | null;
@@ -262,7 +288,17 @@ export interface HistoryStore {
   /** Returns false if (senderFingerprint, envelopeId) is already pending. */
   addPendingEnvelope(p: Omit<PendingEnvelope, 'seq'>): boolean;
   listPendingEnvelopes(contact: string): PendingEnvelope[];
+  countPendingEnvelopes(contact: string): number;
   removePendingEnvelope(seq: number): void;
+
+  // ---- receive-path guards --------------------------------------------------------------------------------------
+  /** Keeps an envelope whose storing failed; only the newest `QUARANTINE_KEEP` stay. */
+  quarantineEnvelope(q: Omit<QuarantinedEnvelope, 'seq'>): void;
+  /** Newest first. */
+  listQuarantined(limit?: number): QuarantinedEnvelope[];
+  countQuarantined(): number;
+  getFailureWindow(contact: string, windowStart: number): FailureWindow | null;
+  setFailureWindow(contact: string, windowStart: number, w: FailureWindow): void;
 
   // ---- settings -------------------------------------------------------------------------------------------------
   /** JSON value or undefined. */

@@ -200,7 +200,7 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
           username={username}
           change={changes.filter((c) => c.resolution === 'pending').at(-1) ?? null}
           onCompare={p.onShowContact}
-          onAccept={() => contactAction(() => bridge.acceptKeyChange({ username }))}
+          onAccept={() => contactAction(() => bridge.acceptKeyChange({ username, fingerprint: changes.filter((c) => c.resolution === 'pending').at(-1)?.newFingerprint ?? '' }))}
           onReject={() => contactAction(() => bridge.rejectKeyChange({ username }))}
         />
       )}

@@ -114,7 +114,7 @@ export function ContactDialog(p: { username: string; onClose: () => void; onChan
                   <button type="button" className="btn" disabled={busy} onClick={() => act(() => bridge.rejectKeyChange({ username }), 'New key rejected')}>
                     Reject new key
                   </button>
-                  <button type="button" className="btn primary" disabled={busy} onClick={() => act(() => bridge.acceptKeyChange({ username }), 'New key accepted')}>
+                  <button type="button" className="btn primary" disabled={busy} onClick={() => act(() => bridge.acceptKeyChange({ username, fingerprint: d.keyChanges.filter((k) => k.resolution === 'pending').at(-1)?.newFingerprint ?? '' }), 'New key accepted')}>
                     Accept new key
                   </button>
                 </>

@@ -1,0 +1,558 @@
+/**
+ * The history store's implementation on one open better-sqlite3 connection (see types.ts for the contract;
+ * history.ts opens the file, applies the key and migrates, then hands the connection to this class).
+ */
+import type BetterSqlite3 from 'better-sqlite3-multiple-ciphers';
+import type { Envelope, PublicIdentity } from '../../../relay/protocol/index.js';
+import {
+  DEFAULT_PAGE,
+  MAX_PAGE,
+  MESSAGE_COLS,
+  STATES,
+  contactFromRow,
+  json,
+  keyChangeFromRow,
+  messageFromRow,
+  outboxFromRow,
+  parse,
+  pendingFromRow,
+  toContactView,
+  toMessageView,
+  toStoreError,
+  type Row,
+} from './rows.js';
+import {
+  StoreError,
+  type ContactRecord,
+  type ConversationSummary,
+  type Direction,
+  type HistoryStore,
+  type KeyChangeRecord,
+  type MessagePage,
+  type MessageRecord,
+  type MessageState,
+  type NewContact,
+  type NewMessage,
+  type NewOutboxItem,
+  type OutboxItem,
+  type FailureWindow,
+  type PendingEnvelope,
+  type QuarantinedEnvelope,
+} from './types.js';
+import * as guards from './receive-guards.js';
+
+type Db = BetterSqlite3.Database;
+
+export class SqliteHistoryStore implements HistoryStore {
+  readonly schemaVersion: number;
+  private readonly stmts = new Map<string, BetterSqlite3.Statement>();
+  private closed = false;
+
+  constructor(
+    private readonly db: Db,
+    readonly path: string,
+    schemaVersion: number,
+  ) {
+    this.schemaVersion = schemaVersion;
+  }
+
+  /** Cached prepared statement. */
+  private st(sql: string): BetterSqlite3.Statement {
+    let s = this.stmts.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  private guard<T>(what: string, fn: () => T): T {
+    if (this.closed) throw new StoreError('INVALID', `${what}: the history store is closed`);
+    try {
+      return fn();
+    } catch (e) {
+      throw toStoreError(e, what);
+    }
+  }
+
+  get inTransaction(): boolean {
+    return !this.closed && this.db.inTransaction;
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.guard('transaction', () => this.db.transaction(fn).immediate());
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stmts.clear();
+    try {
+      if (!this.db.readonly) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // best effort; SQLite checkpoints on close anyway
+    }
+    this.db.close();
+  }
+
+  // ---- contacts ---------------------------------------------------------------------------------------------------
+
+  getContact(username: string): ContactRecord | null {
+    return this.guard('getContact', () => {
+      const r = this.st('SELECT * FROM contacts WHERE username = ?').get(username) as Row | undefined;
+      return r ? contactFromRow(r) : null;
+    });
+  }
+
+  private mustContact(username: string, what: string): ContactRecord {
+    const c = this.getContact(username);
+    if (!c) throw new StoreError('NOT_FOUND', `${what}: unknown contact "${username}"`);
+    return c;
+  }
+
+  getContactByFingerprint(fp: string): ContactRecord | null {
+    return this.guard('getContactByFingerprint', () => {
+      const r = (this.st('SELECT * FROM contacts WHERE fingerprint = ? LIMIT 1').get(fp) ??
+        this.st('SELECT * FROM contacts WHERE pending_fingerprint = ? LIMIT 1').get(fp)) as Row | undefined;
+      return r ? contactFromRow(r) : null;
+    });
+  }
+
+  listContacts(): ContactRecord[] {
+    return this.guard('listContacts', () =>
+      (this.st('SELECT * FROM contacts ORDER BY username').all() as Row[]).map(contactFromRow),
+    );
+  }
+
+  addContact(c: NewContact): ContactRecord {
+    if (!c.username || typeof c.username !== 'string') throw new StoreError('INVALID', 'addContact: username required');
+    return this.guard(`addContact("${c.username}")`, () => {
+      this.st(
+        `INSERT INTO contacts (username, identity, fingerprint, request, added_at) VALUES (?, ?, ?, ?, ?)`,
+      ).run(c.username, json(c.identity), c.fingerprint, c.request ? 1 : 0, c.addedAt ?? Date.now());
+      return this.mustContact(c.username, 'addContact');
+    });
+  }
+
+  updateContact(
+    username: string,
+    patch: Partial<Pick<ContactRecord, 'verified' | 'blocked' | 'request'>>,
+  ): ContactRecord {
+    return this.guard('updateContact', () =>
+      this.transaction(() => {
+        const c = this.mustContact(username, 'updateContact');
+        this.st('UPDATE contacts SET verified = ?, blocked = ?, request = ? WHERE username = ?').run(
+          (patch.verified ?? c.verified) ? 1 : 0,
+          (patch.blocked ?? c.blocked) ? 1 : 0,
+          (patch.request ?? c.request) ? 1 : 0,
+          username,
+        );
+        return this.mustContact(username, 'updateContact');
+      }),
+    );
+  }
+
+  recordKeyChange(
+    username: string,
+    change: { newIdentity: PublicIdentity; newFingerprint: string; signedByOld: boolean; at?: number },
+  ): KeyChangeRecord {
+    return this.guard('recordKeyChange', () =>
+      this.transaction(() => {
+        const c = this.mustContact(username, 'recordKeyChange');
+        if (change.newFingerprint === c.fingerprint) {
+          throw new StoreError('INVALID', `recordKeyChange: "${username}" already has that identity`);
+        }
+        const at = change.at ?? Date.now();
+        // A newer change supersedes one still pending: that one is recorded as rejected.
+        this.st(`UPDATE key_changes SET resolution = 'rejected' WHERE username = ? AND resolution = 'pending'`).run(username);
+        this.st(
+          `UPDATE contacts SET pending_identity = ?, pending_fingerprint = ?, verified = 0 WHERE username = ?`,
+        ).run(json(change.newIdentity), change.newFingerprint, username);
+        this.st('UPDATE outbox SET held = 1 WHERE contact = ?').run(username);
+        const info = this.st(
+          `INSERT INTO key_changes (username, at, old_fingerprint, new_fingerprint, new_identity, signed_by_old, resolution)
+           VALUES (?, ?, ?, ?, ?, ?, 'pending')`,
+        ).run(username, at, c.fingerprint, change.newFingerprint, json(change.newIdentity), change.signedByOld ? 1 : 0);
+        return keyChangeFromRow(this.st('SELECT * FROM key_changes WHERE id = ?').get(info.lastInsertRowid) as Row);
+      }),
+    );
+  }
+
+  resolveKeyChange(username: string, resolution: 'accepted' | 'rejected', _at?: number): ContactRecord {
+    return this.guard('resolveKeyChange', () =>
+      this.transaction(() => {
+        const c = this.mustContact(username, 'resolveKeyChange');
+        if (!c.pendingIdentity || !c.pendingFingerprint) {
+          throw new StoreError('NOT_FOUND', `resolveKeyChange: no key change pending for "${username}"`);
+        }
+        this.st(`UPDATE key_changes SET resolution = ? WHERE username = ? AND resolution = 'pending'`).run(resolution, username);
+        if (resolution === 'accepted') {
+          this.st(
+            `UPDATE contacts SET identity = pending_identity, fingerprint = pending_fingerprint, pending_identity = NULL,
+               pending_fingerprint = NULL, rejected_fingerprint = NULL, verified = 0 WHERE username = ?`,
+          ).run(username);
+          this.st('UPDATE outbox SET held = 0 WHERE contact = ?').run(username);
+        } else {
+          this.st(
+            `UPDATE contacts SET rejected_fingerprint = pending_fingerprint, pending_identity = NULL,
+               pending_fingerprint = NULL WHERE username = ?`,
+          ).run(username);
+        }
+        return this.mustContact(username, 'resolveKeyChange');
+      }),
+    );
+  }
+
+  listKeyChanges(username: string): KeyChangeRecord[] {
+    return this.guard('listKeyChanges', () =>
+      (this.st('SELECT * FROM key_changes WHERE username = ? ORDER BY id').all(username) as Row[]).map(keyChangeFromRow),
+    );
+  }
+
+  deleteContact(username: string): void {
+    this.guard('deleteContact', () =>
+      this.transaction(() => {
+        this.deleteConversation(username);
+        this.st('DELETE FROM contacts WHERE username = ?').run(username);
+      }),
+    );
+  }
+
+  // ---- messages ---------------------------------------------------------------------------------------------------
+
+  insertMessage(m: NewMessage): MessageRecord {
+    if (!STATES.includes(m.state)) throw new StoreError('INVALID', `insertMessage: bad state ${String(m.state)}`);
+    if (m.direction !== 'in' && m.direction !== 'out') throw new StoreError('INVALID', 'insertMessage: bad direction');
+    return this.guard(`insertMessage(${m.contact}/${m.id})`, () => {
+      const unread = m.unread ?? m.direction === 'in';
+      const r = this.st(
+        `INSERT INTO messages (id, contact, direction, sender_fp, body, sent_at, received_at, state, error, unread)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${MESSAGE_COLS}`,
+      ).get(
+        m.id,
+        m.contact,
+        m.direction,
+        m.senderFingerprint,
+        m.body,
+        m.sentAt,
+        m.receivedAt ?? null,
+        m.state,
+        m.error ?? null,
+        unread ? 1 : 0,
+      ) as Row;
+      return messageFromRow(r);
+    });
+  }
+
+  getMessage(id: string, where: { contact?: string; direction?: Direction } = {}): MessageRecord | null {
+    return this.guard('getMessage', () => {
+      const r = this.st(
+        `SELECT ${MESSAGE_COLS} FROM messages WHERE id = @id AND (@contact IS NULL OR contact = @contact)
+           AND (@direction IS NULL OR direction = @direction) ORDER BY seq DESC LIMIT 1`,
+      ).get({ id, contact: where.contact ?? null, direction: where.direction ?? null }) as Row | undefined;
+      return r ? messageFromRow(r) : null;
+    });
+  }
+
+  getMessageBySeq(seq: number): MessageRecord | null {
+    return this.guard('getMessageBySeq', () => {
+      const r = this.st(`SELECT ${MESSAGE_COLS} FROM messages WHERE seq = ?`).get(seq) as Row | undefined;
+      return r ? messageFromRow(r) : null;
+    });
+  }
+
+  setMessageState(
+    id: string,
+    where: { contact: string; direction: Direction },
+    state: MessageState,
+    error: string | null = null,
+  ): MessageRecord | null {
+    if (!STATES.includes(state)) throw new StoreError('INVALID', `setMessageState: bad state ${String(state)}`);
+    return this.guard('setMessageState', () => {
+      const r = this.st(
+        `UPDATE messages SET state = ?, error = ? WHERE contact = ? AND direction = ? AND id = ? RETURNING ${MESSAGE_COLS}`,
+      ).get(state, error, where.contact, where.direction, id) as Row | undefined;
+      return r ? messageFromRow(r) : null;
+    });
+  }
+
+  deleteMessage(id: string, where: { contact?: string } = {}): number {
+    return this.guard('deleteMessage', () =>
+      this.transaction(() => {
+        this.st(`DELETE FROM outbox WHERE kind = 'message' AND message_id = @id AND (@contact IS NULL OR contact = @contact)`).run({
+          id,
+          contact: where.contact ?? null,
+        });
+        return this.st('DELETE FROM messages WHERE id = @id AND (@contact IS NULL OR contact = @contact)').run({ id, contact: where.contact ?? null })
+          .changes;
+      }),
+    );
+  }
+
+  deleteConversation(contact: string): void {
+    this.guard('deleteConversation', () =>
+      this.transaction(() => {
+        this.st('DELETE FROM outbox WHERE contact = ?').run(contact);
+        this.st('DELETE FROM pending_envelopes WHERE contact = ?').run(contact);
+        this.st('DELETE FROM messages WHERE contact = ?').run(contact);
+        this.st('UPDATE conversations SET total = 0, unread = 0, last_seq = NULL WHERE contact = ?').run(contact);
+      }),
+    );
+  }
+
+  loadPage(contact: string, o: { before?: number | null; limit?: number } = {}): MessagePage {
+    const limit = o.limit ?? DEFAULT_PAGE;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+      throw new StoreError('INVALID', `loadPage: limit must be an integer in 1..${MAX_PAGE}`);
+    }
+    const before = o.before ?? null;
+    if (before !== null && (!Number.isSafeInteger(before) || before < 0)) {
+      throw new StoreError('INVALID', 'loadPage: before must be a message seq (non-negative integer) or null');
+    }
+    return this.guard('loadPage', () => {
+      const rows = (
+        before === null
+          ? this.st(`SELECT ${MESSAGE_COLS} FROM messages WHERE contact = ? ORDER BY seq DESC LIMIT ?`).all(contact, limit + 1)
+          : this.st(`SELECT ${MESSAGE_COLS} FROM messages WHERE contact = ? AND seq < ? ORDER BY seq DESC LIMIT ?`).all(
+              contact,
+              before,
+              limit + 1,
+            )
+      ) as Row[];
+      const more = rows.length > limit;
+      const page = (more ? rows.slice(0, limit) : rows).reverse().map((r) => toMessageView(messageFromRow(r)));
+      const totalRow = this.st('SELECT total FROM conversations WHERE contact = ?').get(contact) as Row | undefined;
+      return {
+        messages: page,
+        nextCursor: more && page.length > 0 ? page[0]!.seq : null,
+        total: totalRow ? Number(totalRow.total) : 0,
+      };
+    });
+  }
+
+  markRead(contact: string): number {
+    return this.guard('markRead', () =>
+      this.st('UPDATE messages SET unread = 0 WHERE contact = ? AND unread = 1').run(contact).changes,
+    );
+  }
+
+  listConversations(o: { filter?: string } = {}): ConversationSummary[] {
+    const filter = o.filter?.trim() ? o.filter.trim().toLowerCase() : null;
+    return this.guard('listConversations', () => {
+      const rows = this.st(
+        `SELECT c.*, v.total AS v_total, v.unread AS v_unread,
+                m.id AS m_id, m.body AS m_body, m.sent_at AS m_sent_at, m.direction AS m_direction, m.state AS m_state
+           FROM contacts c
+           JOIN conversations v ON v.contact = c.username
+           LEFT JOIN messages m ON m.seq = v.last_seq
+          WHERE @f IS NULL OR instr(lower(c.username), @f) > 0
+          ORDER BY v.last_seq IS NULL, v.last_seq DESC, c.added_at DESC, c.username`,
+      ).all({ f: filter }) as Row[];
+      return rows.map((r) => ({
+        contact: toContactView(contactFromRow(r)),
+        lastMessage:
+          r.m_id == null
+            ? null
+            : {
+                id: String(r.m_id),
+                body: r.m_body == null ? null : String(r.m_body),
+                sentAt: Number(r.m_sent_at),
+                direction: r.m_direction as Direction,
+                state: r.m_state as MessageState,
+              },
+        unread: Number(r.v_unread),
+      }));
+    });
+  }
+
+  countMessages(contact?: string): number {
+    return this.guard('countMessages', () => {
+      if (contact === undefined) return Number((this.st('SELECT coalesce(sum(total), 0) AS n FROM conversations').get() as Row).n);
+      const r = this.st('SELECT total FROM conversations WHERE contact = ?').get(contact) as Row | undefined;
+      return r ? Number(r.total) : 0;
+    });
+  }
+
+  // ---- dedupe -----------------------------------------------------------------------------------------------------
+
+  markSeen(senderFingerprint: string, id: string, at: number = Date.now()): boolean {
+    return this.guard('markSeen', () =>
+      this.st('INSERT OR IGNORE INTO seen (sender_fp, id, at) VALUES (?, ?, ?)').run(senderFingerprint, id, at).changes === 1,
+    );
+  }
+
+  hasSeen(senderFingerprint: string, id: string): boolean {
+    return this.guard('hasSeen', () => !!this.st('SELECT 1 FROM seen WHERE sender_fp = ? AND id = ?').get(senderFingerprint, id));
+  }
+
+  pruneSeen(before: number): number {
+    return this.guard('pruneSeen', () => this.st('DELETE FROM seen WHERE at < ?').run(before).changes);
+  }
+
+  // ---- outbox -----------------------------------------------------------------------------------------------------
+
+  enqueueOutbox(item: NewOutboxItem): OutboxItem {
+    return this.guard(`enqueueOutbox(${item.envelopeId})`, () =>
+      this.transaction(() => {
+        const c = this.mustContact(item.contact, 'enqueueOutbox');
+        const now = Date.now();
+        const held = item.held ?? c.pendingFingerprint !== null;
+        const r = this.st(
+          `INSERT INTO outbox (envelope_id, contact, kind, message_id, envelope, next_attempt_at, held, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+        ).get(
+          item.envelopeId,
+          item.contact,
+          item.kind,
+          item.messageId ?? null,
+          json(item.envelope),
+          item.nextAttemptAt ?? now,
+          held ? 1 : 0,
+          now,
+        ) as Row;
+        return outboxFromRow(r);
+      }),
+    );
+  }
+
+  getOutbox(envelopeId: string): OutboxItem | null {
+    return this.guard('getOutbox', () => {
+      const r = this.st('SELECT * FROM outbox WHERE envelope_id = ?').get(envelopeId) as Row | undefined;
+      return r ? outboxFromRow(r) : null;
+    });
+  }
+
+  dueOutbox(now: number, limit = 100): OutboxItem[] {
+    return this.guard('dueOutbox', () =>
+      (
+        // An item waits while an earlier one to the same contact waits for its retry: nothing overtakes it.
+        this.st(
+          `SELECT * FROM outbox o WHERE held = 0 AND next_attempt_at <= @now
+             AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.contact = o.contact AND p.held = 0 AND p.ord < o.ord
+                               AND p.next_attempt_at > @now)
+           ORDER BY ord LIMIT @limit`,
+        ).all({ now, limit }) as Row[]
+      ).map(outboxFromRow),
+    );
+  }
+
+  nextOutboxDue(): number | null {
+    return this.guard('nextOutboxDue', () => {
+      const r = this.st('SELECT min(next_attempt_at) AS t FROM outbox WHERE held = 0').get() as Row;
+      return r.t == null ? null : Number(r.t);
+    });
+  }
+
+  listOutbox(contact?: string): OutboxItem[] {
+    return this.guard('listOutbox', () =>
+      (
+        this.st('SELECT * FROM outbox WHERE @c IS NULL OR contact = @c ORDER BY ord').all({ c: contact ?? null }) as Row[]
+      ).map(outboxFromRow),
+    );
+  }
+
+  recordOutboxAttempt(envelopeId: string, o: { nextAttemptAt: number; error: string | null }): void {
+    this.guard('recordOutboxAttempt', () => {
+      this.st('UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE envelope_id = ?').run(
+        o.nextAttemptAt,
+        o.error,
+        envelopeId,
+      );
+    });
+  }
+
+  removeOutbox(envelopeId: string): boolean {
+    return this.guard('removeOutbox', () => this.st('DELETE FROM outbox WHERE envelope_id = ?').run(envelopeId).changes > 0);
+  }
+
+  setOutboxHeld(contact: string, held: boolean): number {
+    return this.guard('setOutboxHeld', () =>
+      this.st('UPDATE outbox SET held = ? WHERE contact = ? AND held <> ?').run(held ? 1 : 0, contact, held ? 1 : 0).changes,
+    );
+  }
+
+  replaceOutboxEnvelope(envelopeId: string, envelope: Envelope): void {
+    this.guard('replaceOutboxEnvelope', () => {
+      const n = this.st(
+        'UPDATE outbox SET envelope = ?, attempts = 0, next_attempt_at = ?, last_error = NULL WHERE envelope_id = ?',
+      ).run(json(envelope), Date.now(), envelopeId).changes;
+      if (n === 0) throw new StoreError('NOT_FOUND', `replaceOutboxEnvelope: no outbox item ${envelopeId}`);
+    });
+  }
+
+  // ---- pending envelopes ------------------------------------------------------------------------------------------
+
+  addPendingEnvelope(p: Omit<PendingEnvelope, 'seq'>): boolean {
+    return this.guard('addPendingEnvelope', () =>
+      this.st(
+        `INSERT OR IGNORE INTO pending_envelopes (contact, sender_fp, envelope_id, envelope, received_at)
+         VALUES (?, ?, ?, ?, ?)`,
+      ).run(p.contact, p.senderFingerprint, p.envelopeId, json(p.envelope), p.receivedAt).changes === 1,
+    );
+  }
+
+  countPendingEnvelopes(contact: string): number {
+    return this.guard('countPendingEnvelopes', () =>
+      Number((this.st('SELECT count(*) AS n FROM pending_envelopes WHERE contact = ?').get(contact) as Row).n),
+    );
+  }
+
+  listPendingEnvelopes(contact: string): PendingEnvelope[] {
+    return this.guard('listPendingEnvelopes', () =>
+      (this.st('SELECT * FROM pending_envelopes WHERE contact = ? ORDER BY seq').all(contact) as Row[]).map(pendingFromRow),
+    );
+  }
+
+  removePendingEnvelope(seq: number): void {
+    this.guard('removePendingEnvelope', () => {
+      this.st('DELETE FROM pending_envelopes WHERE seq = ?').run(seq);
+    });
+  }
+
+  // ---- receive-path guards ----------------------------------------------------------------------------------------
+
+  quarantineEnvelope(q: Omit<QuarantinedEnvelope, 'seq'>): void {
+    this.guard('quarantineEnvelope', () => guards.quarantineEnvelope((sql) => this.st(sql), q));
+  }
+
+  listQuarantined(limit = 100): QuarantinedEnvelope[] {
+    return this.guard('listQuarantined', () => guards.listQuarantined((sql) => this.st(sql), limit));
+  }
+
+  countQuarantined(): number {
+    return this.guard('countQuarantined', () => guards.countQuarantined((sql) => this.st(sql)));
+  }
+
+  getFailureWindow(contact: string, windowStart: number): FailureWindow | null {
+    return this.guard('getFailureWindow', () => guards.getFailureWindow((sql) => this.st(sql), contact, windowStart));
+  }
+
+  setFailureWindow(contact: string, windowStart: number, w: FailureWindow): void {
+    this.guard('setFailureWindow', () => guards.setFailureWindow((sql) => this.st(sql), contact, windowStart, w));
+  }
+
+  // ---- settings ---------------------------------------------------------------------------------------------------
+
+  getSetting<T = unknown>(key: string): T | undefined {
+    return this.guard('getSetting', () => {
+      const r = this.st('SELECT value FROM settings WHERE key = ?').get(key) as Row | undefined;
+      return r ? parse<T>(r.value) : undefined;
+    });
+  }
+
+  setSetting(key: string, value: unknown): void {
+    if (value === undefined) throw new StoreError('INVALID', 'setSetting: value must be JSON (not undefined)');
+    this.guard('setSetting', () => {
+      this.st('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(
+        key,
+        json(value),
+      );
+    });
+  }
+
+  deleteSetting(key: string): void {
+    this.guard('deleteSetting', () => {
+      this.st('DELETE FROM settings WHERE key = ?').run(key);
+    });
+  }
+}
