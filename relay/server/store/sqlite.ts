@@ -91,6 +91,9 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
    */
   private collecting = new Map<string, { op: Extract<WriteOp, { t: 'enqueue' }>; written: Promise<unknown> }>();
   private foldedAcks = 0;
+  /** Test hook state (see installCommitHoldTestHook): once set, batches stay collecting and never commit. */
+  private commitsHeldForTest = false;
+  private removeCommitHoldTestHook: (() => void) | null = null;
 
   constructor(dataDir: string, opts: SqliteStoreOptions = {}) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -146,6 +149,29 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
       countQueued: db.prepare('SELECT COUNT(*) FROM deliveries WHERE acked_at IS NULL').pluck(),
       countEnv: db.prepare('SELECT COUNT(*) FROM envelopes').pluck(),
     };
+    this.installCommitHoldTestHook(process.env.PARLEY_TEST_HOLD_COMMITS_SIGNAL);
+  }
+
+  /**
+   * TEST HOOK, off unless PARLEY_TEST_HOLD_COMMITS_SIGNAL names a signal (e.g. SIGUSR2). On that signal the store stops
+   * handing batches to the writer: writes are accepted but stay uncommitted (and unacknowledged) until the process
+   * dies or closes, so a durability test can kill -9 inside the accepted-but-uncommitted window deterministically instead of by
+   * luck. It reports on stderr that the hold is on and how many enqueues it holds (counts only, never content), which
+   * is what the test waits for.
+   */
+  private installCommitHoldTestHook(signal: string | undefined): void {
+    if (!signal) return;
+    const onSignal = () => {
+      this.commitsHeldForTest = true;
+      this.reportCommitHoldForTest();
+    };
+    process.on(signal as NodeJS.Signals, onSignal);
+    this.removeCommitHoldTestHook = () => process.off(signal as NodeJS.Signals, onSignal);
+  }
+
+  private reportCommitHoldForTest(): void {
+    const heldEnqueues = this.pendingOps.filter((op) => op.t === 'enqueue').length;
+    process.stderr.write(`${JSON.stringify({ msg: 'test hook: commits held', heldEnqueues })}\n`);
   }
 
   /** Resolves once the writer thread is up (rejects if it cannot start). */
@@ -178,6 +204,7 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
       clearTimeout(this.timer);
       this.timer = null;
     }
+    if (this.commitsHeldForTest) return this.reportCommitHoldForTest();
     const full = this.pendingOps.length >= this.maxBatch;
     if (this.pendingOps.length === 0 || this.inFlight.size >= (full ? 2 : 1)) return;
     let ops: WriteOp[];
@@ -348,6 +375,8 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.removeCommitHoldTestHook?.();
+    this.commitsHeldForTest = false; // a graceful close commits what the hook held
     // commit everything already accepted, then stop taking writes
     while (this.pendingOps.length > 0 || this.inFlight.size > 0) {
       await new Promise<void>((r) => {
