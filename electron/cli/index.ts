@@ -196,6 +196,8 @@ async function run(argv: string[]): Promise<number> {
     ...(pass !== undefined ? { passphrase: pass } : {}),
     ...(a.relay && !creating ? { relayUrl: a.relay } : {}),
     log: process.env.PARLEY_DEBUG ? (m) => process.stderr.write(`debug: ${m}\n`) : undefined,
+    // test hook for tests/integration/cli-crash.test.ts (never acknowledge to the relay); undocumented on purpose
+    ...(process.env.PARLEY_TEST_HOLD_ACKS === '1' ? { testHoldAcks: true } : {}),
   };
   const svc = new ParleyService(opts);
   try {
