@@ -68,8 +68,8 @@ describe('relay durability', () => {
     // part 2: the relay's commit-hold test hook (PARLEY_TEST_HOLD_COMMITS_SIGNAL) keeps every further write
     // uncommitted; these ten reach the store, so the kill lands inside the accepted-but-uncommitted window every time
     const holdReports = () =>
-      r1.logs.filter((l) => l.includes('"test hook: commits held"')).map((l) => (JSON.parse(l) as { heldEnqueues: number }).heldEnqueues);
-    r1.child.kill('SIGUSR2');
+      r1.logs.filter((l) => l.includes('"test hook: commit hold"')).map((l) => (JSON.parse(l) as { heldEnqueues: number }).heldEnqueues);
+    r1.child.kill('SIGUSR2'); // toggles the hold on
     await a.until(() => holdReports().length > 0, 10_000, 'commit hold on');
     const held = late.slice(10);
     const heldAnswered: string[] = [];

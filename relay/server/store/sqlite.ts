@@ -153,25 +153,26 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
   }
 
   /**
-   * TEST HOOK, off unless PARLEY_TEST_HOLD_COMMITS_SIGNAL names a signal (e.g. SIGUSR2). On that signal the store stops
-   * handing batches to the writer: writes are accepted but stay uncommitted (and unacknowledged) until the process
-   * dies or closes, so a durability test can kill -9 inside the accepted-but-uncommitted window deterministically instead of by
-   * luck. It reports on stderr that the hold is on and how many enqueues it holds (counts only, never content), which
-   * is what the test waits for.
+   * TEST HOOK, off unless PARLEY_TEST_HOLD_COMMITS_SIGNAL names a signal (e.g. SIGUSR2). Each such signal toggles a
+   * hold: while it is on, the store hands nothing to the writer, so writes are accepted but stay uncommitted (and
+   * unanswered); turning it off commits them. Tests use it to make "before the commit" a state they control instead of
+   * a race against the commit delay, and to kill -9 inside the accepted-but-uncommitted window. Each toggle and each
+   * held flush is reported on stderr (counts only, never content): that is what the tests wait for.
    */
   private installCommitHoldTestHook(signal: string | undefined): void {
     if (!signal) return;
     const onSignal = () => {
-      this.commitsHeldForTest = true;
+      this.commitsHeldForTest = !this.commitsHeldForTest;
       this.reportCommitHoldForTest();
+      if (!this.commitsHeldForTest) this.flush();
     };
     process.on(signal as NodeJS.Signals, onSignal);
     this.removeCommitHoldTestHook = () => process.off(signal as NodeJS.Signals, onSignal);
   }
 
   private reportCommitHoldForTest(): void {
-    const heldEnqueues = this.pendingOps.filter((op) => op.t === 'enqueue').length;
-    process.stderr.write(`${JSON.stringify({ msg: 'test hook: commits held', heldEnqueues })}\n`);
+    const heldEnqueues = this.commitsHeldForTest ? this.pendingOps.filter((op) => op.t === 'enqueue').length : 0;
+    process.stderr.write(`${JSON.stringify({ msg: 'test hook: commit hold', held: this.commitsHeldForTest, heldEnqueues })}\n`);
   }
 
   /** Resolves once the writer thread is up (rejects if it cannot start). */
