@@ -15,15 +15,32 @@ import { defineConfig } from 'vitest/config';
 const checkout = path.dirname(fileURLToPath(import.meta.url)).replace(/[/\\]\.stryker-tmp[/\\][^/\\]+$/, '');
 process.env.PARLEY_WYCHEPROOF_DIR ??= path.resolve(checkout, '../shared/test-vectors/wycheproof');
 
+/**
+ * PARLEY_MUTATION_SCOPE narrows the tests to one folder's (a mutant runs every test that covers it, so a survivor in
+ * a shared helper like encoding.ts otherwise costs the whole set): protocol | crypto | server; unset = all below.
+ */
+const SCOPES: Record<string, string[]> = {
+  protocol: [
+    'tests/unit/protocol-kat.test.ts',
+    'tests/unit/protocol-auth-kat.test.ts',
+    'tests/unit/protocol-edges.test.ts',
+    'tests/unit/wycheproof.test.ts',
+    'tests/unit/crypto-identity.test.ts',
+    'tests/unit/crypto-envelope-property.test.ts',
+  ],
+  crypto: [
+    'tests/unit/wycheproof.test.ts',
+    'tests/unit/crypto-*.test.ts',
+  ],
+  server: ['tests/integration/relay-embedded.test.ts'],
+};
+const scope = process.env.PARLEY_MUTATION_SCOPE;
+const include = scope ? SCOPES[scope] : [...new Set(Object.values(SCOPES).flat())];
+if (!include) throw new Error(`PARLEY_MUTATION_SCOPE must be one of ${Object.keys(SCOPES).join(', ')}`);
+
 export default defineConfig({
   test: {
-    include: [
-      'tests/unit/protocol-kat.test.ts',
-      'tests/unit/protocol-auth-kat.test.ts',
-      'tests/unit/wycheproof.test.ts',
-      'tests/unit/crypto-*.test.ts',
-      'tests/integration/relay-embedded.test.ts',
-    ],
+    include,
     environment: 'node',
     pool: 'forks',
     testTimeout: 60_000,
