@@ -6,7 +6,7 @@
  */
 import { createHash, generateKeyPair, generateKeyPairSync } from 'node:crypto';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { loadIdentity, seal, type IdentityKeys } from '../../electron/core/crypto/index.js';
 import {
   bytesEqual,
@@ -39,11 +39,20 @@ let bob: IdentityKeys;
 let carol: IdentityKeys;
 let env: Envelope; // alice → [bob, carol]
 
-beforeAll(async () => {
-  const secrets = await fixtureIdentities(3);
-  [alice, bob, carol] = (await Promise.all(secrets.map((s) => loadIdentity(s)))) as [IdentityKeys, IdentityKeys, IdentityKeys];
-  env = await seal({ sender: alice, recipients: [bob.public, carol.public], payload: { v: 1, type: 'text', ts: 1, body: 'x' } });
-});
+/**
+ * Loaded inside each test, not in beforeAll: a fixture that fails to load (say, under a mutant of the key checks)
+ * must fail the tests, and a failing beforeAll only marks them skipped, which mutation testing counts as a pass.
+ */
+let loaded: Promise<void> | null = null;
+function fixtures(): Promise<void> {
+  loaded ??= (async () => {
+    const secrets = await fixtureIdentities(3);
+    [alice, bob, carol] = (await Promise.all(secrets.map((s) => loadIdentity(s)))) as [IdentityKeys, IdentityKeys, IdentityKeys];
+    env = await seal({ sender: alice, recipients: [bob.public, carol.public], payload: { v: 1, type: 'text', ts: 1, body: 'x' } });
+  })();
+  return loaded;
+}
+beforeEach(fixtures);
 
 function issues(candidate: unknown): string[] {
   const r = envelopeSchema.safeParse(candidate);
