@@ -220,6 +220,8 @@ async function run(argv: string[]): Promise<number> {
     ...(a.relay && !creating ? { relayUrl: a.relay } : {}),
     ...(a.insecureRelay ? { insecureRelay: true } : {}),
     log: process.env.PARLEY_DEBUG ? (m, o) => process.stderr.write(`debug: [${o?.scope ?? 'core'}] ${m}\n`) : undefined,
+    // test hook for tests/integration/cli-crash.test.ts (never acknowledge to the relay); undocumented on purpose
+    ...(process.env.PARLEY_TEST_HOLD_ACKS === '1' ? { testHoldAcks: true } : {}),
   };
   const svc = new ParleyService(opts);
   try {

@@ -90,6 +90,8 @@ export interface ParleyServiceOptions {
   kdfIterations?: number;
   /** Relay reconnect policy. */
   reconnect?: BackoffOptions & { enabled?: boolean };
+  /** TEST HOOK (off by default; only the CLI sets it, from PARLEY_TEST_HOLD_ACKS): see RelayClientOptions. */
+  testHoldAcks?: boolean;
   /** Messenger tuning (batch size, key check intervals, retry backoff). */
   messenger?: Pick<MessengerOptions, 'fetchLimit' | 'commitChunk' | 'maxOpensInFlight' | 'retry' | 'keyCheckOnSendMs' | 'keyCheckIntervalMs'>;
   /** Shell hook: choose where to save / read an identity backup (Electron: a file dialog). */
@@ -268,6 +270,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
       onPin: (fp) => void updateProfile(this.profile, { relayFingerprint: fp }),
       registerAs: this.profile.meta.username,
       ...(this.o.reconnect ? { reconnect: this.o.reconnect } : {}),
+      ...(this.o.testHoldAcks ? { testHoldAcks: true } : {}),
     });
     this.transport = t;
     this.transportOffs.push(

@@ -76,6 +76,8 @@ export interface SpawnOptions {
   /** Prefix the command (e.g. ['ip', 'netns', 'exec', 'ns1']). */
   wrap?: string[];
   extraArgs?: string[];
+  /** Extra environment variables for the relay process (e.g. a test hook). */
+  env?: Record<string, string>;
 }
 
 /** Start `relay/cli.ts` in a child process; resolves when it listens. */
@@ -99,7 +101,7 @@ export async function spawnRelay(o: SpawnOptions = {}): Promise<SpawnedRelay> {
   ];
   const cmd = o.wrap ? o.wrap[0]! : process.execPath;
   const cmdArgs = o.wrap ? [...o.wrap.slice(1), process.execPath, ...args] : args;
-  const child = spawn(cmd, cmdArgs, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, cmdArgs, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } });
   const logs: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const ready = new Promise<{ url: string; fingerprint: string }>((resolve, reject) => {

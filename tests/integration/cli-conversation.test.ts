@@ -15,6 +15,8 @@ import {
   spawnCli,
   startTestRelay,
   tmpDir,
+  unackedFor,
+  waitUntil,
   type TestRelay,
 } from '../helpers/core.js';
 
@@ -96,9 +98,11 @@ describe('two CLI profiles, one relay, the OS keychain', { timeout: 180_000 }, (
     }
     const bobListen = spawnCli(['--profile', bob, 'listen']);
     await bobListen.waitForCount(isMessage, texts.length);
-    await new Promise((r) => setTimeout(r, 300)); // nothing more (no duplicates) arrives
-    expect(bobListen.lines.filter(isMessage).map((l) => l.body)).toEqual(texts);
+    // once the relay holds nothing unacknowledged for Bob nothing can be redelivered; stop() waits for the exit, so
+    // every line Bob printed (a duplicate too) is in before we compare
+    await waitUntil(() => unackedFor(relay, 'bob') === 0, 30_000, "bob's queue on the relay to drain");
     expect(await bobListen.stop()).toBe(0);
+    expect(bobListen.lines.filter(isMessage).map((l) => l.body)).toEqual(texts);
 
     const hist = await runCli(['--profile', bob, 'history', 'alice', '--json', '--limit', '10']);
     const msgs = hist.stdout.trim().split('\n').map((l) => JSON.parse(l) as Line);

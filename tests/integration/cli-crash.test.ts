@@ -1,7 +1,8 @@
 /**
  * Story: Alice sends Bob 1 000 messages while he is offline. Bob's headless client starts receiving the backlog and
  * is killed with SIGKILL part-way (at least one and fewer than 1 000 already stored, read from his own encrypted
- * database). After a restart every message is there exactly once, in order, and the relay's queue is empty.
+ * database, and none of them acknowledged to the relay: a test hook holds his acks, so the redelivery of stored
+ * messages is exercised every run). After a restart every message is there exactly once, in order, and the relay's queue is empty.
  */
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -67,8 +68,10 @@ describe('crash safety of the receive path', () => {
     await waitUntil(() => sent === TOTAL, 60_000, 'all 1000 sent to the relay');
     expect(relayPendingFor('bob')).toBe(TOTAL);
 
-    // First run: kill -9 as soon as Bob's client reports stored messages (it prints a line per committed message).
-    const first = spawnCli(['--profile', bobDir, 'listen'], { env });
+    // First run: Bob's client commits what the relay pushes but never acknowledges it (the CLI's test hook
+    // PARLEY_TEST_HOLD_ACKS), so when it is killed every message it stored is still queued on the relay: the
+    // stored-but-unacknowledged window, hit on every run instead of by chance.
+    const first = spawnCli(['--profile', bobDir, 'listen'], { env: { ...env, PARLEY_TEST_HOLD_ACKS: '1' } });
     await first.waitForCount((l) => l.event === 'message', 1, 60_000);
     first.proc.kill('SIGKILL');
     await first.exited;
@@ -80,12 +83,14 @@ describe('crash safety of the receive path', () => {
     expect(storedAtKill).toBeGreaterThanOrEqual(1);
     expect(storedAtKill).toBeLessThan(TOTAL);
     expect(storedAtKill).toBeGreaterThanOrEqual(printed); // a printed line is always a committed message
+    // the window was hit: every stored message is still unacknowledged on the relay and will be redelivered
+    expect(relayPendingFor('bob')).toBe(TOTAL);
 
-    // Second run: the rest arrives; redelivered envelopes that were stored but not acked show nothing twice.
+    // Second run: the rest arrives; the redelivered envelopes that were stored but not acked show nothing twice.
     const second = spawnCli(['--profile', bobDir, 'listen'], { env });
     await second.waitForCount((l) => l.event === 'message', TOTAL - storedAtKill, 90_000);
     await waitUntil(() => relayPendingFor('bob') === 0, 30_000, 'the relay queue to drain');
-    await new Promise((r) => setTimeout(r, 500));
+    // stop() waits for the process to exit, so every line it printed is in; a redelivery printed twice would show here
     expect(await second.stop()).toBe(0);
     expect(second.lines.filter((l) => l.event === 'message').length).toBe(TOTAL - storedAtKill);
 

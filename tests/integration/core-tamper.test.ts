@@ -112,8 +112,11 @@ describe('a tampering relay', () => {
     expect(detail.pendingSafetyNumber).toMatch(/^\d{60}$/);
     expect(detail.pendingSafetyNumber).not.toBe(detail.safetyNumber);
 
+    // A full outbox pass while online (flushOutbox resolves when the pass ends): the held message must not go out.
+    await bob.waitOnline();
+    const connectionChanges = collect(bob, 'connection-changed');
     await bob.flushOutbox();
-    await new Promise((r) => setTimeout(r, 500));
+    expect(connectionChanges).toEqual([]); // still online throughout the pass
     const page = await bob.loadMessages({ contact: 'alice' });
     expect(page.messages.find((m) => m.id === msg.id)?.state).toBe('sending');
     const check = relayDb();

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ERROR_CODES,
   LABELS,
+  envelopeSignedParts,
   rotationInput,
   toB64u,
   type Ack,
@@ -157,6 +158,15 @@ describe('relay attacks', () => {
     expect(code(await m.ack([{ from: alice.fingerprint, id: env.id }]))).toBe('FORBIDDEN');
     // an envelope claiming to be from alice
     expect(code(await m.send(env))).toBe('FORBIDDEN');
+    // an envelope mallory seals and signs herself with `from` set to alice (her own wrapped copy re-addressed to
+    // alice's fingerprint so the header is consistent): the signature is valid under mallory's authenticated key,
+    // so only the relay's check that `from` is the authenticated identity can refuse it
+    const own = await sealText(mallory, [bob], 'I am alice');
+    const { sig: _ownSig, ...ownUnsigned } = own;
+    const keys = ownUnsigned.keys.map((k) => (k.to === mallory.fingerprint ? { ...k, to: alice.fingerprint } : k)).sort((x, y) => (x.to < y.to ? -1 : 1));
+    const asAlice = { ...ownUnsigned, from: alice.fingerprint, keys };
+    const selfSigned = { ...asAlice, sig: toB64u(await signLabeled(mallory.keys, LABELS.envelope, ...envelopeSignedParts(asAlice))) };
+    expect(code(await m.send(selfSigned))).toBe('FORBIDDEN');
     // mallory's own envelope, tampered after signing
     const mine = await sealText(mallory, [bob], 'tampered');
     const flipped = mine.ct[5] === 'A' ? 'B' : 'A';
@@ -173,6 +183,7 @@ describe('relay attacks', () => {
     // bob still gets the envelope mallory tried to ack away
     const b = await login(relay.url, relay.fingerprint, bob);
     await b.until(() => b.deliveries.some((d) => d.envelope.id === env.id), 10_000, 'bob still has it');
+    expect(b.deliveries.some((d) => d.envelope.id === selfSigned.id)).toBe(false); // the self-signed forgery never reached him
     expect(await b.ack([{ from: alice.fingerprint, id: env.id }])).toEqual({ ok: true, removed: 1 });
     b.close();
     await legitExchange('after queue attacks');

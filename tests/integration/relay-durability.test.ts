@@ -1,7 +1,8 @@
 /**
  * Durability: kill -9 the relay while envelopes are queued (sender-acknowledged) and in flight (pushed to the
  * recipient, not yet acknowledged). After a restart on the same data folder every envelope the relay acknowledged to
- * its sender is delivered, and none whose recipient acknowledgement was committed comes again.
+ * its sender is delivered, and none whose recipient acknowledgement was committed comes again. A test hook holds the
+ * relay's commits before the kill, so envelopes accepted but not yet committed are in the window every run.
  */
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +26,7 @@ afterAll(async () => {
 
 describe('relay durability', () => {
   it('survives kill -9 with queued and in-flight envelopes', async () => {
-    const r1 = await spawnRelay({ dataDir, limits });
+    const r1 = await spawnRelay({ dataDir, limits, env: { PARLEY_TEST_HOLD_COMMITS_SIGNAL: 'SIGUSR2' } });
     relays.push(r1);
     const a = await login(r1.url, r1.fingerprint, alice);
     const reg = await RelayClient.connect(r1.url);
@@ -56,19 +57,34 @@ describe('relay durability', () => {
     expect(deliveredNotAcked.length).toBeGreaterThanOrEqual(5);
     expect(deliveredNotAcked.every((id) => senderAcked.has(id))).toBe(true);
 
-    // more sends in flight at the moment of the kill: their acks may or may not arrive
+    // late sends, part 1: acknowledged to the sender just before the kill (an acknowledgement means committed)
     const late: Envelope[] = [];
-    for (let i = 0; i < 20; i++) late.push(await sealText(alice, [bob], `in flight #${i}`));
+    for (let i = 0; i < 20; i++) late.push(await sealText(alice, [bob], `late #${i}`));
     const lateAcked = new Set<string>();
-    for (const e of late) void a.send(e).then((r) => r.ok && lateAcked.add(e.id), () => undefined);
-    await new Promise((r) => setTimeout(r, 8));
+    for (const e of late.slice(0, 10)) {
+      expect(await a.send(e)).toMatchObject({ ok: true, duplicate: false });
+      lateAcked.add(e.id);
+    }
+    // part 2: the relay's commit-hold test hook (PARLEY_TEST_HOLD_COMMITS_SIGNAL) keeps every further write
+    // uncommitted; these ten reach the store, so the kill lands inside the accepted-but-uncommitted window every time
+    const holdReports = () =>
+      r1.logs.filter((l) => l.includes('"test hook: commit hold"')).map((l) => (JSON.parse(l) as { heldEnqueues: number }).heldEnqueues);
+    r1.child.kill('SIGUSR2'); // toggles the hold on
+    await a.until(() => holdReports().length > 0, 10_000, 'commit hold on');
+    const held = late.slice(10);
+    const heldAnswered: string[] = [];
+    for (const e of held) void a.send(e).then((r) => heldAnswered.push(`${e.id}: ${JSON.stringify(r)}`), () => undefined);
+    await a.until(() => holdReports().includes(held.length), 10_000, 'ten enqueues held uncommitted');
     const files = readdirSync(dataDir);
     expect(files).toContain('relay.sqlite-wal');
     await r1.kill9();
     expect(r1.child.signalCode).toBe('SIGKILL');
     a.close();
     b.close();
+    // nothing uncommitted was acknowledged to its sender
+    expect(heldAnswered).toEqual([]);
     const lateAckedAtKill = new Set(lateAcked);
+    expect(lateAckedAtKill.size).toBe(10);
 
     // restart on the same data folder: same identity, queue intact
     const r2 = await spawnRelay({ dataDir, limits });
@@ -102,12 +118,13 @@ describe('relay durability', () => {
     for (const e of late) {
       const r = await a2.send(e);
       expect(r.ok).toBe(true);
-      if (lateAckedAtKill.has(e.id) && r.ok) expect(r.duplicate).toBe(true);
+      // acknowledged before the kill: committed, so a duplicate; held: never committed, so new now
+      if (r.ok) expect(r.duplicate).toBe(lateAckedAtKill.has(e.id));
     }
     a2.close();
     b2.close();
     const code = await r2.stop();
     expect(code).toBe(0);
-    console.info(`durability: ${N} committed, ${ackCommitted.length} recipient-acked, ${deliveredNotAcked.length} in flight to bob, ${lateAckedAtKill.size}/20 late sends acked before kill`);
+    console.info(`durability: ${N} committed, ${ackCommitted.length} recipient-acked, ${deliveredNotAcked.length} in flight to bob, ${lateAckedAtKill.size} late sends acked and ${held.length} held uncommitted at the kill`);
   });
 });

@@ -49,14 +49,19 @@ describe('relay limits', () => {
     const { relay, a } = await setup({ ttlMs: 400, sweepIntervalMs: 100 });
     const env = await sealText(alice, [bob], 'short-lived');
     expect((await a.send(env)).ok).toBe(true);
-    await new Promise((r) => setTimeout(r, 900));
-    const m = (await (await fetch(`${relay.url}/metrics`)).json()) as { expired: number; queuedEnvelopes: number };
+    const metrics = async () => (await (await fetch(`${relay.url}/metrics`)).json()) as { expired: number; queuedEnvelopes: number };
+    // wait for the sweep to drop it (bounded), rather than sleeping a guessed TTL + sweep interval
+    let m = await metrics();
+    for (let i = 0; i < 500 && m.expired === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      m = await metrics();
+    }
     expect(m.expired).toBe(1);
     expect(m.queuedEnvelopes).toBe(0);
     const b = await login(relay.url, relay.fingerprint, bob);
     const f = await b.fetch(bob.fingerprint);
     expect(f).toEqual({ ok: true, envelopes: [], more: false });
-    await new Promise((r) => setTimeout(r, 300));
+    // the fetch round trip came after auth on the same socket: any push the relay made has arrived by now
     expect(b.deliveries).toHaveLength(0);
     a.close();
     b.close();

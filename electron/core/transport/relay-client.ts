@@ -67,6 +67,11 @@ export interface RelayClientOptions {
   requestTimeoutMs?: number;
   /** Connection attempt timeout (default 10 s). */
   connectTimeoutMs?: number;
+  /**
+   * TEST HOOK, off by default: acknowledgements are never sent (ack() stays pending). Everything the client commits
+   * then stays queued on the relay, so a crash test kills inside the stored-but-unacknowledged window every time.
+   */
+  testHoldAcks?: boolean;
 }
 
 export interface RelayClientEvents {
@@ -286,6 +291,7 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
   }
 
   async ack(items: Array<{ from: string; id: string }>): Promise<number> {
+    if (this.o.testHoldAcks) return new Promise<number>(() => undefined);
     let removed = 0;
     for (let i = 0; i < items.length; i += LIMITS.maxBatch) {
       const r = await this.request('ack', { items: items.slice(i, i + LIMITS.maxBatch) }, ackResultSchema, true);

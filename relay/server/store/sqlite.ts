@@ -91,6 +91,9 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
    */
   private collecting = new Map<string, { op: Extract<WriteOp, { t: 'enqueue' }>; written: Promise<unknown> }>();
   private foldedAcks = 0;
+  /** Test hook state (see installCommitHoldTestHook): once set, batches stay collecting and never commit. */
+  private commitsHeldForTest = false;
+  private removeCommitHoldTestHook: (() => void) | null = null;
 
   constructor(dataDir: string, opts: SqliteStoreOptions = {}) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -150,6 +153,30 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
       countQueued: db.prepare('SELECT COUNT(*) FROM deliveries WHERE acked_at IS NULL').pluck(),
       countEnv: db.prepare('SELECT COUNT(*) FROM envelopes').pluck(),
     };
+    this.installCommitHoldTestHook(process.env.PARLEY_TEST_HOLD_COMMITS_SIGNAL);
+  }
+
+  /**
+   * TEST HOOK, off unless PARLEY_TEST_HOLD_COMMITS_SIGNAL names a signal (e.g. SIGUSR2). Each such signal toggles a
+   * hold: while it is on, the store hands nothing to the writer, so writes are accepted but stay uncommitted (and
+   * unanswered); turning it off commits them. Tests use it to make "before the commit" a state they control instead of
+   * a race against the commit delay, and to kill -9 inside the accepted-but-uncommitted window. Each toggle and each
+   * held flush is reported on stderr (counts only, never content): that is what the tests wait for.
+   */
+  private installCommitHoldTestHook(signal: string | undefined): void {
+    if (!signal) return;
+    const onSignal = () => {
+      this.commitsHeldForTest = !this.commitsHeldForTest;
+      this.reportCommitHoldForTest();
+      if (!this.commitsHeldForTest) this.flush();
+    };
+    process.on(signal as NodeJS.Signals, onSignal);
+    this.removeCommitHoldTestHook = () => process.off(signal as NodeJS.Signals, onSignal);
+  }
+
+  private reportCommitHoldForTest(): void {
+    const heldEnqueues = this.commitsHeldForTest ? this.pendingOps.filter((op) => op.t === 'enqueue').length : 0;
+    process.stderr.write(`${JSON.stringify({ msg: 'test hook: commit hold', held: this.commitsHeldForTest, heldEnqueues })}\n`);
   }
 
   /** Resolves once the writer thread is up (rejects if it cannot start). */
@@ -182,6 +209,7 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
       clearTimeout(this.timer);
       this.timer = null;
     }
+    if (this.commitsHeldForTest) return this.reportCommitHoldForTest();
     const full = this.pendingOps.length >= this.maxBatch;
     if (this.pendingOps.length === 0 || this.inFlight.size >= (full ? 2 : 1)) return;
     let ops: WriteOp[];
@@ -357,6 +385,8 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.removeCommitHoldTestHook?.();
+    this.commitsHeldForTest = false; // a graceful close commits what the hook held
     // commit everything already accepted, then stop taking writes
     while (this.pendingOps.length > 0 || this.inFlight.size > 0) {
       await new Promise<void>((r) => {
