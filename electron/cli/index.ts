@@ -23,6 +23,7 @@ const USAGE = `Usage: npm run cli -- --profile <dir> [--relay <url>] [--vault ke
 
 Commands:
   init <username>            create an identity (keys in the OS keychain, or --vault file) and register it
+                             (--invite <code> for a relay that admits new users by invite only)
   whoami                     your username, fingerprint, relay and where the keys are
   add <username>             look a user up on the relay and pin their identity
   contacts                   list contacts (verified, blocked, request, key change pending)
@@ -71,6 +72,7 @@ interface Args {
   testIdentity: string | null;
   insecureRelay: boolean;
   confirm: string | null;
+  invite: string | null;
   command: string | null;
   rest: string[];
 }
@@ -86,6 +88,7 @@ function parseArgs(argv: string[]): Args {
     testIdentity: null,
     insecureRelay: false,
     confirm: null,
+    invite: null,
     command: null,
     rest: [],
   };
@@ -136,6 +139,9 @@ function parseArgs(argv: string[]): Args {
         break;
       case '--confirm':
         a.confirm = value(i++, arg);
+        break;
+      case '--invite':
+        a.invite = value(i++, arg);
         break;
       case '-h':
       case '--help':
@@ -237,7 +243,13 @@ async function command(svc: ParleyService, a: Args, pass: string | undefined): P
     case 'init': {
       const [username] = need(rest, 1, '<username>');
       if (!a.relay) throw new UsageError('init needs --relay <url>');
-      const req = { username: username!, relayUrl: a.relay, vault: a.vault ?? 'keychain', ...(pass ? { passphrase: pass } : {}) } as const;
+      const req = {
+        username: username!,
+        relayUrl: a.relay,
+        vault: a.vault ?? 'keychain',
+        ...(pass ? { passphrase: pass } : {}),
+        ...(a.invite ? { invite: a.invite } : {}),
+      } as const;
       svc.on('onboarding-progress', (p) => process.stderr.write(`${p.step}${p.detail ? `: ${p.detail}` : ''}\n`));
       let info;
       if (a.testIdentity) {

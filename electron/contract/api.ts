@@ -29,6 +29,17 @@ export interface EmbeddedRelayStatus {
   url: string | null;
   fingerprint: string | null;
   lan: boolean;
+  /** New users need an invite code from this app ("Share invite") to register on the hosted relay. */
+  inviteOnly: boolean;
+}
+
+/** A single-use code that lets one person register on the relay this app hosts (shown once). */
+export interface RelayInvite {
+  code: string;
+  /** The relay's address and fingerprint, to share with the code. */
+  relayUrl: string | null;
+  relayFingerprint: string | null;
+  expiresAt: number;
 }
 
 export interface DiscoveredRelay {
@@ -125,6 +136,8 @@ export interface CreateIdentityRequest {
   vault: 'keychain' | 'file';
   /** Required for the file vault (at least 8 characters). */
   passphrase?: string;
+  /** An invite code, for a relay that admits new users by invite only. */
+  invite?: string;
 }
 
 /** The API the renderer calls. Every method returns a promise; failures reject with an ApiError-shaped error. */
@@ -134,8 +147,10 @@ export interface ParleyApi {
   discoverRelays(): Promise<DiscoveredRelay[]>;
   createIdentity(req: CreateIdentityRequest): Promise<ProfileInfo>;
   unlock(req: { passphrase: string }): Promise<ProfileInfo>;
-  startEmbeddedRelay(req: { lan: boolean }): Promise<EmbeddedRelayStatus>;
+  startEmbeddedRelay(req: { lan: boolean; inviteOnly?: boolean }): Promise<EmbeddedRelayStatus>;
   stopEmbeddedRelay(): Promise<EmbeddedRelayStatus>;
+  /** A new invite code for the relay this app hosts (it may be stopped; the code works once it runs). */
+  createRelayInvite(): Promise<RelayInvite>;
   setRelay(req: { url: string }): Promise<void>;
 
   listConversations(req: { filter?: string }): Promise<ConversationSummary[]>;
@@ -181,6 +196,7 @@ export type EventName = keyof ParleyEvents;
 /** Frozen method list; IPC channel = `parley:` + name. */
 export const METHODS = Object.freeze([
   'getState', 'testRelay', 'discoverRelays', 'createIdentity', 'unlock', 'startEmbeddedRelay', 'stopEmbeddedRelay',
+  'createRelayInvite',
   'setRelay', 'listConversations', 'loadMessages', 'sendMessage', 'retryMessage', 'markRead', 'deleteMessage',
   'deleteConversation', 'addContact', 'getContact', 'setVerified', 'acceptKeyChange', 'rejectKeyChange',
   'acceptRequest', 'setBlocked', 'exportIdentity', 'importIdentity', 'updateSettings', 'getDebugLog',

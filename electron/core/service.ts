@@ -34,6 +34,7 @@ import type {
   CreateIdentityRequest,
   DiscoveredRelay,
   EmbeddedRelayStatus,
+  RelayInvite,
   KeychainStatus,
   MessagePage,
   MessageView,
@@ -408,9 +409,9 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     this.emitState();
   }
 
-  async startEmbeddedRelay(req: { lan: boolean }): Promise<EmbeddedRelayStatus> {
+  async startEmbeddedRelay(req: { lan: boolean; inviteOnly?: boolean }): Promise<EmbeddedRelayStatus> {
     this.embedded ??= new EmbeddedRelay(path.join(this.profile.dir, 'relay'));
-    await this.embedded.start({ lan: req.lan === true });
+    await this.embedded.start({ lan: req.lan === true, ...(req.inviteOnly !== undefined ? { inviteOnly: req.inviteOnly === true } : {}) });
     makeTreePrivate(this.profile.dir);
     this.emitState();
     return this.embeddedStatus();
@@ -423,16 +424,25 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   }
 
   private embeddedStatus(): EmbeddedRelayStatus {
-    return this.embedded?.status() ?? { running: false, url: null, fingerprint: null, lan: false };
+    return this.embedded?.status() ?? { running: false, url: null, fingerprint: null, lan: false, inviteOnly: false };
+  }
+
+  /** "Share invite": a single-use code for the relay this app hosts, with the address and fingerprint to share. */
+  async createRelayInvite(): Promise<RelayInvite> {
+    this.embedded ??= new EmbeddedRelay(path.join(this.profile.dir, 'relay'));
+    const invite = this.embedded.createInvite();
+    makeTreePrivate(this.profile.dir);
+    const st = this.embedded.status();
+    return { code: invite.code, expiresAt: invite.expiresAt, relayUrl: st.url, relayFingerprint: st.fingerprint };
   }
 
   // ---- onboarding -------------------------------------------------------------------------------------------
 
   async createIdentity(req: CreateIdentityRequest): Promise<ProfileInfo> {
-    const { username, relayUrl, vault, passphrase } = this.checkCreate(req);
+    const checked = this.checkCreate(req);
     this.emit('onboarding-progress', { step: 'generating-keys' });
     const secret = await generateIdentity();
-    return this.onboard(secret, { username, relayUrl, vault, passphrase });
+    return this.onboard(secret, checked);
   }
 
   /**
@@ -445,7 +455,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     return this.onboard(secret, checked);
   }
 
-  private checkCreate(req: CreateIdentityRequest): { username: string; relayUrl: string; vault: VaultKind; passphrase?: string } {
+  private checkCreate(req: CreateIdentityRequest): { username: string; relayUrl: string; vault: VaultKind; passphrase?: string; invite?: string } {
     if (this.profile.meta.vault) throw new CoreError('EXISTS', `This profile already has an identity (${this.profile.meta.username ?? '?'})`);
     const u = usernameSchema.safeParse(req?.username);
     if (!u.success) throw new CoreError('INVALID', `Invalid username: ${u.error.issues[0]?.message ?? 'bad format'}`);
@@ -456,13 +466,14 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     if (vault === 'file' && (!passphrase || passphrase.length < 8)) {
       throw new CoreError('PASSPHRASE_REQUIRED', 'The identity file needs a passphrase of at least 8 characters');
     }
-    return { username: u.data, relayUrl, vault, ...(passphrase !== undefined ? { passphrase } : {}) };
+    const invite = typeof req.invite === 'string' && req.invite.trim() !== '' ? req.invite.trim() : undefined;
+    return { username: u.data, relayUrl, vault, ...(passphrase !== undefined ? { passphrase } : {}), ...(invite ? { invite } : {}) };
   }
 
   /** Stores the identity, registers it (rolling the vault back if the relay refuses) and activates the profile. */
   private async onboard(
     secret: IdentitySecret,
-    o: { username: string; relayUrl: string; vault: VaultKind; passphrase?: string },
+    o: { username: string; relayUrl: string; vault: VaultKind; passphrase?: string; invite?: string },
     opts: { takeOver?: boolean } = {},
   ): Promise<ProfileInfo> {
     const keys = await loadIdentity(secret);
@@ -473,7 +484,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     this.emit('onboarding-progress', { step: 'registering', detail: o.relayUrl });
     let relayFp: string | null = null;
     try {
-      relayFp = await this.registerWith(o.relayUrl, keys, opts.takeOver ? null : o.username);
+      relayFp = await this.registerWith(o.relayUrl, keys, opts.takeOver ? null : o.username, o.invite);
     } catch (err) {
       await vault.remove().catch(() => undefined);
       throw this.relayError(err);
@@ -494,8 +505,8 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   }
 
   /** Registers (when `username` is given) and authenticates once on a short-lived connection; returns the relay fp. */
-  private async registerWith(url: string, keys: IdentityKeys, username: string | null): Promise<string> {
-    const c = new RelayClient({ url, identity: keys, registerAs: username, reconnect: { enabled: false } });
+  private async registerWith(url: string, keys: IdentityKeys, username: string | null, invite?: string): Promise<string> {
+    const c = new RelayClient({ url, identity: keys, registerAs: username, registerInvite: invite ?? null, reconnect: { enabled: false } });
     try {
       c.connect();
       await c.waitOnline(20_000);

@@ -29,6 +29,8 @@ const passphrase = z.string().min(8, 'passphrase: at least 8 characters').max(10
 const text = z.string().min(1, 'message is empty').max(LIMITS.maxTextBytes);
 const messageId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'message id: base64url');
 const none = z.tuple([]);
+/** An invite code as the relay makes them (base64url); the relay checks it, this only bounds what crosses IPC. */
+const inviteCode = z.string().trim().regex(/^[A-Za-z0-9_-]{8,128}$/, 'invite code: letters, digits, - and _');
 const one = <T extends z.ZodRawShape>(shape: T) => z.tuple([z.strictObject(shape)]);
 
 export const IPC_SCHEMAS = {
@@ -42,6 +44,7 @@ export const IPC_SCHEMAS = {
         relayUrl,
         vault: z.enum(['keychain', 'file']),
         passphrase: passphrase.optional(),
+        invite: inviteCode.optional(),
       })
       .refine((r) => r.vault !== 'file' || r.passphrase !== undefined, {
         message: 'a passphrase is required for the passphrase-protected key file',
@@ -49,8 +52,9 @@ export const IPC_SCHEMAS = {
       }),
   ]),
   unlock: one({ passphrase: z.string().min(1).max(1024) }),
-  startEmbeddedRelay: one({ lan: z.boolean() }),
+  startEmbeddedRelay: one({ lan: z.boolean(), inviteOnly: z.boolean().optional() }),
   stopEmbeddedRelay: none,
+  createRelayInvite: none,
   setRelay: one({ url: relayUrl }),
   listConversations: z.tuple([z.strictObject({ filter: z.string().max(200).optional() })]),
   loadMessages: one({

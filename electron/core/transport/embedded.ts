@@ -17,6 +17,8 @@ interface Saved {
   lan: boolean;
   /** Whether it was running when the app last changed it (restarted on the next launch). */
   running: boolean;
+  /** New users need an invite code (relay registration 'token'); otherwise registration is open, rate-limited. */
+  inviteOnly: boolean;
 }
 
 /** The first non-internal IPv4 address, or null. */
@@ -30,6 +32,7 @@ export function lanAddress(): string | null {
 export class EmbeddedRelay {
   private relay: RunningRelay | null = null;
   private lan = false;
+  private inviteOnly = false;
   private starting: Promise<void> | null = null;
   private readonly stateFile: string;
 
@@ -42,7 +45,7 @@ export class EmbeddedRelay {
     try {
       const s = JSON.parse(readFileSync(this.stateFile, 'utf8')) as Partial<Saved>;
       if (typeof s.port !== 'number' || typeof s.lan !== 'boolean') return null;
-      return { port: s.port, lan: s.lan, running: s.running === true };
+      return { port: s.port, lan: s.lan, running: s.running === true, inviteOnly: s.inviteOnly === true };
     } catch {
       return null;
     }
@@ -57,9 +60,10 @@ export class EmbeddedRelay {
     }
   }
 
-  async start(o: { lan: boolean; port?: number }): Promise<void> {
+  async start(o: { lan: boolean; port?: number; inviteOnly?: boolean }): Promise<void> {
     if (this.starting) await this.starting;
-    if (this.relay && this.lan === o.lan) return;
+    const inviteOnly = o.inviteOnly ?? this.saved()?.inviteOnly ?? false;
+    if (this.relay && this.lan === o.lan && this.inviteOnly === inviteOnly) return;
     if (this.relay) await this.stop();
     const host = o.lan ? lanAddress() : '127.0.0.1';
     if (!host) throw Object.assign(new Error('No LAN network interface found to host the relay on'), { code: 'INVALID' });
@@ -67,7 +71,15 @@ export class EmbeddedRelay {
     const wanted = o.port ?? (prev && prev.lan === o.lan ? prev.port : 0);
     this.starting = (async () => {
       const run = (port: number) =>
-        startRelay({ host, port, dataDir: this.dataDir, tls: o.lan, advertise: o.lan, logger: false });
+        startRelay({
+          host,
+          port,
+          dataDir: this.dataDir,
+          tls: o.lan,
+          advertise: o.lan,
+          logger: false,
+          registration: inviteOnly ? 'token' : 'open',
+        });
       try {
         this.relay = await run(wanted);
       } catch (err) {
@@ -75,7 +87,8 @@ export class EmbeddedRelay {
         this.relay = await run(0); // the remembered port is taken: any port (the profile's relay URL changes)
       }
       this.lan = o.lan;
-      this.save({ port: this.relay.port, lan: o.lan, running: true });
+      this.inviteOnly = inviteOnly;
+      this.save({ port: this.relay.port, lan: o.lan, running: true, inviteOnly });
     })();
     try {
       await this.starting;
@@ -87,15 +100,15 @@ export class EmbeddedRelay {
   async stop(o: { remember?: boolean } = {}): Promise<void> {
     const r = this.relay;
     this.relay = null;
-    if (r && o.remember !== false) this.save({ port: r.port, lan: this.lan, running: false });
+    if (r && o.remember !== false) this.save({ port: r.port, lan: this.lan, running: false, inviteOnly: this.inviteOnly });
     await r?.close();
   }
 
   /**
    * A single-use invite code for this relay (valid ttlMs, default 7 days), for a "share invite" button: the person
    * who gets it registers with it (`register` `invite`). Needed only when the relay runs with registration 'token';
-   * the embedded relay runs 'open' today (rate-limited per address). The code is shown once; only its hash is kept
-   * in `<profile>/relay/invites/`. Works whether or not the relay is running.
+   * the embedded relay runs 'open' (rate-limited per address) unless started with `inviteOnly`. The code is shown
+   * once; only its hash is kept in `<profile>/relay/invites/`. Works whether or not the relay is running.
    */
   createInvite(o: { ttlMs?: number } = {}): Invite {
     return createInvite(this.dataDir, o);
@@ -104,7 +117,7 @@ export class EmbeddedRelay {
   status(): EmbeddedRelayStatus {
     const r = this.relay;
     return r
-      ? { running: true, url: r.url, fingerprint: r.fingerprint, lan: this.lan }
-      : { running: false, url: null, fingerprint: null, lan: false };
+      ? { running: true, url: r.url, fingerprint: r.fingerprint, lan: this.lan, inviteOnly: this.inviteOnly }
+      : { running: false, url: null, fingerprint: null, lan: false, inviteOnly: false };
   }
 }
