@@ -16,6 +16,7 @@ import { ParleyService, type ParleyServiceOptions } from '../core/service.js';
 import { parseRelayUrl } from '../core/transport/relay-url.js';
 import { confirmSafetyNumber } from './confirm.js';
 import { askHidden, askLine } from './prompt.js';
+import { serveRpc } from './rpc.js';
 
 export const EXIT = { ok: 0, error: 1, usage: 2, queued: 3 } as const;
 
@@ -38,6 +39,8 @@ Commands:
   export-identity <file>     write a passphrase-protected identity backup
   import-identity <file>     restore a backup into an empty profile and take the identity over (needs --relay)
   rotate-identity            make a new identity signed by the current one and register it
+  rpc                        JSON-RPC 2.0 on stdin/stdout: every command above as a method, one unlock and
+                             connection for all of them (see electron/cli/README.md)
 
 Options:
   --profile <dir>            profile folder (or PARLEY_PROFILE)
@@ -184,7 +187,7 @@ function formatMessage(m: MessageView): string {
 }
 
 /** Network commands: connect and wait for the relay (or fail clearly). */
-const NETWORK = new Set(['add', 'send', 'listen', 'rotate-identity', 'accept-key']);
+const NETWORK = new Set(['add', 'send', 'listen', 'rotate-identity', 'accept-key', 'rpc']);
 
 async function run(argv: string[]): Promise<number> {
   // Everything this process creates (profile files, SQLite's -wal/-shm, logs, backups) is private from birth; the
@@ -201,7 +204,7 @@ async function run(argv: string[]): Promise<number> {
 
   const known = [
     'init', 'whoami', 'add', 'contacts', 'send', 'listen', 'history', 'verify', 'accept-key', 'reject-key', 'block',
-    'unblock', 'export-identity', 'import-identity', 'rotate-identity',
+    'unblock', 'export-identity', 'import-identity', 'rotate-identity', 'rpc',
   ];
   if (!known.includes(a.command)) throw new UsageError(`unknown command ${a.command}`);
 
@@ -375,6 +378,16 @@ async function command(svc: ParleyService, a: Args, pass: string | undefined): P
         process.stderr.write(`parley: ${fatal}\n`);
         return EXIT.error;
       }
+      return EXIT.ok;
+    }
+    case 'rpc': {
+      const stop = new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+      const backup = process.env.PARLEY_BACKUP_PASSPHRASE || process.env.PARLEY_PASSPHRASE;
+      await serveRpc(svc, { input: process.stdin, output: process.stdout }, { timeoutMs: a.timeoutMs, ...(backup ? { backupPassphrase: backup } : {}) }, stop);
+      await svc.idle().catch(() => undefined);
       return EXIT.ok;
     }
     case 'history': {

@@ -1,6 +1,7 @@
 /**
  * Project Wycheproof vectors through the primitives the app uses (electron/core/crypto/primitives.ts):
- * AES-256-GCM (96-bit IV, 128-bit tag), RSA-OAEP-4096 SHA-256/MGF1-SHA-256, Ed25519 verify, PBKDF2-HMAC-SHA256.
+ * AES-256-GCM (96-bit IV, 128-bit tag), RSA-OAEP-4096 SHA-256/MGF1-SHA-256 (rsaOaepUnwrap: node:crypto
+ * privateDecrypt, what open() unwraps with), Ed25519 verify, PBKDF2-HMAC-SHA256.
  * Vectors are read from $PARLEY_WYCHEPROOF_DIR or ../shared/test-vectors/wycheproof (never copied into the repo).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -12,10 +13,11 @@ import {
   aesGcmEncrypt,
   ed25519Verify,
   importAesKey,
-  importRsaOaepPrivateKey,
+  importRsaOaepUnwrapKey,
   pbkdf2Sha256,
-  rsaOaepDecrypt,
+  rsaOaepUnwrap,
 } from '../../electron/core/crypto/primitives.js';
+import { UNWRAP_FAILED_MESSAGE, UnwrapError } from '../../electron/core/crypto/errors.js';
 
 const repoRoot = path.resolve(__dirname, '../..');
 const DIR = process.env.PARLEY_WYCHEPROOF_DIR ?? path.resolve(repoRoot, '../shared/test-vectors/wycheproof');
@@ -94,23 +96,33 @@ describe('Wycheproof', () => {
     expect(tally(name).invalid).toBeGreaterThan(0);
   });
 
-  it('RSA-OAEP-4096 SHA-256 / MGF1-SHA-256: decrypt', async () => {
+  it('RSA-OAEP-4096 SHA-256 / MGF1-SHA-256: unwrap; every failure is the same single UnwrapError', async () => {
     const name = 'RSA-OAEP-4096-SHA256';
+    const failures = new Set<string>();
     for (const g of load('rsa_oaep_4096_sha256_mgf1sha256_test.json')) {
       expect(g.keySize).toBe(4096);
       expect(g.sha).toBe('SHA-256');
       expect(g.mgfSha).toBe('SHA-256');
-      const key = await importRsaOaepPrivateKey(hex(g.privateKeyPkcs8));
+      const key = importRsaOaepUnwrapKey(hex(g.privateKeyPkcs8));
       for (const v of g.tests) {
         await check(name, v, async () => {
           const label = hex(v.label);
-          const pt = await rsaOaepDecrypt(key, hex(v.ct), label.byteLength ? label : undefined);
+          let pt: Uint8Array;
+          try {
+            pt = rsaOaepUnwrap(key, hex(v.ct), label.byteLength ? label : undefined);
+          } catch (e) {
+            // Anything distinguishable between failures would be a padding oracle: one class, one message.
+            expect(e, `tcId ${v.tcId} error`).toBeInstanceOf(UnwrapError);
+            failures.add(`${(e as Error).name}: ${(e as Error).message}`);
+            throw e;
+          }
           return Buffer.compare(Buffer.from(pt), Buffer.from(hex(v.msg))) === 0;
         });
       }
     }
     expect(tally(name).valid).toBeGreaterThan(0);
     expect(tally(name).invalid).toBeGreaterThan(0);
+    expect([...failures]).toEqual([`UnwrapError: ${UNWRAP_FAILED_MESSAGE}`]);
   });
 
   it('Ed25519: verify', async () => {

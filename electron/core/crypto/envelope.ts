@@ -29,8 +29,8 @@ import {
   importAesKeySync,
   importEd25519PublicKey,
   randomBytes,
-  rsaOaepDecrypt,
   rsaOaepEncrypt,
+  rsaOaepUnwrap,
   type CryptoKey,
   type Ed25519PublicKey,
 } from './primitives.js';
@@ -217,7 +217,7 @@ export async function open(o: OpenOptions): Promise<{ envelope: Envelope; payloa
 
   let rawKey: Uint8Array;
   try {
-    rawKey = await rsaOaepDecrypt(o.me.encKey, wrapped[mineAt]!);
+    rawKey = rsaOaepUnwrap(o.me.unwrapKey, wrapped[mineAt]!);
   } catch {
     throw new OpenError('tampered', TAMPERED);
   }

@@ -51,3 +51,17 @@ export class PayloadError extends Error {
     this.name = 'PayloadError';
   }
 }
+
+/** The one message of every RSA-OAEP unwrap failure (padding, label, length, key): which check failed is not said. */
+export const UNWRAP_FAILED_MESSAGE = 'RSA-OAEP unwrap failed';
+
+/**
+ * rsaOaepUnwrap() failed. Always the same name and message, whatever went wrong: distinguishable unwrap errors
+ * are a padding oracle (Manger's attack on OAEP).
+ */
+export class UnwrapError extends Error {
+  constructor() {
+    super(UNWRAP_FAILED_MESSAGE);
+    this.name = 'UnwrapError';
+  }
+}

@@ -17,11 +17,13 @@ import {
   ed25519Verify,
   importEd25519PrivateKey,
   importRsaOaepPrivateKey,
+  importRsaOaepUnwrapKey,
   randomBytes,
-  rsaOaepDecrypt,
   rsaOaepEncrypt,
+  rsaOaepUnwrap,
   subtle,
   type CryptoKey,
+  type RsaUnwrapKey,
 } from './primitives.js';
 import type { IdentitySecret } from './types.js';
 
@@ -29,8 +31,10 @@ import type { IdentitySecret } from './types.js';
 export interface IdentityKeys {
   public: PublicIdentity;
   fingerprint: string;
-  /** RSA-OAEP-4096 private key (decrypt/unwrap). */
+  /** RSA-OAEP-4096 private key as a Web Crypto key (the relay's login challenge). */
   encKey: CryptoKey;
+  /** The same private key as a node:crypto KeyObject: what open() unwraps with (rsaOaepUnwrap). */
+  unwrapKey: RsaUnwrapKey;
   /** Ed25519 private key (sign). */
   sigKey: CryptoKey;
 }
@@ -75,11 +79,13 @@ export async function loadIdentity(secret: IdentitySecret): Promise<IdentityKeys
   if (!parsed.success) throw new IdentityError('malformed', `malformed identity secret: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   const s = parsed.data;
   let encKey: CryptoKey;
+  let unwrapKey: RsaUnwrapKey;
   let sigKey: CryptoKey;
   let wrapKey: CryptoKey;
   try {
     wrapKey = await importWrappingKey(s.public);
     encKey = await importRsaOaepPrivateKey(fromB64u(s.encPrivate));
+    unwrapKey = importRsaOaepUnwrapKey(fromB64u(s.encPrivate));
     sigKey = await importEd25519PrivateKey(fromB64u(s.sigPrivate));
   } catch (e) {
     throw new IdentityError('malformed', `identity keys do not import: ${(e as Error).message}`);
@@ -87,14 +93,15 @@ export async function loadIdentity(secret: IdentitySecret): Promise<IdentityKeys
   const probe = randomBytes(32);
   let rsaOk = false;
   try {
-    rsaOk = bytesEqual(await rsaOaepDecrypt(encKey, await rsaOaepEncrypt(wrapKey, probe)), probe);
+    // Through the unwrap path open() uses, so a mismatch is caught on the key that will actually unwrap.
+    rsaOk = bytesEqual(rsaOaepUnwrap(unwrapKey, await rsaOaepEncrypt(wrapKey, probe)), probe);
   } catch {
     rsaOk = false;
   }
   if (!rsaOk) throw new IdentityError('mismatch', 'RSA private key does not match the public identity');
   const sigOk = await ed25519Verify(fromB64u(s.public.sig), await ed25519Sign(sigKey, probe), probe);
   if (!sigOk) throw new IdentityError('mismatch', 'Ed25519 private key does not match the public identity');
-  return { public: s.public, fingerprint: await fingerprint(s.public), encKey, sigKey };
+  return { public: s.public, fingerprint: await fingerprint(s.public), encKey, unwrapKey, sigKey };
 }
 
 /** Ed25519 signature over frame(label, ...parts) — the only way Parley signs anything. */

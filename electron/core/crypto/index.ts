@@ -10,6 +10,8 @@ export {
   BackupError,
   IdentityError,
   PayloadError,
+  UnwrapError,
+  UNWRAP_FAILED_MESSAGE,
   WRONG_PASSPHRASE_MESSAGE,
   OPEN_ERROR_REASONS,
   BACKUP_ERROR_CODES,

@@ -36,10 +36,12 @@ export interface CryptoPoolOptions {
   /** Path of the worker script (.js, or .ts run through tsx). Default: see the module comment. */
   workerEntry?: string;
   /**
-   * Requests outstanding per worker (default 2); more wait in the pool's queue, in call order. Each worker's Web
-   * Crypto calls run on the process's libuv threadpool (4 threads by default): flooding it with dozens of
-   * interleaved RSA/Ed25519/AES jobs oversubscribes the cores and measurably lowers throughput (bench/open.ts:
-   * 64 in flight on 2 workers ≈ 0.74–0.94 of raw RSA, 2 per worker ≈ 0.93–0.99).
+   * Requests outstanding per worker (default 2); more wait in the pool's queue, in call order. open() now runs
+   * entirely on its worker thread (privateDecrypt, AES-GCM and Ed25519 verify are synchronous node:crypto calls);
+   * seal's Web Crypto sign and wrap still go through the process's libuv threadpool (4 threads by default), where
+   * dozens of interleaved jobs oversubscribed the cores (bench/open.ts, with the Web Crypto unwrap: 64 in flight on
+   * 2 workers ≈ 0.74–0.94 of raw RSA, 2 per worker ≈ 0.93–0.99). A second request per worker keeps it busy while
+   * the first one's result crosses back.
    */
   maxInFlight?: number;
 }

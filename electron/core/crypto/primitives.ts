@@ -1,15 +1,28 @@
 /**
  * The cryptographic primitives Parley uses, each in exactly one place: Web Crypto (`node:crypto` webcrypto) for
- * RSA-OAEP, Ed25519 signing and PBKDF2; `node:crypto` KeyObjects for AES-256-GCM and Ed25519 verification (same
- * OpenSSL underneath, without a thread-pool hop and key import per call: measurably cheaper per envelope).
+ * RSA-OAEP wrapping, Ed25519 signing and PBKDF2; `node:crypto` KeyObjects for RSA-OAEP unwrapping (privateDecrypt),
+ * AES-256-GCM and Ed25519 verification (same OpenSSL underneath, without a libuv thread-pool hop and key import per
+ * call: measurably cheaper per envelope, see bench/open.ts).
  * seal/open, the identity backup and the Wycheproof tests all go through these functions, so the vectors test
  * the code paths the app runs.
  *
  * Byte values are always `Uint8Array`s that own exactly their bytes (never `Buffer#buffer`, which may be a
  * shared pool): Web Crypto receives views, which honour byteOffset/byteLength, and results are fresh copies.
  */
-import { createCipheriv, createDecipheriv, createPublicKey, createSecretKey, verify as nodeVerify, webcrypto, type KeyObject } from 'node:crypto';
+import {
+  constants,
+  createCipheriv,
+  createDecipheriv,
+  createPrivateKey,
+  createPublicKey,
+  createSecretKey,
+  privateDecrypt,
+  verify as nodeVerify,
+  webcrypto,
+  type KeyObject,
+} from 'node:crypto';
 import { ED25519, LIMITS, RSA_OAEP_PARAMS, utf8 } from '../../../relay/protocol/index.js';
+import { UnwrapError } from './errors.js';
 
 export const subtle = webcrypto.subtle;
 export type CryptoKey = webcrypto.CryptoKey;
@@ -121,7 +134,59 @@ export async function rsaOaepEncrypt(publicKey: CryptoKey, plaintext: Uint8Array
   return new Uint8Array(await subtle.encrypt(oaepParams(label), publicKey, own(plaintext)));
 }
 
-/** RSA-OAEP decrypt (unwrap). Throws on any padding or size error, without saying which. */
+/** An RSA private key for rsaOaepUnwrap() (opaque: a node:crypto KeyObject, one per thread that unwraps). */
+export type RsaUnwrapKey = KeyObject;
+
+const RSA_BITS = LIMITS.rsaModulusBits;
+const RSA_E = 65537n;
+
+/**
+ * Import a PKCS#8 DER RSA-4096 (e = 65537) private key for rsaOaepUnwrap(). Throws TypeError for anything else.
+ * KeyObjects cannot cross threads by structured clone cheaply, so each pool worker imports its own.
+ */
+export function importRsaOaepUnwrapKey(pkcs8: Uint8Array): RsaUnwrapKey {
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: Buffer.from(pkcs8.buffer, pkcs8.byteOffset, pkcs8.byteLength), format: 'der', type: 'pkcs8' });
+  } catch (e) {
+    throw new TypeError(`RSA private key does not import: ${(e as Error).message}`);
+  }
+  const d = key.asymmetricKeyDetails;
+  if (key.asymmetricKeyType !== 'rsa' || d?.modulusLength !== RSA_BITS || d.publicExponent !== RSA_E) {
+    throw new TypeError(`RSA private key must be RSA-${RSA_BITS} with e = 65537`);
+  }
+  return key;
+}
+
+/**
+ * RSA-OAEP (SHA-256, MGF1-SHA-256) unwrap with node:crypto privateDecrypt: the app's unwrap path (open, identity
+ * check) and the one the Wycheproof vectors exercise. Synchronous: it runs on the calling thread (a pool worker)
+ * rather than queueing on libuv's 4-thread pool, which is where Web Crypto's decrypt lost ~20 % (bench/open.ts).
+ * Every failure, of any kind, throws the same UnwrapError; the plaintext copy OpenSSL returned is zeroed.
+ */
+export function rsaOaepUnwrap(key: RsaUnwrapKey, ciphertext: Uint8Array, label?: Uint8Array): Uint8Array {
+  if (!(ciphertext instanceof Uint8Array) || ciphertext.byteLength !== RSA_BITS / 8) throw new UnwrapError();
+  let out: Buffer;
+  try {
+    out = privateDecrypt(
+      {
+        key,
+        padding: constants.RSA_PKCS1_OAEP_PADDING,
+        oaepHash: 'sha256',
+        ...(label && label.byteLength > 0 ? { oaepLabel: label } : {}),
+      },
+      ciphertext,
+    );
+  } catch {
+    throw new UnwrapError();
+  }
+  const copy = new Uint8Array(out.byteLength);
+  copy.set(out);
+  out.fill(0);
+  return copy;
+}
+
+/** RSA-OAEP decrypt with Web Crypto (the relay login challenge). Throws on any padding or size error, without saying which. */
 export async function rsaOaepDecrypt(privateKey: CryptoKey, ciphertext: Uint8Array, label?: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await subtle.decrypt(oaepParams(label), privateKey, own(ciphertext)));
 }
