@@ -2,12 +2,16 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
 import type { ReactNode } from 'react';
 import type { AppState, EventName, ParleyBridge, ParleyEvents } from '../../electron/contract/api.js';
-import { ApiError, errorText } from './runtime/index.js';
+import { ApiError, describeError } from './runtime/index.js';
+import type { ErrorCode } from './lib/failure.js';
+import { ErrorNote } from './components/ErrorNote.js';
 
 export interface Toast {
   id: number;
   kind: 'info' | 'error';
   text: string;
+  /** Errors: the code shown on the details line. */
+  code?: ErrorCode;
 }
 
 interface Ctx {
@@ -15,7 +19,7 @@ interface Ctx {
   state: AppState;
   setState: (s: AppState) => void;
   refresh: () => Promise<void>;
-  toast: (text: string, kind?: Toast['kind']) => void;
+  toast: (text: string, kind?: Toast['kind'], code?: ErrorCode) => void;
   fail: (e: unknown) => void;
 }
 
@@ -41,16 +45,17 @@ export function AppProvider(props: { bridge: ParleyBridge; initial: AppState; ch
   const [toasts, setToasts] = useState<Toast[]>([]);
   const nextId = useRef(1);
 
-  const toast = useCallback((text: string, kind: Toast['kind'] = 'info') => {
+  const toast = useCallback((text: string, kind: Toast['kind'] = 'info', code?: ErrorCode) => {
     const id = nextId.current++;
-    setToasts((t) => [...t.slice(-2), { id, kind, text }]);
+    setToasts((t) => [...t.slice(-2), { id, kind, text, code }]);
     setTimeout(() => setToasts((t) => t.filter((x) => x.id !== id)), kind === 'error' ? 6000 : 3500);
   }, []);
   const fail = useCallback(
     (e: unknown) => {
       // A lost link to the core has its own banner; calls that were in flight need no toast each.
       if (ApiError.from(e).code === 'BRIDGE_DOWN') return;
-      toast(errorText(e), 'error');
+      const d = describeError(e);
+      toast(d.text, 'error', d.code);
     },
     [toast],
   );
@@ -78,7 +83,7 @@ export function AppProvider(props: { bridge: ParleyBridge; initial: AppState; ch
       <div className="toasts" role="status" aria-live="polite">
         {toasts.map((t) => (
           <div key={t.id} className={`toast ${t.kind}`} role={t.kind === 'error' ? 'alert' : undefined}>
-            {t.text}
+            {t.code ? <ErrorNote error={{ text: t.text, code: t.code }} icon={false} /> : t.text}
           </div>
         ))}
       </div>

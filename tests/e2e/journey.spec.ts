@@ -168,7 +168,9 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     await send(a, OVERSIZED);
     const failed = bubbles(a).filter({ hasText: 'end of log' });
     await expect(failed).toHaveAttribute('data-state', 'failed', { timeout: 20_000 });
-    await expect(failed).toContainText('TOO_LARGE');
+    await expect(failed.getByTestId('message-failure')).toContainText('This message is too long to send. Shorten it or split it into several messages.');
+    await expect(failed.getByTestId('message-failure')).toContainText('Details: TOO_LARGE');
+    await expect(failed).not.toContainText('envelope is');
     await expect(failed.getByRole('button', { name: 'Retry' })).toBeVisible();
     await shot(a, '09-chat-message-states');
 

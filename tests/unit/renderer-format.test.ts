@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
-  avatarColor, clockTime, dayLabel, fingerprintGroups, initials, listTime, normalizeRelayUrl, safetyGroups, usernameProblem, USERNAME_RE,
+  avatarColor, clockTime, dayLabel, fingerprintGroups, initials, listTime, safetyGroups, usernameProblem, USERNAME_RE,
 } from '../../renderer/src/lib/format.js';
+import { normalizeRelayUrl } from '../../renderer/src/lib/relay-address.js';
 import { USERNAME_RE as PROTOCOL_USERNAME_RE } from '../../relay/protocol/limits.js';
 
 const at = (y: number, mo: number, d: number, h = 12, mi = 0): number => new Date(y, mo - 1, d, h, mi).getTime();

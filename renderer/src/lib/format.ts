@@ -87,18 +87,3 @@ export function usernameProblem(name: string): string | null {
   if (bad) return `“${bad[0]}” is not allowed: use a–z, 0–9, _ . -`;
   return USERNAME_RE.test(name) ? null : 'Use a–z, 0–9, _ . -';
 }
-
-/** Relay address check before testing the connection; null when it looks usable. Adds https:// when no scheme. */
-export function normalizeRelayUrl(input: string): { url: string } | { error: string } {
-  const s = input.trim();
-  if (!s) return { error: 'Enter the relay address, for example 192.168.1.20:7447.' };
-  const withScheme = /^[a-z]+:\/\//i.test(s) ? s : `https://${s}`;
-  try {
-    const u = new URL(withScheme);
-    if (!['http:', 'https:', 'ws:', 'wss:'].includes(u.protocol)) return { error: 'Use an https:// address.' };
-    if (!u.hostname) return { error: 'The address needs a host name or IP address.' };
-    return { url: u.href.replace(/\/$/, '') };
-  } catch {
-    return { error: 'That does not look like an address.' };
-  }
-}

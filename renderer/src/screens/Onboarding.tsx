@@ -6,12 +6,15 @@
 import { useEffect, useState } from 'react';
 import type { ReactNode } from 'react';
 import {
-  ArrowLeft, ArrowRight, Check, CircleAlert, Globe, KeyRound, LoaderCircle, Lock, MessagesSquare, Network, RefreshCw, Server, TriangleAlert,
+  ArrowLeft, ArrowRight, Check, Globe, KeyRound, LoaderCircle, Lock, MessagesSquare, Network, RefreshCw, Server, TriangleAlert,
 } from 'lucide-react';
 import type { DiscoveredRelay, OnboardingProgress, ProfileInfo } from '../../../electron/contract/api.js';
 import { InsecureRelayToggle } from '../components/InsecureRelayToggle.js';
-import { fingerprintGroups, normalizeRelayUrl, usernameProblem } from '../lib/format.js';
-import { ApiError, errorText } from '../runtime/index.js';
+import { fingerprintGroups, usernameProblem } from '../lib/format.js';
+import { ApiError, describeCode, describeError, describeReason } from '../runtime/index.js';
+import type { Described } from '../runtime/index.js';
+import { ErrorNote } from '../components/ErrorNote.js';
+import { normalizeRelayUrl } from '../lib/relay-address.js';
 import { useApp, useEvent } from '../state.js';
 
 type Step = 'welcome' | 'username' | 'relay' | 'key' | 'done';
@@ -156,7 +159,7 @@ function RelayStep(p: {
   const { bridge, state } = useApp();
   const [mode, setMode] = useState<RelayMode>(state.embeddedRelay.running ? 'host' : 'address');
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<Described | null>(null);
   const [address, setAddress] = useState('');
   const [found, setFound] = useState<DiscoveredRelay[] | null>(null);
 
@@ -167,9 +170,9 @@ function RelayStep(p: {
     try {
       const r = await bridge.testRelay({ url });
       if (r.ok) p.onChoose({ url, fingerprint: r.fingerprint });
-      else setError(r.error);
+      else setError(describeReason(r.error));
     } catch (e) {
-      setError(errorText(e));
+      setError(describeError(e));
     } finally {
       setBusy(false);
     }
@@ -201,7 +204,7 @@ function RelayStep(p: {
       setBusy(false);
       await test(s.url);
     } catch (e) {
-      setError(errorText(e));
+      setError(describeError(e));
       setBusy(false);
     }
   };
@@ -267,8 +270,8 @@ function RelayStep(p: {
           className="field"
           onSubmit={(e) => {
             e.preventDefault();
-            const n = normalizeRelayUrl(address);
-            if ('error' in n) setError(n.error);
+            const n = normalizeRelayUrl(address, { allowInsecure: state.settings.insecureRelay });
+            if ('error' in n) setError(describeCode(n.error));
             else void test(n.url);
           }}
         >
@@ -293,14 +296,14 @@ function RelayStep(p: {
             </button>
           </div>
           {/* Offered only once the core refused a plain address off this computer (or the user already chose it). */}
-          {(state.settings.insecureRelay || /no TLS/.test(error ?? '')) && <InsecureRelayToggle id="onb-insecure-relay" />}
+          {(state.settings.insecureRelay || error?.code === 'INSECURE_RELAY') && <InsecureRelayToggle id="onb-insecure-relay" />}
         </form>
       )}
 
       <div aria-live="polite">
         {error && (
-          <p className="hint error" role="alert" style={{ display: 'flex', gap: 6, alignItems: 'center', fontSize: 13 }}>
-            <CircleAlert size={16} aria-hidden /> {error}
+          <p className="hint error" role="alert" style={{ fontSize: 13 }}>
+            <ErrorNote error={error} />
           </p>
         )}
         {p.chosen && (
@@ -348,7 +351,7 @@ function KeyStep(p: { username: string; relayUrl: string; onBack: () => void; on
   const [pass2, setPass2] = useState('');
   const [busy, setBusy] = useState(false);
   const [progress, setProgress] = useState<OnboardingProgress['step'] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<Described | null>(null);
 
   useEvent('onboarding-progress', (e) => setProgress(e.step));
 
@@ -372,7 +375,7 @@ function KeyStep(p: { username: string; relayUrl: string; onBack: () => void; on
       setBusy(false);
       setProgress(null);
       if (err.code === 'USERNAME_TAKEN') p.onTaken(`“${p.username}” is taken on this relay. Choose another name.`);
-      else setError(err.message);
+      else setError(describeError(err));
     }
   };
 
@@ -450,7 +453,7 @@ function KeyStep(p: { username: string; relayUrl: string; onBack: () => void; on
       )}
       {error && (
         <p className="hint error" role="alert" style={{ fontSize: 13 }}>
-          {error}
+          <ErrorNote error={error} />
         </p>
       )}
       <div className="nav">

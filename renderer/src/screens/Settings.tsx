@@ -6,8 +6,11 @@ import type { Settings } from '../../../electron/contract/api.js';
 import { Avatar } from '../components/Avatar.js';
 import { ConnectionStatus } from '../components/ConnectionStatus.js';
 import { InsecureRelayToggle } from '../components/InsecureRelayToggle.js';
-import { fingerprintGroups, normalizeRelayUrl } from '../lib/format.js';
-import { errorText } from '../runtime/index.js';
+import { fingerprintGroups } from '../lib/format.js';
+import { normalizeRelayUrl } from '../lib/relay-address.js';
+import { ErrorNote } from '../components/ErrorNote.js';
+import { describeCode, describeError, describeReason } from '../runtime/index.js';
+import type { Described } from '../runtime/index.js';
 import { useApp } from '../state.js';
 
 export function SettingsPage({ onClose }: { onClose: () => void }): ReactNode {
@@ -106,28 +109,29 @@ async function copyText(text: string): Promise<void> {
 }
 
 function RelayCard(): ReactNode {
-  const { bridge, state, fail, toast } = useApp();
+  const { bridge, state, toast } = useApp();
   const [addr, setAddr] = useState('');
   const [busy, setBusy] = useState(false);
-  const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
+  const [problem, setProblem] = useState<Described | null>(null);
   const c = state.connection;
 
   const change = async (): Promise<void> => {
-    const n = normalizeRelayUrl(addr);
-    if ('error' in n) return setMsg({ ok: false, text: n.error });
+    // Checked here first, so a mistyped address gets words next to the field instead of the core's refusal.
+    const n = normalizeRelayUrl(addr, { allowInsecure: state.settings.insecureRelay });
+    if ('error' in n) return setProblem(describeCode(n.error));
     setBusy(true);
-    setMsg(null);
+    setProblem(null);
     try {
       const r = await bridge.testRelay({ url: n.url });
       if (!r.ok) {
-        setMsg({ ok: false, text: r.error });
+        setProblem(describeReason(r.error));
         return;
       }
       await bridge.setRelay({ url: n.url });
       toast(`Now using ${n.url}`);
       setAddr('');
     } catch (e) {
-      fail(e);
+      setProblem(describeError(e));
     } finally {
       setBusy(false);
     }
@@ -166,7 +170,11 @@ function RelayCard(): ReactNode {
             {busy && <LoaderCircle size={16} className="spin" aria-hidden />} Test and switch
           </button>
         </div>
-        {msg && <span className={`hint ${msg.ok ? 'ok' : 'error'}`}>{msg.text}</span>}
+        {problem && (
+          <span className="hint error" role="alert" data-testid="relay-problem">
+            <ErrorNote error={problem} />
+          </span>
+        )}
       </form>
       <InsecureRelayToggle id="set-insecure-relay" />
     </section>
@@ -226,7 +234,7 @@ function BackupCard(): ReactNode {
   const [pass2, setPass2] = useState('');
   const [relay, setRelay] = useState(state.connection.relayUrl ?? '');
   const [busy, setBusy] = useState(false);
-  const [err, setErr] = useState<string | null>(null);
+  const [err, setErr] = useState<string | Described | null>(null);
 
   const reset = (m: typeof mode): void => {
     setMode(m);
@@ -247,12 +255,12 @@ function BackupCard(): ReactNode {
           reset('none');
         }
       })
-      .catch((e: unknown) => setErr(errorText(e)))
+      .catch((e: unknown) => setErr(describeError(e)))
       .finally(() => setBusy(false));
   };
   const doImport = (): void => {
-    const n = normalizeRelayUrl(relay);
-    if ('error' in n) return setErr(n.error);
+    const n = normalizeRelayUrl(relay, { allowInsecure: state.settings.insecureRelay });
+    if ('error' in n) return setErr(describeCode(n.error));
     setBusy(true);
     bridge
       .importIdentity({ passphrase: pass, relayUrl: n.url })
@@ -260,7 +268,7 @@ function BackupCard(): ReactNode {
         toast(`Identity ${p.username} imported`);
         reset('none');
       })
-      .catch((e: unknown) => setErr(errorText(e)))
+      .catch((e: unknown) => setErr(describeError(e)))
       .finally(() => setBusy(false));
   };
 
@@ -293,7 +301,7 @@ function BackupCard(): ReactNode {
           <div className="field">
             <label htmlFor="exp-pass2">Repeat passphrase</label>
             <input id="exp-pass2" className="input" type="password" autoComplete="new-password" value={pass2} onChange={(e) => setPass2(e.target.value)} />
-            <span className={`hint ${err ? 'error' : ''}`}>{err ?? 'At least 8 characters. You will choose where to save the file.'}</span>
+            <span className={`hint ${err ? 'error' : ''}`}>{err === null ? 'At least 8 characters. You will choose where to save the file.' : typeof err === 'string' ? err : <ErrorNote error={err} />}</span>
           </div>
           <div className="row-actions">
             <button type="submit" className="btn primary" disabled={busy}>
@@ -321,7 +329,7 @@ function BackupCard(): ReactNode {
           <div className="field">
             <label htmlFor="imp-relay">Relay</label>
             <input id="imp-relay" className="input" value={relay} onChange={(e) => setRelay(e.target.value)} spellCheck={false} />
-            <span className={`hint ${err ? 'error' : ''}`}>{err ?? 'You will choose the backup file next.'}</span>
+            <span className={`hint ${err ? 'error' : ''}`}>{err === null ? 'You will choose the backup file next.' : typeof err === 'string' ? err : <ErrorNote error={err} />}</span>
           </div>
           <div className="row-actions">
             <button type="submit" className="btn primary" disabled={busy || !pass}>
