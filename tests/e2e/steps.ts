@@ -60,7 +60,7 @@ export async function onboard(page: Page, username: string, relayUrl: string, sc
 }
 
 export async function addContact(page: Page, username: string): Promise<void> {
-  await page.getByRole('button', { name: 'Add contact', exact: true }).first().click();
+  await page.getByRole('button', { name: 'Add a contact', exact: true }).first().click();
   const dialog = page.getByTestId('add-contact-dialog');
   await dialog.getByLabel('Username').fill(username);
   await dialog.getByRole('button', { name: 'Add' }).click();

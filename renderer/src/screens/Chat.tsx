@@ -5,6 +5,7 @@
  */
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { Ban, CircleAlert, Info, Lock, LoaderCircle, Shield, ShieldAlert, ShieldCheck, WifiOff } from 'lucide-react';
 import type { ContactDetail } from '../../../electron/contract/api.js';
@@ -29,6 +30,7 @@ const ROW_ESTIMATE = 48;
 
 export function Chat(p: { username: string; onShowContact: () => void; onChanged: () => void }): ReactNode {
   const { bridge, state, fail } = useApp();
+  const { t, i18n } = useTranslation();
   const [detail, setDetail] = useState<ContactDetail | null>(null);
   const [tl, setTl] = useState<History | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -156,15 +158,15 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
   const disabledReason = !detail
     ? null
     : detail.keyChangePending
-      ? `Sending is paused until you review ${username}’s new safety number.`
+      ? t('chat.pausedKeyChange', { name: username })
       : detail.blocked
-        ? `You blocked ${username}. Unblock them in their contact details to send messages.`
+        ? t('chat.pausedBlocked', { name: username })
         : detail.request
-          ? `Accept ${username}’s request to reply.`
+          ? t('chat.pausedRequest', { name: username })
           : null;
 
   return (
-    <section className="main" aria-label={`Conversation with ${username}`} data-testid="chat">
+    <section className="main" aria-label={t('chat.region', { name: username })} data-testid="chat">
       <header className="chat-head">
         {detail ? <Avatar name={username} fingerprint={detail.fingerprint} /> : <span className="avatar" style={{ background: 'var(--surface-2)' }} />}
         <div className="who">
@@ -173,15 +175,15 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
             <button type="button" className={`verify ${detail.verified ? 'ok' : ''}`} onClick={p.onShowContact} data-testid="verification">
               {detail.keyChangePending ? (
                 <>
-                  <ShieldAlert size={14} aria-hidden style={{ color: 'var(--warn)' }} /> Safety number changed — review it
+                  <ShieldAlert size={14} aria-hidden style={{ color: 'var(--warn)' }} /> {t('chat.changed')}
                 </>
               ) : detail.verified ? (
                 <>
-                  <ShieldCheck size={14} aria-hidden /> Verified
+                  <ShieldCheck size={14} aria-hidden /> {t('chat.verified')}
                 </>
               ) : (
                 <>
-                  <Shield size={14} aria-hidden /> Not verified — compare safety numbers
+                  <Shield size={14} aria-hidden /> {t('chat.notVerified')}
                 </>
               )}
             </button>
@@ -190,10 +192,10 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
         {conn.status !== 'online' && (
           <span className={`conn-chip ${conn.status}`} role="status" data-testid="relay-state">
             {conn.status === 'connecting' ? <LoaderCircle size={14} className="spin" aria-hidden /> : <WifiOff size={14} aria-hidden />}
-            {conn.status === 'connecting' ? 'Connecting to relay…' : 'Offline — messages will go out when the relay is back'}
+            {conn.status === 'connecting' ? t('status.connectingLong') : t('chat.disconnected')}
           </span>
         )}
-        <button type="button" className="icon-btn" aria-label={`About ${username}`} title="Contact details and safety number" onClick={p.onShowContact}>
+        <button type="button" className="icon-btn" aria-label={t('chat.about', { name: username })} title={t('chat.aboutTitle')} onClick={p.onShowContact}>
           <Info size={18} aria-hidden />
         </button>
       </header>
@@ -208,18 +210,18 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
         />
       )}
       {detail?.request && !detail.keyChangePending && (
-        <div className="banner info" role="region" aria-label="Message request">
+        <div className="banner info" role="region" aria-label={t('chat.request')}>
           <Info size={18} aria-hidden />
           <div className="text">
-            <strong>{username} is not in your contacts.</strong>
-            <span className="muted">Accept to reply and let them see that you read their messages, or block them.</span>
+            <strong>{t('chat.requestTitle', { name: username })}</strong>
+            <span className="muted">{t('chat.requestBody')}</span>
           </div>
           <div className="actions">
             <button type="button" className="btn primary" onClick={() => contactAction(() => bridge.acceptRequest({ username }))}>
-              Accept
+              {t('chat.accept')}
             </button>
             <button type="button" className="btn danger" onClick={() => contactAction(() => bridge.setBlocked({ username, blocked: true }))}>
-              <Ban size={16} aria-hidden /> Block
+              <Ban size={16} aria-hidden /> {t('chat.block')}
             </button>
           </div>
         </div>
@@ -230,7 +232,7 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
         ref={scrollRef}
         role="log"
         aria-live="polite"
-        aria-label="Messages"
+        aria-label={t('chat.messages')}
         tabIndex={0}
         data-testid="messages"
         onScroll={(e) => {
@@ -241,12 +243,12 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
         {loadError && (
           <div className="empty" role="alert">
             <CircleAlert size={28} aria-hidden />
-            <p>Could not load messages: {loadError}</p>
+            <p>{t('chat.loadFailed', { reason: loadError })}</p>
           </div>
         )}
         {!tl && !loadError && (
           <div className="center-fill" aria-busy="true">
-            <LoaderCircle size={24} className="spin" aria-hidden /> Loading messages…
+            <LoaderCircle size={24} className="spin" aria-hidden /> {t('chat.loading')}
           </div>
         )}
         {tl && count === 0 && tailChanges.length === 0 && (
@@ -254,8 +256,8 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
             <div className="art" aria-hidden>
               <Lock size={32} />
             </div>
-            <h2>Say hello to {username}</h2>
-            <p>Messages are encrypted for {username} on this computer. Compare safety numbers once to be sure it is really them.</p>
+            <h2>{t('chat.helloTitle', { name: username })}</h2>
+            <p>{t('chat.helloBody', { name: username })}</p>
           </div>
         )}
         {tl && rows > 0 && (
@@ -289,7 +291,7 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
                 <div key={key} data-index={vi.index} ref={virtualizer.measureElement} style={style}>
                   {sepDay && (
                     <div className="day" role="separator">
-                      <span>{dayLabel(m.sentAt)}</span>
+                      <span>{dayLabel(m.sentAt, Date.now(), i18n.language, { today: t('time.today'), yesterday: t('time.yesterday') })}</span>
                     </div>
                   )}
                   {before.map((c) => (

@@ -6,12 +6,13 @@ import type { MessageView } from '../../../../electron/contract/api.js';
 import { clockTime } from '../../lib/format.js';
 import { describeReason } from '../../runtime/index.js';
 
+/** Catalog keys of the delivery states (the tick's accessible name). */
 const STATE_LABEL: Record<MessageView['state'], string> = {
-  sending: 'Sending',
-  sent: 'Sent',
-  delivered: 'Delivered',
-  failed: 'Not sent',
-  undecryptable: 'Could not be decrypted',
+  sending: 'message.sending',
+  sent: 'message.sent',
+  delivered: 'message.delivered',
+  failed: 'message.notSent',
+  undecryptable: 'message.undecryptable',
 };
 
 function StateIcon({ state }: { state: MessageView['state'] }): ReactNode {
@@ -59,7 +60,7 @@ export function Bubble({ m, groupStart, groupEnd, onRetry }: { m: MessageView; g
           <div className="meta">
             <time dateTime={new Date(m.sentAt).toISOString()}>{clockTime(m.sentAt)}</time>
             {m.direction === 'out' && m.state !== 'failed' && (
-              <span title={STATE_LABEL[m.state]} aria-label={STATE_LABEL[m.state]} style={{ display: 'inline-flex' }} data-testid="message-state">
+              <span title={t(STATE_LABEL[m.state])} aria-label={t(STATE_LABEL[m.state])} style={{ display: 'inline-flex' }} data-testid="message-state">
                 <StateIcon state={m.state} />
               </span>
             )}
