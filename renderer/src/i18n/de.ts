@@ -242,6 +242,7 @@ export const de: Catalog = {
     language: "Sprache",
     languageSystem: "Wie das System ({{name}})",
     languageNote: "Wird auf diesem Computer für dieses Fenster gespeichert.",
+    startRelay: "Relay starten",
   },
   safety: {
     title: "Sicherheitsnummer mit {{name}}",

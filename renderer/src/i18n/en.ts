@@ -244,6 +244,7 @@ export const en = {
     language: "Language",
     languageSystem: "Like the system ({{name}})",
     languageNote: "Kept on this computer for this window.",
+    startRelay: "Start relay",
   },
   safety: {
     title: "Safety number with {{name}}",

@@ -224,7 +224,7 @@ function EmbeddedRelayCard(): ReactNode {
           </label>
           <div className="row-actions">
             <button type="button" className="btn" disabled={busy} onClick={() => run(() => bridge.startEmbeddedRelay({ lan }))}>
-              {busy ? <LoaderCircle size={16} className="spin" aria-hidden /> : <Power size={16} aria-hidden />} {t('relayStep.startHosted')}
+              {busy ? <LoaderCircle size={16} className="spin" aria-hidden /> : <Power size={16} aria-hidden />} {t('settings.startRelay')}
             </button>
           </div>
         </>
