@@ -191,6 +191,7 @@ export const de: Catalog = {
     unread_other: "{{count}} ungelesen",
     windowTitle: "Parley",
     windowTitleUnread: "({{count}}) Parley",
+    back: "Unterhaltungen",
   },
   settings: {
     title: "Einstellungen",

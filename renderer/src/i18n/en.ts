@@ -193,6 +193,7 @@ export const en = {
     unread_other: "{{count}} unread",
     windowTitle: "Parley",
     windowTitleUnread: "({{count}}) Parley",
+    back: "Conversations",
   },
   settings: {
     title: "Settings",

@@ -6,7 +6,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { KeyboardEvent as ReactKeyboardEvent, PointerEvent as ReactPointerEvent, ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { TFunction } from 'i18next';
-import { MessageSquarePlus, Search, Settings as SettingsIcon, ShieldAlert, ShieldCheck, UserPlus } from 'lucide-react';
+import { ArrowLeft, MessageSquarePlus, Search, Settings as SettingsIcon, ShieldAlert, ShieldCheck, UserPlus } from 'lucide-react';
 import type { ConversationSummary } from '../../../electron/contract/api.js';
 import { Avatar } from '../components/Avatar.js';
 import { ConnectionStatus } from '../components/ConnectionStatus.js';
@@ -116,7 +116,8 @@ export function Shell(): ReactNode {
 
   const profile = state.profile!;
   return (
-    <div className="app">
+    // Below 900 px (CSS) one pane shows at a time: the list, or the open conversation/settings with a back button.
+    <div className={`app ${view === 'settings' || selected ? 'open' : ''}`}>
       <aside className="side" style={{ width }} aria-label={t('shell.conversations')}>
         <div className="profile">
           <Avatar name={profile.username} fingerprint={profile.fingerprint} />
@@ -200,6 +201,19 @@ export function Shell(): ReactNode {
         }}
       />
       <main className="main">
+        <div className="narrow-bar">
+          <button
+            type="button"
+            className="btn ghost"
+            data-testid="back-to-list"
+            onClick={() => {
+              setSelected(null);
+              setView('chat');
+            }}
+          >
+            <ArrowLeft size={16} aria-hidden /> {t('shell.back')}
+          </button>
+        </div>
         {view === 'settings' ? (
           <SettingsPage onClose={() => setView('chat')} />
         ) : selected ? (
