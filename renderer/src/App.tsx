@@ -67,7 +67,7 @@ export function App({ runtime }: { runtime: Runtime }): ReactNode {
     );
   }
   return (
-    <AppProvider bridge={runtime.bridge} initial={initial}>
+    <AppProvider bridge={runtime.bridge} initial={initial} linkLost={link === 'lost'}>
       {link === 'lost' && (
         <div className="bridge-lost" role="alert" data-testid="core-link-lost">
           {t('app.coreLost')}

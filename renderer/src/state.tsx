@@ -39,7 +39,7 @@ export function useEvent<E extends EventName>(event: E, handler: (p: ParleyEvent
   useEffect(() => bridge.on(event, (p) => ref.current(p)), [bridge, event]);
 }
 
-export function AppProvider(props: { bridge: ParleyBridge; initial: AppState; children: ReactNode }): ReactNode {
+export function AppProvider(props: { bridge: ParleyBridge; initial: AppState; linkLost?: boolean; children: ReactNode }): ReactNode {
   const { bridge } = props;
   const [state, setState] = useState<AppState>(props.initial);
   const [toasts, setToasts] = useState<Toast[]>([]);
@@ -76,7 +76,12 @@ export function AppProvider(props: { bridge: ParleyBridge; initial: AppState; ch
     else root.setAttribute('data-theme', state.settings.theme);
   }, [state.settings.theme]);
 
-  const value = useMemo(() => ({ bridge, state, setState, refresh, toast, fail }), [bridge, state, refresh, toast, fail]);
+  // Without the core nothing reaches the relay either: every status shows Disconnected, never a stale Online.
+  const shown = useMemo<AppState>(
+    () => (props.linkLost ? { ...state, connection: { status: 'offline', relayUrl: state.connection.relayUrl, reason: 'BRIDGE_DOWN: no link to the core' } } : state),
+    [state, props.linkLost],
+  );
+  const value = useMemo(() => ({ bridge, state: shown, setState, refresh, toast, fail }), [bridge, shown, refresh, toast, fail]);
   return (
     <AppCtx.Provider value={value}>
       {props.children}
