@@ -82,6 +82,16 @@ test('one pane below 900 px with a back button; two panes on a wide window', asy
     });
   }
 
+  await test.step('a dialog keeps its actions in view on a short window', async () => {
+    await w.getByTestId('verification').click();
+    const dialog = w.getByTestId('safety-dialog');
+    await expect(dialog.getByTestId('safety-number')).toBeVisible();
+    await expect(dialog.getByRole('button', { name: 'Mark as verified' })).toBeInViewport();
+    await shot(w, 'size-640x400-safety-dialog');
+    await w.keyboard.press('Escape');
+    await expect(dialog).toBeHidden();
+  });
+
   await test.step('200 % zoom: the same one-pane layout, sharp', async () => {
     const z = await open(browser, xavier, { width: 640, height: 400, scale: 2 });
     await z.getByTestId('conversation').filter({ hasText: 'wendy' }).click();
