@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import type { ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
 import { LoaderCircle, TriangleAlert } from 'lucide-react';
 import type { AppState } from '../../electron/contract/api.js';
 import { errorText, onBridgeLink } from './runtime/index.js';
@@ -10,6 +11,7 @@ import { Unlock } from './screens/Unlock.js';
 import { Shell } from './screens/Shell.js';
 
 export function App({ runtime }: { runtime: Runtime }): ReactNode {
+  const { t } = useTranslation();
   const [initial, setInitial] = useState<AppState | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [link, setLink] = useState<BridgeLinkStatus>('open');
@@ -51,8 +53,8 @@ export function App({ runtime }: { runtime: Runtime }): ReactNode {
     return (
       <div className="center-fill" role="alert">
         <TriangleAlert size={32} aria-hidden />
-        <h2>Parley cannot reach its core</h2>
-        <p>{runtime.reason}</p>
+        <h2>{t('app.noCore')}</h2>
+        <p>{t('app.openFromApp')}</p>
       </div>
     );
   }
@@ -60,15 +62,15 @@ export function App({ runtime }: { runtime: Runtime }): ReactNode {
     return (
       <div className="center-fill" aria-busy="true">
         <LoaderCircle className="spin" size={28} aria-hidden />
-        <p>{error ? `Still starting… (${error})` : 'Opening Parley…'}</p>
+        <p>{error ? t('app.stillStarting', { reason: error }) : t('app.opening')}</p>
       </div>
     );
   }
   return (
-    <AppProvider bridge={runtime.bridge} initial={initial}>
+    <AppProvider bridge={runtime.bridge} initial={initial} linkLost={link === 'lost'}>
       {link === 'lost' && (
         <div className="bridge-lost" role="alert" data-testid="core-link-lost">
-          Lost the connection to the Parley core. Reconnecting…
+          {t('app.coreLost')}
         </div>
       )}
       <Phase key={generation} />

@@ -2,12 +2,16 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
 import type { ReactNode } from 'react';
 import type { AppState, EventName, ParleyBridge, ParleyEvents } from '../../electron/contract/api.js';
-import { ApiError, errorText } from './runtime/index.js';
+import { ApiError, describeError } from './runtime/index.js';
+import type { ErrorCode } from './lib/failure.js';
+import { ErrorNote } from './components/ErrorNote.js';
 
 export interface Toast {
   id: number;
   kind: 'info' | 'error';
   text: string;
+  /** Errors: the code shown on the details line. */
+  code?: ErrorCode;
 }
 
 interface Ctx {
@@ -15,7 +19,7 @@ interface Ctx {
   state: AppState;
   setState: (s: AppState) => void;
   refresh: () => Promise<void>;
-  toast: (text: string, kind?: Toast['kind']) => void;
+  toast: (text: string, kind?: Toast['kind'], code?: ErrorCode) => void;
   fail: (e: unknown) => void;
 }
 
@@ -35,22 +39,23 @@ export function useEvent<E extends EventName>(event: E, handler: (p: ParleyEvent
   useEffect(() => bridge.on(event, (p) => ref.current(p)), [bridge, event]);
 }
 
-export function AppProvider(props: { bridge: ParleyBridge; initial: AppState; children: ReactNode }): ReactNode {
+export function AppProvider(props: { bridge: ParleyBridge; initial: AppState; linkLost?: boolean; children: ReactNode }): ReactNode {
   const { bridge } = props;
   const [state, setState] = useState<AppState>(props.initial);
   const [toasts, setToasts] = useState<Toast[]>([]);
   const nextId = useRef(1);
 
-  const toast = useCallback((text: string, kind: Toast['kind'] = 'info') => {
+  const toast = useCallback((text: string, kind: Toast['kind'] = 'info', code?: ErrorCode) => {
     const id = nextId.current++;
-    setToasts((t) => [...t.slice(-2), { id, kind, text }]);
+    setToasts((t) => [...t.slice(-2), { id, kind, text, code }]);
     setTimeout(() => setToasts((t) => t.filter((x) => x.id !== id)), kind === 'error' ? 6000 : 3500);
   }, []);
   const fail = useCallback(
     (e: unknown) => {
       // A lost link to the core has its own banner; calls that were in flight need no toast each.
       if (ApiError.from(e).code === 'BRIDGE_DOWN') return;
-      toast(errorText(e), 'error');
+      const d = describeError(e);
+      toast(d.text, 'error', d.code);
     },
     [toast],
   );
@@ -71,14 +76,19 @@ export function AppProvider(props: { bridge: ParleyBridge; initial: AppState; ch
     else root.setAttribute('data-theme', state.settings.theme);
   }, [state.settings.theme]);
 
-  const value = useMemo(() => ({ bridge, state, setState, refresh, toast, fail }), [bridge, state, refresh, toast, fail]);
+  // Without the core nothing reaches the relay either: every status shows Disconnected, never a stale Online.
+  const shown = useMemo<AppState>(
+    () => (props.linkLost ? { ...state, connection: { status: 'offline', relayUrl: state.connection.relayUrl, reason: 'BRIDGE_DOWN: no link to the core' } } : state),
+    [state, props.linkLost],
+  );
+  const value = useMemo(() => ({ bridge, state: shown, setState, refresh, toast, fail }), [bridge, shown, refresh, toast, fail]);
   return (
     <AppCtx.Provider value={value}>
       {props.children}
       <div className="toasts" role="status" aria-live="polite">
         {toasts.map((t) => (
           <div key={t.id} className={`toast ${t.kind}`} role={t.kind === 'error' ? 'alert' : undefined}>
-            {t.text}
+            {t.code ? <ErrorNote error={{ text: t.text, code: t.code }} icon={false} /> : t.text}
           </div>
         ))}
       </div>

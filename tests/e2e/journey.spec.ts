@@ -159,6 +159,14 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
   await test.step('Bob goes offline; what Alice sends meanwhile waits at the relay and arrives when he returns', async () => {
     await bob.stop();
     await expect(b.getByTestId('core-link-lost')).toBeVisible();
+    // The status tells the truth everywhere: without its core Bob's window is not Online anywhere.
+    await expect(b.getByTestId('connection')).toHaveText('Disconnected');
+    await expect(b.getByTestId('connection')).toHaveAttribute('data-status', 'offline');
+    // The bar is in the layout: it pushes the app down instead of covering the top of the window.
+    const bar = (await b.getByTestId('core-link-lost').boundingBox())!;
+    const profile = (await b.getByTestId('me').boundingBox())!;
+    expect(profile.y).toBeGreaterThanOrEqual(bar.y + bar.height);
+    await shot(b, '14-core-lost-status');
     const notes = ['Offline note 1', 'Offline note 2', 'Offline note 3'];
     for (const text of notes) {
       await send(a, text);
@@ -168,7 +176,9 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     await send(a, OVERSIZED);
     const failed = bubbles(a).filter({ hasText: 'end of log' });
     await expect(failed).toHaveAttribute('data-state', 'failed', { timeout: 20_000 });
-    await expect(failed).toContainText('TOO_LARGE');
+    await expect(failed.getByTestId('message-failure')).toContainText('This message is too long to send. Shorten it or split it into several messages.');
+    await expect(failed.getByTestId('message-failure')).toContainText('Details: TOO_LARGE');
+    await expect(failed).not.toContainText('envelope is');
     await expect(failed.getByRole('button', { name: 'Retry' })).toBeVisible();
     await shot(a, '09-chat-message-states');
 

@@ -1,9 +1,11 @@
 /** Modal dialog: labelled, focus moves in on open and back on close, Esc closes, Tab stays inside. */
 import { useEffect, useId, useRef } from 'react';
 import type { ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
 import { X } from 'lucide-react';
 
 export function Dialog(p: { title: string; onClose: () => void; children: ReactNode; footer?: ReactNode; wide?: boolean; testId?: string }): ReactNode {
+  const { t } = useTranslation();
   const ref = useRef<HTMLDivElement>(null);
   const titleId = useId();
   const onClose = useRef(p.onClose);
@@ -44,7 +46,7 @@ export function Dialog(p: { title: string; onClose: () => void; children: ReactN
       <div className="dialog" role="dialog" aria-modal="true" aria-labelledby={titleId} ref={ref} style={p.wide ? { maxWidth: 600 } : undefined} data-testid={p.testId}>
         <header>
           <h2 id={titleId}>{p.title}</h2>
-          <button type="button" className="icon-btn" onClick={p.onClose} aria-label="Close">
+          <button type="button" className="icon-btn" onClick={p.onClose} aria-label={t('common.close')}>
             <X size={18} aria-hidden />
           </button>
         </header>

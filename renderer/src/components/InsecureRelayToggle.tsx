@@ -4,11 +4,13 @@
  * place the user learns what they give up.
  */
 import type { ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
 import { TriangleAlert } from 'lucide-react';
 import { useApp } from '../state.js';
 
 export function InsecureRelayToggle({ id }: { id: string }): ReactNode {
   const { bridge, state, setState, fail } = useApp();
+  const { t } = useTranslation();
   const on = state.settings.insecureRelay;
   const set = (insecureRelay: boolean): void => {
     setState({ ...state, settings: { ...state.settings, insecureRelay } });
@@ -17,13 +19,11 @@ export function InsecureRelayToggle({ id }: { id: string }): ReactNode {
   return (
     <div className="field">
       <label className="choice" htmlFor={id}>
-        <input id={id} type="checkbox" checked={on} onChange={(e) => set(e.target.checked)} /> Allow relays without encryption
+        <input id={id} type="checkbox" checked={on} onChange={(e) => set(e.target.checked)} /> {t('insecure.label')}
       </label>
       <p className={`hint ${on ? 'error' : ''}`} style={{ display: 'flex', gap: 6, alignItems: 'flex-start', fontSize: 13 }}>
         <TriangleAlert size={16} aria-hidden style={{ flex: 'none' }} />
-        Only for a relay you control on a network you trust. Without https:// nothing proves the relay is the one you
-        mean: anyone on the network path can pose as it, see who talks to whom and drop messages. Message contents stay
-        end-to-end encrypted either way.
+        {t('insecure.warning')}
       </p>
     </div>
   );

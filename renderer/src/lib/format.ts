@@ -18,30 +18,27 @@ export function clockTime(t: number): string {
   return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
 }
 
-const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-const WEEKDAYS_SHORT = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+/** The UI language's date locale: English dates day-first ("3 Mar 2026"), as the rest of the UI is 24 h. */
+const LOCALES: Record<string, string> = { en: 'en-GB', de: 'de-DE' };
+const fmt = (lang: string, o: Intl.DateTimeFormatOptions): Intl.DateTimeFormat => new Intl.DateTimeFormat(LOCALES[lang] ?? lang, o);
 
 /** Conversation-list time: today "14:05"; within the last 6 days the weekday "Tue"; older "3 Mar 2026". */
-export function listTime(t: number, now: number = Date.now()): string {
+export function listTime(t: number, now: number = Date.now(), lang = 'en'): string {
   const today = startOfDay(now);
   const day = startOfDay(t);
   if (day === today) return clockTime(t);
-  if (day > today - 6 * DAY && day < today) return WEEKDAYS_SHORT[new Date(t).getDay()]!;
-  const d = new Date(t);
-  return `${d.getDate()} ${MONTHS[d.getMonth()]} ${d.getFullYear()}`;
+  if (day > today - 6 * DAY && day < today) return fmt(lang, { weekday: 'short' }).format(t);
+  return fmt(lang, { day: 'numeric', month: 'short', year: 'numeric' }).format(t);
 }
 
-/** Day separator label: "Today", "Yesterday", "Tuesday", or "3 March 2026". */
-export function dayLabel(t: number, now: number = Date.now()): string {
+/** Day separator label: "Today", "Yesterday" (words from the catalog), "Tuesday", or "3 March 2026". */
+export function dayLabel(t: number, now: number = Date.now(), lang = 'en', words = { today: 'Today', yesterday: 'Yesterday' }): string {
   const today = startOfDay(now);
   const day = startOfDay(t);
-  if (day === today) return 'Today';
-  if (day === startOfDay(today - 1)) return 'Yesterday';
-  if (day > today - 6 * DAY && day < today) return WEEKDAYS[new Date(t).getDay()]!;
-  const d = new Date(t);
-  const month = new Date(2000, d.getMonth(), 1).toLocaleString('en', { month: 'long' });
-  return `${d.getDate()} ${month} ${d.getFullYear()}`;
+  if (day === today) return words.today;
+  if (day === startOfDay(today - 1)) return words.yesterday;
+  if (day > today - 6 * DAY && day < today) return fmt(lang, { weekday: 'long' }).format(t);
+  return fmt(lang, { day: 'numeric', month: 'long', year: 'numeric' }).format(t);
 }
 
 /** Initials for an avatar: "alice" → "AL", "bob.smith" → "BS", "x1" → "X1". */
@@ -76,29 +73,20 @@ export function safetyGroups(digits: string): string[] {
 /** Mirrors relay/protocol/limits.ts USERNAME_RE (the renderer may not import the relay module). */
 export const USERNAME_RE = /^[a-z0-9][a-z0-9_.-]{2,31}$/;
 
-/** Live username feedback while typing; null when valid. */
-export function usernameProblem(name: string): string | null {
-  if (name.length === 0) return 'Choose a name others will use to find you.';
-  if (/[A-Z]/.test(name)) return 'Use lower-case letters only.';
-  if (name.length < 3) return 'At least 3 characters.';
-  if (name.length > 32) return 'At most 32 characters.';
-  if (!/^[a-z0-9]/.test(name)) return 'Start with a letter or a digit.';
-  const bad = name.match(/[^a-z0-9_.-]/);
-  if (bad) return `“${bad[0]}” is not allowed: use a–z, 0–9, _ . -`;
-  return USERNAME_RE.test(name) ? null : 'Use a–z, 0–9, _ . -';
+/** A problem as a catalog key under `username.` (and its values); the words live in the catalogs. */
+export interface UsernameProblem {
+  key: 'empty' | 'lowercase' | 'tooShort' | 'tooLong' | 'start' | 'notAllowed' | 'chars';
+  values?: { char: string };
 }
 
-/** Relay address check before testing the connection; null when it looks usable. Adds https:// when no scheme. */
-export function normalizeRelayUrl(input: string): { url: string } | { error: string } {
-  const s = input.trim();
-  if (!s) return { error: 'Enter the relay address, for example 192.168.1.20:7447.' };
-  const withScheme = /^[a-z]+:\/\//i.test(s) ? s : `https://${s}`;
-  try {
-    const u = new URL(withScheme);
-    if (!['http:', 'https:', 'ws:', 'wss:'].includes(u.protocol)) return { error: 'Use an https:// address.' };
-    if (!u.hostname) return { error: 'The address needs a host name or IP address.' };
-    return { url: u.href.replace(/\/$/, '') };
-  } catch {
-    return { error: 'That does not look like an address.' };
-  }
+/** Live username feedback while typing; null when valid. */
+export function usernameProblem(name: string): UsernameProblem | null {
+  if (name.length === 0) return { key: 'empty' };
+  if (/[A-Z]/.test(name)) return { key: 'lowercase' };
+  if (name.length < 3) return { key: 'tooShort' };
+  if (name.length > 32) return { key: 'tooLong' };
+  if (!/^[a-z0-9]/.test(name)) return { key: 'start' };
+  const bad = name.match(/[^a-z0-9_.-]/);
+  if (bad) return { key: 'notAllowed', values: { char: bad[0] } };
+  return USERNAME_RE.test(name) ? null : { key: 'chars' };
 }

@@ -1,5 +1,8 @@
-/** The error every bridge call rejects with: a stable code and a message meant for people. */
+/** The error every bridge call rejects with: a stable code and a message meant for logs; people see describeError. */
 import type { ApiErrorShape } from '../../../electron/contract/api.js';
+import { failureCode, reasonCode } from '../lib/failure.js';
+import type { ErrorCode } from '../lib/failure.js';
+import { t } from '../i18n/index.js';
 
 export class ApiError extends Error implements ApiErrorShape {
   constructor(
@@ -20,7 +23,27 @@ export class ApiError extends Error implements ApiErrorShape {
   }
 }
 
+/** What a person sees for a failure: a sentence (what happened, what to do) and the code for the "details" line. */
+export interface Described {
+  text: string;
+  code: ErrorCode;
+}
+
+export function describeCode(code: ErrorCode): Described {
+  return { text: t(`errors.${code}`), code };
+}
+
+/** For a thrown value (ApiError, Error). The internal message is never shown. */
+export function describeError(e: unknown): Described {
+  return describeCode(failureCode(e));
+}
+
+/** For a free-text reason from the core (a failed message, testRelay, the connection). */
+export function describeReason(raw: string | null | undefined): Described {
+  return describeCode(reasonCode(raw));
+}
+
 /** A one-line human message for any failure. */
 export function errorText(e: unknown): string {
-  return ApiError.from(e).message;
+  return describeError(e).text;
 }

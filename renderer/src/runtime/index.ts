@@ -9,7 +9,8 @@ import type { BridgeLinkStatus } from './browser.js';
 import { electronBridge } from './electron.js';
 
 export type { BridgeLinkStatus };
-export { ApiError, errorText } from './errors.js';
+export { ApiError, describeCode, describeError, describeReason, errorText } from './errors.js';
+export type { Described } from './errors.js';
 
 export type Runtime =
   | { kind: 'electron'; bridge: ParleyBridge }

@@ -1,13 +1,15 @@
 import { useState } from 'react';
 import type { ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
 import { LoaderCircle, UserPlus } from 'lucide-react';
 import { Dialog } from '../components/Dialog.js';
 import { usernameProblem } from '../lib/format.js';
-import { ApiError } from '../runtime/index.js';
+import { ApiError, describeError } from '../runtime/index.js';
 import { useApp } from '../state.js';
 
 export function AddContactDialog(p: { onClose: () => void; onAdded: (username: string) => void }): ReactNode {
   const { bridge, state } = useApp();
+  const { t } = useTranslation();
   const [name, setName] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -23,24 +25,24 @@ export function AddContactDialog(p: { onClose: () => void; onAdded: (username: s
       .then((c) => p.onAdded(c.username))
       .catch((e: unknown) => {
         const err = ApiError.from(e);
-        setError(err.code === 'NOT_FOUND' ? `Nobody called “${name}” is registered on your relay.` : err.message);
+        setError(err.code === 'NOT_FOUND' ? t('addContact.notFound', { name }) : describeError(err).text);
       })
       .finally(() => setBusy(false));
   };
 
-  const shown = error ?? (self ? 'That is you.' : problem);
+  const shown = error ?? (self ? t('addContact.self') : problem ? t(`username.${problem.key}`, problem.values) : null);
   return (
     <Dialog
-      title="Add a contact"
+      title={t('addContact.title')}
       onClose={p.onClose}
       testId="add-contact-dialog"
       footer={
         <>
           <button type="button" className="btn" onClick={p.onClose}>
-            Cancel
+            {t('common.cancel')}
           </button>
           <button type="submit" form="add-contact-form" className="btn primary" disabled={!name || !!problem || self || busy}>
-            {busy ? <LoaderCircle size={16} className="spin" aria-hidden /> : <UserPlus size={16} aria-hidden />} Add
+            {busy ? <LoaderCircle size={16} className="spin" aria-hidden /> : <UserPlus size={16} aria-hidden />} {t('addContact.add')}
           </button>
         </>
       }
@@ -53,7 +55,7 @@ export function AddContactDialog(p: { onClose: () => void; onAdded: (username: s
           submit();
         }}
       >
-        <label htmlFor="add-username">Username</label>
+        <label htmlFor="add-username">{t('common.username')}</label>
         <input
           id="add-username"
           className="input"
@@ -69,10 +71,10 @@ export function AddContactDialog(p: { onClose: () => void; onAdded: (username: s
           }}
         />
         <span id="add-username-hint" className={`hint ${shown ? 'error' : ''}`} aria-live="polite">
-          {shown ?? 'Their Parley username, exactly as they gave it to you.'}
+          {shown ?? t('addContact.hint')}
         </span>
       </form>
-      <p className="muted small">Parley fetches their public key from the relay. Compare safety numbers afterwards to be sure it is really them.</p>
+      <p className="muted small">{t('addContact.note')}</p>
     </Dialog>
   );
 }

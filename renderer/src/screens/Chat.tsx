@@ -5,15 +5,19 @@
  */
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { Ban, Check, CheckCheck, CircleAlert, Clock, Info, Lock, LoaderCircle, RotateCw, SendHorizontal, Shield, ShieldAlert, ShieldCheck, WifiOff } from 'lucide-react';
-import type { ContactDetail, KeyChangeView, MessageView } from '../../../electron/contract/api.js';
+import { Ban, CircleAlert, Info, Lock, LoaderCircle, Shield, ShieldAlert, ShieldCheck, WifiOff } from 'lucide-react';
+import type { ContactDetail } from '../../../electron/contract/api.js';
 import { Avatar } from '../components/Avatar.js';
-import { clockTime, dayLabel } from '../lib/format.js';
+import { dayLabel } from '../lib/format.js';
 import { append, fromPage, messageAt, newest, prependPage, update } from '../lib/history.js';
 import type { History } from '../lib/history.js';
 import { rowLayout } from '../lib/timeline.js';
 import { errorText } from '../runtime/index.js';
+import { Bubble } from './chat/Bubble.js';
+import { Composer } from './chat/Composer.js';
+import { KeyChangeBanner, KeyChangeLine } from './chat/KeyChange.js';
 import { useApp, useEvent } from '../state.js';
 
 const PAGE = 200;
@@ -26,6 +30,7 @@ const ROW_ESTIMATE = 48;
 
 export function Chat(p: { username: string; onShowContact: () => void; onChanged: () => void }): ReactNode {
   const { bridge, state, fail } = useApp();
+  const { t, i18n } = useTranslation();
   const [detail, setDetail] = useState<ContactDetail | null>(null);
   const [tl, setTl] = useState<History | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -153,15 +158,15 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
   const disabledReason = !detail
     ? null
     : detail.keyChangePending
-      ? `Sending is paused until you review ${username}’s new safety number.`
+      ? t('chat.pausedKeyChange', { name: username })
       : detail.blocked
-        ? `You blocked ${username}. Unblock them in their contact details to send messages.`
+        ? t('chat.pausedBlocked', { name: username })
         : detail.request
-          ? `Accept ${username}’s request to reply.`
+          ? t('chat.pausedRequest', { name: username })
           : null;
 
   return (
-    <section className="main" aria-label={`Conversation with ${username}`} data-testid="chat">
+    <section className="main" aria-label={t('chat.region', { name: username })} data-testid="chat">
       <header className="chat-head">
         {detail ? <Avatar name={username} fingerprint={detail.fingerprint} /> : <span className="avatar" style={{ background: 'var(--surface-2)' }} />}
         <div className="who">
@@ -170,15 +175,15 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
             <button type="button" className={`verify ${detail.verified ? 'ok' : ''}`} onClick={p.onShowContact} data-testid="verification">
               {detail.keyChangePending ? (
                 <>
-                  <ShieldAlert size={14} aria-hidden style={{ color: 'var(--warn)' }} /> Safety number changed — review it
+                  <ShieldAlert size={14} aria-hidden style={{ color: 'var(--warn)' }} /> {t('chat.changed')}
                 </>
               ) : detail.verified ? (
                 <>
-                  <ShieldCheck size={14} aria-hidden /> Verified
+                  <ShieldCheck size={14} aria-hidden /> {t('chat.verified')}
                 </>
               ) : (
                 <>
-                  <Shield size={14} aria-hidden /> Not verified — compare safety numbers
+                  <Shield size={14} aria-hidden /> {t('chat.notVerified')}
                 </>
               )}
             </button>
@@ -187,10 +192,10 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
         {conn.status !== 'online' && (
           <span className={`conn-chip ${conn.status}`} role="status" data-testid="relay-state">
             {conn.status === 'connecting' ? <LoaderCircle size={14} className="spin" aria-hidden /> : <WifiOff size={14} aria-hidden />}
-            {conn.status === 'connecting' ? 'Connecting to relay…' : 'Offline — messages will go out when the relay is back'}
+            {conn.status === 'connecting' ? t('status.connectingLong') : t('chat.disconnected')}
           </span>
         )}
-        <button type="button" className="icon-btn" aria-label={`About ${username}`} title="Contact details and safety number" onClick={p.onShowContact}>
+        <button type="button" className="icon-btn" aria-label={t('chat.about', { name: username })} title={t('chat.aboutTitle')} onClick={p.onShowContact}>
           <Info size={18} aria-hidden />
         </button>
       </header>
@@ -205,18 +210,18 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
         />
       )}
       {detail?.request && !detail.keyChangePending && (
-        <div className="banner info" role="region" aria-label="Message request">
+        <div className="banner info" role="region" aria-label={t('chat.request')}>
           <Info size={18} aria-hidden />
           <div className="text">
-            <strong>{username} is not in your contacts.</strong>
-            <span className="muted">Accept to reply and let them see that you read their messages, or block them.</span>
+            <strong>{t('chat.requestTitle', { name: username })}</strong>
+            <span className="muted">{t('chat.requestBody')}</span>
           </div>
           <div className="actions">
             <button type="button" className="btn primary" onClick={() => contactAction(() => bridge.acceptRequest({ username }))}>
-              Accept
+              {t('chat.accept')}
             </button>
             <button type="button" className="btn danger" onClick={() => contactAction(() => bridge.setBlocked({ username, blocked: true }))}>
-              <Ban size={16} aria-hidden /> Block
+              <Ban size={16} aria-hidden /> {t('chat.block')}
             </button>
           </div>
         </div>
@@ -227,7 +232,7 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
         ref={scrollRef}
         role="log"
         aria-live="polite"
-        aria-label="Messages"
+        aria-label={t('chat.messages')}
         tabIndex={0}
         data-testid="messages"
         onScroll={(e) => {
@@ -238,12 +243,12 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
         {loadError && (
           <div className="empty" role="alert">
             <CircleAlert size={28} aria-hidden />
-            <p>Could not load messages: {loadError}</p>
+            <p>{t('chat.loadFailed', { reason: loadError })}</p>
           </div>
         )}
         {!tl && !loadError && (
           <div className="center-fill" aria-busy="true">
-            <LoaderCircle size={24} className="spin" aria-hidden /> Loading messages…
+            <LoaderCircle size={24} className="spin" aria-hidden /> {t('chat.loading')}
           </div>
         )}
         {tl && count === 0 && tailChanges.length === 0 && (
@@ -251,8 +256,8 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
             <div className="art" aria-hidden>
               <Lock size={32} />
             </div>
-            <h2>Say hello to {username}</h2>
-            <p>Messages are encrypted for {username} on this computer. Compare safety numbers once to be sure it is really them.</p>
+            <h2>{t('chat.helloTitle', { name: username })}</h2>
+            <p>{t('chat.helloBody', { name: username })}</p>
           </div>
         )}
         {tl && rows > 0 && (
@@ -286,7 +291,7 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
                 <div key={key} data-index={vi.index} ref={virtualizer.measureElement} style={style}>
                   {sepDay && (
                     <div className="day" role="separator">
-                      <span>{dayLabel(m.sentAt)}</span>
+                      <span>{dayLabel(m.sentAt, Date.now(), i18n.language, { today: t('time.today'), yesterday: t('time.yesterday') })}</span>
                     </div>
                   )}
                   {before.map((c) => (
@@ -308,171 +313,5 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
         <Composer username={username} onSend={send} />
       )}
     </section>
-  );
-}
-
-const STATE_LABEL: Record<MessageView['state'], string> = {
-  sending: 'Sending',
-  sent: 'Sent',
-  delivered: 'Delivered',
-  failed: 'Not sent',
-  undecryptable: 'Could not be decrypted',
-};
-
-function StateIcon({ state }: { state: MessageView['state'] }): ReactNode {
-  switch (state) {
-    case 'sending':
-      return <Clock size={13} aria-hidden />;
-    case 'sent':
-      return <Check size={13} aria-hidden />;
-    case 'delivered':
-      return <CheckCheck size={13} aria-hidden className="delivered" />;
-    default:
-      return null;
-  }
-}
-
-function Bubble({ m, groupStart, groupEnd, onRetry }: { m: MessageView; groupStart: boolean; groupEnd: boolean; onRetry: (id: string) => void }): ReactNode {
-  const cls = `bubble-wrap ${m.direction} ${groupEnd ? 'ge' : ''}`;
-  if (m.state === 'undecryptable' || m.body === null) {
-    const reason = m.error ?? 'The message was damaged or not meant for this key.';
-    return (
-      <div className={`msg-row ${groupStart ? 'gs' : ''}`}>
-        <div className={cls} data-testid="message" data-state="undecryptable" data-id={m.id}>
-          <div className="bubble undecryptable" title={reason} aria-label={`Message could not be decrypted: ${reason}`} tabIndex={0}>
-            <Lock size={14} aria-hidden /> This message could not be decrypted
-          </div>
-          {groupEnd && (
-            <div className="meta">
-              <span>{clockTime(m.sentAt)}</span>
-              <span>· {reason}</span>
-            </div>
-          )}
-        </div>
-      </div>
-    );
-  }
-  const showMeta = groupEnd || m.state === 'failed';
-  return (
-    <div className={`msg-row ${groupStart ? 'gs' : ''}`}>
-      <div className={cls} data-testid="message" data-state={m.state} data-id={m.id}>
-        <div className={`bubble ${m.state === 'failed' ? 'failed' : ''}`}>{m.body}</div>
-        {showMeta && (
-          <div className="meta">
-            <time dateTime={new Date(m.sentAt).toISOString()}>{clockTime(m.sentAt)}</time>
-            {m.direction === 'out' && m.state !== 'failed' && (
-              <span title={STATE_LABEL[m.state]} aria-label={STATE_LABEL[m.state]} style={{ display: 'inline-flex' }} data-testid="message-state">
-                <StateIcon state={m.state} />
-              </span>
-            )}
-            {m.state === 'failed' && (
-              <span className="state-failed" title={m.error ?? undefined}>
-                <CircleAlert size={13} aria-hidden /> Not sent{m.error ? `: ${m.error}` : ''} ·
-                <button type="button" className="link" onClick={() => onRetry(m.id)} style={{ color: 'inherit', textDecoration: 'underline' }}>
-                  <RotateCw size={12} aria-hidden style={{ verticalAlign: -1 }} /> Retry
-                </button>
-              </span>
-            )}
-          </div>
-        )}
-      </div>
-    </div>
-  );
-}
-
-function KeyChangeLine({ username, change }: { username: string; change: KeyChangeView }): ReactNode {
-  const what = change.resolution === 'accepted' ? 'accepted' : change.resolution === 'rejected' ? 'rejected' : 'waiting for review';
-  return (
-    <div className="sysline" role="note" data-testid="key-change-line">
-      <span>
-        <ShieldAlert size={13} aria-hidden /> {username}’s safety number changed at {clockTime(change.at)} · {what}
-      </span>
-    </div>
-  );
-}
-
-function KeyChangeBanner(p: { username: string; change: KeyChangeView | null; onCompare: () => void; onAccept: () => void; onReject: () => void }): ReactNode {
-  return (
-    <div className="banner warn" role="alert" data-testid="key-change-banner">
-      <ShieldAlert size={20} aria-hidden />
-      <div className="text">
-        <strong>{p.username}’s safety number has changed.</strong>
-        <span>
-          They may have reinstalled Parley or moved to a new computer — or someone may be trying to listen in. Compare the new safety number with{' '}
-          {p.username} before you continue.
-          {p.change && (p.change.signedByOld ? ' The change was signed with their previous key.' : ' The change was not signed with their previous key.')}
-        </span>
-        <div className="actions" style={{ marginTop: 8 }}>
-          <button type="button" className="btn" onClick={p.onCompare}>
-            Compare safety numbers
-          </button>
-          <button type="button" className="btn primary" onClick={p.onAccept}>
-            Accept new key
-          </button>
-          <button type="button" className="btn danger" onClick={p.onReject}>
-            Reject
-          </button>
-        </div>
-      </div>
-    </div>
-  );
-}
-
-function Composer({ username, onSend }: { username: string; onSend: (text: string) => Promise<boolean> }): ReactNode {
-  const [text, setText] = useState('');
-  const [busy, setBusy] = useState(false);
-  const ref = useRef<HTMLTextAreaElement>(null);
-
-  useLayoutEffect(() => {
-    const el = ref.current;
-    if (!el) return;
-    el.style.height = 'auto';
-    el.style.height = `${el.scrollHeight + 2}px`;
-  }, [text]);
-  useEffect(() => ref.current?.focus(), [username]);
-
-  const submit = async (): Promise<void> => {
-    const t = text.trim();
-    if (!t || busy) return;
-    setBusy(true);
-    const ok = await onSend(t);
-    setBusy(false);
-    if (ok) setText('');
-    ref.current?.focus();
-  };
-
-  return (
-    <form
-      className="composer"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void submit();
-      }}
-    >
-      <label htmlFor="composer" className="sr-only">
-        Message to {username}
-      </label>
-      <textarea
-        id="composer"
-        ref={ref}
-        rows={1}
-        value={text}
-        placeholder={`Message ${username}`}
-        onChange={(e) => setText(e.target.value)}
-        onKeyDown={(e) => {
-          if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
-            e.preventDefault();
-            void submit();
-          }
-        }}
-        aria-describedby="composer-hint"
-      />
-      <span id="composer-hint" className="sr-only">
-        Enter sends, Shift+Enter adds a new line.
-      </span>
-      <button type="submit" className="send" aria-label="Send" disabled={!text.trim() || busy}>
-        <SendHorizontal size={18} aria-hidden />
-      </button>
-    </form>
   );
 }

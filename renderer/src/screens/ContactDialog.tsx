@@ -1,6 +1,7 @@
 /** Contact details: safety number (12 groups of 5, monospace), its QR code, verification, key history, blocking. */
 import { useEffect, useState } from 'react';
 import type { ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
 import QRCode from 'qrcode';
 import { Ban, LoaderCircle, ShieldAlert, ShieldCheck, ShieldOff } from 'lucide-react';
 import type { ContactDetail } from '../../../electron/contract/api.js';
@@ -15,6 +16,7 @@ export function ContactDialog(p: { username: string; onClose: () => void; onChan
   const [qr, setQr] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const { username } = p;
+  const { t, i18n } = useTranslation();
 
   const load = (): void => {
     bridge.getContact({ username }).then(setD, fail);
@@ -41,10 +43,10 @@ export function ContactDialog(p: { username: string; onClose: () => void; onChan
 
   const groups = d ? (d.safetyNumberGroups.length === 12 ? d.safetyNumberGroups : safetyGroups(d.safetyNumber)) : [];
   return (
-    <Dialog title={`Safety number with ${username}`} onClose={p.onClose} wide testId="safety-dialog">
+    <Dialog title={t('safety.title', { name: username })} onClose={p.onClose} wide testId="safety-dialog">
       {!d ? (
         <p className="muted" style={{ display: 'flex', gap: 8, alignItems: 'center' }} aria-busy="true">
-          <LoaderCircle size={16} className="spin" aria-hidden /> Loading…
+          <LoaderCircle size={16} className="spin" aria-hidden /> {t('safety.loading')}
         </p>
       ) : (
         <>
@@ -54,46 +56,45 @@ export function ContactDialog(p: { username: string; onClose: () => void; onChan
               <strong style={{ fontSize: 16 }}>{username}</strong>
               {d.keyChangePending ? (
                 <span className="pill warn">
-                  <ShieldAlert size={14} aria-hidden /> Safety number changed
+                  <ShieldAlert size={14} aria-hidden /> {t('safety.changed')}
                 </span>
               ) : d.verified ? (
                 <span className="pill ok" data-testid="verified-pill">
-                  <ShieldCheck size={14} aria-hidden /> Verified
+                  <ShieldCheck size={14} aria-hidden /> {t('chat.verified')}
                 </span>
               ) : (
                 <span className="pill no">
-                  <ShieldOff size={14} aria-hidden /> Not verified
+                  <ShieldOff size={14} aria-hidden /> {t('safety.notVerified')}
                 </span>
               )}
             </div>
           </div>
-          <p className="muted">
-            Compare these numbers with {username} in person or on a call, or scan the code on their screen. If every group matches, nobody is
-            between you. The number is the same on both sides.
-          </p>
-          <div className="safety" data-testid="safety-number" aria-label={`Safety number: ${groups.join(' ')}`}>
-            {groups.map((g, i) => (
-              <span key={i}>{g}</span>
-            ))}
-          </div>
+          <p className="muted">{t(d.keyChangePending && d.pendingSafetyNumber ? 'safety.compareNew' : 'safety.compare', { name: username })}</p>
+          {/* During a key change the NEW number is the one to check, so it comes first; the old one is for reference. */}
           {d.keyChangePending && d.pendingSafetyNumber && (
             <>
-              <h3>New safety number (after the key change)</h3>
-              <div className="safety pending" data-testid="pending-safety-number">
+              <h3>{t('safety.newNumber')}</h3>
+              <div className="safety pending" data-testid="pending-safety-number" aria-label={t('safety.numberLabel', { digits: safetyGroups(d.pendingSafetyNumber).join(' ') })}>
                 {safetyGroups(d.pendingSafetyNumber).map((g, i) => (
                   <span key={i}>{g}</span>
                 ))}
               </div>
+              <h3>{t('safety.oldNumber')}</h3>
             </>
           )}
-          <div className="qr">{qr ? <img src={qr} alt={`QR code of the safety number with ${username}`} /> : <span className="muted">Preparing QR code…</span>}</div>
+          <div className="safety" data-testid="safety-number" aria-label={t('safety.numberLabel', { digits: groups.join(' ') })}>
+            {groups.map((g, i) => (
+              <span key={i}>{g}</span>
+            ))}
+          </div>
+          <div className="qr">{qr ? <img src={qr} alt={t('safety.qr', { name: username })} /> : <span className="muted">{t('safety.qrPreparing')}</span>}</div>
           {d.keyChanges.length > 0 && (
             <div>
-              <h3>Key history</h3>
+              <h3>{t('safety.history')}</h3>
               <ul style={{ margin: 0, paddingLeft: 20 }} className="muted">
                 {d.keyChanges.map((c) => (
                   <li key={c.at}>
-                    {listTime(c.at)}: key changed ({c.signedByOld ? 'signed by the previous key' : 'not signed by the previous key'}) — {c.resolution}
+                    {t(c.signedByOld ? 'safety.historySigned' : 'safety.historyUnsigned', { time: listTime(c.at, Date.now(), i18n.language) })} — {t(`keyChange.${c.resolution}`)}
                   </li>
                 ))}
               </ul>
@@ -104,23 +105,23 @@ export function ContactDialog(p: { username: string; onClose: () => void; onChan
               type="button"
               className="btn danger"
               disabled={busy}
-              onClick={() => act(() => bridge.setBlocked({ username, blocked: !d.blocked }), d.blocked ? `Unblocked ${username}` : `Blocked ${username}`)}
+              onClick={() => act(() => bridge.setBlocked({ username, blocked: !d.blocked }), d.blocked ? t('safety.unblocked', { name: username }) : t('safety.blocked', { name: username }))}
             >
-              <Ban size={16} aria-hidden /> {d.blocked ? 'Unblock' : 'Block'}
+              <Ban size={16} aria-hidden /> {d.blocked ? t('safety.unblock') : t('chat.block')}
             </button>
             <div className="row-actions">
               {d.keyChangePending ? (
                 <>
-                  <button type="button" className="btn" disabled={busy} onClick={() => act(() => bridge.rejectKeyChange({ username }), 'New key rejected')}>
-                    Reject new key
+                  <button type="button" className="btn" disabled={busy} onClick={() => act(() => bridge.rejectKeyChange({ username }), t('safety.rejectedToast'))}>
+                    {t('safety.rejectNew')}
                   </button>
-                  <button type="button" className="btn primary" disabled={busy} onClick={() => act(() => bridge.acceptKeyChange({ username, fingerprint: d.keyChanges.filter((k) => k.resolution === 'pending').at(-1)?.newFingerprint ?? '' }), 'New key accepted')}>
-                    Accept new key
+                  <button type="button" className="btn primary" disabled={busy} onClick={() => act(() => bridge.acceptKeyChange({ username, fingerprint: d.keyChanges.filter((k) => k.resolution === 'pending').at(-1)?.newFingerprint ?? '' }), t('safety.acceptedToast'))}>
+                    {t('keyChange.accept')}
                   </button>
                 </>
               ) : d.verified ? (
                 <button type="button" className="btn" disabled={busy} onClick={() => act(() => bridge.setVerified({ username, verified: false }))}>
-                  Clear verification
+                  {t('safety.clear')}
                 </button>
               ) : (
                 <button
@@ -128,9 +129,9 @@ export function ContactDialog(p: { username: string; onClose: () => void; onChan
                   className="btn primary"
                   data-autofocus
                   disabled={busy}
-                  onClick={() => act(() => bridge.setVerified({ username, verified: true }), `${username} is verified`)}
+                  onClick={() => act(() => bridge.setVerified({ username, verified: true }), t('safety.verifiedToast', { name: username }))}
                 >
-                  <ShieldCheck size={16} aria-hidden /> Mark as verified
+                  <ShieldCheck size={16} aria-hidden /> {t('safety.markVerified')}
                 </button>
               )}
             </div>

@@ -1,45 +1,52 @@
 /** Settings: profile and fingerprint, relay, embedded relay, identity backup, notifications, theme, about. */
 import { useState } from 'react';
 import type { ReactNode } from 'react';
-import { Bell, ClipboardCopy, Download, Info, KeyRound, LoaderCircle, Palette, Power, Server, Upload, User, Wifi, X } from 'lucide-react';
+import { useTranslation } from 'react-i18next';
+import { Bell, ClipboardCopy, Download, Info, KeyRound, LoaderCircle, Palette, Power, Server, Upload, User, Wifi, X, Languages } from 'lucide-react';
 import type { Settings } from '../../../electron/contract/api.js';
 import { Avatar } from '../components/Avatar.js';
 import { ConnectionStatus } from '../components/ConnectionStatus.js';
 import { InsecureRelayToggle } from '../components/InsecureRelayToggle.js';
-import { fingerprintGroups, normalizeRelayUrl } from '../lib/format.js';
-import { errorText } from '../runtime/index.js';
+import { fingerprintGroups } from '../lib/format.js';
+import { normalizeRelayUrl } from '../lib/relay-address.js';
+import { ErrorNote } from '../components/ErrorNote.js';
+import { describeCode, describeError, describeReason } from '../runtime/index.js';
+import type { Described } from '../runtime/index.js';
 import { useApp } from '../state.js';
+import { chooseLanguage, LANGUAGES, resolveChoice, savedChoice } from '../i18n/index.js';
+import type { LanguageChoice } from '../i18n/index.js';
 
 export function SettingsPage({ onClose }: { onClose: () => void }): ReactNode {
   const { state } = useApp();
+  const { t } = useTranslation();
   const profile = state.profile!;
   return (
     <div className="page" data-testid="settings">
       <div className="page-inner">
         <div style={{ display: 'flex', alignItems: 'center', gap: 12 }}>
-          <h1 style={{ flex: 1 }}>Settings</h1>
-          <button type="button" className="icon-btn" aria-label="Close settings" onClick={onClose}>
+          <h1 style={{ flex: 1 }}>{t('settings.title')}</h1>
+          <button type="button" className="icon-btn" aria-label={t('settings.close')} onClick={onClose}>
             <X size={20} aria-hidden />
           </button>
         </div>
 
         <section className="card" aria-labelledby="set-profile">
           <h2 id="set-profile">
-            <User size={18} aria-hidden /> Profile
+            <User size={18} aria-hidden /> {t('settings.profile')}
           </h2>
           <div style={{ display: 'flex', gap: 16, alignItems: 'center' }}>
             <Avatar name={profile.username} fingerprint={profile.fingerprint} size="lg" />
             <dl className="kv" style={{ flex: 1, margin: 0 }}>
-              <dt>Username</dt>
+              <dt>{t('common.username')}</dt>
               <dd>
                 <strong>{profile.username}</strong>
               </dd>
-              <dt>Fingerprint</dt>
+              <dt>{t('settings.fingerprint')}</dt>
               <dd className="fp" data-testid="settings-fingerprint">
                 {fingerprintGroups(profile.fingerprint).join(' ')}
               </dd>
-              <dt>Keys kept in</dt>
-              <dd>{profile.vault === 'keychain' ? 'Your system keychain' : 'A passphrase-protected key file'}</dd>
+              <dt>{t('settings.keysIn')}</dt>
+              <dd>{profile.vault === 'keychain' ? t('settings.inKeychain') : t('settings.inFile')}</dd>
             </dl>
           </div>
         </section>
@@ -51,13 +58,12 @@ export function SettingsPage({ onClose }: { onClose: () => void }): ReactNode {
 
         <section className="card" aria-labelledby="set-about">
           <h2 id="set-about">
-            <Info size={18} aria-hidden /> About
+            <Info size={18} aria-hidden /> {t('settings.about')}
           </h2>
           <p>
-            <strong>Parley 0.1.0</strong> — a desktop messenger whose relay never sees a word. Messages are encrypted on this computer (RSA-OAEP-4096
-            and AES-256-GCM, signed with Ed25519) before they leave it.
+            <strong>Parley 0.1.0</strong> — {t('settings.aboutBody')}
           </p>
-          <p className="muted">MIT licence. Made by the Parley developers.</p>
+          <p className="muted">{t('settings.licence')}</p>
           <DebugLogButton />
         </section>
       </div>
@@ -68,13 +74,14 @@ export function SettingsPage({ onClose }: { onClose: () => void }): ReactNode {
 /** Copies the recent diagnostics log (the core keeps secrets and message bodies out of it) for a bug report. */
 function DebugLogButton(): ReactNode {
   const { bridge, fail, toast } = useApp();
+  const { t } = useTranslation();
   const [busy, setBusy] = useState(false);
   const copy = async (): Promise<void> => {
     setBusy(true);
     try {
       const { text } = await bridge.getDebugLog();
       await copyText(text || '(the debug log is empty)');
-      toast('Debug log copied. It holds no message text, keys or passphrases.');
+      toast(t('settings.logCopied'));
     } catch (e) {
       fail(e);
     } finally {
@@ -84,7 +91,7 @@ function DebugLogButton(): ReactNode {
   return (
     <div className="row-actions">
       <button type="button" className="btn" disabled={busy} onClick={() => void copy()}>
-        {busy ? <LoaderCircle size={16} className="spin" aria-hidden /> : <ClipboardCopy size={16} aria-hidden />} Copy debug log
+        {busy ? <LoaderCircle size={16} className="spin" aria-hidden /> : <ClipboardCopy size={16} aria-hidden />} {t('settings.copyLog')}
       </button>
     </div>
   );
@@ -106,28 +113,30 @@ async function copyText(text: string): Promise<void> {
 }
 
 function RelayCard(): ReactNode {
-  const { bridge, state, fail, toast } = useApp();
+  const { bridge, state, toast } = useApp();
+  const { t } = useTranslation();
   const [addr, setAddr] = useState('');
   const [busy, setBusy] = useState(false);
-  const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
+  const [problem, setProblem] = useState<Described | null>(null);
   const c = state.connection;
 
   const change = async (): Promise<void> => {
-    const n = normalizeRelayUrl(addr);
-    if ('error' in n) return setMsg({ ok: false, text: n.error });
+    // Checked here first, so a mistyped address gets words next to the field instead of the core's refusal.
+    const n = normalizeRelayUrl(addr, { allowInsecure: state.settings.insecureRelay });
+    if ('error' in n) return setProblem(describeCode(n.error));
     setBusy(true);
-    setMsg(null);
+    setProblem(null);
     try {
       const r = await bridge.testRelay({ url: n.url });
       if (!r.ok) {
-        setMsg({ ok: false, text: r.error });
+        setProblem(describeReason(r.error));
         return;
       }
       await bridge.setRelay({ url: n.url });
-      toast(`Now using ${n.url}`);
+      toast(t('settings.nowUsing', { url: n.url }));
       setAddr('');
     } catch (e) {
-      fail(e);
+      setProblem(describeError(e));
     } finally {
       setBusy(false);
     }
@@ -136,18 +145,18 @@ function RelayCard(): ReactNode {
   return (
     <section className="card" aria-labelledby="set-relay">
       <h2 id="set-relay">
-        <Wifi size={18} aria-hidden /> Relay
+        <Wifi size={18} aria-hidden /> {t('relayStep.group')}
       </h2>
       <dl className="kv" style={{ margin: 0 }}>
-        <dt>Status</dt>
+        <dt>{t('settings.status')}</dt>
         <dd>
           <ConnectionStatus connection={c} />
         </dd>
-        <dt>Address</dt>
-        <dd className="mono">{c.relayUrl ?? 'none'}</dd>
+        <dt>{t('settings.address')}</dt>
+        <dd className="mono">{c.relayUrl ?? t('settings.none')}</dd>
         {c.status === 'online' && (
           <>
-            <dt>Relay key</dt>
+            <dt>{t('settings.relayKey')}</dt>
             <dd className="fp">{fingerprintGroups(c.relayFingerprint).slice(0, 8).join(' ')}…</dd>
           </>
         )}
@@ -159,14 +168,18 @@ function RelayCard(): ReactNode {
           void change();
         }}
       >
-        <label htmlFor="set-relay-addr">Use another relay</label>
+        <label htmlFor="set-relay-addr">{t('settings.otherRelay')}</label>
         <div style={{ display: 'flex', gap: 8 }}>
           <input id="set-relay-addr" className="input" placeholder="https://192.168.1.20:7447" value={addr} onChange={(e) => setAddr(e.target.value)} spellCheck={false} />
           <button type="submit" className="btn" style={{ height: 40 }} disabled={busy || !addr.trim()}>
-            {busy && <LoaderCircle size={16} className="spin" aria-hidden />} Test and switch
+            {busy && <LoaderCircle size={16} className="spin" aria-hidden />} {t('settings.testAndSwitch')}
           </button>
         </div>
-        {msg && <span className={`hint ${msg.ok ? 'ok' : 'error'}`}>{msg.text}</span>}
+        {problem && (
+          <span className="hint error" role="alert" data-testid="relay-problem">
+            <ErrorNote error={problem} />
+          </span>
+        )}
       </form>
       <InsecureRelayToggle id="set-insecure-relay" />
     </section>
@@ -175,6 +188,7 @@ function RelayCard(): ReactNode {
 
 function EmbeddedRelayCard(): ReactNode {
   const { bridge, state, fail, refresh } = useApp();
+  const { t } = useTranslation();
   const r = state.embeddedRelay;
   const [lan, setLan] = useState(true);
   const [busy, setBusy] = useState(false);
@@ -187,30 +201,30 @@ function EmbeddedRelayCard(): ReactNode {
   return (
     <section className="card" aria-labelledby="set-embedded">
       <h2 id="set-embedded">
-        <Server size={18} aria-hidden /> Relay on this computer
+        <Server size={18} aria-hidden /> {t('settings.embedded')}
       </h2>
       {r.running ? (
         <>
           <p>
-            Running at <span className="mono">{r.url}</span>
+            {t('settings.runningAt')} <span className="mono">{r.url}</span>
             {r.lan ? ', announced on your network.' : ', not announced.'}
           </p>
           {r.fingerprint && <p className="fp muted">{fingerprintGroups(r.fingerprint).slice(0, 8).join(' ')}…</p>}
           <div className="row-actions">
             <button type="button" className="btn danger" disabled={busy} onClick={() => run(() => bridge.stopEmbeddedRelay())}>
-              <Power size={16} aria-hidden /> Stop relay
+              <Power size={16} aria-hidden /> {t('settings.stopRelay')}
             </button>
           </div>
         </>
       ) : (
         <>
-          <p className="muted">Host a relay so people on your network can reach you without any server elsewhere. It stops when Parley quits.</p>
+          <p className="muted">{t('settings.embeddedBody')}</p>
           <label className="choice" style={{ alignSelf: 'flex-start' }}>
-            <input type="checkbox" checked={lan} onChange={(e) => setLan(e.target.checked)} /> Announce it on the local network
+            <input type="checkbox" checked={lan} onChange={(e) => setLan(e.target.checked)} /> {t('settings.announce')}
           </label>
           <div className="row-actions">
             <button type="button" className="btn" disabled={busy} onClick={() => run(() => bridge.startEmbeddedRelay({ lan }))}>
-              {busy ? <LoaderCircle size={16} className="spin" aria-hidden /> : <Power size={16} aria-hidden />} Start relay
+              {busy ? <LoaderCircle size={16} className="spin" aria-hidden /> : <Power size={16} aria-hidden />} {t('settings.startRelay')}
             </button>
           </div>
         </>
@@ -221,12 +235,13 @@ function EmbeddedRelayCard(): ReactNode {
 
 function BackupCard(): ReactNode {
   const { bridge, state, toast } = useApp();
+  const { t } = useTranslation();
   const [mode, setMode] = useState<'none' | 'export' | 'import'>('none');
   const [pass, setPass] = useState('');
   const [pass2, setPass2] = useState('');
   const [relay, setRelay] = useState(state.connection.relayUrl ?? '');
   const [busy, setBusy] = useState(false);
-  const [err, setErr] = useState<string | null>(null);
+  const [err, setErr] = useState<string | Described | null>(null);
 
   const reset = (m: typeof mode): void => {
     setMode(m);
@@ -236,46 +251,46 @@ function BackupCard(): ReactNode {
   };
 
   const doExport = (): void => {
-    if (pass.length < 8) return setErr('At least 8 characters.');
-    if (pass !== pass2) return setErr('The two passphrases differ.');
+    if (pass.length < 8) return setErr(t('passphrase.tooShort'));
+    if (pass !== pass2) return setErr(t('passphrase.differ'));
     setBusy(true);
     bridge
       .exportIdentity({ passphrase: pass })
       .then((r) => {
         if (r.saved) {
-          toast(`Backup saved${r.location ? ` to ${r.location}` : ''}`);
+          toast(r.location ? t('settings.backupSavedTo', { location: r.location }) : t('settings.backupSaved'));
           reset('none');
         }
       })
-      .catch((e: unknown) => setErr(errorText(e)))
+      .catch((e: unknown) => setErr(describeError(e)))
       .finally(() => setBusy(false));
   };
   const doImport = (): void => {
-    const n = normalizeRelayUrl(relay);
-    if ('error' in n) return setErr(n.error);
+    const n = normalizeRelayUrl(relay, { allowInsecure: state.settings.insecureRelay });
+    if ('error' in n) return setErr(describeCode(n.error));
     setBusy(true);
     bridge
       .importIdentity({ passphrase: pass, relayUrl: n.url })
       .then((p) => {
-        toast(`Identity ${p.username} imported`);
+        toast(t('settings.imported', { name: p.username }));
         reset('none');
       })
-      .catch((e: unknown) => setErr(errorText(e)))
+      .catch((e: unknown) => setErr(describeError(e)))
       .finally(() => setBusy(false));
   };
 
   return (
     <section className="card" aria-labelledby="set-backup">
       <h2 id="set-backup">
-        <KeyRound size={18} aria-hidden /> Identity backup
+        <KeyRound size={18} aria-hidden /> {t('settings.backup')}
       </h2>
-      <p className="muted">A backup holds your private keys, encrypted with a passphrase. Keep it somewhere safe; anyone with it and the passphrase can be you.</p>
+      <p className="muted">{t('settings.backupBody')}</p>
       <div className="row-actions">
         <button type="button" className="btn" aria-expanded={mode === 'export'} onClick={() => reset(mode === 'export' ? 'none' : 'export')}>
-          <Download size={16} aria-hidden /> Export backup…
+          <Download size={16} aria-hidden /> {t('settings.export')}
         </button>
         <button type="button" className="btn" aria-expanded={mode === 'import'} onClick={() => reset(mode === 'import' ? 'none' : 'import')}>
-          <Upload size={16} aria-hidden /> Import backup…
+          <Upload size={16} aria-hidden /> {t('settings.import')}
         </button>
       </div>
       {mode === 'export' && (
@@ -287,17 +302,17 @@ function BackupCard(): ReactNode {
           }}
         >
           <div className="field">
-            <label htmlFor="exp-pass">Backup passphrase</label>
+            <label htmlFor="exp-pass">{t('settings.backupPass')}</label>
             <input id="exp-pass" className="input" type="password" autoComplete="new-password" value={pass} onChange={(e) => setPass(e.target.value)} />
           </div>
           <div className="field">
-            <label htmlFor="exp-pass2">Repeat passphrase</label>
+            <label htmlFor="exp-pass2">{t('passphrase.repeat')}</label>
             <input id="exp-pass2" className="input" type="password" autoComplete="new-password" value={pass2} onChange={(e) => setPass2(e.target.value)} />
-            <span className={`hint ${err ? 'error' : ''}`}>{err ?? 'At least 8 characters. You will choose where to save the file.'}</span>
+            <span className={`hint ${err ? 'error' : ''}`}>{err === null ? t('settings.exportHint') : typeof err === 'string' ? err : <ErrorNote error={err} />}</span>
           </div>
           <div className="row-actions">
             <button type="submit" className="btn primary" disabled={busy}>
-              {busy && <LoaderCircle size={16} className="spin" aria-hidden />} Save backup…
+              {busy && <LoaderCircle size={16} className="spin" aria-hidden />} {t('settings.save')}
             </button>
           </div>
         </form>
@@ -312,20 +327,20 @@ function BackupCard(): ReactNode {
         >
           <div className="note warn">
             <Info size={18} aria-hidden />
-            <span>Importing replaces the identity on this computer with the one in the backup.</span>
+            <span>{t('settings.importNote')}</span>
           </div>
           <div className="field">
-            <label htmlFor="imp-pass">Backup passphrase</label>
+            <label htmlFor="imp-pass">{t('settings.backupPass')}</label>
             <input id="imp-pass" className="input" type="password" value={pass} onChange={(e) => setPass(e.target.value)} />
           </div>
           <div className="field">
-            <label htmlFor="imp-relay">Relay</label>
+            <label htmlFor="imp-relay">{t('relayStep.group')}</label>
             <input id="imp-relay" className="input" value={relay} onChange={(e) => setRelay(e.target.value)} spellCheck={false} />
-            <span className={`hint ${err ? 'error' : ''}`}>{err ?? 'You will choose the backup file next.'}</span>
+            <span className={`hint ${err ? 'error' : ''}`}>{err === null ? t('settings.importHint') : typeof err === 'string' ? err : <ErrorNote error={err} />}</span>
           </div>
           <div className="row-actions">
             <button type="submit" className="btn primary" disabled={busy || !pass}>
-              {busy && <LoaderCircle size={16} className="spin" aria-hidden />} Choose file and import…
+              {busy && <LoaderCircle size={16} className="spin" aria-hidden />} {t('settings.chooseAndImport')}
             </button>
           </div>
         </form>
@@ -336,6 +351,7 @@ function BackupCard(): ReactNode {
 
 function PreferencesCard(): ReactNode {
   const { bridge, state, setState, fail } = useApp();
+  const { t } = useTranslation();
   const s = state.settings;
   const update = (patch: Partial<Settings>): void => {
     setState({ ...state, settings: { ...s, ...patch } });
@@ -345,14 +361,14 @@ function PreferencesCard(): ReactNode {
     <>
       <section className="card" aria-labelledby="set-notif">
         <h2 id="set-notif">
-          <Bell size={18} aria-hidden /> Notifications
+          <Bell size={18} aria-hidden /> {t('settings.notifications')}
         </h2>
         <div className="choices" role="radiogroup" aria-labelledby="set-notif">
           {(
             [
-              ['full', 'Sender and message'],
-              ['sender', 'Sender only'],
-              ['off', 'Off'],
+              ['full', t('settings.notifFull')],
+              ['sender', t('settings.notifSender')],
+              ['off', t('settings.notifOff')],
             ] as const
           ).map(([v, label]) => (
             <label key={v} className="choice">
@@ -360,18 +376,18 @@ function PreferencesCard(): ReactNode {
             </label>
           ))}
         </div>
-        <p className="muted small">“Sender only” never puts message text on your screen’s notification area.</p>
+        <p className="muted small">{t('settings.notifNote')}</p>
       </section>
       <section className="card" aria-labelledby="set-theme">
         <h2 id="set-theme">
-          <Palette size={18} aria-hidden /> Appearance
+          <Palette size={18} aria-hidden /> {t('settings.appearance')}
         </h2>
         <div className="choices" role="radiogroup" aria-labelledby="set-theme">
           {(
             [
-              ['system', 'Follow the system'],
-              ['light', 'Light'],
-              ['dark', 'Dark'],
+              ['system', t('settings.followSystem')],
+              ['light', t('settings.light')],
+              ['dark', t('settings.dark')],
             ] as const
           ).map(([v, label]) => (
             <label key={v} className="choice">
@@ -380,6 +396,36 @@ function PreferencesCard(): ReactNode {
           ))}
         </div>
       </section>
+      <LanguageCard />
     </>
+  );
+}
+
+/** The UI language: the OS language by default, or a fixed one (kept in this window's storage, see i18n/index.ts). */
+function LanguageCard(): ReactNode {
+  const { t } = useTranslation();
+  const [choice, setChoice] = useState<LanguageChoice>(savedChoice);
+  const pick = (c: LanguageChoice): void => {
+    setChoice(c);
+    void chooseLanguage(c);
+  };
+  const options: Array<[LanguageChoice, string]> = [
+    ['system', t('settings.languageSystem', { name: t(`languages.${resolveChoice('system')}`) })],
+    ...LANGUAGES.map((l): [LanguageChoice, string] => [l, t(`languages.${l}`)]),
+  ];
+  return (
+    <section className="card" aria-labelledby="set-lang">
+      <h2 id="set-lang">
+        <Languages size={18} aria-hidden /> {t('settings.language')}
+      </h2>
+      <div className="choices" role="radiogroup" aria-labelledby="set-lang">
+        {options.map(([v, label]) => (
+          <label key={v} className="choice">
+            <input type="radio" name="language" value={v} checked={choice === v} onChange={() => pick(v)} /> {label}
+          </label>
+        ))}
+      </div>
+      <p className="muted small">{t('settings.languageNote')}</p>
+    </section>
   );
 }

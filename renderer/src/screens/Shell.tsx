@@ -4,7 +4,9 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { KeyboardEvent as ReactKeyboardEvent, PointerEvent as ReactPointerEvent, ReactNode } from 'react';
-import { MessageSquarePlus, Search, Settings as SettingsIcon, ShieldAlert, ShieldCheck, UserPlus } from 'lucide-react';
+import { useTranslation } from 'react-i18next';
+import type { TFunction } from 'i18next';
+import { ArrowLeft, MessageSquarePlus, Search, Settings as SettingsIcon, ShieldAlert, ShieldCheck, UserPlus } from 'lucide-react';
 import type { ConversationSummary } from '../../../electron/contract/api.js';
 import { Avatar } from '../components/Avatar.js';
 import { ConnectionStatus } from '../components/ConnectionStatus.js';
@@ -25,9 +27,17 @@ function storedWidth(): number {
 
 export function Shell(): ReactNode {
   const { bridge, state, fail } = useApp();
+  const { t } = useTranslation();
   const [width, setWidth] = useState(storedWidth);
   const [filter, setFilter] = useState('');
   const [conversations, setConversations] = useState<ConversationSummary[] | null>(null);
+  // Unread count in the window title ("(3) Parley"); a filtered list would undercount, so only the full list sets it.
+  useEffect(() => {
+    if (!conversations || filter) return;
+    const unread = conversations.reduce((n, c) => n + c.unread, 0);
+    document.title = unread > 0 ? t('shell.windowTitleUnread', { count: unread }) : t('shell.windowTitle');
+  }, [conversations, filter, t]);
+  useEffect(() => () => void (document.title = 'Parley'), []);
   const [selected, setSelected] = useState<string | null>(() => sessionStorage.getItem('parley-selected'));
   const [view, setView] = useState<'chat' | 'settings'>('chat');
   const [adding, setAdding] = useState(false);
@@ -106,22 +116,23 @@ export function Shell(): ReactNode {
 
   const profile = state.profile!;
   return (
-    <div className="app">
-      <aside className="side" style={{ width }} aria-label="Conversations">
+    // Below 900 px (CSS) one pane shows at a time: the list, or the open conversation/settings with a back button.
+    <div className={`app ${view === 'settings' || selected ? 'open' : ''}`}>
+      <aside className="side" style={{ width }} aria-label={t('shell.conversations')}>
         <div className="profile">
           <Avatar name={profile.username} fingerprint={profile.fingerprint} />
           <div className="who">
             <div className="name" data-testid="me">{profile.username}</div>
             <ConnectionStatus connection={state.connection} short />
           </div>
-          <button type="button" className="icon-btn" aria-label="Add contact" title="Add contact" onClick={() => setAdding(true)}>
+          <button type="button" className="icon-btn" aria-label={t('addContact.title')} title={t('addContact.title')} onClick={() => setAdding(true)}>
             <UserPlus size={18} aria-hidden />
           </button>
           <button
             type="button"
             className="icon-btn"
-            aria-label="Settings"
-            title="Settings"
+            aria-label={t('settings.title')}
+            title={t('settings.title')}
             aria-pressed={view === 'settings'}
             onClick={() => setView(view === 'settings' ? 'chat' : 'settings')}
           >
@@ -134,8 +145,8 @@ export function Shell(): ReactNode {
             ref={searchRef}
             className="input"
             type="search"
-            placeholder="Filter conversations"
-            aria-label="Filter conversations by name"
+            placeholder={t('shell.filter')}
+            aria-label={t('shell.filterLabel')}
             value={filter}
             onChange={(e) => setFilter(e.target.value)}
             onKeyDown={(e) => {
@@ -153,17 +164,17 @@ export function Shell(): ReactNode {
             {navigator.platform.startsWith('Mac') ? '⌘K' : 'Ctrl K'}
           </span>
         </div>
-        <div className="list" role="listbox" aria-label="Conversations" ref={listRef} onKeyDown={onListKey} data-testid="conversation-list">
-          {conversations === null && <div className="list-empty">Loading conversations…</div>}
+        <div className="list" role="listbox" aria-label={t('shell.conversations')} ref={listRef} onKeyDown={onListKey} data-testid="conversation-list">
+          {conversations === null && <div className="list-empty">{t('shell.loading')}</div>}
           {conversations?.length === 0 && (
             <div className="list-empty">
               {filter ? (
-                <p>No conversation matches “{filter}”.</p>
+                <p>{t('shell.noMatch', { filter })}</p>
               ) : (
                 <>
-                  <p>No conversations yet.</p>
+                  <p>{t('shell.none')}</p>
                   <button type="button" className="btn" onClick={() => setAdding(true)}>
-                    <UserPlus size={16} aria-hidden /> Add a contact
+                    <UserPlus size={16} aria-hidden /> {t('addContact.title')}
                   </button>
                 </>
               )}
@@ -179,7 +190,7 @@ export function Shell(): ReactNode {
         className="resizer"
         role="separator"
         aria-orientation="vertical"
-        aria-label="Resize conversation list"
+        aria-label={t('shell.resize')}
         aria-valuemin={MIN_W}
         aria-valuemax={MAX_W}
         aria-valuenow={width}
@@ -190,6 +201,19 @@ export function Shell(): ReactNode {
         }}
       />
       <main className="main">
+        <div className="narrow-bar">
+          <button
+            type="button"
+            className="btn ghost"
+            data-testid="back-to-list"
+            onClick={() => {
+              setSelected(null);
+              setView('chat');
+            }}
+          >
+            <ArrowLeft size={16} aria-hidden /> {t('shell.back')}
+          </button>
+        </div>
         {view === 'settings' ? (
           <SettingsPage onClose={() => setView('chat')} />
         ) : selected ? (
@@ -199,14 +223,14 @@ export function Shell(): ReactNode {
             <div className="art" aria-hidden>
               <MessageSquarePlus size={36} />
             </div>
-            <h2>{conversations && conversations.length > 0 ? 'Pick a conversation' : 'Add a contact by username'}</h2>
+            <h2>{conversations && conversations.length > 0 ? t('shell.pickTitle') : t('shell.emptyTitle')}</h2>
             <p>
               {conversations && conversations.length > 0
-                ? 'Choose someone on the left, or add a new contact. Everything you send is encrypted before it leaves this computer.'
-                : 'Ask a friend for their Parley username and add them. Then compare safety numbers to be sure it is really them.'}
+                ? t('shell.pickBody')
+                : t('shell.emptyBody')}
             </p>
             <button type="button" className="btn primary lg" onClick={() => setAdding(true)}>
-              <UserPlus size={16} aria-hidden /> Add contact
+              <UserPlus size={16} aria-hidden /> {t('addContact.title')}
             </button>
           </div>
         )}
@@ -226,17 +250,19 @@ export function Shell(): ReactNode {
   );
 }
 
-function preview(c: ConversationSummary): string {
-  if (c.contact.request && !c.lastMessage) return 'Wants to message you';
+function preview(c: ConversationSummary, t: TFunction): string {
+  if (c.contact.request && !c.lastMessage) return t('shell.wantsToMessage');
   const m = c.lastMessage;
-  if (!m) return 'No messages yet';
-  if (m.state === 'undecryptable' || m.body === null) return 'Message could not be decrypted';
+  if (!m) return t('shell.noMessages');
+  if (m.state === 'undecryptable' || m.body === null) return t('message.undecryptable');
   const text = m.body.replace(/\s+/g, ' ');
-  return m.direction === 'out' ? `You: ${text}` : text;
+  return m.direction === 'out' ? t('shell.you', { text }) : text;
 }
 
 function ConversationRow({ c, selected, onOpen }: { c: ConversationSummary; selected: boolean; onOpen: () => void }): ReactNode {
   const { contact, unread } = c;
+  const { t, i18n } = useTranslation();
+  const label = [contact.username, contact.request ? t('shell.requestTag') : null, contact.verified ? t('chat.verified') : null, unread ? t('shell.unread', { count: unread }) : null];
   return (
     <div
       role="option"
@@ -252,22 +278,27 @@ function ConversationRow({ c, selected, onOpen }: { c: ConversationSummary; sele
           onOpen();
         }
       }}
-      aria-label={`${contact.username}${contact.verified ? ', verified' : ''}${unread ? `, ${unread} unread` : ''}`}
+      aria-label={label.filter(Boolean).join(', ')}
     >
       <Avatar name={contact.username} fingerprint={contact.fingerprint} />
       <div className="body">
         <div className="line">
           <span className="title">{contact.username}</span>
+          {contact.request && (
+            <span className="tag" data-testid="request-tag">
+              {t('shell.requestTag')}
+            </span>
+          )}
           {contact.keyChangePending ? (
-            <ShieldAlert size={14} className="warn-icon" aria-label="Safety number changed" />
+            <ShieldAlert size={14} className="warn-icon" aria-label={t('chat.changed')} />
           ) : contact.verified ? (
-            <ShieldCheck size={14} className="shield" aria-label="Verified" />
+            <ShieldCheck size={14} className="shield" aria-label={t('chat.verified')} />
           ) : null}
-          {c.lastMessage && <span className="time">{listTime(c.lastMessage.sentAt)}</span>}
+          {c.lastMessage && <span className="time">{listTime(c.lastMessage.sentAt, Date.now(), i18n.language)}</span>}
         </div>
         <div className="line">
           <span className="preview" style={!c.lastMessage ? { fontStyle: 'italic' } : undefined}>
-            {preview(c)}
+            {preview(c, t)}
           </span>
           {unread > 0 && (
             <span className="badge" data-testid="unread">

@@ -1,0 +1,73 @@
+/** The message box: grows with the text, Enter sends, and counts down near the size limit so nothing fails after sending. */
+import { useEffect, useLayoutEffect, useRef, useState } from 'react';
+import type { ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
+import { SendHorizontal } from 'lucide-react';
+import { textBudget } from '../../lib/text-limit.js';
+
+export function Composer({ username, onSend }: { username: string; onSend: (text: string) => Promise<boolean> }): ReactNode {
+  const [text, setText] = useState('');
+  const [busy, setBusy] = useState(false);
+  const ref = useRef<HTMLTextAreaElement>(null);
+  const { t } = useTranslation();
+  const budget = textBudget(text);
+
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    el.style.height = 'auto';
+    el.style.height = `${el.scrollHeight + 2}px`;
+  }, [text]);
+  useEffect(() => ref.current?.focus(), [username]);
+
+  const submit = async (): Promise<void> => {
+    const body = text.trim();
+    if (!body || busy || budget.over) return;
+    setBusy(true);
+    const ok = await onSend(body);
+    setBusy(false);
+    if (ok) setText('');
+    ref.current?.focus();
+  };
+
+  return (
+    <form
+      className="composer"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void submit();
+      }}
+    >
+      <label htmlFor="composer" className="sr-only">
+        {t('composer.label', { name: username })}
+      </label>
+      <textarea
+        id="composer"
+        ref={ref}
+        rows={1}
+        value={text}
+        placeholder={t('composer.placeholder', { name: username })}
+        onChange={(e) => setText(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
+            e.preventDefault();
+            void submit();
+          }
+        }}
+        aria-describedby={budget.showCounter ? 'composer-hint composer-count' : 'composer-hint'}
+        aria-invalid={budget.over ? 'true' : undefined}
+      />
+      <span id="composer-hint" className="sr-only">
+        {t('composer.hint')}
+      </span>
+      {budget.showCounter && (
+        <span id="composer-count" className={`composer-count ${budget.over ? 'over' : ''}`} data-testid="composer-count" aria-live="polite">
+          {budget.over ? t('composer.over', { count: -budget.left }) : t('composer.left', { count: budget.left })}
+        </span>
+      )}
+      <button type="submit" className="send" aria-label={t('composer.send')} disabled={!text.trim() || busy || budget.over}>
+        <SendHorizontal size={18} aria-hidden />
+      </button>
+    </form>
+  );
+}
