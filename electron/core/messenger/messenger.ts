@@ -19,6 +19,7 @@ import {
   type PublicIdentity,
 } from '../../../relay/protocol/index.js';
 import type { ContactDetail, ContactView, ConversationSummary, KeyChangeView, MessagePage, MessageView } from '../../contract/api.js';
+import { directConversation } from '../../contract/api.js';
 import { newMessageId } from '../crypto/index.js';
 import type { ContactRecord, HistoryStore } from '../store/types.js';
 import { toContactView, toMessageView } from '../store/history.js';
@@ -206,7 +207,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
       this.store.enqueueOutbox({ envelopeId: id, contact: c.username, kind: 'message', messageId: id, envelope });
       return this.store.setMessageState(id, { contact: c.username, direction: 'out' }, 'sending', null)!;
     });
-    this.emit('message-state', { id, contact: c.username, state: 'sending', error: null });
+    this.emit('message-state', { id, conversation: directConversation(c.username), contact: c.username, state: 'sending', error: null });
     void this.flushOutbox();
     return toMessageView(rec);
   }

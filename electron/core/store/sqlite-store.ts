@@ -24,6 +24,7 @@ import {
 import {
   StoreError,
   type ContactRecord,
+  type ConversationId,
   type ConversationSummary,
   type Direction,
   type HistoryStore,
@@ -40,6 +41,7 @@ import {
   type QuarantinedEnvelope,
 } from './types.js';
 import * as guards from './receive-guards.js';
+import { directConversation } from '../../contract/api.js';
 
 type Db = BetterSqlite3.Database;
 
@@ -226,11 +228,14 @@ export class SqliteHistoryStore implements HistoryStore {
     return this.guard(`insertMessage(${m.contact}/${m.id})`, () => {
       const unread = m.unread ?? m.direction === 'in';
       const r = this.st(
-        `INSERT INTO messages (id, contact, direction, sender_fp, body, sent_at, received_at, state, error, unread)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${MESSAGE_COLS}`,
+        `INSERT INTO messages (id, conversation, contact, sender, direction, sender_fp, body, sent_at, received_at, state,
+                               error, unread)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${MESSAGE_COLS}`,
       ).get(
         m.id,
+        directConversation(m.contact),
         m.contact,
+        m.direction === 'in' ? m.contact : null,
         m.direction,
         m.senderFingerprint,
         m.body,
@@ -295,7 +300,7 @@ export class SqliteHistoryStore implements HistoryStore {
         this.st('DELETE FROM outbox WHERE contact = ?').run(contact);
         this.st('DELETE FROM pending_envelopes WHERE contact = ?').run(contact);
         this.st('DELETE FROM messages WHERE contact = ?').run(contact);
-        this.st('UPDATE conversations SET total = 0, unread = 0, last_seq = NULL WHERE contact = ?').run(contact);
+        this.st('UPDATE conversations SET total = 0, unread = 0, last_seq = NULL WHERE id = ?').run(directConversation(contact));
       }),
     );
   }
@@ -309,19 +314,20 @@ export class SqliteHistoryStore implements HistoryStore {
     if (before !== null && (!Number.isSafeInteger(before) || before < 0)) {
       throw new StoreError('INVALID', 'loadPage: before must be a message seq (non-negative integer) or null');
     }
+    const id = directConversation(contact);
     return this.guard('loadPage', () => {
       const rows = (
         before === null
-          ? this.st(`SELECT ${MESSAGE_COLS} FROM messages WHERE contact = ? ORDER BY seq DESC LIMIT ?`).all(contact, limit + 1)
-          : this.st(`SELECT ${MESSAGE_COLS} FROM messages WHERE contact = ? AND seq < ? ORDER BY seq DESC LIMIT ?`).all(
-              contact,
+          ? this.st(`SELECT ${MESSAGE_COLS} FROM messages WHERE conversation = ? ORDER BY seq DESC LIMIT ?`).all(id, limit + 1)
+          : this.st(`SELECT ${MESSAGE_COLS} FROM messages WHERE conversation = ? AND seq < ? ORDER BY seq DESC LIMIT ?`).all(
+              id,
               before,
               limit + 1,
             )
       ) as Row[];
       const more = rows.length > limit;
       const page = (more ? rows.slice(0, limit) : rows).reverse().map((r) => toMessageView(messageFromRow(r)));
-      const totalRow = this.st('SELECT total FROM conversations WHERE contact = ?').get(contact) as Row | undefined;
+      const totalRow = this.st('SELECT total FROM conversations WHERE id = ?').get(id) as Row | undefined;
       return {
         messages: page,
         nextCursor: more && page.length > 0 ? page[0]!.seq : null,
@@ -332,7 +338,7 @@ export class SqliteHistoryStore implements HistoryStore {
 
   markRead(contact: string): number {
     return this.guard('markRead', () =>
-      this.st('UPDATE messages SET unread = 0 WHERE contact = ? AND unread = 1').run(contact).changes,
+      this.st('UPDATE messages SET unread = 0 WHERE conversation = ? AND unread = 1').run(directConversation(contact)).changes,
     );
   }
 
@@ -340,7 +346,7 @@ export class SqliteHistoryStore implements HistoryStore {
     const filter = o.filter?.trim() ? o.filter.trim().toLowerCase() : null;
     return this.guard('listConversations', () => {
       const rows = this.st(
-        `SELECT c.*, v.total AS v_total, v.unread AS v_unread,
+        `SELECT c.*, v.id AS v_id, v.total AS v_total, v.unread AS v_unread,
                 m.id AS m_id, m.body AS m_body, m.sent_at AS m_sent_at, m.direction AS m_direction, m.state AS m_state
            FROM contacts c
            JOIN conversations v ON v.contact = c.username
@@ -349,6 +355,8 @@ export class SqliteHistoryStore implements HistoryStore {
           ORDER BY v.last_seq IS NULL, v.last_seq DESC, c.added_at DESC, c.username`,
       ).all({ f: filter }) as Row[];
       return rows.map((r) => ({
+        id: String(r.v_id) as ConversationId,
+        kind: 'direct' as const,
         contact: toContactView(contactFromRow(r)),
         lastMessage:
           r.m_id == null
@@ -368,7 +376,7 @@ export class SqliteHistoryStore implements HistoryStore {
   countMessages(contact?: string): number {
     return this.guard('countMessages', () => {
       if (contact === undefined) return Number((this.st('SELECT coalesce(sum(total), 0) AS n FROM conversations').get() as Row).n);
-      const r = this.st('SELECT total FROM conversations WHERE contact = ?').get(contact) as Row | undefined;
+      const r = this.st('SELECT total FROM conversations WHERE id = ?').get(directConversation(contact)) as Row | undefined;
       return r ? Number(r.total) : 0;
     });
   }
