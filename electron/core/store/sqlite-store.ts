@@ -13,9 +13,7 @@ import {
   json,
   keyChangeFromRow,
   messageFromRow,
-  outboxFromRow,
   parse,
-  pendingFromRow,
   toContactView,
   toMessageView,
   toStoreError,
@@ -41,6 +39,7 @@ import {
   type QuarantinedEnvelope,
 } from './types.js';
 import * as guards from './receive-guards.js';
+import * as outbox from './outbox-queries.js';
 import { directConversation } from '../../contract/api.js';
 
 type Db = BetterSqlite3.Database;
@@ -57,6 +56,9 @@ export class SqliteHistoryStore implements HistoryStore {
   ) {
     this.schemaVersion = schemaVersion;
   }
+
+  /** The statement cache as a function, for the query modules (receive-guards.ts, outbox-queries.ts). */
+  private readonly q = (sql: string): BetterSqlite3.Statement => this.st(sql);
 
   /** Cached prepared statement. */
   private st(sql: string): BetterSqlite3.Statement {
@@ -397,146 +399,85 @@ export class SqliteHistoryStore implements HistoryStore {
     return this.guard('pruneSeen', () => this.st('DELETE FROM seen WHERE at < ?').run(before).changes);
   }
 
-  // ---- outbox -----------------------------------------------------------------------------------------------------
+  // ---- outbox and held envelopes (outbox-queries.ts) ---------------------------------------------------------------
 
   enqueueOutbox(item: NewOutboxItem): OutboxItem {
     return this.guard(`enqueueOutbox(${item.envelopeId})`, () =>
       this.transaction(() => {
         const c = this.mustContact(item.contact, 'enqueueOutbox');
-        const now = Date.now();
-        const held = item.held ?? c.pendingFingerprint !== null;
-        const r = this.st(
-          `INSERT INTO outbox (envelope_id, contact, kind, message_id, envelope, next_attempt_at, held, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-        ).get(
-          item.envelopeId,
-          item.contact,
-          item.kind,
-          item.messageId ?? null,
-          json(item.envelope),
-          item.nextAttemptAt ?? now,
-          held ? 1 : 0,
-          now,
-        ) as Row;
-        return outboxFromRow(r);
+        return outbox.enqueueOutbox(this.q, item, c.pendingFingerprint !== null);
       }),
     );
   }
 
   getOutbox(envelopeId: string): OutboxItem | null {
-    return this.guard('getOutbox', () => {
-      const r = this.st('SELECT * FROM outbox WHERE envelope_id = ?').get(envelopeId) as Row | undefined;
-      return r ? outboxFromRow(r) : null;
-    });
+    return this.guard('getOutbox', () => outbox.getOutbox(this.q, envelopeId));
   }
 
   dueOutbox(now: number, limit = 100): OutboxItem[] {
-    return this.guard('dueOutbox', () =>
-      (
-        // An item waits while an earlier one to the same contact waits for its retry: nothing overtakes it.
-        this.st(
-          `SELECT * FROM outbox o WHERE held = 0 AND next_attempt_at <= @now
-             AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.contact = o.contact AND p.held = 0 AND p.ord < o.ord
-                               AND p.next_attempt_at > @now)
-           ORDER BY ord LIMIT @limit`,
-        ).all({ now, limit }) as Row[]
-      ).map(outboxFromRow),
-    );
+    return this.guard('dueOutbox', () => outbox.dueOutbox(this.q, now, limit));
   }
 
   nextOutboxDue(): number | null {
-    return this.guard('nextOutboxDue', () => {
-      const r = this.st('SELECT min(next_attempt_at) AS t FROM outbox WHERE held = 0').get() as Row;
-      return r.t == null ? null : Number(r.t);
-    });
+    return this.guard('nextOutboxDue', () => outbox.nextOutboxDue(this.q));
   }
 
   listOutbox(contact?: string): OutboxItem[] {
-    return this.guard('listOutbox', () =>
-      (
-        this.st('SELECT * FROM outbox WHERE @c IS NULL OR contact = @c ORDER BY ord').all({ c: contact ?? null }) as Row[]
-      ).map(outboxFromRow),
-    );
+    return this.guard('listOutbox', () => outbox.listOutbox(this.q, contact));
   }
 
   recordOutboxAttempt(envelopeId: string, o: { nextAttemptAt: number; error: string | null }): void {
-    this.guard('recordOutboxAttempt', () => {
-      this.st('UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE envelope_id = ?').run(
-        o.nextAttemptAt,
-        o.error,
-        envelopeId,
-      );
-    });
+    this.guard('recordOutboxAttempt', () => outbox.recordOutboxAttempt(this.q, envelopeId, o));
   }
 
   removeOutbox(envelopeId: string): boolean {
-    return this.guard('removeOutbox', () => this.st('DELETE FROM outbox WHERE envelope_id = ?').run(envelopeId).changes > 0);
+    return this.guard('removeOutbox', () => outbox.removeOutbox(this.q, envelopeId));
   }
 
   setOutboxHeld(contact: string, held: boolean): number {
-    return this.guard('setOutboxHeld', () =>
-      this.st('UPDATE outbox SET held = ? WHERE contact = ? AND held <> ?').run(held ? 1 : 0, contact, held ? 1 : 0).changes,
-    );
+    return this.guard('setOutboxHeld', () => outbox.setOutboxHeld(this.q, contact, held));
   }
 
   replaceOutboxEnvelope(envelopeId: string, envelope: Envelope): void {
-    this.guard('replaceOutboxEnvelope', () => {
-      const n = this.st(
-        'UPDATE outbox SET envelope = ?, attempts = 0, next_attempt_at = ?, last_error = NULL WHERE envelope_id = ?',
-      ).run(json(envelope), Date.now(), envelopeId).changes;
-      if (n === 0) throw new StoreError('NOT_FOUND', `replaceOutboxEnvelope: no outbox item ${envelopeId}`);
-    });
+    this.guard('replaceOutboxEnvelope', () => outbox.replaceOutboxEnvelope(this.q, envelopeId, envelope));
   }
 
-  // ---- pending envelopes ------------------------------------------------------------------------------------------
-
   addPendingEnvelope(p: Omit<PendingEnvelope, 'seq'>): boolean {
-    return this.guard('addPendingEnvelope', () =>
-      this.st(
-        `INSERT OR IGNORE INTO pending_envelopes (contact, sender_fp, envelope_id, envelope, received_at)
-         VALUES (?, ?, ?, ?, ?)`,
-      ).run(p.contact, p.senderFingerprint, p.envelopeId, json(p.envelope), p.receivedAt).changes === 1,
-    );
+    return this.guard('addPendingEnvelope', () => outbox.addPendingEnvelope(this.q, p));
   }
 
   countPendingEnvelopes(contact: string): number {
-    return this.guard('countPendingEnvelopes', () =>
-      Number((this.st('SELECT count(*) AS n FROM pending_envelopes WHERE contact = ?').get(contact) as Row).n),
-    );
+    return this.guard('countPendingEnvelopes', () => outbox.countPendingEnvelopes(this.q, contact));
   }
 
   listPendingEnvelopes(contact: string): PendingEnvelope[] {
-    return this.guard('listPendingEnvelopes', () =>
-      (this.st('SELECT * FROM pending_envelopes WHERE contact = ? ORDER BY seq').all(contact) as Row[]).map(pendingFromRow),
-    );
+    return this.guard('listPendingEnvelopes', () => outbox.listPendingEnvelopes(this.q, contact));
   }
 
   removePendingEnvelope(seq: number): void {
-    this.guard('removePendingEnvelope', () => {
-      this.st('DELETE FROM pending_envelopes WHERE seq = ?').run(seq);
-    });
+    this.guard('removePendingEnvelope', () => outbox.removePendingEnvelope(this.q, seq));
   }
 
   // ---- receive-path guards ----------------------------------------------------------------------------------------
 
   quarantineEnvelope(q: Omit<QuarantinedEnvelope, 'seq'>): void {
-    this.guard('quarantineEnvelope', () => guards.quarantineEnvelope((sql) => this.st(sql), q));
+    this.guard('quarantineEnvelope', () => guards.quarantineEnvelope(this.q, q));
   }
 
   listQuarantined(limit = 100): QuarantinedEnvelope[] {
-    return this.guard('listQuarantined', () => guards.listQuarantined((sql) => this.st(sql), limit));
+    return this.guard('listQuarantined', () => guards.listQuarantined(this.q, limit));
   }
 
   countQuarantined(): number {
-    return this.guard('countQuarantined', () => guards.countQuarantined((sql) => this.st(sql)));
+    return this.guard('countQuarantined', () => guards.countQuarantined(this.q));
   }
 
   getFailureWindow(contact: string, windowStart: number): FailureWindow | null {
-    return this.guard('getFailureWindow', () => guards.getFailureWindow((sql) => this.st(sql), contact, windowStart));
+    return this.guard('getFailureWindow', () => guards.getFailureWindow(this.q, contact, windowStart));
   }
 
   setFailureWindow(contact: string, windowStart: number, w: FailureWindow): void {
-    this.guard('setFailureWindow', () => guards.setFailureWindow((sql) => this.st(sql), contact, windowStart, w));
+    this.guard('setFailureWindow', () => guards.setFailureWindow(this.q, contact, windowStart, w));
   }
 
   // ---- settings ---------------------------------------------------------------------------------------------------
