@@ -25,13 +25,12 @@ import type { ContactRecord, HistoryStore } from '../store/types.js';
 import { toContactView, toMessageView } from '../store/history.js';
 import { TypedEmitter } from '../transport/emitter.js';
 import { TransportError } from '../transport/errors.js';
-import type { RelayClient } from '../transport/relay-client.js';
 import type { LooseDelivered } from '../transport/schemas.js';
 import { CoreError } from './errors.js';
 import { Ingest } from './ingest.js';
 import { Outbox } from './outbox.js';
 import { Trust } from './trust.js';
-import type { Me, MessengerContext, MessengerEvents, MessengerOptions, ReceiveDiagnostics, SealerOpener } from './types.js';
+import type { Me, MessengerContext, MessengerEvents, MessengerOptions, ReceiveDiagnostics, SealerOpener, Transport } from './types.js';
 
 export type { Me, MessengerEvents, MessengerOptions, ReceiveDiagnostics, SealerOpener } from './types.js';
 
@@ -39,7 +38,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
   private readonly store: HistoryStore;
   private crypto: SealerOpener;
   private me: Me;
-  private transport: RelayClient | null = null;
+  private transport: Transport | null = null;
   private transportOffs: Array<() => void> = [];
   private keyCheckTimer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -91,7 +90,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
   }
 
   /** Attach (or replace) the relay connection. The messenger drains the queue and flushes the outbox on auth. */
-  attach(t: RelayClient | null): void {
+  attach(t: Transport | null): void {
     for (const off of this.transportOffs) off();
     this.transportOffs = [];
     this.transport = t;
