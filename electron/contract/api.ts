@@ -9,7 +9,7 @@ export type Direction = 'in' | 'out';
 
 /**
  * The key of a conversation: `d:<username>` for a direct conversation, `g:<group id, 32 lowercase hex>` for a
- * group. Build and parse with electron/contract/conversation.ts.
+ * group. Build and parse with directConversation / parseConversationId (end of this file).
  */
 export type ConversationId = `d:${string}` | `g:${string}`;
 
