@@ -135,7 +135,7 @@ export const backlogBench: Bench = async (o) => {
         });
         const d = mon.stop();
         await s.idle();
-        const page = await s.loadMessages({ contact: sender.username, limit: 1 });
+        const page = await s.loadMessages({ conversation: `d:${sender.username}`, limit: 1 });
         if (Number.isNaN(tDone)) tDone = now();
         const t0c = Number.isNaN(tConnect) ? tStart : tConnect;
         const cpu = process.cpuUsage(cpu0);

@@ -42,7 +42,7 @@ async function inProcess(profileDir: string, to: string, n: number, tag: string)
       Array.from({ length: WINDOW }, async () => {
         while (next < n) {
           const i = next++;
-          const m = await svc.sendMessage({ contact: to, text: `in-process ${tag} ${i}` });
+          const m = await svc.sendMessage({ conversation: `d:${to}`, text: `in-process ${tag} ${i}` });
           if (early.delete(m.id) || m.state === 'sent') {
             if (++sent === n) resolveAll();
           } else mine.add(m.id);

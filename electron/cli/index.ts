@@ -328,10 +328,10 @@ async function command(svc: ParleyService, a: Args, pass: string | undefined): P
           if (s.id === pendingId && s.state !== 'sending') resolve(s);
         });
       });
-      const m = await svc.sendMessage({ contact: username!, text });
+      const m = await svc.sendMessage({ conversation: `d:${username!}`, text });
       pendingId = m.id;
       if (online) {
-        const fresh = await svc.loadMessages({ contact: username!, limit: 50 });
+        const fresh = await svc.loadMessages({ conversation: `d:${username!}`, limit: 50 });
         const now = fresh.messages.find((x) => x.id === m.id);
         const result =
           now && now.state !== 'sending'
@@ -392,7 +392,7 @@ async function command(svc: ParleyService, a: Args, pass: string | undefined): P
     }
     case 'history': {
       const [username] = need(rest, 1, '<username>');
-      const page = await svc.loadMessages({ contact: username!, limit: a.limit ?? 50 });
+      const page = await svc.loadMessages({ conversation: `d:${username!}`, limit: a.limit ?? 50 });
       for (const m of page.messages) {
         if (a.json) jsonLine(m);
         else out(formatMessage(m));

@@ -67,12 +67,12 @@ const METHODS: Record<string, Method> = {
   // states ('sent', 'delivered', 'failed') arrive as `state` notifications with the same id.
   send: async (svc, p) => {
     const { to, text } = parse(z.object({ to: username, text: z.string().min(1) }).strict(), p);
-    const m = await svc.sendMessage({ contact: to, text });
+    const m = await svc.sendMessage({ conversation: `d:${to}`, text });
     return { id: m.id, state: m.state };
   },
   history: async (svc, p) => {
     const { username: u, limit } = parse(z.object({ username, limit: z.number().int().min(1).max(500).optional() }).strict(), p);
-    return (await svc.loadMessages({ contact: u, limit: limit ?? 50 })).messages;
+    return (await svc.loadMessages({ conversation: `d:${u}`, limit: limit ?? 50 })).messages;
   },
   verify: async (svc, p) => {
     const { username: u, confirm } = parse(z.object({ username, confirm: z.string().max(200).optional() }).strict(), p);

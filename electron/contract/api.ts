@@ -7,6 +7,12 @@
 export type MessageState = 'sending' | 'sent' | 'delivered' | 'failed' | 'undecryptable';
 export type Direction = 'in' | 'out';
 
+/**
+ * The key of a conversation: `d:<username>` for a direct conversation, `g:<group id, 32 lowercase hex>` for a
+ * group. Build and parse with directConversation / parseConversationId (end of this file).
+ */
+export type ConversationId = `d:${string}` | `g:${string}`;
+
 export type ConnectionState =
   | { status: 'connecting'; relayUrl: string }
   | { status: 'online'; relayUrl: string; relayFingerprint: string }
@@ -100,7 +106,12 @@ export interface ContactDetail extends ContactView {
 
 export interface MessageView {
   id: string;
-  contact: string; // username of the other party
+  /** The conversation the message belongs to. */
+  conversation: ConversationId;
+  /** The contact it was exchanged with: the peer of a direct conversation. */
+  contact: string;
+  /** Username of the author of an incoming message; null for our own messages. */
+  sender: string | null;
   direction: Direction;
   body: string | null; // null when undecryptable or deleted
   sentAt: number; // sender's timestamp (ms)
@@ -113,6 +124,8 @@ export interface MessageView {
 }
 
 export interface ConversationSummary {
+  id: ConversationId;
+  kind: 'direct';
   contact: ContactView;
   lastMessage: Pick<MessageView, 'id' | 'body' | 'sentAt' | 'direction' | 'state'> | null;
   unread: number;
@@ -154,12 +167,12 @@ export interface ParleyApi {
   setRelay(req: { url: string }): Promise<void>;
 
   listConversations(req: { filter?: string }): Promise<ConversationSummary[]>;
-  loadMessages(req: { contact: string; before?: number | null; limit?: number }): Promise<MessagePage>;
-  sendMessage(req: { contact: string; text: string }): Promise<MessageView>;
+  loadMessages(req: { conversation: ConversationId; before?: number | null; limit?: number }): Promise<MessagePage>;
+  sendMessage(req: { conversation: ConversationId; text: string }): Promise<MessageView>;
   retryMessage(req: { id: string }): Promise<MessageView>;
-  markRead(req: { contact: string }): Promise<void>;
+  markRead(req: { conversation: ConversationId }): Promise<void>;
   deleteMessage(req: { id: string }): Promise<void>;
-  deleteConversation(req: { contact: string }): Promise<void>;
+  deleteConversation(req: { conversation: ConversationId }): Promise<void>;
 
   addContact(req: { username: string }): Promise<ContactView>;
   getContact(req: { username: string }): Promise<ContactDetail>;
@@ -182,7 +195,7 @@ export interface ParleyApi {
 /** Events the main process pushes to the renderer. */
 export interface ParleyEvents {
   'message-received': MessageView;
-  'message-state': { id: string; contact: string; state: MessageState; error: string | null };
+  'message-state': { id: string; conversation: ConversationId; contact: string; state: MessageState; error: string | null };
   'contact-key-changed': { username: string; change: KeyChangeView };
   'contacts-changed': { username: string };
   'connection-changed': ConnectionState;
@@ -227,4 +240,33 @@ export interface ApiErrorShape {
 /** What the preload puts on window.parley: the API plus a typed event subscription returning an unsubscribe. */
 export interface ParleyBridge extends ParleyApi {
   on<E extends EventName>(event: E, listener: (payload: ParleyEvents[E]) => void): () => void;
+}
+
+// ---- conversation ids: build and parse (pure; the one place that knows the format) --------------------------------
+
+// Same rule as the relay's usernames (relay/protocol/limits.ts USERNAME_RE); repeated here so the contract stays
+// dependency-free.
+const DIRECT_RE = /^d:([a-z0-9][a-z0-9_.-]{2,31})$/;
+const GROUP_RE = /^g:([0-9a-f]{32})$/;
+
+/** Matches any well-formed ConversationId (used by IPC validation). */
+export const CONVERSATION_ID_RE = /^(d:[a-z0-9][a-z0-9_.-]{2,31}|g:[0-9a-f]{32})$/;
+
+export type ParsedConversation = { kind: 'direct'; username: string } | { kind: 'group'; groupId: string };
+
+export function directConversation(username: string): ConversationId {
+  return `d:${username}`;
+}
+
+export function groupConversation(groupIdHex: string): ConversationId {
+  return `g:${groupIdHex}`;
+}
+
+/** The parts of a conversation id, or null when it is not one. */
+export function parseConversationId(id: string): ParsedConversation | null {
+  const d = DIRECT_RE.exec(id);
+  if (d) return { kind: 'direct', username: d[1]! };
+  const g = GROUP_RE.exec(id);
+  if (g) return { kind: 'group', groupId: g[1]! };
+  return null;
 }

@@ -25,11 +25,13 @@ import {
   usernameSchema,
   validateIdentity,
 } from '../../relay/protocol/index.js';
+import { directContactOf } from './messenger/conversation-ref.js';
 import type {
   AppState,
   ConnectionState,
   ContactDetail,
   ContactView,
+  ConversationId,
   ConversationSummary,
   CreateIdentityRequest,
   DiscoveredRelay,
@@ -661,12 +663,12 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     return (await this.messenger).listConversations(req?.filter);
   }
 
-  async loadMessages(req: { contact: string; before?: number | null; limit?: number }): Promise<MessagePage> {
-    return (await this.messenger).loadMessages(req.contact, req.before, req.limit);
+  async loadMessages(req: { conversation: ConversationId; before?: number | null; limit?: number }): Promise<MessagePage> {
+    return (await this.messenger).loadMessages(directContactOf(req?.conversation), req.before, req.limit);
   }
 
-  async sendMessage(req: { contact: string; text: string }): Promise<MessageView> {
-    const m = await (await this.messenger).sendText(req.contact, req.text);
+  async sendMessage(req: { conversation: ConversationId; text: string }): Promise<MessageView> {
+    const m = await (await this.messenger).sendText(directContactOf(req?.conversation), req.text);
     this.log(`message ${m.id} ${m.state}`, { level: 'debug' });
     return m;
   }
@@ -675,16 +677,16 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     return (await this.messenger).retryMessage(req.id);
   }
 
-  async markRead(req: { contact: string }): Promise<void> {
-    (await this.messenger).markRead(req.contact);
+  async markRead(req: { conversation: ConversationId }): Promise<void> {
+    (await this.messenger).markRead(directContactOf(req?.conversation));
   }
 
   async deleteMessage(req: { id: string }): Promise<void> {
     (await this.messenger).deleteMessage(req.id);
   }
 
-  async deleteConversation(req: { contact: string }): Promise<void> {
-    (await this.messenger).deleteConversation(req.contact);
+  async deleteConversation(req: { conversation: ConversationId }): Promise<void> {
+    (await this.messenger).deleteConversation(directContactOf(req?.conversation));
   }
 
   // ---- contacts ---------------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@
  * Electron-free: imported by the main process, the bridge host and unit tests.
  */
 import { z } from 'zod';
-import type { MethodName, ParleyApi } from '../contract/api.js';
+import type { ConversationId, MethodName, ParleyApi } from '../contract/api.js';
+import { CONVERSATION_ID_RE } from '../contract/api.js';
 import { LIMITS, USERNAME_RE } from '../../relay/protocol/limits.js';
 import { parseRelayUrl } from '../core/transport/relay-url.js';
 
@@ -24,6 +25,10 @@ export const relayUrl = z.string().max(2048).refine((s) => {
   }
 }, 'relay address: an http(s):// or ws(s):// URL such as https://192.168.1.20:7447 (scheme, host and port only)');
 
+const conversation = z
+  .string()
+  .regex(CONVERSATION_ID_RE, 'conversation: d:<username> or g:<group id, 32 hex characters>')
+  .transform((s) => s as ConversationId);
 const passphrase = z.string().min(8, 'passphrase: at least 8 characters').max(1024);
 /** The core checks the UTF-8 byte size; this bounds the string before it is even looked at. */
 const text = z.string().min(1, 'message is empty').max(LIMITS.maxTextBytes);
@@ -58,15 +63,15 @@ export const IPC_SCHEMAS = {
   setRelay: one({ url: relayUrl }),
   listConversations: z.tuple([z.strictObject({ filter: z.string().max(200).optional() })]),
   loadMessages: one({
-    contact: username,
+    conversation,
     before: z.number().int().nonnegative().nullable().optional(),
     limit: z.number().int().min(1).max(500).optional(),
   }),
-  sendMessage: one({ contact: username, text }),
+  sendMessage: one({ conversation, text }),
   retryMessage: one({ id: messageId }),
-  markRead: one({ contact: username }),
+  markRead: one({ conversation }),
   deleteMessage: one({ id: messageId }),
-  deleteConversation: one({ contact: username }),
+  deleteConversation: one({ conversation }),
   addContact: one({ username }),
   getContact: one({ username }),
   setVerified: one({ username, verified: z.boolean() }),

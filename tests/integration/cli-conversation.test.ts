@@ -64,7 +64,7 @@ describe('two CLI profiles, one relay, the OS keychain', { timeout: 180_000 }, (
     expect(sent.stdout).toMatch(/^(sent|delivered) [A-Za-z0-9_-]{22}$/m);
 
     const got = await bobListen.waitForLine(isMessage);
-    expect(got).toMatchObject({ contact: 'alice', direction: 'in', body: 'hi bob, how are you?', state: 'delivered' });
+    expect(got).toMatchObject({ conversation: 'd:alice', sender: 'alice', contact: 'alice', direction: 'in', body: 'hi bob, how are you?', state: 'delivered' });
     expect(await bobListen.stop()).toBe(0);
 
     // Bob's first contact from Alice shows as a message request until he answers.
@@ -76,7 +76,7 @@ describe('two CLI profiles, one relay, the OS keychain', { timeout: 180_000 }, (
     const reply = await runCli(['--profile', bob, 'send', 'alice', 'fine, thanks']);
     expect(reply.code).toBe(0);
     const back = await aliceListen.waitForLine(isMessage);
-    expect(back).toMatchObject({ contact: 'bob', direction: 'in', body: 'fine, thanks' });
+    expect(back).toMatchObject({ conversation: 'd:bob', sender: 'bob', contact: 'bob', direction: 'in', body: 'fine, thanks' });
     // Bob's client sent a sealed receipt for Alice's message: it is now 'delivered' on her side.
     await aliceListen.waitForLine((l) => l.event === 'state' && l.state === 'delivered');
     expect(await aliceListen.stop()).toBe(0);

@@ -64,7 +64,7 @@ describe('crash safety of the receive path', () => {
     alice.on('message-state', (s) => {
       if (s.state === 'sent') sent++;
     });
-    for (let i = 0; i < TOTAL; i++) await alice.sendMessage({ contact: 'bob', text: body(i) });
+    for (let i = 0; i < TOTAL; i++) await alice.sendMessage({ conversation: 'd:bob', text: body(i) });
     await waitUntil(() => sent === TOTAL, 60_000, 'all 1000 sent to the relay');
     expect(relayPendingFor('bob')).toBe(TOTAL);
 

@@ -79,10 +79,10 @@ beforeAll(async () => {
   await alice.addContact({ username: 'bob' });
   await carol.addContact({ username: 'bob' });
   const got = collect(bob, 'message-received');
-  await alice.sendMessage({ contact: 'bob', text: `${MARKER} from alice` });
-  await carol.sendMessage({ contact: 'bob', text: `${MARKER} from carol` });
+  await alice.sendMessage({ conversation: 'd:bob', text: `${MARKER} from alice` });
+  await carol.sendMessage({ conversation: 'd:bob', text: `${MARKER} from carol` });
   await waitUntil(() => got.length === 2, 20_000, 'bob receives both');
-  await bob.sendMessage({ contact: 'alice', text: `${MARKER} reply` });
+  await bob.sendMessage({ conversation: 'd:alice', text: `${MARKER} reply` });
   const aGot = collect(alice, 'message-received');
   await waitUntil(() => aGot.length === 1, 20_000, 'alice receives the reply');
 }, 120_000);

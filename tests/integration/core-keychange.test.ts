@@ -47,7 +47,7 @@ describe('key change end to end', () => {
 
     const states = collect(alice, 'message-state');
     const texts = ['new key, same me', 'second', 'third'];
-    for (const t of texts) await alice.sendMessage({ contact: 'bob', text: t });
+    for (const t of texts) await alice.sendMessage({ conversation: 'd:bob', text: t });
     await waitUntil(() => states.filter((s) => s.state === 'sent').length === 3, 20_000, 'three sent');
 
     let changes: ReturnType<typeof collect<'contact-key-changed'>> = [];
@@ -63,11 +63,11 @@ describe('key change end to end', () => {
     const pending = await bob.getContact({ username: 'alice' });
     expect(pending).toMatchObject({ verified: false, keyChangePending: true, fingerprint: oldFp });
     // Not shown yet: they are signed by a key Bob has not accepted.
-    const before = await bob.loadMessages({ contact: 'alice' });
+    const before = await bob.loadMessages({ conversation: 'd:alice' });
     expect(before.messages.map((m) => m.body)).not.toContain(texts[0]);
 
     // Bob's reply waits for his decision.
-    const reply = await bob.sendMessage({ contact: 'alice', text: 'is this really you?' });
+    const reply = await bob.sendMessage({ conversation: 'd:alice', text: 'is this really you?' });
     expect(reply.state).toBe('sending');
 
     const aliceGot = collect(alice, 'message-received');
@@ -75,7 +75,7 @@ describe('key change end to end', () => {
     expect(accepted).toMatchObject({ fingerprint: newFp, keyChangePending: false, verified: false });
     await bob.idle();
 
-    const after = await bob.loadMessages({ contact: 'alice' });
+    const after = await bob.loadMessages({ conversation: 'd:alice' });
     const incoming = after.messages.filter((m) => m.direction === 'in');
     expect(incoming.map((m) => m.body)).toEqual(texts);
     expect(incoming.every((m) => m.state === 'delivered')).toBe(true);
@@ -85,9 +85,9 @@ describe('key change end to end', () => {
 
     // The held reply was re-sealed for the new key and Alice (now on that key) opens it.
     await waitUntil(() => aliceGot.some((m) => m.body === 'is this really you?'), 20_000, 'Alice receives the held reply');
-    const bobView = await bob.loadMessages({ contact: 'alice' });
+    const bobView = await bob.loadMessages({ conversation: 'd:alice' });
     await waitUntil(
-      async () => (await bob.loadMessages({ contact: 'alice' })).messages.find((m) => m.id === reply.id)?.state === 'delivered',
+      async () => (await bob.loadMessages({ conversation: 'd:alice' })).messages.find((m) => m.id === reply.id)?.state === 'delivered',
       20_000,
       'reply delivered (receipt from Alice)',
     );
@@ -105,10 +105,10 @@ describe('key change end to end', () => {
     await ann.rotateIdentity({ identity: annNext });
 
     const changes = collect(ben, 'contact-key-changed');
-    const m = await ben.sendMessage({ contact: 'ann', text: 'hello after your rotation?' });
+    const m = await ben.sendMessage({ conversation: 'd:ann', text: 'hello after your rotation?' });
     await waitUntil(() => changes.length === 1, 20_000, 'the relay refusing the old key leads to a key check');
     await ben.flushOutbox();
-    const page = await ben.loadMessages({ contact: 'ann' });
+    const page = await ben.loadMessages({ conversation: 'd:ann' });
     expect(page.messages.find((x) => x.id === m.id)?.state).toBe('sending');
     expect((await ben.getContact({ username: 'ann' })).keyChangePending).toBe(true);
 

@@ -31,7 +31,7 @@ describe('messenger behaviour', () => {
     await alice.addContact({ username: 'bob' });
     const states = collect(alice, 'message-state');
     const got = collect(bob, 'message-received');
-    const m = await alice.sendMessage({ contact: 'bob', text: 'hello, stranger' });
+    const m = await alice.sendMessage({ conversation: 'd:bob', text: 'hello, stranger' });
     expect(m).toMatchObject({ state: 'sending', direction: 'out', contact: 'bob', body: 'hello, stranger' });
     await waitUntil(() => got.length === 1, 20_000, 'bob receives');
     expect(got[0]).toMatchObject({ id: m.id, contact: 'alice', body: 'hello, stranger', direction: 'in' });
@@ -42,15 +42,19 @@ describe('messenger behaviour', () => {
     expect(convs).toHaveLength(1);
     expect(convs[0]!.contact).toMatchObject({ username: 'alice', request: true });
     expect(convs[0]!.unread).toBe(1);
-    await bob.markRead({ contact: 'alice' });
+    await bob.markRead({ conversation: 'd:alice' });
     expect((await bob.listConversations({}))[0]!.unread).toBe(0);
     expect(await bob.acceptRequest({ username: 'alice' })).toMatchObject({ request: false });
   });
 
   test('bad input gets clear typed errors', async () => {
-    await expect(alice.sendMessage({ contact: 'bob', text: '   ' })).rejects.toMatchObject({ code: 'INVALID' });
-    await expect(alice.sendMessage({ contact: 'bob', text: 'x'.repeat(64 * 1024 + 1) })).rejects.toMatchObject({ code: 'INVALID' });
-    await expect(alice.sendMessage({ contact: 'nobody', text: 'hi' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(alice.sendMessage({ conversation: 'd:bob', text: '   ' })).rejects.toMatchObject({ code: 'INVALID' });
+    await expect(alice.sendMessage({ conversation: 'd:bob', text: 'x'.repeat(64 * 1024 + 1) })).rejects.toMatchObject({ code: 'INVALID' });
+    await expect(alice.sendMessage({ conversation: 'd:nobody', text: 'hi' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    // Conversation ids: a bare username or a malformed id is INVALID; an unknown group is NOT_FOUND.
+    await expect(alice.sendMessage({ conversation: 'bob' as `d:${string}`, text: 'hi' })).rejects.toMatchObject({ code: 'INVALID' });
+    await expect(alice.loadMessages({ conversation: 'g:xyz' })).rejects.toMatchObject({ code: 'INVALID' });
+    await expect(alice.markRead({ conversation: `g:${'ab'.repeat(16)}` })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(alice.addContact({ username: 'Not A Name!' })).rejects.toMatchObject({ code: 'INVALID' });
     await expect(alice.addContact({ username: 'alice' })).rejects.toMatchObject({ code: 'INVALID' });
     await expect(alice.addContact({ username: 'ghost' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
@@ -63,16 +67,16 @@ describe('messenger behaviour', () => {
     await bob.setBlocked({ username: 'alice', blocked: true });
     const got = collect(bob, 'message-received');
     const sent = collect(alice, 'message-state');
-    const m = await alice.sendMessage({ contact: 'bob', text: 'can you hear me?' });
+    const m = await alice.sendMessage({ conversation: 'd:bob', text: 'can you hear me?' });
     await waitUntil(() => sent.some((s) => s.id === m.id && s.state === 'sent'), 20_000, 'sent');
     await waitUntil(() => unackedFor(relay, 'bob') === 0, 20_000, 'bob acks it');
     await bob.idle();
     expect(got).toHaveLength(0);
-    await expect(bob.sendMessage({ contact: 'alice', text: 'x' })).rejects.toMatchObject({ code: 'BLOCKED' });
+    await expect(bob.sendMessage({ conversation: 'd:alice', text: 'x' })).rejects.toMatchObject({ code: 'BLOCKED' });
     expect(await bob.listConversations({})).toEqual([]); // blocked conversations are hidden
 
     await bob.setBlocked({ username: 'alice', blocked: false });
-    await alice.sendMessage({ contact: 'bob', text: 'and now?' });
+    await alice.sendMessage({ conversation: 'd:bob', text: 'and now?' });
     await waitUntil(() => got.length === 1, 20_000, 'unblocked message');
     expect(got[0]!.body).toBe('and now?');
   });
@@ -89,7 +93,7 @@ describe('messenger behaviour', () => {
     };
     await restartWith({ maxEnvelopeBytes: 4096 });
     const states = collect(alice, 'message-state');
-    const m = await alice.sendMessage({ contact: 'bob', text: `are you registered? ${'x'.repeat(3000)}` });
+    const m = await alice.sendMessage({ conversation: 'd:bob', text: `are you registered? ${'x'.repeat(3000)}` });
     await waitUntil(() => states.some((s) => s.id === m.id && s.state === 'failed'), 20_000, 'failed');
     const failed = states.find((s) => s.state === 'failed')!;
     expect(failed.error).toMatch(/refused the message \(TOO_LARGE\)/);
@@ -104,24 +108,24 @@ describe('messenger behaviour', () => {
   test('history pages from the newest, and deletes stay local', async () => {
     const texts = ['p1', 'p2', 'p3', 'p4', 'p5'];
     const got = collect(bob, 'message-received');
-    for (const t of texts) await alice.sendMessage({ contact: 'bob', text: t });
+    for (const t of texts) await alice.sendMessage({ conversation: 'd:bob', text: t });
     await waitUntil(() => got.length === texts.length, 20_000, 'all five');
-    const first = await bob.loadMessages({ contact: 'alice', limit: 2 });
+    const first = await bob.loadMessages({ conversation: 'd:alice', limit: 2 });
     expect(first.messages.map((m) => m.body)).toEqual(['p4', 'p5']);
     expect(first.nextCursor).not.toBeNull();
-    const second = await bob.loadMessages({ contact: 'alice', limit: 2, before: first.nextCursor });
+    const second = await bob.loadMessages({ conversation: 'd:alice', limit: 2, before: first.nextCursor });
     expect(second.messages.map((m) => m.body)).toEqual(['p2', 'p3']);
 
     const total = first.total;
     await bob.deleteMessage({ id: first.messages[1]!.id });
-    const after = await bob.loadMessages({ contact: 'alice', limit: 2 });
+    const after = await bob.loadMessages({ conversation: 'd:alice', limit: 2 });
     expect(after.messages.map((m) => m.body)).toEqual(['p3', 'p4']);
     expect(after.total).toBe(total - 1);
     // Alice still has her copy: deleting is local.
-    expect((await alice.loadMessages({ contact: 'bob', limit: 1 })).messages[0]!.body).toBe('p5');
+    expect((await alice.loadMessages({ conversation: 'd:bob', limit: 1 })).messages[0]!.body).toBe('p5');
 
-    await bob.deleteConversation({ contact: 'alice' });
-    expect((await bob.loadMessages({ contact: 'alice' })).messages).toEqual([]);
+    await bob.deleteConversation({ conversation: 'd:alice' });
+    expect((await bob.loadMessages({ conversation: 'd:alice' })).messages).toEqual([]);
     expect((await bob.getContact({ username: 'alice' })).username).toBe('alice');
   });
 });

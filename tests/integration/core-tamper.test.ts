@@ -44,7 +44,7 @@ describe('a tampering relay', () => {
     const sent = collect(alice, 'message-state');
     const texts = ['before the tampering', 'this one gets modified', 'after the tampering'];
     const ids: string[] = [];
-    for (const t of texts) ids.push((await alice.sendMessage({ contact: 'bob', text: t })).id);
+    for (const t of texts) ids.push((await alice.sendMessage({ conversation: 'd:bob', text: t })).id);
     await waitUntil(() => sent.filter((s) => s.state === 'sent').length === 3, 20_000, 'three sent');
 
     const db = relayDb();
@@ -61,7 +61,7 @@ describe('a tampering relay', () => {
     bob = await reopenService(bobDir, {}, (svc) => (received = collect(svc, 'message-received')));
     await waitUntil(() => received.length >= 3, 20_000, 'three envelopes stored');
     await bob.idle();
-    const page = await bob.loadMessages({ contact: 'alice' });
+    const page = await bob.loadMessages({ conversation: 'd:alice' });
     const byId = new Map(page.messages.map((m) => [m.id, m]));
     expect(byId.get(ids[0]!)).toMatchObject({ body: texts[0], state: 'delivered' });
     expect(byId.get(ids[2]!)).toMatchObject({ body: texts[2], state: 'delivered' });
@@ -97,7 +97,7 @@ describe('a tampering relay', () => {
     }
 
     const changes = collect(bob, 'contact-key-changed');
-    const msg = await bob.sendMessage({ contact: 'alice', text: 'are you still you?' });
+    const msg = await bob.sendMessage({ conversation: 'd:alice', text: 'are you still you?' });
     expect(msg.state).toBe('sending');
     expect(changes).toHaveLength(1);
     expect(changes[0]).toMatchObject({
@@ -117,7 +117,7 @@ describe('a tampering relay', () => {
     const connectionChanges = collect(bob, 'connection-changed');
     await bob.flushOutbox();
     expect(connectionChanges).toEqual([]); // still online throughout the pass
-    const page = await bob.loadMessages({ contact: 'alice' });
+    const page = await bob.loadMessages({ conversation: 'd:alice' });
     expect(page.messages.find((m) => m.id === msg.id)?.state).toBe('sending');
     const check = relayDb();
     try {
@@ -130,7 +130,7 @@ describe('a tampering relay', () => {
     // Rejecting keeps sending blocked.
     const rejected = await bob.rejectKeyChange({ username: 'alice' });
     expect(rejected.keyChangePending).toBe(false);
-    await expect(bob.sendMessage({ contact: 'alice', text: 'still blocked?' })).rejects.toMatchObject({ code: 'KEY_REJECTED' });
+    await expect(bob.sendMessage({ conversation: 'd:alice', text: 'still blocked?' })).rejects.toMatchObject({ code: 'KEY_REJECTED' });
     const after = await bob.getContact({ username: 'alice' });
     expect(after.keyChanges.map((k) => k.resolution)).toEqual(['rejected']);
   });

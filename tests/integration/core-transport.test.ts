@@ -64,13 +64,13 @@ describe('relay connection', () => {
     const conn = collect(alice, 'connection-changed');
     await relay.close();
     await waitUntil(() => conn.some((c) => c.status === 'offline'), 10_000, 'alice sees the relay go');
-    const m1 = await alice.sendMessage({ contact: 'bob', text: 'written offline' });
+    const m1 = await alice.sendMessage({ conversation: 'd:bob', text: 'written offline' });
     expect(m1.state).toBe('sending');
     const aliceDir = alice.profile.dir;
     await alice.close();
 
     const alice2 = await reopenService(aliceDir);
-    const m2 = await alice2.sendMessage({ contact: 'bob', text: 'written offline after a restart' });
+    const m2 = await alice2.sendMessage({ conversation: 'd:bob', text: 'written offline after a restart' });
     expect((await alice2.getState()).connection.status).not.toBe('online');
 
     const got = collect(bob, 'message-received');
@@ -78,7 +78,7 @@ describe('relay connection', () => {
     await waitUntil(() => got.length === 2, 30_000, 'bob receives both after the relay is back');
     expect(got.map((m) => m.body)).toEqual(['written offline', 'written offline after a restart']);
     await waitUntil(
-      async () => (await alice2.loadMessages({ contact: 'bob' })).messages.every((m) => m.state === 'delivered'),
+      async () => (await alice2.loadMessages({ conversation: 'd:bob' })).messages.every((m) => m.state === 'delivered'),
       20_000,
       'both delivered',
     );

@@ -111,9 +111,9 @@ describe('desktop logs keep secrets out', { timeout: 180_000 }, () => {
     await waitUntil(async () => ((await p.call('getState')) as { connection: { status: string } }).connection.status === 'online', 20_000, 'alice online');
     await p.call('addContact', { username: 'bob' });
     await bob.addContact({ username: 'alice' });
-    for (const text of bodies) await p.call('sendMessage', { contact: 'bob', text });
-    await waitUntil(async () => (await bob.loadMessages({ contact: 'alice', limit: 10 })).messages.filter((m) => m.direction === 'in').length === bodies.length, 20_000, 'bob got them');
-    for (const text of replies) await bob.sendMessage({ contact: 'alice', text });
+    for (const text of bodies) await p.call('sendMessage', { conversation: 'd:bob', text });
+    await waitUntil(async () => (await bob.loadMessages({ conversation: 'd:alice', limit: 10 })).messages.filter((m) => m.direction === 'in').length === bodies.length, 20_000, 'bob got them');
+    for (const text of replies) await bob.sendMessage({ conversation: 'd:alice', text });
     await waitUntil(() => p.events.filter((e) => e.event === 'message-received').length >= replies.length, 20_000, 'alice got the replies');
     await expect(p.call('addContact', { username: 'nobody-here' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     const copied = ((await p.call('getDebugLog')) as { text: string }).text;

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LATEST_VERSION, StoreError, openHistoryStore, type HistoryStore } from '../../electron/core/store/index.js';
 import { openHistoryStore as openWithInternals } from '../../electron/core/store/history.js';
 import type { Envelope, PublicIdentity } from '../../relay/protocol/index.js';
+import { openRawDb } from '../helpers/raw-db.js';
 
 const ID_A: PublicIdentity = { v: 1, enc: 'AAAA', sig: 'BBBB' };
 const ID_B: PublicIdentity = { v: 1, enc: 'CCCC', sig: 'DDDD' };
@@ -60,10 +61,16 @@ describe('history store: schema and migrations', () => {
     rmSync(file);
     const v1 = openWithInternals({ path: file, key }, { targetVersion: 1 });
     expect(v1.schemaVersion).toBe(1);
-    // v1 has no conversations table: write rows with plain SQL through the v1 API pieces that exist.
+    // v1 has no conversations table: the contact through the API (unchanged since v1), messages with v1's SQL.
     v1.addContact({ username: 'alice', identity: ID_A, fingerprint: FP('a') });
-    for (let i = 0; i < 5; i++) v1.insertMessage(msg(i));
     v1.close();
+    const raw = openRawDb(file, key);
+    const ins = raw.prepare(
+      `INSERT INTO messages (id, contact, direction, sender_fp, body, sent_at, received_at, state, unread)
+       VALUES (@id, @contact, @direction, @senderFingerprint, @body, @sentAt, @receivedAt, @state, 1)`,
+    );
+    for (let i = 0; i < 5; i++) ins.run(msg(i));
+    raw.close();
     store = openHistoryStore({ path: file, key });
     expect(store.schemaVersion).toBe(LATEST_VERSION);
     const [conv] = store.listConversations();

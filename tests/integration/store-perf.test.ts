@@ -1,6 +1,6 @@
 /**
  * A 1,000,000-message history: opening a conversation's latest page and paging back use keyset pagination over the
- * (contact, seq) index, and the conversation list does not scan messages. This test asserts those query plans and the
+ * (conversation, seq) index, and the conversation list does not scan messages. This test asserts those query plans and the
  * results, and prints timings; the speed target (median ≤ 2 ms) is measured by `npm run bench -- history`, not gated
  * here, where a loaded 2-core machine would make it flaky.
  */
@@ -58,12 +58,14 @@ beforeAll(() => {
   raw.transaction(() => {
     raw.prepare(
       `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?)
-       INSERT INTO messages (id, contact, direction, sender_fp, body, sent_at, received_at, state, unread)
-       SELECT 'id' || i,
-              CASE WHEN i % 5 < 3 THEN 'user0' ELSE 'user' || (1 + i % 99) END,
-              CASE WHEN i % 2 = 0 THEN 'in' ELSE 'out' END, 'fp', 'message body number ' || i, i, i, 'delivered',
-              CASE WHEN i > ? - 40 THEN 1 ELSE 0 END
-         FROM n`,
+       INSERT INTO messages (id, conversation, contact, sender, direction, sender_fp, body, sent_at, received_at, state, unread)
+       SELECT id, 'd:' || contact, contact, CASE WHEN direction = 'in' THEN contact END, direction, 'fp', body, i, i,
+              'delivered', unread
+         FROM (SELECT i, 'id' || i AS id,
+                      CASE WHEN i % 5 < 3 THEN 'user0' ELSE 'user' || (1 + i % 99) END AS contact,
+                      CASE WHEN i % 2 = 0 THEN 'in' ELSE 'out' END AS direction, 'message body number ' || i AS body,
+                      CASE WHEN i > ? - 40 THEN 1 ELSE 0 END AS unread
+                 FROM n)`,
     ).run(TOTAL, TOTAL);
   })();
   raw.close();
@@ -107,7 +109,7 @@ describe('history store at 1,000,000 messages', () => {
     );
   });
 
-  it('the page query uses the (contact, seq) index without a sort, and unread counts come from counters', () => {
+  it('the page query uses the (conversation, seq) index without a sort, and unread counts come from counters', () => {
     const Database = loadSqlite();
     const raw = new Database(file, { readonly: true });
     raw.pragma(`cipher = 'sqlcipher'`);
@@ -115,17 +117,17 @@ describe('history store at 1,000,000 messages', () => {
     raw.pragma(`key = "x'${key}'"`);
     const explain = (sql: string, ...params: unknown[]) =>
       (raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail).join('; ');
-    const plan = explain('SELECT * FROM messages WHERE contact = ? AND seq < ? ORDER BY seq DESC LIMIT 51', 'user0', 5);
+    const plan = explain('SELECT * FROM messages WHERE conversation = ? AND seq < ? ORDER BY seq DESC LIMIT 51', 'd:user0', 5);
     // the conversation list's query (HistoryStore.listConversations): one primary-key lookup per conversation
     const listPlan = explain(
-      `SELECT c.*, v.total, v.unread, m.id, m.body FROM contacts c JOIN conversations v ON v.contact = c.username
+      `SELECT c.*, v.id, v.total, v.unread, m.id, m.body FROM contacts c JOIN conversations v ON v.contact = c.username
          LEFT JOIN messages m ON m.seq = v.last_seq
         WHERE @f IS NULL OR instr(lower(c.username), @f) > 0
         ORDER BY v.last_seq IS NULL, v.last_seq DESC, c.added_at DESC, c.username`,
       { f: null },
     );
     raw.close();
-    expect(plan).toMatch(/USING INDEX messages_contact_seq/);
+    expect(plan).toMatch(/USING INDEX messages_conversation_seq/);
     expect(plan).not.toMatch(/TEMP B-TREE/);
     expect(listPlan).toMatch(/SEARCH m USING INTEGER PRIMARY KEY/);
     expect(listPlan).not.toMatch(/SCAN m\b/);

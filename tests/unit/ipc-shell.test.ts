@@ -9,7 +9,7 @@ import { notificationFor } from '../../electron/main/notify.js';
 import { DEFAULT_BOUNDS, loadBounds, saveBounds } from '../../electron/main/window-state.js';
 
 const msg: MessageView = {
-  id: 'AAAAAAAAAAAAAAAAAAAAAA', contact: 'bob', direction: 'in', body: 'the launch code is 1234', sentAt: 1, receivedAt: 2,
+  id: 'AAAAAAAAAAAAAAAAAAAAAA', conversation: 'd:bob', contact: 'bob', sender: 'bob', direction: 'in', body: 'the launch code is 1234', sentAt: 1, receivedAt: 2,
   state: 'delivered', error: null, seq: 1,
 };
 

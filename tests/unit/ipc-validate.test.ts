@@ -52,18 +52,23 @@ describe('argument schemas', () => {
     expect(Object.keys(IPC_SCHEMAS).sort()).toEqual([...METHODS].sort());
   });
   it('passes good arguments through', () => {
-    expect(validateArgs('sendMessage', [{ contact: 'bob', text: 'hi' }])).toEqual([{ contact: 'bob', text: 'hi' }]);
+    expect(validateArgs('sendMessage', [{ conversation: 'd:bob', text: 'hi' }])).toEqual([{ conversation: 'd:bob', text: 'hi' }]);
+    expect(validateArgs('markRead', [{ conversation: `g:${'0a'.repeat(16)}` }])).toHaveLength(1);
     expect(validateArgs('getState', [])).toEqual([]);
     expect(validateArgs('createIdentity', [{ username: 'alice', relayUrl: 'https://127.0.0.1:7447', vault: 'keychain' }])).toHaveLength(1);
-    expect(validateArgs('loadMessages', [{ contact: 'bob', before: null, limit: 50 }])).toHaveLength(1);
+    expect(validateArgs('loadMessages', [{ conversation: 'd:bob', before: null, limit: 50 }])).toHaveLength(1);
     expect(validateArgs('listConversations', [{}])).toEqual([{}]);
   });
   it.each<[string, string, unknown]>([
-    ['extra key', 'sendMessage', [{ contact: 'bob', text: 'hi', path: '/etc/passwd' }]],
+    ['extra key', 'sendMessage', [{ conversation: 'd:bob', text: 'hi', path: '/etc/passwd' }]],
     ['missing arg', 'sendMessage', []],
-    ['wrong type', 'sendMessage', [{ contact: 'bob', text: 42 }]],
-    ['empty text', 'sendMessage', [{ contact: 'bob', text: '' }]],
+    ['wrong type', 'sendMessage', [{ conversation: 'd:bob', text: 42 }]],
+    ['empty text', 'sendMessage', [{ conversation: 'd:bob', text: '' }]],
     ['bad username', 'addContact', [{ username: '../Bob' }]],
+    ['bare username as conversation', 'sendMessage', [{ conversation: 'bob', text: 'hi' }]],
+    ['old contact argument', 'loadMessages', [{ contact: 'bob' }]],
+    ['short group id', 'markRead', [{ conversation: 'g:abcd' }]],
+    ['uppercase group id', 'deleteConversation', [{ conversation: `g:${'AB'.repeat(16)}` }]],
     ['too many args', 'getState', [1]],
     ['not an array', 'getState', 'x'],
     ['file vault without passphrase', 'createIdentity', [{ username: 'alice', relayUrl: 'https://x.test', vault: 'file' }]],
@@ -71,7 +76,7 @@ describe('argument schemas', () => {
     ['javascript: relay url', 'testRelay', [{ url: 'javascript:alert(1)' }]],
     ['relay url with credentials', 'setRelay', [{ url: 'https://u:p@relay.test' }]],
     ['export with a path from the page', 'exportIdentity', [{ passphrase: 'long enough pass', path: '/tmp/x' }]],
-    ['negative cursor', 'loadMessages', [{ contact: 'bob', before: -1 }]],
+    ['negative cursor', 'loadMessages', [{ conversation: 'd:bob', before: -1 }]],
     ['unknown setting value', 'updateSettings', [{ theme: 'neon' }]],
   ])('rejects %s with a typed error', (_name, method, args) => {
     try {

@@ -37,11 +37,11 @@ describe('store views and error mapping', () => {
 
   it('toMessageView drops internal fields', () => {
     const m: MessageRecord = {
-      id: 'x', contact: 'alice', direction: 'in', body: 'hi', sentAt: 1, receivedAt: 2, state: 'delivered', error: null,
-      seq: 7, senderFingerprint: 'f'.repeat(64), unread: true,
+      id: 'x', conversation: 'd:alice', contact: 'alice', sender: 'alice', direction: 'in', body: 'hi', sentAt: 1, receivedAt: 2,
+      state: 'delivered', error: null, seq: 7, senderFingerprint: 'f'.repeat(64), unread: true,
     };
     const v = toMessageView(m);
-    expect(v).toEqual({ id: 'x', contact: 'alice', direction: 'in', body: 'hi', sentAt: 1, receivedAt: 2, state: 'delivered', error: null, seq: 7 });
+    expect(v).toEqual({ id: 'x', conversation: 'd:alice', contact: 'alice', sender: 'alice', direction: 'in', body: 'hi', sentAt: 1, receivedAt: 2, state: 'delivered', error: null, seq: 7 });
     expect('unread' in v || 'senderFingerprint' in v).toBe(false);
   });
 

@@ -8,6 +8,7 @@ import type { PublicIdentity } from '../../../relay/protocol/index.js';
 import { envelopeSchema, fingerprintSchema, messageIdSchema } from '../../../relay/protocol/index.js';
 import os from 'node:os';
 import { newMessageId, OpenError, type Payload } from '../crypto/index.js';
+import { directConversation } from '../../contract/api.js';
 import { toMessageView } from '../store/history.js';
 import type { ContactRecord } from '../store/types.js';
 import type { LooseDelivered } from '../transport/schemas.js';
@@ -408,7 +409,7 @@ export class Ingest implements PendingReopener {
 
   private afterStore(out: WriteOutcome, receiptsQueued: boolean, prepared: Prepared[]): void {
     for (const m of out.received) this.ctx.emit('message-received', toMessageView(m));
-    for (const s of out.states) this.ctx.emit('message-state', { id: s.id, contact: s.contact, state: 'delivered', error: null });
+    for (const s of out.states) this.ctx.emit('message-state', { id: s.id, conversation: directConversation(s.contact), contact: s.contact, state: 'delivered', error: null });
     const pendingContacts = new Set(prepared.flatMap((p) => (p.kind === 'pending' ? [p.contact.username] : [])));
     for (const u of pendingContacts) this.ctx.emit('contacts-changed', { username: u });
     if (receiptsQueued) void this.d.outbox.flushOutbox();

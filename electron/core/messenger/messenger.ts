@@ -19,18 +19,18 @@ import {
   type PublicIdentity,
 } from '../../../relay/protocol/index.js';
 import type { ContactDetail, ContactView, ConversationSummary, KeyChangeView, MessagePage, MessageView } from '../../contract/api.js';
+import { directConversation } from '../../contract/api.js';
 import { newMessageId } from '../crypto/index.js';
 import type { ContactRecord, HistoryStore } from '../store/types.js';
 import { toContactView, toMessageView } from '../store/history.js';
 import { TypedEmitter } from '../transport/emitter.js';
 import { TransportError } from '../transport/errors.js';
-import type { RelayClient } from '../transport/relay-client.js';
 import type { LooseDelivered } from '../transport/schemas.js';
 import { CoreError } from './errors.js';
 import { Ingest } from './ingest.js';
 import { Outbox } from './outbox.js';
 import { Trust } from './trust.js';
-import type { Me, MessengerContext, MessengerEvents, MessengerOptions, ReceiveDiagnostics, SealerOpener } from './types.js';
+import type { Me, MessengerContext, MessengerEvents, MessengerOptions, ReceiveDiagnostics, SealerOpener, Transport } from './types.js';
 
 export type { Me, MessengerEvents, MessengerOptions, ReceiveDiagnostics, SealerOpener } from './types.js';
 
@@ -38,7 +38,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
   private readonly store: HistoryStore;
   private crypto: SealerOpener;
   private me: Me;
-  private transport: RelayClient | null = null;
+  private transport: Transport | null = null;
   private transportOffs: Array<() => void> = [];
   private keyCheckTimer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -90,7 +90,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
   }
 
   /** Attach (or replace) the relay connection. The messenger drains the queue and flushes the outbox on auth. */
-  attach(t: RelayClient | null): void {
+  attach(t: Transport | null): void {
     for (const off of this.transportOffs) off();
     this.transportOffs = [];
     this.transport = t;
@@ -206,7 +206,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
       this.store.enqueueOutbox({ envelopeId: id, contact: c.username, kind: 'message', messageId: id, envelope });
       return this.store.setMessageState(id, { contact: c.username, direction: 'out' }, 'sending', null)!;
     });
-    this.emit('message-state', { id, contact: c.username, state: 'sending', error: null });
+    this.emit('message-state', { id, conversation: directConversation(c.username), contact: c.username, state: 'sending', error: null });
     void this.flushOutbox();
     return toMessageView(rec);
   }

@@ -111,7 +111,7 @@ export class Outbox implements OutboxKick {
         store.removeOutbox(item.envelopeId);
         return item.messageId ? store.setMessageState(item.messageId, { contact: item.contact, direction: 'out' }, 'failed', reason) : null;
       });
-      if (failed) ctx.emit('message-state', { id: failed.id, contact: failed.contact, state: 'failed', error: reason });
+      if (failed) ctx.emit('message-state', { id: failed.id, conversation: failed.conversation, contact: failed.contact, state: 'failed', error: reason });
       return 'done';
     }
     const sent = store.transaction(() => {
@@ -121,7 +121,7 @@ export class Outbox implements OutboxKick {
       if (!m || m.state !== 'sending') return null; // a receipt may have raced ahead: keep 'delivered'
       return store.setMessageState(item.messageId, { contact: item.contact, direction: 'out' }, 'sent', null);
     });
-    if (sent) ctx.emit('message-state', { id: sent.id, contact: sent.contact, state: 'sent', error: null });
+    if (sent) ctx.emit('message-state', { id: sent.id, conversation: sent.conversation, contact: sent.contact, state: 'sent', error: null });
     return 'done';
   }
 

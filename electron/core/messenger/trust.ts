@@ -14,6 +14,7 @@ import {
   type PublicIdentity,
 } from '../../../relay/protocol/index.js';
 import type { ContactView, KeyChangeView } from '../../contract/api.js';
+import { directConversation } from '../../contract/api.js';
 import type { Payload } from '../crypto/index.js';
 import { toContactView } from '../store/history.js';
 import type { ContactRecord } from '../store/types.js';
@@ -228,7 +229,7 @@ export class Trust implements SenderResolver, KeyChecker {
       return store.resolveKeyChange(username, 'accepted', this.ctx.now());
     });
     for (const f of failed) {
-      this.ctx.emit('message-state', { id: f.id, contact: username, state: 'failed', error: 'Written during a key change; retry to send it with the new key' });
+      this.ctx.emit('message-state', { id: f.id, conversation: directConversation(username), contact: username, state: 'failed', error: 'Written during a key change; retry to send it with the new key' });
     }
     await this.d.reopener.reopenPending(c);
     this.ctx.emit('contacts-changed', { username });

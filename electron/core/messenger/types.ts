@@ -2,17 +2,35 @@
  * Types shared by the messenger's parts (messenger.ts composes ingest.ts, trust.ts and outbox.ts). This file imports
  * nothing from its siblings, so the parts depend on it and on each other only through the interfaces here.
  */
-import type { Envelope, PublicIdentity } from '../../../relay/protocol/index.js';
+import type { Envelope, LookupRequest, PublicIdentity } from '../../../relay/protocol/index.js';
 import type { ParleyEvents } from '../../contract/api.js';
 import type { Payload } from '../crypto/index.js';
 import type { BackoffOptions } from '../transport/backoff.js';
-import type { RelayClient } from '../transport/relay-client.js';
+import type { LookupAnswer, RelayClientEvents } from '../transport/relay-client.js';
+import type { LooseDelivered } from '../transport/schemas.js';
 import type { ContactRecord, HistoryStore } from '../store/types.js';
 
 /** The part of CryptoPool the messenger uses (the real pool in production and tests). */
 export interface SealerOpener {
   open(envelope: unknown, sender: PublicIdentity): Promise<{ envelope: Envelope; payload: Payload }>;
   seal(o: { recipients: PublicIdentity[]; payload: Payload; id?: string }): Promise<Envelope>;
+}
+
+/**
+ * The part of a relay connection the messenger uses, beside the crypto seam above: RelayClient (socket.io to a real
+ * relay) in production and the real-relay tests; an in-memory relay can stand in to test the messenger's logic.
+ */
+export type TransportEvents = Pick<RelayClientEvents, 'authenticated' | 'deliver'>;
+
+export interface Transport {
+  /** Authenticated and connected: sends and acks can go out now. */
+  readonly online: boolean;
+  /** 'authenticated' after every (re)connection; 'deliver' carries envelopes the relay pushes. Returns an unsubscribe. */
+  on<E extends keyof TransportEvents>(event: E, listener: (payload: TransportEvents[E]) => void): () => void;
+  lookup(q: LookupRequest): Promise<LookupAnswer>;
+  send(envelope: Envelope): Promise<{ id: string; duplicate: boolean }>;
+  fetch(limit?: number): Promise<{ envelopes: LooseDelivered[]; more: boolean }>;
+  ack(items: Array<{ from: string; id: string }>): Promise<number>;
 }
 
 export interface Me {
@@ -74,7 +92,7 @@ export interface MessengerContext {
   /** The crypto for the current identity (swapped after a rotation). */
   crypto(): SealerOpener;
   me(): Me;
-  transport(): RelayClient | null;
+  transport(): Transport | null;
   closed(): boolean;
   now(): number;
   log(msg: string): void;

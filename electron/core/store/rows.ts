@@ -7,6 +7,7 @@ import {
   StoreError,
   type ContactRecord,
   type ContactView,
+  type ConversationId,
   type Direction,
   type KeyChangeRecord,
   type MessageRecord,
@@ -63,7 +64,9 @@ export function contactFromRow(r: Row): ContactRecord {
 export function messageFromRow(r: Row): MessageRecord {
   return {
     id: String(r.id),
+    conversation: String(r.conversation) as ConversationId,
     contact: String(r.contact),
+    sender: r.sender == null ? null : String(r.sender),
     direction: r.direction as Direction,
     body: r.body == null ? null : String(r.body),
     sentAt: Number(r.sent_at),
@@ -130,7 +133,9 @@ export function toContactView(c: ContactRecord): ContactView {
 export function toMessageView(m: MessageView): MessageView {
   return {
     id: m.id,
+    conversation: m.conversation,
     contact: m.contact,
+    sender: m.sender,
     direction: m.direction,
     body: m.body,
     sentAt: m.sentAt,
@@ -141,4 +146,4 @@ export function toMessageView(m: MessageView): MessageView {
   };
 }
 
-export const MESSAGE_COLS = 'seq, id, contact, direction, sender_fp, body, sent_at, received_at, state, error, unread';
+export const MESSAGE_COLS = 'seq, id, conversation, contact, sender, direction, sender_fp, body, sent_at, received_at, state, error, unread';

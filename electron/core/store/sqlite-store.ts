@@ -13,9 +13,7 @@ import {
   json,
   keyChangeFromRow,
   messageFromRow,
-  outboxFromRow,
   parse,
-  pendingFromRow,
   toContactView,
   toMessageView,
   toStoreError,
@@ -24,6 +22,7 @@ import {
 import {
   StoreError,
   type ContactRecord,
+  type ConversationId,
   type ConversationSummary,
   type Direction,
   type HistoryStore,
@@ -40,6 +39,8 @@ import {
   type QuarantinedEnvelope,
 } from './types.js';
 import * as guards from './receive-guards.js';
+import * as outbox from './outbox-queries.js';
+import { directConversation } from '../../contract/api.js';
 
 type Db = BetterSqlite3.Database;
 
@@ -55,6 +56,9 @@ export class SqliteHistoryStore implements HistoryStore {
   ) {
     this.schemaVersion = schemaVersion;
   }
+
+  /** The statement cache as a function, for the query modules (receive-guards.ts, outbox-queries.ts). */
+  private readonly q = (sql: string): BetterSqlite3.Statement => this.st(sql);
 
   /** Cached prepared statement. */
   private st(sql: string): BetterSqlite3.Statement {
@@ -226,11 +230,14 @@ export class SqliteHistoryStore implements HistoryStore {
     return this.guard(`insertMessage(${m.contact}/${m.id})`, () => {
       const unread = m.unread ?? m.direction === 'in';
       const r = this.st(
-        `INSERT INTO messages (id, contact, direction, sender_fp, body, sent_at, received_at, state, error, unread)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${MESSAGE_COLS}`,
+        `INSERT INTO messages (id, conversation, contact, sender, direction, sender_fp, body, sent_at, received_at, state,
+                               error, unread)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${MESSAGE_COLS}`,
       ).get(
         m.id,
+        directConversation(m.contact),
         m.contact,
+        m.direction === 'in' ? m.contact : null,
         m.direction,
         m.senderFingerprint,
         m.body,
@@ -295,7 +302,7 @@ export class SqliteHistoryStore implements HistoryStore {
         this.st('DELETE FROM outbox WHERE contact = ?').run(contact);
         this.st('DELETE FROM pending_envelopes WHERE contact = ?').run(contact);
         this.st('DELETE FROM messages WHERE contact = ?').run(contact);
-        this.st('UPDATE conversations SET total = 0, unread = 0, last_seq = NULL WHERE contact = ?').run(contact);
+        this.st('UPDATE conversations SET total = 0, unread = 0, last_seq = NULL WHERE id = ?').run(directConversation(contact));
       }),
     );
   }
@@ -309,19 +316,20 @@ export class SqliteHistoryStore implements HistoryStore {
     if (before !== null && (!Number.isSafeInteger(before) || before < 0)) {
       throw new StoreError('INVALID', 'loadPage: before must be a message seq (non-negative integer) or null');
     }
+    const id = directConversation(contact);
     return this.guard('loadPage', () => {
       const rows = (
         before === null
-          ? this.st(`SELECT ${MESSAGE_COLS} FROM messages WHERE contact = ? ORDER BY seq DESC LIMIT ?`).all(contact, limit + 1)
-          : this.st(`SELECT ${MESSAGE_COLS} FROM messages WHERE contact = ? AND seq < ? ORDER BY seq DESC LIMIT ?`).all(
-              contact,
+          ? this.st(`SELECT ${MESSAGE_COLS} FROM messages WHERE conversation = ? ORDER BY seq DESC LIMIT ?`).all(id, limit + 1)
+          : this.st(`SELECT ${MESSAGE_COLS} FROM messages WHERE conversation = ? AND seq < ? ORDER BY seq DESC LIMIT ?`).all(
+              id,
               before,
               limit + 1,
             )
       ) as Row[];
       const more = rows.length > limit;
       const page = (more ? rows.slice(0, limit) : rows).reverse().map((r) => toMessageView(messageFromRow(r)));
-      const totalRow = this.st('SELECT total FROM conversations WHERE contact = ?').get(contact) as Row | undefined;
+      const totalRow = this.st('SELECT total FROM conversations WHERE id = ?').get(id) as Row | undefined;
       return {
         messages: page,
         nextCursor: more && page.length > 0 ? page[0]!.seq : null,
@@ -332,7 +340,7 @@ export class SqliteHistoryStore implements HistoryStore {
 
   markRead(contact: string): number {
     return this.guard('markRead', () =>
-      this.st('UPDATE messages SET unread = 0 WHERE contact = ? AND unread = 1').run(contact).changes,
+      this.st('UPDATE messages SET unread = 0 WHERE conversation = ? AND unread = 1').run(directConversation(contact)).changes,
     );
   }
 
@@ -340,7 +348,7 @@ export class SqliteHistoryStore implements HistoryStore {
     const filter = o.filter?.trim() ? o.filter.trim().toLowerCase() : null;
     return this.guard('listConversations', () => {
       const rows = this.st(
-        `SELECT c.*, v.total AS v_total, v.unread AS v_unread,
+        `SELECT c.*, v.id AS v_id, v.total AS v_total, v.unread AS v_unread,
                 m.id AS m_id, m.body AS m_body, m.sent_at AS m_sent_at, m.direction AS m_direction, m.state AS m_state
            FROM contacts c
            JOIN conversations v ON v.contact = c.username
@@ -349,6 +357,8 @@ export class SqliteHistoryStore implements HistoryStore {
           ORDER BY v.last_seq IS NULL, v.last_seq DESC, c.added_at DESC, c.username`,
       ).all({ f: filter }) as Row[];
       return rows.map((r) => ({
+        id: String(r.v_id) as ConversationId,
+        kind: 'direct' as const,
         contact: toContactView(contactFromRow(r)),
         lastMessage:
           r.m_id == null
@@ -368,7 +378,7 @@ export class SqliteHistoryStore implements HistoryStore {
   countMessages(contact?: string): number {
     return this.guard('countMessages', () => {
       if (contact === undefined) return Number((this.st('SELECT coalesce(sum(total), 0) AS n FROM conversations').get() as Row).n);
-      const r = this.st('SELECT total FROM conversations WHERE contact = ?').get(contact) as Row | undefined;
+      const r = this.st('SELECT total FROM conversations WHERE id = ?').get(directConversation(contact)) as Row | undefined;
       return r ? Number(r.total) : 0;
     });
   }
@@ -389,146 +399,85 @@ export class SqliteHistoryStore implements HistoryStore {
     return this.guard('pruneSeen', () => this.st('DELETE FROM seen WHERE at < ?').run(before).changes);
   }
 
-  // ---- outbox -----------------------------------------------------------------------------------------------------
+  // ---- outbox and held envelopes (outbox-queries.ts) ---------------------------------------------------------------
 
   enqueueOutbox(item: NewOutboxItem): OutboxItem {
     return this.guard(`enqueueOutbox(${item.envelopeId})`, () =>
       this.transaction(() => {
         const c = this.mustContact(item.contact, 'enqueueOutbox');
-        const now = Date.now();
-        const held = item.held ?? c.pendingFingerprint !== null;
-        const r = this.st(
-          `INSERT INTO outbox (envelope_id, contact, kind, message_id, envelope, next_attempt_at, held, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-        ).get(
-          item.envelopeId,
-          item.contact,
-          item.kind,
-          item.messageId ?? null,
-          json(item.envelope),
-          item.nextAttemptAt ?? now,
-          held ? 1 : 0,
-          now,
-        ) as Row;
-        return outboxFromRow(r);
+        return outbox.enqueueOutbox(this.q, item, c.pendingFingerprint !== null);
       }),
     );
   }
 
   getOutbox(envelopeId: string): OutboxItem | null {
-    return this.guard('getOutbox', () => {
-      const r = this.st('SELECT * FROM outbox WHERE envelope_id = ?').get(envelopeId) as Row | undefined;
-      return r ? outboxFromRow(r) : null;
-    });
+    return this.guard('getOutbox', () => outbox.getOutbox(this.q, envelopeId));
   }
 
   dueOutbox(now: number, limit = 100): OutboxItem[] {
-    return this.guard('dueOutbox', () =>
-      (
-        // An item waits while an earlier one to the same contact waits for its retry: nothing overtakes it.
-        this.st(
-          `SELECT * FROM outbox o WHERE held = 0 AND next_attempt_at <= @now
-             AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.contact = o.contact AND p.held = 0 AND p.ord < o.ord
-                               AND p.next_attempt_at > @now)
-           ORDER BY ord LIMIT @limit`,
-        ).all({ now, limit }) as Row[]
-      ).map(outboxFromRow),
-    );
+    return this.guard('dueOutbox', () => outbox.dueOutbox(this.q, now, limit));
   }
 
   nextOutboxDue(): number | null {
-    return this.guard('nextOutboxDue', () => {
-      const r = this.st('SELECT min(next_attempt_at) AS t FROM outbox WHERE held = 0').get() as Row;
-      return r.t == null ? null : Number(r.t);
-    });
+    return this.guard('nextOutboxDue', () => outbox.nextOutboxDue(this.q));
   }
 
   listOutbox(contact?: string): OutboxItem[] {
-    return this.guard('listOutbox', () =>
-      (
-        this.st('SELECT * FROM outbox WHERE @c IS NULL OR contact = @c ORDER BY ord').all({ c: contact ?? null }) as Row[]
-      ).map(outboxFromRow),
-    );
+    return this.guard('listOutbox', () => outbox.listOutbox(this.q, contact));
   }
 
   recordOutboxAttempt(envelopeId: string, o: { nextAttemptAt: number; error: string | null }): void {
-    this.guard('recordOutboxAttempt', () => {
-      this.st('UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE envelope_id = ?').run(
-        o.nextAttemptAt,
-        o.error,
-        envelopeId,
-      );
-    });
+    this.guard('recordOutboxAttempt', () => outbox.recordOutboxAttempt(this.q, envelopeId, o));
   }
 
   removeOutbox(envelopeId: string): boolean {
-    return this.guard('removeOutbox', () => this.st('DELETE FROM outbox WHERE envelope_id = ?').run(envelopeId).changes > 0);
+    return this.guard('removeOutbox', () => outbox.removeOutbox(this.q, envelopeId));
   }
 
   setOutboxHeld(contact: string, held: boolean): number {
-    return this.guard('setOutboxHeld', () =>
-      this.st('UPDATE outbox SET held = ? WHERE contact = ? AND held <> ?').run(held ? 1 : 0, contact, held ? 1 : 0).changes,
-    );
+    return this.guard('setOutboxHeld', () => outbox.setOutboxHeld(this.q, contact, held));
   }
 
   replaceOutboxEnvelope(envelopeId: string, envelope: Envelope): void {
-    this.guard('replaceOutboxEnvelope', () => {
-      const n = this.st(
-        'UPDATE outbox SET envelope = ?, attempts = 0, next_attempt_at = ?, last_error = NULL WHERE envelope_id = ?',
-      ).run(json(envelope), Date.now(), envelopeId).changes;
-      if (n === 0) throw new StoreError('NOT_FOUND', `replaceOutboxEnvelope: no outbox item ${envelopeId}`);
-    });
+    this.guard('replaceOutboxEnvelope', () => outbox.replaceOutboxEnvelope(this.q, envelopeId, envelope));
   }
 
-  // ---- pending envelopes ------------------------------------------------------------------------------------------
-
   addPendingEnvelope(p: Omit<PendingEnvelope, 'seq'>): boolean {
-    return this.guard('addPendingEnvelope', () =>
-      this.st(
-        `INSERT OR IGNORE INTO pending_envelopes (contact, sender_fp, envelope_id, envelope, received_at)
-         VALUES (?, ?, ?, ?, ?)`,
-      ).run(p.contact, p.senderFingerprint, p.envelopeId, json(p.envelope), p.receivedAt).changes === 1,
-    );
+    return this.guard('addPendingEnvelope', () => outbox.addPendingEnvelope(this.q, p));
   }
 
   countPendingEnvelopes(contact: string): number {
-    return this.guard('countPendingEnvelopes', () =>
-      Number((this.st('SELECT count(*) AS n FROM pending_envelopes WHERE contact = ?').get(contact) as Row).n),
-    );
+    return this.guard('countPendingEnvelopes', () => outbox.countPendingEnvelopes(this.q, contact));
   }
 
   listPendingEnvelopes(contact: string): PendingEnvelope[] {
-    return this.guard('listPendingEnvelopes', () =>
-      (this.st('SELECT * FROM pending_envelopes WHERE contact = ? ORDER BY seq').all(contact) as Row[]).map(pendingFromRow),
-    );
+    return this.guard('listPendingEnvelopes', () => outbox.listPendingEnvelopes(this.q, contact));
   }
 
   removePendingEnvelope(seq: number): void {
-    this.guard('removePendingEnvelope', () => {
-      this.st('DELETE FROM pending_envelopes WHERE seq = ?').run(seq);
-    });
+    this.guard('removePendingEnvelope', () => outbox.removePendingEnvelope(this.q, seq));
   }
 
   // ---- receive-path guards ----------------------------------------------------------------------------------------
 
   quarantineEnvelope(q: Omit<QuarantinedEnvelope, 'seq'>): void {
-    this.guard('quarantineEnvelope', () => guards.quarantineEnvelope((sql) => this.st(sql), q));
+    this.guard('quarantineEnvelope', () => guards.quarantineEnvelope(this.q, q));
   }
 
   listQuarantined(limit = 100): QuarantinedEnvelope[] {
-    return this.guard('listQuarantined', () => guards.listQuarantined((sql) => this.st(sql), limit));
+    return this.guard('listQuarantined', () => guards.listQuarantined(this.q, limit));
   }
 
   countQuarantined(): number {
-    return this.guard('countQuarantined', () => guards.countQuarantined((sql) => this.st(sql)));
+    return this.guard('countQuarantined', () => guards.countQuarantined(this.q));
   }
 
   getFailureWindow(contact: string, windowStart: number): FailureWindow | null {
-    return this.guard('getFailureWindow', () => guards.getFailureWindow((sql) => this.st(sql), contact, windowStart));
+    return this.guard('getFailureWindow', () => guards.getFailureWindow(this.q, contact, windowStart));
   }
 
   setFailureWindow(contact: string, windowStart: number, w: FailureWindow): void {
-    this.guard('setFailureWindow', () => guards.setFailureWindow((sql) => this.st(sql), contact, windowStart, w));
+    this.guard('setFailureWindow', () => guards.setFailureWindow(this.q, contact, windowStart, w));
   }
 
   // ---- settings ---------------------------------------------------------------------------------------------------

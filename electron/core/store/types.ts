@@ -3,12 +3,13 @@
  * scheme, raw 32-byte key from the vault). The API is SYNCHRONOUS (better-sqlite3): call it from the main thread,
  * group writes with `transaction()`.
  *
- * One conversation per contact (keyed by username). Messages carry a global, monotonic `seq`
+ * Conversations are keyed by ConversationId (`d:<username>` for the direct conversation every contact has). Messages carry a global, monotonic `seq`
  * (INTEGER PRIMARY KEY AUTOINCREMENT, never reused) used as the keyset-pagination cursor.
  */
 import type { PublicIdentity, Envelope } from '../../../relay/protocol/index.js';
 import type {
   ContactView,
+  ConversationId,
   ConversationSummary,
   Direction,
   KeyChangeView,
@@ -17,7 +18,7 @@ import type {
   MessageView,
 } from '../../contract/api.js';
 
-export type { ContactView, ConversationSummary, Direction, KeyChangeView, MessagePage, MessageState, MessageView };
+export type { ContactView, ConversationId, ConversationSummary, Direction, KeyChangeView, MessagePage, MessageState, MessageView };
 
 export type StoreErrorCode =
   /** The key does not open this database (wrong or missing key). The file is left untouched. */

@@ -45,10 +45,10 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
 
   useEffect(() => {
     loadDetail();
-    bridge.loadMessages({ contact: username, limit: PAGE }).then(
+    bridge.loadMessages({ conversation: `d:${username}`, limit: PAGE }).then(
       (page) => {
         setTl(fromPage(page));
-        void bridge.markRead({ contact: username }).then(p.onChanged, () => undefined);
+        void bridge.markRead({ conversation: `d:${username}` }).then(p.onChanged, () => undefined);
       },
       (e: unknown) => setLoadError(errorText(e)),
     );
@@ -59,7 +59,7 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
   useEvent('message-received', (m) => {
     if (m.contact !== username) return;
     setTl((t) => (t ? append(t, m) : t));
-    if (document.visibilityState === 'visible') void bridge.markRead({ contact: username }).then(p.onChanged, () => undefined);
+    if (document.visibilityState === 'visible') void bridge.markRead({ conversation: `d:${username}` }).then(p.onChanged, () => undefined);
   });
   useEvent('message-state', (e) => {
     if (e.contact !== username) return;
@@ -120,7 +120,7 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
     if (firstVisible > tl.base + 20) return;
     loadingOlder.current = true;
     bridge
-      .loadMessages({ contact: username, before: tl.cursor, limit: PAGE })
+      .loadMessages({ conversation: `d:${username}`, before: tl.cursor, limit: PAGE })
       .then((page) => {
         setTl((t) => (t ? prependPage(t, page) : t));
       }, fail)
@@ -131,7 +131,7 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
 
   const send = async (text: string): Promise<boolean> => {
     try {
-      const m = await bridge.sendMessage({ contact: username, text });
+      const m = await bridge.sendMessage({ conversation: `d:${username}`, text });
       atBottom.current = true;
       setTl((t) => (t ? append(t, m) : t));
       p.onChanged();
