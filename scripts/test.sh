@@ -18,5 +18,9 @@ echo "test: electronegativity"; bash scripts/electronegativity.sh
 mkdir -p test-results
 rm -f test-results/vitest.json test-results/playwright.json
 echo "test: vitest"; npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json
+# The relay suites again, each relay on a private PostgreSQL store instead of SQLite (tests/helpers/pg-global-setup.ts).
+echo "test: vitest (relay suites on the PostgreSQL store)"
+PARLEY_TEST_STORE=postgres npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest-pg.json \
+  tests/integration/relay-*.test.ts
 echo "test: playwright"; PLAYWRIGHT_JSON_OUTPUT_NAME=test-results/playwright.json npx playwright test --reporter=list,json
 node scripts/test-summary.mjs

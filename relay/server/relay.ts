@@ -23,7 +23,7 @@ import { advertiseRelay, type Advertisement } from './mdns.js';
 import { guardOrigins, normalizeOrigin } from './origin.js';
 import { pruneInvites } from './invites.js';
 import { sessionHandlers } from './session.js';
-import { SqliteEnvelopeStore } from './store/sqlite.js';
+import { openStore } from './store/open.js';
 import type { EnvelopeStore } from './store/types.js';
 
 export { RELAY_VERSION, type RelayMetrics } from './http.js';
@@ -41,6 +41,8 @@ export interface StartRelayOptions {
   limits?: Partial<RelayLimits>;
   /** Alternative storage backend; default SQLite in dataDir. */
   store?: EnvelopeStore;
+  /** Without `store`: a postgres:// URL for a shared PostgreSQL store (cluster mode) instead of SQLite. */
+  storeUrl?: string;
   /**
    * Browser origins (scheme://host[:port]) allowed to connect; socket.io requests carrying any other `Origin` header
    * are refused. Default none: Parley's clients send no Origin.
@@ -85,14 +87,7 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
   const log: pino.Logger = o.logger === false ? pino({ level: 'silent' }) : (o.logger ?? pino({ name: 'parley-relay' }));
   const ident = await loadRelayIdentity(o.dataDir, loopback ? [] : [host]);
   const relayFp = ident.fingerprint;
-  let store: EnvelopeStore;
-  if (o.store) store = o.store;
-  else {
-    const sqlite = new SqliteEnvelopeStore(o.dataDir, { commitDelayMs: limits.commitDelayMs, commitMaxBatch: limits.commitMaxBatch });
-    await sqlite.ready();
-    log.info({ file: sqlite.file, writer: sqlite.writerMode }, 'store open');
-    store = sqlite;
-  }
+  const store: EnvelopeStore = o.store ?? (await openStore(o.dataDir, o.storeUrl, limits, log));
 
   const allowOrigins = (o.allowOrigins ?? []).map(normalizeOrigin); // bad entries fail before anything starts
   const registration = o.registration ?? 'open';

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { login, sealText, spawnRelay, removeDir, type Party, type SpawnedRelay, makeParties, registerParties } from '../helpers/relay.js';
+import { login, relayStoreKind, sealText, spawnRelay, removeDir, type Party, type SpawnedRelay, makeParties, registerParties } from '../helpers/relay.js';
 
 const COMMIT_DELAY = 400;
 let relay: SpawnedRelay;
@@ -128,7 +128,10 @@ describe('relay live delivery', () => {
     c.close();
   });
 
-  it('folds an acknowledgement that arrives before the commit into the insert: same outcome, body never written', async () => {
+  // Folding is the SQLite store's optimisation (the test reads that store's file): the PostgreSQL run of this suite
+  // does not define it (tests/integration/relay-store-pg.test.ts covers that store's acks).
+  const itSqlite = relayStoreKind() === 'sqlite' ? it : ((() => undefined) as unknown as typeof it);
+  itSqlite('folds an acknowledgement that arrives before the commit into the insert: same outcome, body never written', async () => {
     const metrics = async () => (await (await fetch(`${relay.url}/metrics`)).json()) as { foldedAcks: number; acked: number };
     const row = (id: string) => {
       // a second, read-only connection to the relay's live database (WAL: sees what is committed)

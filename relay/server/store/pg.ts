@@ -30,17 +30,6 @@ type Callback = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
 /** Serialization failures and deadlocks: the whole batch is retried (nothing of it was committed). */
 const RETRYABLE = new Set(['40001', '40P01']);
 
-/** A database URL without its password, for logs and errors. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'postgres://(unparsable url)';
-  }
-}
-
 export class PgEnvelopeStore implements EnvelopeStore {
   private readonly writePool: pg.Pool;
   private readonly readPool: pg.Pool;
