@@ -9,6 +9,7 @@ let server: TestPostgres | null = null;
 export async function setup(): Promise<void> {
   server = await startPostgres();
   process.env.PARLEY_TEST_PG_URL = server.url('postgres'); // inherited by the test workers, forked after this
+  process.env.PARLEY_TEST_PG_DIR = server.dir; // the blindness test scans the server's files
 }
 
 export function teardown(): void {

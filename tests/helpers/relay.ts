@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
@@ -129,6 +129,27 @@ export async function ageIdentity(dataDir: string, fingerprint: string, ms: numb
   } finally {
     db.close();
   }
+}
+
+/**
+ * Under PARLEY_TEST_STORE=postgres: the files holding the relay's queue (after a CHECKPOINT): the server's WAL and
+ * the relay database's own folder. Empty for SQLite (its files are in the data folder).
+ */
+export async function relayStoreFiles(dataDir: string): Promise<string[]> {
+  if (relayStoreKind() !== 'postgres') return [];
+  const c = new pg.Client({ connectionString: process.env.PARLEY_TEST_PG_URL! });
+  await c.connect();
+  let oid: string;
+  try {
+    await c.query('CHECKPOINT');
+    oid = String((await c.query('SELECT oid FROM pg_database WHERE datname = $1', [relayDatabaseName(dataDir)])).rows[0]!.oid);
+  } finally {
+    await c.end();
+  }
+  const data = path.join(process.env.PARLEY_TEST_PG_DIR!, 'data');
+  const under = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? under(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+  return [...under(path.join(data, 'pg_wal')), ...under(path.join(data, 'base', oid))];
 }
 
 /** The store spawnRelay() gives relays in this run (PARLEY_TEST_STORE; SQLite unless it says postgres). */
