@@ -31,6 +31,8 @@ Usage: npm run relay -- [options]
                       one --store use copies of the same key and certificate, so clients pin one fingerprint
   --store <url>       keep the queue in PostgreSQL (postgres://user[:password]@host:port/database) instead of
                       SQLite in --data; several relays may share it. The schema is created/migrated on start
+  --cluster <url>     cluster mode (needs --store): coordinate with the other relays on one Redis
+                      (redis://host:port): cross-node delivery, one connection per identity, key rotations
   --tls               serve TLS also on loopback (self-signed certificate carrying the relay key)
   --no-advertise      never publish over mDNS
   --limits <json>     override limits, e.g. '{"queueQuota":5000,"sendPerSec":50}'. Defaults:
@@ -61,6 +63,7 @@ async function main(): Promise<void> {
         port: { type: 'string', default: '7070' },
         data: { type: 'string', default: './relay-data' },
         store: { type: 'string' },
+        cluster: { type: 'string' },
         tls: { type: 'boolean', default: false },
         'no-advertise': { type: 'boolean', default: false },
         limits: { type: 'string' },
@@ -115,6 +118,8 @@ async function main(): Promise<void> {
     }
   }
   if (args.store !== undefined && !isPostgresUrl(args.store)) fail('bad --store: expected postgres://user@host:port/database');
+  if (args.cluster !== undefined && !/^rediss?:\/\//i.test(args.cluster)) fail('bad --cluster: expected redis://host:port');
+  if (args.cluster !== undefined && args.store === undefined) fail('--cluster needs --store postgres://… (one queue for every node)');
   const level = args['log-level']!;
   if (!Object.keys(pino.levels.values).includes(level) && level !== 'silent') fail(`bad --log-level ${level}`);
   const logger = pino({ name: 'parley-relay', level });
@@ -132,6 +137,7 @@ async function main(): Promise<void> {
     allowOrigins,
     registration,
     storeUrl: args.store,
+    clusterUrl: args.cluster,
   });
   let stopping = false;
   const stop = (signal: string) => {

@@ -38,7 +38,8 @@ export async function pump(ctx: RelayContext, socket: AnySocket, st: ConnState):
           log.debug({ fp: st.fp, count: envelopes.length, upTo: st.cursor }, 'delivered');
         }
         if (exhausted) {
-          st.live = true; // caught up: new envelopes may go out live
+          // caught up: new envelopes may go out live (not in a cluster: see ClusterBus.liveForwarding)
+          if (ctx.bus.liveForwarding) st.live = true;
           break;
         }
         if (rows.length === 0) break;

@@ -167,7 +167,7 @@ async function queueSend(
   const enqueued = store.enqueue({ envelope: env, body, size, receivedAt: now, expiresAt: now + limits.ttlMs, unique: ownsKey });
   for (const to of env.to) uncommitted.set(to, (uncommitted.get(to) ?? 0) + 1);
   const liveTo = new Map<string, ConnState>();
-  if (ownsKey) {
+  if (ownsKey && ctx.bus.liveForwarding) {
     for (const to of env.to) {
       const s = sessions.get(to);
       const rs = s && state.get(s);
@@ -214,6 +214,7 @@ async function queueSend(
   const committed = enqueued.then(
     (r) => {
       done(r.duplicate ? undefined : r.seqs);
+      if (!r.duplicate) ctx.bus.committed(env.to); // recipients connected to other nodes read it from the store
       if (r.duplicate) unreserve(ctx, env.from, env.to, size);
       kickOthers();
       return { duplicate: r.duplicate };
