@@ -10,5 +10,7 @@ export default defineConfig({
     // 2 cores here; integration tests spawn relays and clients of their own.
     maxWorkers: 2,
     reporters: process.env.CI ? ['default'] : ['default'],
+    // PARLEY_TEST_STORE=postgres: the relay suites run against a private PostgreSQL store instead of SQLite.
+    globalSetup: process.env.PARLEY_TEST_STORE === 'postgres' ? ['tests/helpers/pg-global-setup.ts'] : [],
   },
 });

@@ -10,6 +10,7 @@ import {
   createInvite,
   DEFAULT_LIMITS,
   isLoopback,
+  isPostgresUrl,
   normalizeOrigin,
   relayFingerprintIfExists,
   resolveLimits,
@@ -26,7 +27,12 @@ Usage: npm run relay -- [options]
   --host <addr>       address to listen on (default 127.0.0.1; any non-loopback address turns TLS on
                       and, unless --no-advertise, publishes the relay over mDNS as _parley._tcp)
   --port <n>          TCP port (default 7070; 0 picks a free one)
-  --data <dir>        data folder: relay key, certificate, SQLite queue (default ./relay-data)
+  --data <dir>        data folder: relay key, certificate, SQLite queue (default ./relay-data). Relays sharing
+                      one --store use copies of the same key and certificate, so clients pin one fingerprint
+  --store <url>       keep the queue in PostgreSQL (postgres://user[:password]@host:port/database) instead of
+                      SQLite in --data; several relays may share it. The schema is created/migrated on start
+  --cluster <url>     cluster mode (needs --store): coordinate with the other relays on one Redis
+                      (redis://host:port): cross-node delivery, one connection per identity, key rotations
   --tls               serve TLS also on loopback (self-signed certificate carrying the relay key)
   --no-advertise      never publish over mDNS
   --limits <json>     override limits, e.g. '{"queueQuota":5000,"sendPerSec":50}'. Defaults:
@@ -56,6 +62,8 @@ async function main(): Promise<void> {
         host: { type: 'string', default: '127.0.0.1' },
         port: { type: 'string', default: '7070' },
         data: { type: 'string', default: './relay-data' },
+        store: { type: 'string' },
+        cluster: { type: 'string' },
         tls: { type: 'boolean', default: false },
         'no-advertise': { type: 'boolean', default: false },
         limits: { type: 'string' },
@@ -109,6 +117,9 @@ async function main(): Promise<void> {
       fail(`bad --allow-origin: ${(e as Error).message}`);
     }
   }
+  if (args.store !== undefined && !isPostgresUrl(args.store)) fail('bad --store: expected postgres://user@host:port/database');
+  if (args.cluster !== undefined && !/^rediss?:\/\//i.test(args.cluster)) fail('bad --cluster: expected redis://host:port');
+  if (args.cluster !== undefined && args.store === undefined) fail('--cluster needs --store postgres://… (one queue for every node)');
   const level = args['log-level']!;
   if (!Object.keys(pino.levels.values).includes(level) && level !== 'silent') fail(`bad --log-level ${level}`);
   const logger = pino({ name: 'parley-relay', level });
@@ -125,6 +136,8 @@ async function main(): Promise<void> {
     limits,
     allowOrigins,
     registration,
+    storeUrl: args.store,
+    clusterUrl: args.cluster,
   });
   let stopping = false;
   const stop = (signal: string) => {

@@ -9,8 +9,10 @@ const missing = [];
 function read(file) {
   try { return JSON.parse(readFileSync(file, 'utf8')); } catch { missing.push(file); return null; }
 }
-const vitest = read('test-results/vitest.json');
-if (vitest) {
+// vitest runs twice: everything on SQLite, then the relay suites on the PostgreSQL store.
+for (const file of ['test-results/vitest.json', 'test-results/vitest-pg.json']) {
+  const vitest = read(file);
+  if (!vitest) continue;
   passed += vitest.numPassedTests ?? 0;
   failed += (vitest.numFailedTests ?? 0);
   skipped += (vitest.numPendingTests ?? 0) + (vitest.numTodoTests ?? 0);

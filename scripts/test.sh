@@ -16,7 +16,14 @@ echo "test: lint"; npm run -s lint
 echo "test: build"; npm run -s build
 echo "test: electronegativity"; bash scripts/electronegativity.sh
 mkdir -p test-results
-rm -f test-results/vitest.json test-results/playwright.json
+rm -f test-results/vitest.json test-results/vitest-pg.json test-results/playwright.json
 echo "test: vitest"; npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json
+# The relay suites again, each relay on a private PostgreSQL store instead of SQLite (tests/helpers/pg-global-setup.ts).
+# relay-live and relay-durability drive the SQLite store's commit-hold test hook and ack folding, which the PostgreSQL
+# store does not have; relay-store-pg covers that store's restart and ack paths.
+echo "test: vitest (relay suites on the PostgreSQL store)"
+PARLEY_TEST_STORE=postgres npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest-pg.json \
+  --exclude tests/integration/relay-live.test.ts --exclude tests/integration/relay-durability.test.ts \
+  tests/integration/relay-*.test.ts
 echo "test: playwright"; PLAYWRIGHT_JSON_OUTPUT_NAME=test-results/playwright.json npx playwright test --reporter=list,json
 node scripts/test-summary.mjs

@@ -35,7 +35,10 @@ export class MemoryEnvelopeStore implements EnvelopeStore {
     this.writes++;
     return { rotated: !!cur, previous: cur?.fingerprint ?? null };
   }
-  async enqueue(i: EnqueueInput): Promise<{ duplicate: boolean }> {
+  async hasEnvelope(from: string, id: string): Promise<boolean> {
+    return this.seen.has(`${from}/${id}`);
+  }
+  async enqueue(i: EnqueueInput): Promise<{ duplicate: boolean; seqs?: Record<string, number> }> {
     const key = `${i.envelope.from}/${i.envelope.id}`;
     if (this.seen.has(key)) return { duplicate: true };
     this.seen.add(key);
@@ -46,7 +49,8 @@ export class MemoryEnvelopeStore implements EnvelopeStore {
       m.set(key, q);
     }
     this.writes++;
-    return { duplicate: false };
+    // one global counter is a valid per-recipient sequence here: this store commits synchronously, in order
+    return { duplicate: false, seqs: Object.fromEntries(i.envelope.to.map((to) => [to, q.seq])) };
   }
   async pending(recipient: string, afterSeq: number, limit: number): Promise<QueuedEnvelope[]> {
     const out: QueuedEnvelope[] = [];

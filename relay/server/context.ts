@@ -8,6 +8,7 @@ import type { Socket } from 'socket.io';
 import type { Ack, ClientToServer, ErrorCode, ServerToClient } from '../protocol/index.js';
 import type { RelayLimits, TokenBucket } from './limits.js';
 import type { EnvelopeStore, QueueUsage, StoredIdentity } from './store/types.js';
+import { localBus, type ClusterBus } from './cluster.js';
 
 export function createContext(o: {
   store: EnvelopeStore;
@@ -16,10 +17,12 @@ export function createContext(o: {
   relayFp: string;
   dataDir: string;
   registration: RegistrationMode;
+  bus?: ClusterBus;
 }): RelayContext {
   const { store } = o;
   const ctx: RelayContext = {
     ...o,
+    bus: o.bus ?? localBus(),
     closing: false,
     counters: {
       envelopesAccepted: 0,
@@ -139,6 +142,8 @@ export interface Counters {
 
 export interface RelayContext {
   readonly store: EnvelopeStore;
+  /** Coordination with other relay nodes (cluster.ts); a no-op bus when alone. Replaced once, at start. */
+  bus: ClusterBus;
   readonly limits: RelayLimits;
   readonly log: pino.Logger;
   readonly relayFp: string;
@@ -204,6 +209,8 @@ export interface ConnState {
   liveKeys: Set<string>;
   pumping: boolean;
   pumpAgain: boolean;
+  /** When this connection authenticated (ms): in a cluster, only older connections of the identity are replaced. */
+  authedAt?: number;
   /** Sends of one connection are checked and queued in arrival order (commits still group). */
   sendChain: Promise<void>;
 }

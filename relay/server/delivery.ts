@@ -18,10 +18,12 @@ export async function pump(ctx: RelayContext, socket: AnySocket, st: ConnState):
       st.pumpAgain = false;
       while (socket.connected && st.fp && sessions.get(st.fp) === socket && st.inflight.size < limits.deliverWindow) {
         const room = Math.min(limits.deliverBatch, limits.deliverWindow - st.inflight.size);
+        // Nothing uncommitted for this identity before the read and after it: every enqueue that could still commit
+        // started after the read began, saw this connection not live and kicks this pump after its commit. (The store
+        // read is asynchronous: a network database may commit other writes while it runs.)
+        const before = uncommitted.get(st.fp) ?? 0;
         const rows = await store.pending(st.fp, st.cursor, room);
-        // The store reads synchronously and this continuation runs in the same microtask drain, before any later
-        // commit is processed: `uncommitted` 0 here means every enqueue for this identity was visible to that read.
-        const exhausted = rows.length < room && (uncommitted.get(st.fp) ?? 0) === 0;
+        const exhausted = rows.length < room && before === 0 && (uncommitted.get(st.fp) ?? 0) === 0;
         const envelopes: Delivered[] = [];
         for (const r of rows) {
           st.cursor = Math.max(st.cursor, r.seq);
@@ -36,7 +38,8 @@ export async function pump(ctx: RelayContext, socket: AnySocket, st: ConnState):
           log.debug({ fp: st.fp, count: envelopes.length, upTo: st.cursor }, 'delivered');
         }
         if (exhausted) {
-          st.live = true; // caught up: new envelopes may go out live
+          // caught up: new envelopes may go out live (not in a cluster: see ClusterBus.liveForwarding)
+          if (ctx.bus.liveForwarding) st.live = true;
           break;
         }
         if (rows.length === 0) break;

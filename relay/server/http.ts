@@ -7,6 +7,8 @@ import type { StoreStats } from './store/types.js';
 export const RELAY_VERSION = '0.1.0';
 
 export interface RelayMetrics extends Counters {
+  /** Which relay node answered (cluster mode: one id per process; 'local' for a relay alone). */
+  node: string;
   connections: number;
   authenticated: number;
   queuedEnvelopes: number;
@@ -22,6 +24,7 @@ export interface RelayMetrics extends Counters {
 export function createMetrics(ctx: RelayContext, initial: StoreStats, connections: () => number) {
   let cachedStats = initial;
   const snapshot = (): RelayMetrics => ({
+    node: ctx.bus.nodeId,
     connections: connections(),
     authenticated: ctx.sessions.size,
     queuedEnvelopes: cachedStats.queued,

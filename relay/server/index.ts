@@ -7,3 +7,4 @@ export type { EnvelopeStore, StoredIdentity, QueuedEnvelope } from './store/type
 export { SqliteEnvelopeStore } from './store/sqlite.js';
 export { normalizeOrigin } from './origin.js';
 export { createInvite, redeemInvite, DEFAULT_INVITE_TTL_MS, type Invite } from './invites.js';
+export { isPostgresUrl } from './store/open.js';

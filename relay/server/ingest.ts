@@ -151,14 +151,23 @@ async function queueSend(
   const now = Date.now();
   const key = `${env.from}/${env.id}`;
   // Known duplicate (pending or committed): stored nowhere, delivered to no one; the store answers duplicate.
-  const canLive = typeof store.hasEnvelope === 'function';
-  const dupe = canLive && (pendingKeys.has(key) || store.hasEnvelope!(env.from, env.id));
-  const ownsKey = canLive && !dupe;
+  // The store check is asynchronous (a network database): pendingKeys is checked again after it, because a replaced
+  // connection of the same identity may have taken the key meanwhile (this connection's own sends wait in its chain).
+  let dupe = pendingKeys.has(key);
+  if (!dupe) {
+    try {
+      dupe = (await store.hasEnvelope(env.from, env.id)) || pendingKeys.has(key);
+    } catch (e) {
+      unreserve(ctx, env.from, env.to, size);
+      throw e;
+    }
+  }
+  const ownsKey = !dupe;
   if (ownsKey) pendingKeys.add(key);
   const enqueued = store.enqueue({ envelope: env, body, size, receivedAt: now, expiresAt: now + limits.ttlMs, unique: ownsKey });
   for (const to of env.to) uncommitted.set(to, (uncommitted.get(to) ?? 0) + 1);
   const liveTo = new Map<string, ConnState>();
-  if (ownsKey) {
+  if (ownsKey && ctx.bus.liveForwarding) {
     for (const to of env.to) {
       const s = sessions.get(to);
       const rs = s && state.get(s);
@@ -175,15 +184,16 @@ async function queueSend(
       }
     }
   }
-  const done = (seq: number | undefined) => {
+  const done = (seqs: Record<string, number> | undefined) => {
     if (ownsKey) pendingKeys.delete(key);
     for (const to of env.to) {
       const n = (uncommitted.get(to) ?? 1) - 1;
       if (n > 0) uncommitted.set(to, n);
       else uncommitted.delete(to);
     }
-    for (const rs of liveTo.values()) {
+    for (const [to, rs] of liveTo) {
       rs.liveKeys.delete(key);
+      const seq = seqs?.[to];
       if (seq === undefined) rs.inflight.delete(key); // not stored: nothing to acknowledge
       else {
         if (rs.inflight.get(key) === 0) rs.inflight.set(key, seq);
@@ -203,7 +213,8 @@ async function queueSend(
   // wrapped: an async function returning the bare promise would wait for the commit inside the send chain
   const committed = enqueued.then(
     (r) => {
-      done(r.duplicate ? undefined : r.seq);
+      done(r.duplicate ? undefined : r.seqs);
+      if (!r.duplicate) ctx.bus.committed(env.to); // recipients connected to other nodes read it from the store
       if (r.duplicate) unreserve(ctx, env.from, env.to, size);
       kickOthers();
       return { duplicate: r.duplicate };

@@ -23,7 +23,8 @@ import { advertiseRelay, type Advertisement } from './mdns.js';
 import { guardOrigins, normalizeOrigin } from './origin.js';
 import { pruneInvites } from './invites.js';
 import { sessionHandlers } from './session.js';
-import { SqliteEnvelopeStore } from './store/sqlite.js';
+import { openStore } from './store/open.js';
+import { newNodeId, redisBus } from './cluster.js';
 import type { EnvelopeStore } from './store/types.js';
 
 export { RELAY_VERSION, type RelayMetrics } from './http.js';
@@ -41,6 +42,13 @@ export interface StartRelayOptions {
   limits?: Partial<RelayLimits>;
   /** Alternative storage backend; default SQLite in dataDir. */
   store?: EnvelopeStore;
+  /** Without `store`: a postgres:// URL for a shared PostgreSQL store (cluster mode) instead of SQLite. */
+  storeUrl?: string;
+  /**
+   * Cluster mode: a redis:// URL; nodes sharing one PostgreSQL store coordinate over it (cluster.ts). Needs a store
+   * shared by every node (storeUrl or store).
+   */
+  clusterUrl?: string;
   /**
    * Browser origins (scheme://host[:port]) allowed to connect; socket.io requests carrying any other `Origin` header
    * are refused. Default none: Parley's clients send no Origin.
@@ -85,14 +93,11 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
   const log: pino.Logger = o.logger === false ? pino({ level: 'silent' }) : (o.logger ?? pino({ name: 'parley-relay' }));
   const ident = await loadRelayIdentity(o.dataDir, loopback ? [] : [host]);
   const relayFp = ident.fingerprint;
-  let store: EnvelopeStore;
-  if (o.store) store = o.store;
-  else {
-    const sqlite = new SqliteEnvelopeStore(o.dataDir, { commitDelayMs: limits.commitDelayMs, commitMaxBatch: limits.commitMaxBatch });
-    await sqlite.ready();
-    log.info({ file: sqlite.file, writer: sqlite.writerMode }, 'store open');
-    store = sqlite;
+  if (o.clusterUrl !== undefined && !/^rediss?:\/\//i.test(o.clusterUrl)) throw new TypeError('bad cluster URL: expected redis://host:port');
+  if (o.clusterUrl !== undefined && !o.store && o.storeUrl === undefined) {
+    throw new TypeError('cluster mode needs a store every node shares (--store postgres://…)');
   }
+  const store: EnvelopeStore = o.store ?? (await openStore(o.dataDir, o.storeUrl, limits, log));
 
   const allowOrigins = (o.allowOrigins ?? []).map(normalizeOrigin); // bad entries fail before anything starts
   const registration = o.registration ?? 'open';
@@ -114,6 +119,10 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
     pingTimeout: 20_000,
   });
 
+  if (o.clusterUrl !== undefined) {
+    ctx.bus = await redisBus(ctx, io, o.clusterUrl, newNodeId());
+    log.info({ node: ctx.bus.nodeId }, 'cluster mode: coordinating over Redis');
+  }
   const handlers: Handlers = { ...sessionHandlers(ctx), send: sendHandler(ctx), ...deliveryHandlers(ctx) };
   guardOrigins(ctx, io, allowOrigins);
   attachConnections(ctx, io, handlers);
@@ -168,6 +177,7 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
       io.disconnectSockets(true);
       await new Promise<void>((r) => io.close(() => r()));
       await store.close(); // commits what is pending
+      await ctx.bus.close();
       log.info('relay stopped');
     })();
     return closed;

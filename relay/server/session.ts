@@ -129,6 +129,7 @@ export function sessionHandlers(ctx: RelayContext): {
       if (r.rotated && r.previous) {
         ctx.identities.delete(r.previous);
         ctx.verifyKeys.delete(r.previous);
+        ctx.bus.rotated(r.previous);
         const old = sessions.get(r.previous);
         if (old) {
           old.emit('session-replaced', { message: 'identity rotated; this key is no longer registered' });
@@ -169,7 +170,9 @@ export function sessionHandlers(ctx: RelayContext): {
         }
         st.fp = p.fingerprint;
         st.username = who.username;
+        st.authedAt = Date.now();
         sessions.set(p.fingerprint, socket);
+        ctx.bus.claimed(p.fingerprint, st.authedAt);
         const u = await ctx.usage(p.fingerprint);
         log.info({ sid: socket.id, fp: p.fingerprint, queued: u.count }, 'authenticated');
         setImmediate(() => void pump(ctx, socket, st));

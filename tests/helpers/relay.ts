@@ -7,12 +7,14 @@
  * delivery collection. pinningAgent() does the TOFU / pin check on the TLS certificate the relay presents.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import { io, type Socket } from 'socket.io-client';
 import { fixtureIdentities } from './identities.js';
 import {
@@ -80,9 +82,87 @@ export interface SpawnOptions {
   env?: Record<string, string>;
 }
 
+/**
+ * Under PARLEY_TEST_STORE=postgres (tests/helpers/pg-global-setup.ts): `--store` with a database of its own per data
+ * folder, so a relay restarted on the same folder finds its queue again, as with SQLite.
+ */
+async function storeArgs(dataDir: string): Promise<string[]> {
+  const base = process.env.PARLEY_TEST_PG_URL;
+  if (process.env.PARLEY_TEST_STORE !== 'postgres') return [];
+  if (!base) throw new Error('PARLEY_TEST_STORE=postgres but no test PostgreSQL (vitest globalSetup did not run)');
+  const name = relayDatabaseName(dataDir);
+  const c = new pg.Client({ connectionString: base });
+  await c.connect();
+  try {
+    await c.query(`CREATE DATABASE ${name}`);
+  } catch (e) {
+    if ((e as { code?: string }).code !== '42P04') throw e; // exists: a restart on the same data folder
+  } finally {
+    await c.end();
+  }
+  const u = new URL(base);
+  u.pathname = `/${name}`;
+  return ['--store', u.toString()];
+}
+
+function relayDatabaseName(dataDir: string): string {
+  return `relay_${createHash('sha256').update(dataDir).digest('hex').slice(0, 24)}`;
+}
+
+/**
+ * Make an identity `ms` older in the store of the (stopped) relay whose data folder is `dataDir`, whichever store
+ * this run uses; returns the rows changed.
+ */
+export async function ageIdentity(dataDir: string, fingerprint: string, ms: number): Promise<number> {
+  if (relayStoreKind() === 'postgres') {
+    const u = new URL(process.env.PARLEY_TEST_PG_URL!);
+    u.pathname = `/${relayDatabaseName(dataDir)}`;
+    const c = new pg.Client({ connectionString: u.toString() });
+    await c.connect();
+    try {
+      return (await c.query('UPDATE identities SET registered_at = registered_at - $1 WHERE fingerprint = $2', [ms, fingerprint])).rowCount ?? 0;
+    } finally {
+      await c.end();
+    }
+  }
+  const db = new Database(path.join(dataDir, 'relay.sqlite'), { fileMustExist: true });
+  try {
+    return db.prepare('UPDATE identities SET registered_at = registered_at - ? WHERE fingerprint = ?').run(ms, fingerprint).changes;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Under PARLEY_TEST_STORE=postgres: the files holding the relay's queue (after a CHECKPOINT): the server's WAL and
+ * the relay database's own folder. Empty for SQLite (its files are in the data folder).
+ */
+export async function relayStoreFiles(dataDir: string): Promise<string[]> {
+  if (relayStoreKind() !== 'postgres') return [];
+  const c = new pg.Client({ connectionString: process.env.PARLEY_TEST_PG_URL! });
+  await c.connect();
+  let oid: string;
+  try {
+    await c.query('CHECKPOINT');
+    oid = String((await c.query('SELECT oid FROM pg_database WHERE datname = $1', [relayDatabaseName(dataDir)])).rows[0]!.oid);
+  } finally {
+    await c.end();
+  }
+  const data = path.join(process.env.PARLEY_TEST_PG_DIR!, 'data');
+  const under = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? under(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+  return [...under(path.join(data, 'pg_wal')), ...under(path.join(data, 'base', oid))];
+}
+
+/** The store spawnRelay() gives relays in this run (PARLEY_TEST_STORE; SQLite unless it says postgres). */
+export function relayStoreKind(): 'sqlite' | 'postgres' {
+  return process.env.PARLEY_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
+}
+
 /** Start `relay/cli.ts` in a child process; resolves when it listens. */
 export async function spawnRelay(o: SpawnOptions = {}): Promise<SpawnedRelay> {
   const dataDir = o.dataDir ?? tempDir();
+  const viaStore = o.extraArgs?.includes('--store') ? [] : await storeArgs(dataDir);
   const args = [
     '--import',
     'tsx',
@@ -98,6 +178,7 @@ export async function spawnRelay(o: SpawnOptions = {}): Promise<SpawnedRelay> {
     ...(o.tls ? ['--tls'] : []),
     ...(o.limits ? ['--limits', JSON.stringify(o.limits)] : []),
     ...(o.extraArgs ?? []),
+    ...viaStore,
   ];
   const cmd = o.wrap ? o.wrap[0]! : process.execPath;
   const cmdArgs = o.wrap ? [...o.wrap.slice(1), process.execPath, ...args] : args;

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromB64u } from '../../relay/protocol/index.js';
-import { login, openText, sealText, spawnRelay, removeDir, type Party, type SpawnedRelay, makeParties } from '../helpers/relay.js';
+import { login, openText, relayStoreFiles, relayStoreKind, sealText, spawnRelay, removeDir, type Party, type SpawnedRelay, makeParties } from '../helpers/relay.js';
 
 let relay: SpawnedRelay;
 let parties: Party[];
@@ -81,8 +81,11 @@ describe('relay blindness', () => {
 
     // kill -9 so the WAL and SHM files stay as they are on disk
     await relay.kill9();
-    const files = filesUnder(relay.dataDir);
-    expect(files.map((f) => path.basename(f))).toEqual(expect.arrayContaining(['relay.sqlite', 'relay.sqlite-wal', 'relay.sqlite-shm']));
+    // SQLite: the queue is in the data folder; PostgreSQL: in the server's WAL and the relay database's files
+    const files = [...filesUnder(relay.dataDir), ...(await relayStoreFiles(relay.dataDir))];
+    if (relayStoreKind() === 'sqlite') {
+      expect(files.map((f) => path.basename(f))).toEqual(expect.arrayContaining(['relay.sqlite', 'relay.sqlite-wal', 'relay.sqlite-shm']));
+    }
     const blobs = files.map((f) => ({ f, data: readFileSync(f) }));
     const total = blobs.reduce((n, x) => n + x.data.byteLength, 0);
     expect(total).toBeGreaterThan(10_000);

@@ -7,13 +7,12 @@
  * two hours back in its SQLite file (the relay's own clock cannot be advanced from outside).
  */
 import { generateKeyPairSync } from 'node:crypto';
-import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IdentitySecret } from '../../electron/core/crypto/index.js';
 import { toB64u, type Ack } from '../../relay/protocol/index.js';
 import { fixtureIdentities } from '../helpers/identities.js';
 import {
+  ageIdentity,
   login,
   makeParty,
   registerParties,
@@ -52,13 +51,7 @@ async function relayWithOldIdentities(old: Party[], limits: Record<string, numbe
   const first = await spawnRelay({ dataDir, limits });
   await registerParties(first.url, old);
   await first.stop();
-  const db = new Database(path.join(dataDir, 'relay.sqlite'), { fileMustExist: true });
-  try {
-    const aged = db.prepare('UPDATE identities SET registered_at = registered_at - ? WHERE fingerprint = ?');
-    for (const p of old) expect(aged.run(2 * 3600 * 1000, p.fingerprint).changes).toBe(1);
-  } finally {
-    db.close();
-  }
+  for (const p of old) expect(await ageIdentity(dataDir, p.fingerprint, 2 * 3600 * 1000)).toBe(1);
   const relay = await spawnRelay({ dataDir, limits });
   relays.push(relay);
   return relay;

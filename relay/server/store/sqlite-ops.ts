@@ -31,11 +31,16 @@ CREATE INDEX IF NOT EXISTS envelopes_expiry ON envelopes (expires_at);
 CREATE TABLE IF NOT EXISTS deliveries (
   recipient TEXT NOT NULL,
   seq INTEGER NOT NULL REFERENCES envelopes (seq) ON DELETE CASCADE,
+  rseq INTEGER,                   -- the recipient's own sequence (recipient_seq): delivery order for this recipient
   acked_at INTEGER,               -- NULL while the recipient has not acknowledged
   PRIMARY KEY (recipient, seq)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (recipient, seq) WHERE acked_at IS NULL;
 CREATE INDEX IF NOT EXISTS deliveries_seq ON deliveries (seq);
+-- Per-recipient counter, kept after its deliveries are swept so a connected client's cursor never sees a seq reused.
+CREATE TABLE IF NOT EXISTS recipient_seq (
+  recipient TEXT PRIMARY KEY,
+  last INTEGER NOT NULL
+) WITHOUT ROWID;
 `;
 
 /** Columns added after v1's first schema: ALTER TABLE for data folders created before them. */
@@ -44,6 +49,18 @@ function migrate(db: Database.Database): void {
   const cols = new Set((db.prepare('PRAGMA table_info(identities)').all() as Array<{ name: string }>).map((c) => c.name));
   if (!cols.has('rot_from')) db.exec('ALTER TABLE identities ADD COLUMN rot_from TEXT');
   if (!cols.has('rot_sig')) db.exec('ALTER TABLE identities ADD COLUMN rot_sig TEXT');
+  const dcols = new Set((db.prepare('PRAGMA table_info(deliveries)').all() as Array<{ name: string }>).map((c) => c.name));
+  if (!dcols.has('rseq')) {
+    // Before per-recipient sequences the global seq ordered each recipient's queue: it is a valid rseq for old rows,
+    // and each counter continues from the recipient's highest one.
+    db.transaction(() => {
+      db.exec('ALTER TABLE deliveries ADD COLUMN rseq INTEGER');
+      db.exec('UPDATE deliveries SET rseq = seq');
+      db.exec('INSERT OR IGNORE INTO recipient_seq (recipient, last) SELECT recipient, MAX(seq) FROM deliveries GROUP BY recipient');
+      db.exec('DROP INDEX IF EXISTS deliveries_pending');
+    })();
+  }
+  db.exec('CREATE INDEX IF NOT EXISTS deliveries_pending_rseq ON deliveries (recipient, rseq) WHERE acked_at IS NULL');
 }
 
 export type Synchronous = 'FULL' | 'NORMAL';
@@ -83,7 +100,7 @@ export type WriteOp =
 
 /**
  * A batch's outcome in compact form (one structured clone of flat arrays): `values[i]` is op i's value (enqueue:
- * its seq, or 0 for a duplicate), `errors` lists [index, code, message] for the ops refused with a ProtocolError code.
+ * each recipient's seq, or 0 for a duplicate), `errors` lists [index, code, message] for the ops refused with a ProtocolError code.
  */
 export interface BatchResult {
   values: unknown[];
@@ -115,8 +132,10 @@ export class Writer {
       insertEnv: db.prepare(
         'INSERT OR IGNORE INTO envelopes (sender, id, body, size, received_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
       ),
-      insertDelivery: db.prepare('INSERT INTO deliveries (recipient, seq) VALUES (?, ?)'),
-      insertAckedDelivery: db.prepare('INSERT INTO deliveries (recipient, seq, acked_at) VALUES (?, ?, ?)'),
+      nextRseq: db.prepare(
+        'INSERT INTO recipient_seq (recipient, last) VALUES (?, 1) ON CONFLICT (recipient) DO UPDATE SET last = last + 1 RETURNING last',
+      ).pluck(),
+      insertDelivery: db.prepare('INSERT INTO deliveries (recipient, seq, rseq, acked_at) VALUES (?, ?, ?, ?)'),
       envBySenderId: db.prepare('SELECT seq, size FROM envelopes WHERE sender = ? AND id = ?'),
       delivery: db.prepare('SELECT 1 FROM deliveries WHERE recipient = ? AND seq = ?').pluck(),
       markAcked: db.prepare('UPDATE deliveries SET acked_at = ? WHERE recipient = ? AND seq = ? AND acked_at IS NULL'),
@@ -166,11 +185,13 @@ export class Writer {
           return 0; // duplicate
         }
         const seq = Number(r.lastInsertRowid);
+        const seqs: Record<string, number> = {};
         for (const to of op.to) {
-          if (acked.includes(to)) st.insertAckedDelivery.run(to, seq, op.ackedAt ?? op.receivedAt);
-          else st.insertDelivery.run(to, seq);
+          const rseq = st.nextRseq.get(to) as number;
+          seqs[to] = rseq;
+          st.insertDelivery.run(to, seq, rseq, acked.includes(to) ? (op.ackedAt ?? op.receivedAt) : null);
         }
-        return seq;
+        return seqs;
       }
       case 'ack': {
         const rows: Array<{ seq: number; size: number }> = [];

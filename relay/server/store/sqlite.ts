@@ -137,8 +137,8 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
       idByName: db.prepare('SELECT fingerprint, username, enc, sig, registered_at, rot_from, rot_sig FROM identities WHERE username = ?'),
       idByFp: db.prepare('SELECT fingerprint, username, enc, sig, registered_at, rot_from, rot_sig FROM identities WHERE fingerprint = ?'),
       pending: db.prepare(
-        `SELECT e.seq AS seq, e.body AS body, e.received_at AS received_at FROM deliveries d JOIN envelopes e ON e.seq = d.seq
-         WHERE d.recipient = ? AND d.acked_at IS NULL AND d.seq > ? ORDER BY d.seq LIMIT ?`,
+        `SELECT d.rseq AS seq, e.body AS body, e.received_at AS received_at FROM deliveries d JOIN envelopes e ON e.seq = d.seq
+         WHERE d.recipient = ? AND d.acked_at IS NULL AND d.rseq > ? ORDER BY d.rseq LIMIT ?`,
       ),
       usage: db.prepare(
         `SELECT COUNT(*) AS count, COALESCE(SUM(e.size), 0) AS bytes FROM deliveries d JOIN envelopes e ON e.seq = d.seq
@@ -311,18 +311,18 @@ export class SqliteEnvelopeStore implements EnvelopeStore {
     return this.write({ t: 'register', ...input });
   }
 
-  enqueue(input: EnqueueInput): Promise<{ duplicate: boolean; seq?: number }> {
+  enqueue(input: EnqueueInput): Promise<{ duplicate: boolean; seqs?: Record<string, number> }> {
     const env = input.envelope;
     const op: Extract<WriteOp, { t: 'enqueue' }> = input.body !== undefined
       ? { t: 'enqueue', from: env.from, id: env.id, to: env.to, body: input.body, size: input.size, receivedAt: input.receivedAt, expiresAt: input.expiresAt }
       : { t: 'enqueue', from: env.from, id: env.id, to: env.to, body: null, envelope: env, size: input.size, receivedAt: input.receivedAt, expiresAt: input.expiresAt };
-    const written = this.write<number>(op);
+    const written = this.write<Record<string, number> | 0>(op);
     if (input.unique && !this.closed) this.collecting.set(`${op.from}/${op.id}`, { op, written });
-    return written.then((seq) => (seq === 0 ? { duplicate: true } : { duplicate: false, seq }));
+    return written.then((seqs) => (seqs === 0 ? { duplicate: true } : { duplicate: false, seqs }));
   }
 
-  /** Committed (from, id): stored or tombstoned (sync: the relay's dedupe check before a live delivery). */
-  hasEnvelope(from: string, id: string): boolean {
+  /** Committed (from, id): stored or tombstoned (the relay's dedupe check before a live delivery). */
+  async hasEnvelope(from: string, id: string): Promise<boolean> {
     return this.st.seen.get(from, id) !== undefined;
   }
 

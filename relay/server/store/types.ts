@@ -15,7 +15,11 @@ export interface StoredIdentity {
 }
 
 export interface QueuedEnvelope {
-  /** Insertion order across the relay; delivery is in ascending seq per recipient. */
+  /**
+   * The recipient's own sequence number: taken under that recipient's lock when the envelope is committed, so it
+   * orders one recipient's envelopes by commit, whatever order other recipients' writes commit in (a network database
+   * commits concurrent transactions in any order; one global counter would let a later seq become visible first).
+   */
   seq: number;
   envelope: Envelope;
   receivedAt: number;
@@ -72,15 +76,17 @@ export interface EnvelopeStore {
   identityByFingerprint(fingerprint: string): Promise<StoredIdentity | null>;
   /** Insert or rotate; throws ProtocolError USERNAME_TAKEN / IDENTITY_TAKEN. Idempotent for the same pair. */
   register(input: RegisterInput): Promise<{ rotated: boolean; previous: string | null }>;
-  /** Durably queue for every `to` recipient; duplicate (from, id) → no change. */
-  enqueue(input: EnqueueInput): Promise<{ duplicate: boolean; seq?: number }>;
   /**
-   * Optional, synchronous: whether (from, id) is committed (queued or tombstoned). A store that has it lets the relay
-   * forward an envelope to an online recipient before its commit (see PROTOCOL.md, live delivery); `enqueue` must
-   * then also resolve `seq`.
+   * Durably queue for every `to` recipient; duplicate (from, id) → no change. `seqs` gives each recipient's own
+   * sequence number of the new envelope (see QueuedEnvelope.seq).
    */
-  hasEnvelope?(from: string, id: string): boolean;
-  /** Unacknowledged envelopes for `recipient` with seq > afterSeq, oldest first. */
+  enqueue(input: EnqueueInput): Promise<{ duplicate: boolean; seqs?: Record<string, number> }>;
+  /**
+   * Whether (from, id) is committed (queued or tombstoned): the relay's dedupe check before it forwards an envelope
+   * to an online recipient ahead of its commit (see PROTOCOL.md, live delivery).
+   */
+  hasEnvelope(from: string, id: string): Promise<boolean>;
+  /** Unacknowledged envelopes for `recipient` with (its own) seq > afterSeq, ascending. */
   pending(recipient: string, afterSeq: number, limit: number): Promise<QueuedEnvelope[]>;
   usage(recipient: string): Promise<QueueUsage>;
   /**

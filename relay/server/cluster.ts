@@ -1,0 +1,93 @@
+/**
+ * Node-to-node coordination. A relay alone uses the local bus (nothing to tell anyone). In cluster mode
+ * (`--cluster redis://…`) the nodes share a PostgreSQL store and talk over Redis pub/sub through socket.io's Redis
+ * adapter: the store stays the source of truth, a lost notification only delays a delivery until the recipient's
+ * next ack or reconnect.
+ *
+ * What crosses nodes: "envelopes committed for these recipients" (their node reads them from the store), "this node
+ * authenticated fingerprint X" (one connection per identity across nodes: older ones elsewhere are replaced), and
+ * "X was rotated away" (identity caches and X's connections everywhere).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'socket.io';
+import type { AnySocket, RelayContext } from './context.js';
+import { kick } from './delivery.js';
+
+export interface ClusterBus {
+  readonly nodeId: string;
+  /**
+   * False in cluster mode: envelopes are not forwarded before their commit, because another node's commit for the
+   * same recipient may hold a lower sequence number than this node's live one (see delivery.ts cursor).
+   */
+  readonly liveForwarding: boolean;
+  committed(recipients: readonly string[]): void;
+  claimed(fp: string, at: number): void;
+  rotated(previous: string): void;
+  close(): Promise<void>;
+}
+
+export function localBus(nodeId = 'local'): ClusterBus {
+  return { nodeId, liveForwarding: true, committed() {}, claimed() {}, rotated() {}, close: async () => {} };
+}
+
+export function newNodeId(): string {
+  return randomBytes(6).toString('hex');
+}
+
+function drop(ctx: RelayContext, socket: AnySocket, message: string): void {
+  ctx.counters.sessionsReplaced++;
+  socket.emit('session-replaced', { message });
+  socket.disconnect(true);
+}
+
+/** Redis bus: socket.io's Redis adapter carries server-side events between the nodes. */
+export async function redisBus(ctx: RelayContext, io: Server, redisUrl: string, nodeId: string): Promise<ClusterBus> {
+  const [{ createAdapter }, { Redis }] = await Promise.all([import('@socket.io/redis-adapter'), import('ioredis')]);
+  // Redis down: commands queue and the client reconnects; meanwhile nodes miss notifications (delivery only slows)
+  const opts = { maxRetriesPerRequest: null, enableOfflineQueue: true, retryStrategy: (n: number) => Math.min(n * 200, 2000) };
+  const pub = new Redis(redisUrl, opts);
+  const sub = pub.duplicate();
+  for (const c of [pub, sub]) c.on('error', (e: Error) => ctx.log.warn({ err: e.message, node: nodeId }, 'redis connection problem'));
+  io.adapter(createAdapter(pub, sub, { key: 'parley' }));
+  const ns = io.of('/') as unknown as { on(ev: string, f: (...a: unknown[]) => void): void };
+  const emit = (ev: string, ...args: unknown[]) => {
+    try {
+      (io as unknown as { serverSideEmit(ev: string, ...a: unknown[]): void }).serverSideEmit(ev, ...args);
+    } catch (e) {
+      ctx.log.warn({ err: (e as Error).message, node: nodeId }, 'cluster notification not sent');
+    }
+  };
+  const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+  ns.on('parley:committed', (fps: unknown) => {
+    for (const fp of strings(fps)) kick(ctx, fp);
+  });
+  ns.on('parley:claimed', (fp: unknown, at: unknown) => {
+    if (typeof fp !== 'string' || typeof at !== 'number') return;
+    const s = ctx.sessions.get(fp);
+    const st = s && ctx.state.get(s);
+    // only a connection older than the claim: two nodes authenticating at once do not drop each other
+    if (s && st && (st.authedAt ?? 0) <= at) {
+      ctx.sessions.delete(fp);
+      drop(ctx, s, 'this identity connected from elsewhere');
+    }
+  });
+  ns.on('parley:rotated', (prev: unknown) => {
+    if (typeof prev !== 'string') return;
+    ctx.identities.delete(prev);
+    ctx.verifyKeys.delete(prev);
+    const s = ctx.sessions.get(prev);
+    if (s) drop(ctx, s, 'identity rotated; this key is no longer registered');
+  });
+  return {
+    nodeId,
+    liveForwarding: false,
+    committed: (recipients) => emit('parley:committed', [...recipients]),
+    claimed: (fp, at) => emit('parley:claimed', fp, at),
+    rotated: (prev) => emit('parley:rotated', prev),
+    async close() {
+      await Promise.allSettled([pub.quit(), sub.quit()]);
+      pub.disconnect();
+      sub.disconnect();
+    },
+  };
+}
