@@ -2,7 +2,7 @@
 import { useState } from 'react';
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
-import { Bell, ClipboardCopy, Download, Info, KeyRound, LoaderCircle, Palette, Power, Server, Upload, User, Wifi, X, Languages } from 'lucide-react';
+import { Bell, ClipboardCopy, Download, Info, KeyRound, LoaderCircle, Palette, Upload, User, Wifi, X, Languages } from 'lucide-react';
 import type { Settings } from '../../../electron/contract/api.js';
 import { Avatar } from '../components/Avatar.js';
 import { ConnectionStatus } from '../components/ConnectionStatus.js';
@@ -13,6 +13,8 @@ import { ErrorNote } from '../components/ErrorNote.js';
 import { describeCode, describeError, describeReason } from '../runtime/index.js';
 import type { Described } from '../runtime/index.js';
 import { useApp } from '../state.js';
+import { copyText } from '../lib/clipboard.js';
+import { EmbeddedRelayCard } from './settings/EmbeddedRelayCard.js';
 import { chooseLanguage, LANGUAGES, resolveChoice, savedChoice } from '../i18n/index.js';
 import type { LanguageChoice } from '../i18n/index.js';
 
@@ -97,21 +99,6 @@ function DebugLogButton(): ReactNode {
   );
 }
 
-async function copyText(text: string): Promise<void> {
-  try {
-    await navigator.clipboard.writeText(text);
-  } catch {
-    // No clipboard permission (e.g. a plain browser page): the selection-based copy still works on a click.
-    const area = document.createElement('textarea');
-    area.value = text;
-    document.body.appendChild(area);
-    area.select();
-    const ok = document.execCommand('copy');
-    area.remove();
-    if (!ok) throw new Error('Could not copy to the clipboard.');
-  }
-}
-
 function RelayCard(): ReactNode {
   const { bridge, state, toast } = useApp();
   const { t } = useTranslation();
@@ -182,53 +169,6 @@ function RelayCard(): ReactNode {
         )}
       </form>
       <InsecureRelayToggle id="set-insecure-relay" />
-    </section>
-  );
-}
-
-function EmbeddedRelayCard(): ReactNode {
-  const { bridge, state, fail, refresh } = useApp();
-  const { t } = useTranslation();
-  const r = state.embeddedRelay;
-  const [lan, setLan] = useState(true);
-  const [busy, setBusy] = useState(false);
-  const run = (fn: () => Promise<unknown>): void => {
-    setBusy(true);
-    fn()
-      .then(() => refresh(), fail)
-      .finally(() => setBusy(false));
-  };
-  return (
-    <section className="card" aria-labelledby="set-embedded">
-      <h2 id="set-embedded">
-        <Server size={18} aria-hidden /> {t('settings.embedded')}
-      </h2>
-      {r.running ? (
-        <>
-          <p>
-            {t('settings.runningAt')} <span className="mono">{r.url}</span>
-            {r.lan ? ', announced on your network.' : ', not announced.'}
-          </p>
-          {r.fingerprint && <p className="fp muted">{fingerprintGroups(r.fingerprint).slice(0, 8).join(' ')}…</p>}
-          <div className="row-actions">
-            <button type="button" className="btn danger" disabled={busy} onClick={() => run(() => bridge.stopEmbeddedRelay())}>
-              <Power size={16} aria-hidden /> {t('settings.stopRelay')}
-            </button>
-          </div>
-        </>
-      ) : (
-        <>
-          <p className="muted">{t('settings.embeddedBody')}</p>
-          <label className="choice" style={{ alignSelf: 'flex-start' }}>
-            <input type="checkbox" checked={lan} onChange={(e) => setLan(e.target.checked)} /> {t('settings.announce')}
-          </label>
-          <div className="row-actions">
-            <button type="button" className="btn" disabled={busy} onClick={() => run(() => bridge.startEmbeddedRelay({ lan }))}>
-              {busy ? <LoaderCircle size={16} className="spin" aria-hidden /> : <Power size={16} aria-hidden />} {t('settings.startRelay')}
-            </button>
-          </div>
-        </>
-      )}
     </section>
   );
 }

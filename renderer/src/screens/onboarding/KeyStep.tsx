@@ -25,6 +25,9 @@ export function KeyStep(p: { username: string; relayUrl: string; onBack: () => v
   const [busy, setBusy] = useState(false);
   const [progress, setProgress] = useState<OnboardingProgress['step'] | null>(null);
   const [error, setError] = useState<Described | null>(null);
+  // An invite-only relay refuses new users without a code (INVITE_REQUIRED): then the field appears.
+  const [askInvite, setAskInvite] = useState(false);
+  const [invite, setInvite] = useState('');
 
   useEvent('onboarding-progress', (e) => setProgress(e.step));
 
@@ -41,6 +44,7 @@ export function KeyStep(p: { username: string; relayUrl: string; onBack: () => v
         relayUrl: p.relayUrl,
         vault,
         ...(vault === 'file' ? { passphrase: pass } : {}),
+        ...(invite.trim() ? { invite: invite.trim() } : {}),
       });
       setProgress('done');
       p.onDone(profile);
@@ -49,7 +53,11 @@ export function KeyStep(p: { username: string; relayUrl: string; onBack: () => v
       setBusy(false);
       setProgress(null);
       if (err.code === 'USERNAME_TAKEN') p.onTaken(tr('keyStep.taken', { name: p.username }));
-      else setError(describeError(err));
+      else {
+        const described = describeError(err);
+        if (described.code === 'INVITE_REQUIRED') setAskInvite(true);
+        setError(described);
+      }
     }
   };
 
@@ -93,6 +101,17 @@ export function KeyStep(p: { username: string; relayUrl: string; onBack: () => v
                 </details>
               </span>
             </div>
+          )}
+          {askInvite ? (
+            <div className="field">
+              <label htmlFor="onb-invite">{tr('keyStep.inviteLabel')}</label>
+              <input id="onb-invite" className="input mono" autoComplete="off" spellCheck={false} value={invite} onChange={(e) => setInvite(e.target.value)} />
+              <span className="hint">{tr('keyStep.inviteHint')}</span>
+            </div>
+          ) : (
+            <button type="button" className="link" style={{ alignSelf: 'flex-start' }} onClick={() => setAskInvite(true)}>
+              {tr('keyStep.haveInvite')}
+            </button>
           )}
           {vault === 'file' && (
             <div style={{ display: 'flex', flexDirection: 'column', gap: 12 }}>
