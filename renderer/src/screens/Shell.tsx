@@ -50,7 +50,7 @@ export function Shell(): ReactNode {
   }, [bridge, filter, fail]);
 
   useEffect(() => {
-    const t = setTimeout(reload, filter ? 120 : 0);
+    const t = setTimeout(() => reload(), filter ? 120 : 0);
     return () => clearTimeout(t);
   }, [reload, filter]);
 
@@ -58,7 +58,7 @@ export function Shell(): ReactNode {
   const soon = useRef<ReturnType<typeof setTimeout> | null>(null);
   const reloadSoon = useCallback(() => {
     if (soon.current) clearTimeout(soon.current);
-    soon.current = setTimeout(reload, 60);
+    soon.current = setTimeout(() => reload(), 60);
   }, [reload]);
   useEvent('message-received', reloadSoon);
   useEvent('message-state', reloadSoon);
