@@ -85,6 +85,7 @@ describe('relay cluster (PostgreSQL + Redis, three nodes)', () => {
     const N = parties.length;
     const nodeOf = (i: number) => live[i % 3]!;
     const clients: RelayClient[] = await Promise.all(parties.map((p, i) => login(nodeOf(i).url, nodeOf(i).fingerprint, p)));
+    const clientNode: SpawnedRelay[] = parties.map((_p, i) => nodeOf(i));
     const firstSeen: string[][] = parties.map(() => []);
     const seenIds: Array<Set<string>> = parties.map(() => new Set());
     let dead: SpawnedRelay | null = null;
@@ -108,6 +109,7 @@ describe('relay cluster (PostgreSQL + Redis, three nodes)', () => {
       const c = await login(n.url, n.fingerprint, parties[i]!);
       attach(i, c);
       clients[i] = c;
+      clientNode[i] = n;
     };
 
     const sent: string[][] = parties.map(() => []);
@@ -135,8 +137,13 @@ describe('relay cluster (PostgreSQL + Redis, three nodes)', () => {
     });
     await Promise.all(senders);
     expect(dead).not.toBeNull();
-    // receivers of the dead node reconnect too (a client would; here: whoever is still disconnected)
-    for (let i = 0; i < N; i++) if (!clients[i]!.connected) await reconnect(i);
+    // receivers of the dead node reconnect too (a client would). Wait for each one to notice the kill first: right
+    // after a kill -9 its socket can still read as connected, and checking `connected` alone raced with that.
+    for (let i = 0; i < N; i++) {
+      if (clientNode[i] !== dead) continue;
+      await clients[i]!.until(() => !clients[i]!.connected, 15_000, `party ${i} noticing its node is gone`);
+      await reconnect(i);
+    }
     for (let i = 0; i < N; i++) {
       const from = (i + N - 1) % N;
       await clients[i]!.until(() => firstSeen[i]!.length >= K, 30_000, `party ${i} receiving ${K} envelopes`);
