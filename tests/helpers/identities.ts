@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { generateIdentity } from '../../electron/core/crypto/index.js';
+import { generateIdentity, loadIdentity, type IdentityKeys } from '../../electron/core/crypto/index.js';
 import type { IdentitySecret } from '../../electron/core/crypto/types.js';
 
 export const FIXTURE_DIR = process.env.PARLEY_FIXTURE_DIR ?? path.join(os.tmpdir(), 'parley-fixture-identities');
@@ -31,4 +31,9 @@ export async function fixtureIdentities(count: number, from = 0): Promise<Identi
   const out: IdentitySecret[] = [];
   for (let i = 0; i < count; i++) out.push(await fixtureIdentity(from + i));
   return out;
+}
+
+/** The loaded keys of cached identity `n` (what most receive-path tests need). */
+export async function fixtureKeys(n: number): Promise<IdentityKeys> {
+  return loadIdentity(await fixtureIdentity(n));
 }

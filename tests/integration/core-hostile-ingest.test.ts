@@ -26,7 +26,7 @@ import {
 import { FAILURE_ROWS_PER_HOUR } from '../../electron/core/messenger/envelope-writer.js';
 import { cleanupAll } from '../helpers/core.js';
 import { FakeRelay, receiver, sealFrom, type Receiver } from '../helpers/fake-relay.js';
-import { fixtureIdentity } from '../helpers/identities.js';
+import { fixtureIdentity, fixtureKeys } from '../helpers/identities.js';
 
 let alice: IdentityKeys;
 let alice2: IdentityKeys;
@@ -36,12 +36,12 @@ let bobSecret: IdentitySecret;
 let bobKeys: IdentityKeys;
 
 beforeAll(async () => {
-  alice = await loadIdentity(await fixtureIdentity(0));
+  alice = await fixtureKeys(0);
   bobSecret = await fixtureIdentity(1);
   bobKeys = await loadIdentity(bobSecret);
-  carol = await loadIdentity(await fixtureIdentity(2));
-  alice2 = await loadIdentity(await fixtureIdentity(3));
-  dave = await loadIdentity(await fixtureIdentity(5));
+  carol = await fixtureKeys(2);
+  alice2 = await fixtureKeys(3);
+  dave = await fixtureKeys(5);
 }, 120_000);
 
 afterAll(cleanupAll);

@@ -8,12 +8,11 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Server, type Socket } from 'socket.io';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
-import { loadIdentity } from '../../electron/core/crypto/index.js';
 import { RelayClient } from '../../electron/core/transport/relay-client.js';
 import { TransportError } from '../../electron/core/transport/errors.js';
 import { toB64u } from '../../relay/protocol/index.js';
 import { cleanupAll } from '../helpers/core.js';
-import { fixtureIdentity } from '../helpers/identities.js';
+import { fixtureKeys } from '../helpers/identities.js';
 
 type Handler = (s: Socket) => void;
 const servers: Array<{ close: () => Promise<void> }> = [];
@@ -31,7 +30,7 @@ async function hostileRelay(onConnection: Handler): Promise<string> {
 const goodChallenge = () => ({ v: 1, relay: 'ab'.repeat(32), nonce: toB64u(new Uint8Array(randomBytes(32))) });
 
 async function client(url: string): Promise<RelayClient> {
-  const c = new RelayClient({ url, identity: await loadIdentity(await fixtureIdentity(0)), reconnect: { enabled: false }, requestTimeoutMs: 2000 });
+  const c = new RelayClient({ url, identity: await fixtureKeys(0), reconnect: { enabled: false }, requestTimeoutMs: 2000 });
   clients.push(c);
   return c;
 }

@@ -13,7 +13,7 @@ import { StoreError, type HistoryStore } from '../../electron/core/store/types.j
 import type { Envelope } from '../../relay/protocol/index.js';
 import { cleanupAll, waitUntil } from '../helpers/core.js';
 import { FakeRelay, receiver, sealFrom, type Receiver } from '../helpers/fake-relay.js';
-import { fixtureIdentity } from '../helpers/identities.js';
+import { fixtureIdentity, fixtureKeys } from '../helpers/identities.js';
 
 let alice: IdentityKeys;
 let carol: IdentityKeys;
@@ -21,10 +21,10 @@ let bobSecret: IdentitySecret;
 let bobKeys: IdentityKeys;
 
 beforeAll(async () => {
-  alice = await loadIdentity(await fixtureIdentity(0));
+  alice = await fixtureKeys(0);
   bobSecret = await fixtureIdentity(1);
   bobKeys = await loadIdentity(bobSecret);
-  carol = await loadIdentity(await fixtureIdentity(2));
+  carol = await fixtureKeys(2);
 }, 120_000);
 
 afterAll(cleanupAll);
@@ -176,7 +176,7 @@ describe('one envelope that cannot be stored never holds back the others', () =>
     await relay.waitAcks(() => acked(relay, [old, old2]));
 
     // Alice's new key: its envelopes are held until Bob accepts it. One reuses the id of her earlier message.
-    const alice2 = await loadIdentity(await fixtureIdentity(3));
+    const alice2 = await fixtureKeys(3);
     relay.publish('alice', alice2);
     const reused = await sealFrom(alice2, bobKeys.public, 'same id, new key', old.id);
     const fresh = await sealFrom(alice2, bobKeys.public, 'new key, new id');

@@ -5,17 +5,17 @@
  * the scriptable relay of tests/helpers/fake-relay.ts.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { loadIdentity, type IdentityKeys } from '../../electron/core/crypto/index.js';
+import type { IdentityKeys } from '../../electron/core/crypto/index.js';
 import type { IdentitySecret } from '../../electron/core/crypto/types.js';
 import { cleanupAll, waitUntil } from '../helpers/core.js';
 import { FakeRelay, receiver } from '../helpers/fake-relay.js';
-import { fixtureIdentity } from '../helpers/identities.js';
+import { fixtureIdentity, fixtureKeys } from '../helpers/identities.js';
 
 let alice: IdentityKeys;
 let bobSecret: IdentitySecret;
 
 beforeAll(async () => {
-  alice = await loadIdentity(await fixtureIdentity(0));
+  alice = await fixtureKeys(0);
   bobSecret = await fixtureIdentity(1);
 }, 120_000);
 

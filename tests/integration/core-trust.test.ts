@@ -12,7 +12,7 @@ import { FAILURE_ROWS_PER_HOUR } from '../../electron/core/messenger/envelope-wr
 import type { Envelope } from '../../relay/protocol/index.js';
 import { cleanupAll } from '../helpers/core.js';
 import { FakeRelay, receiver, sealFrom } from '../helpers/fake-relay.js';
-import { fixtureIdentity } from '../helpers/identities.js';
+import { fixtureIdentity, fixtureKeys } from '../helpers/identities.js';
 
 let alice: IdentityKeys;
 let alice2: IdentityKeys;
@@ -21,11 +21,11 @@ let bobSecret: IdentitySecret;
 let bobKeys: IdentityKeys;
 
 beforeAll(async () => {
-  alice = await loadIdentity(await fixtureIdentity(0));
+  alice = await fixtureKeys(0);
   bobSecret = await fixtureIdentity(1);
   bobKeys = await loadIdentity(bobSecret);
-  alice2 = await loadIdentity(await fixtureIdentity(3));
-  alice3 = await loadIdentity(await fixtureIdentity(6));
+  alice2 = await fixtureKeys(3);
+  alice3 = await fixtureKeys(6);
 }, 120_000);
 
 afterAll(cleanupAll);
