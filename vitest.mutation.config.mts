@@ -1,24 +1,20 @@
 /**
- * Vitest config for mutation testing (`npm run mutation`, StrykerJS): only the fast tests that exercise the mutated
- * folders (relay/protocol, relay/server, electron/core/crypto, electron/core/messenger), in-process where it matters.
- * Stryker activates a mutant inside the test process, so tests that run the code in a child process (spawnRelay,
- * the CLI) cannot kill mutants and are left out; so is everything slow that covers none of these folders.
- * Stryker's runner forces vitest's `threads` pool: the core-* integration tests (ParleyService end to end) crash there
- * (libsecret loaded by keytar in a second worker thread: SIGSEGV) or hang, so the messenger is covered only as far
- * as the tests below reach it (see README, Tests: mutation scores).
+ * Vitest config for mutation testing (`npm run mutation`, StrykerJS): per scope (PARLEY_MUTATION_SCOPE, the same
+ * names as stryker.config.mjs), the fast tests that exercise that folder in-process. Stryker switches a mutant on
+ * inside the test process, so tests that run the code in a child process (the CLI) cannot kill mutants and are left
+ * out; relays that the relay suites normally spawn run in-process here (PARLEY_INPROCESS_RELAY, see
+ * tests/helpers/relay-inprocess.ts).
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { defineConfig, type Plugin } from 'vitest/config';
 
-// Stryker runs from a sandbox copy (.stryker-tmp/sandbox-*): find the Wycheproof vectors next to the real checkout.
-const checkout = path.dirname(fileURLToPath(import.meta.url)).replace(/[/\\]\.stryker-tmp[/\\][^/\\]+$/, '');
+// Stryker runs from a sandbox copy (.stryker-tmp/<scope>/sandbox-*): find the Wycheproof vectors next to the real checkout.
+const checkout = path.dirname(fileURLToPath(import.meta.url)).replace(/[/\\]\.stryker-tmp[/\\].*$/, '');
 process.env.PARLEY_WYCHEPROOF_DIR ??= path.resolve(checkout, '../shared/test-vectors/wycheproof');
+process.env.PARLEY_INPROCESS_RELAY = '1';
 
-/**
- * PARLEY_MUTATION_SCOPE narrows the tests to one folder's (a mutant runs every test that covers it, so a survivor in
- * a shared helper like encoding.ts otherwise costs the whole set): protocol | crypto | server; unset = all below.
- */
+/** A mutant runs every test that covers it, so each folder gets only the tests aimed at it. */
 const SCOPES: Record<string, string[]> = {
   protocol: [
     'tests/unit/protocol-kat.test.ts',
@@ -28,17 +24,48 @@ const SCOPES: Record<string, string[]> = {
     'tests/unit/crypto-identity.test.ts',
     'tests/unit/crypto-envelope-property.test.ts',
   ],
-  crypto: [
-    'tests/unit/wycheproof.test.ts',
-    'tests/unit/crypto-*.test.ts',
+  crypto: ['tests/unit/wycheproof.test.ts', 'tests/unit/crypto-*.test.ts'],
+  // core-hostile-ingest (10 000 envelopes, ~35 s) is left out: every surviving ingest mutant would pay for it.
+  messenger: [
+    'tests/integration/core-receive.test.ts',
+    'tests/integration/core-hostile-relay.test.ts',
+    'tests/integration/core-memory-relay.test.ts',
+    'tests/integration/core-send-order.test.ts',
+    'tests/integration/core-trust.test.ts',
+    'tests/integration/core-keychange.test.ts',
+    'tests/integration/core-messenger.test.ts',
+    'tests/integration/core-tamper.test.ts',
+    'tests/integration/core-transport.test.ts',
+    'tests/integration/messenger-*.test.ts',
   ],
-  server: ['tests/integration/relay-embedded.test.ts'],
+  server: [
+    'tests/integration/relay-embedded.test.ts',
+    'tests/integration/relay-attacks.test.ts',
+    'tests/integration/relay-exchange.test.ts',
+    'tests/integration/relay-registration.test.ts',
+    'tests/integration/relay-limits.test.ts',
+    'tests/integration/relay-store-contract.test.ts',
+    'tests/integration/relay-server-*.test.ts',
+  ],
 };
 const scope = process.env.PARLEY_MUTATION_SCOPE;
 const include = scope ? SCOPES[scope] : [...new Set(Object.values(SCOPES).flat())];
 if (!include) throw new Error(`PARLEY_MUTATION_SCOPE must be one of ${Object.keys(SCOPES).join(', ')}`);
 
+/**
+ * Stryker's vitest runner forces the `threads` pool, where the messenger tests crash: keytar's libsecret binding is
+ * loaded again in each fresh worker thread (SIGSEGV). Child processes (`forks`) load it once per process. Stryker
+ * passes its options to the mutant through vitest's provide/inject and per-file metadata, which forks carry as well.
+ */
+const forcePoolForks: Plugin = {
+  name: 'parley-mutation-forks',
+  configureVitest({ project }) {
+    project.config.pool = 'forks';
+  },
+};
+
 export default defineConfig({
+  plugins: [forcePoolForks],
   test: {
     include,
     environment: 'node',
