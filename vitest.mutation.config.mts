@@ -46,6 +46,7 @@ const SCOPES: Record<string, string[]> = {
     'tests/integration/relay-limits.test.ts',
     'tests/integration/relay-store-contract.test.ts',
     'tests/integration/relay-server-*.test.ts',
+    'tests/unit/relay-server-*.test.ts',
   ],
 };
 const scope = process.env.PARLEY_MUTATION_SCOPE;
