@@ -5,14 +5,24 @@
  * out; relays that the relay suites normally spawn run in-process here (PARLEY_INPROCESS_RELAY, see
  * tests/helpers/relay-inprocess.ts).
  */
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vitest/config';
 
-// Stryker runs from a sandbox copy (.stryker-tmp/<scope>/sandbox-*): find the Wycheproof vectors next to the real checkout.
+// Stryker runs from a sandbox copy (.stryker-tmp/<scope>/sandbox-*): find the Wycheproof vectors next to the real checkout
+// (for a git worktree, next to the main checkout it belongs to).
 const checkout = path.dirname(fileURLToPath(import.meta.url)).replace(/[/\\]\.stryker-tmp[/\\].*$/, '');
-process.env.PARLEY_WYCHEPROOF_DIR ??= path.resolve(checkout, '../shared/test-vectors/wycheproof');
+process.env.PARLEY_WYCHEPROOF_DIR ??= path.resolve(mainCheckout(checkout), '../shared/test-vectors/wycheproof');
 process.env.PARLEY_INPROCESS_RELAY = '1';
+
+/** The main checkout of `dir`: itself, or for a git worktree (`.git` is a file naming <main>/.git/worktrees/x), <main>. */
+function mainCheckout(dir: string): string {
+  const dotGit = path.join(dir, '.git');
+  if (!statSync(dotGit, { throwIfNoEntry: false })?.isFile()) return dir;
+  const gitdir = /^gitdir: (.*)$/m.exec(readFileSync(dotGit, 'utf8'))?.[1];
+  return gitdir ? path.resolve(gitdir, '../../..') : dir;
+}
 
 /** A mutant runs every test that covers it, so each folder gets only the tests aimed at it. */
 const SCOPES: Record<string, string[]> = {
