@@ -59,8 +59,19 @@ const SCOPES: Record<string, string[]> = {
     'tests/unit/relay-server-*.test.ts',
   ],
 };
+/**
+ * A smaller set for some single-file runs (`npm run mutation -- server:relay/server/session.ts`; scripts/mutation.sh
+ * sets PARLEY_MUTATION_FILE): nearly every relay test registers and logs in, so without this a session.ts mutant pays
+ * for the whole relay set (~1.5 min a mutant on 2 shared cores). These are the tests aimed at that file.
+ */
+const FILE_TESTS: Record<string, string[]> = {
+  'relay/server/session.ts': ['tests/integration/relay-server-session.test.ts', 'tests/integration/relay-registration.test.ts'],
+  'relay/server/dispatch.ts': ['tests/integration/relay-server-session.test.ts', 'tests/integration/relay-attacks.test.ts'],
+  'relay/server/limits.ts': ['tests/unit/relay-server-limits.test.ts', 'tests/integration/relay-server-session.test.ts'],
+};
 const scope = process.env.PARLEY_MUTATION_SCOPE;
-const include = scope ? SCOPES[scope] : [...new Set(Object.values(SCOPES).flat())];
+const file = process.env.PARLEY_MUTATION_FILE;
+const include = (file && FILE_TESTS[file]) || (scope ? SCOPES[scope] : [...new Set(Object.values(SCOPES).flat())]);
 if (!include) throw new Error(`PARLEY_MUTATION_SCOPE must be one of ${Object.keys(SCOPES).join(', ')}`);
 
 /**

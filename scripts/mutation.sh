@@ -16,7 +16,7 @@ for run in "${runs[@]}"; do
   if [[ $run == *:* ]]; then
     file=${run#*:}
     base=$(basename "$file" .ts)
-    PARLEY_MUTATION_SCOPE=$scope PARLEY_MUTATION_REPORT="$scope/$base" \
+    PARLEY_MUTATION_SCOPE=$scope PARLEY_MUTATION_REPORT="$scope/$base" PARLEY_MUTATION_FILE="$file" \
       bash scripts/keyring-session.sh npx stryker run --mutate "$file" "$@" || failed+=("$run")
   else
     PARLEY_MUTATION_SCOPE=$scope bash scripts/keyring-session.sh npx stryker run "$@" || failed+=("$run")
