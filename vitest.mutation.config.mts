@@ -66,7 +66,20 @@ const SCOPES: Record<string, string[]> = {
  */
 const FILE_TESTS: Record<string, string[]> = {
   'relay/server/session.ts': ['tests/integration/relay-server-session.test.ts', 'tests/integration/relay-registration.test.ts'],
-  'relay/server/dispatch.ts': ['tests/integration/relay-server-session.test.ts', 'tests/integration/relay-attacks.test.ts'],
+  'relay/server/dispatch.ts': ['tests/integration/relay-server-session.test.ts'],
+  // the messenger's send path, trust and receive path: the core tests that drive each, fastest first
+  'electron/core/messenger/outbox.ts': [
+    'tests/integration/core-send-order.test.ts',
+    'tests/integration/core-memory-relay.test.ts',
+    'tests/integration/core-hostile-relay.test.ts',
+  ],
+  'electron/core/messenger/trust.ts': ['tests/integration/core-trust.test.ts', 'tests/integration/core-keychange.test.ts'],
+  'electron/core/messenger/envelope-writer.ts': ['tests/integration/core-receive.test.ts', 'tests/integration/core-memory-relay.test.ts'],
+  'electron/core/messenger/ingest.ts': [
+    'tests/integration/core-receive.test.ts',
+    'tests/integration/core-trust.test.ts',
+    'tests/integration/core-memory-relay.test.ts',
+  ],
   'relay/server/limits.ts': ['tests/unit/relay-server-limits.test.ts', 'tests/integration/relay-server-session.test.ts'],
 };
 const scope = process.env.PARLEY_MUTATION_SCOPE;
