@@ -73,6 +73,7 @@ const FILE_TESTS: Record<string, string[]> = {
     'tests/integration/core-memory-relay.test.ts',
     'tests/integration/core-hostile-relay.test.ts',
   ],
+  'electron/core/messenger/acks.ts': ['tests/integration/messenger-acks.test.ts', 'tests/integration/core-receive.test.ts'],
   'electron/core/messenger/trust.ts': ['tests/integration/core-trust.test.ts', 'tests/integration/core-keychange.test.ts'],
   'electron/core/messenger/envelope-writer.ts': ['tests/integration/core-receive.test.ts', 'tests/integration/core-memory-relay.test.ts'],
   'electron/core/messenger/ingest.ts': [
