@@ -57,6 +57,8 @@ describe('seal refusals', () => {
   it('wraps the key for each distinct recipient and the sender, sorted; the same recipient twice counts once', async () => {
     const env = await seal({ sender: alice, recipients: [carol.public, bob.public, carol.public], payload: text('x') });
     expect(env.to).toEqual([bob.fingerprint, carol.fingerprint].sort());
+    // sorted whatever order they come in (one of the two orders is not sorted already)
+    expect((await seal({ sender: alice, recipients: [bob.public, carol.public], payload: text('x') })).to).toEqual(env.to);
     expect(env.keys.map((k) => k.to)).toEqual([alice.fingerprint, bob.fingerprint, carol.fingerprint].sort());
     expect(env.from).toBe(alice.fingerprint);
     for (const me of [alice, bob, carol]) expect((await open({ envelope: env, me, sender: alice.public })).payload).toEqual(text('x'));
@@ -132,6 +134,10 @@ describe('open refusals', () => {
       keys: u.keys.filter((k) => k.to !== carol.fingerprint),
     }));
     expect(await refusal(withoutCarol, carol)).toEqual({ reason: 'not-recipient', message: 'envelope is not addressed to this identity' });
+    // the sender without a wrapped key of its own (re-signed): its own copy is not addressed to it
+    const noSelf = await resigned(base, (u) => ({ ...u, keys: u.keys.filter((k) => k.to !== alice.fingerprint) }));
+    expect(await refusal(noSelf, alice)).toEqual({ reason: 'not-recipient', message: 'envelope is not addressed to this identity' });
+    expect((await open({ envelope: noSelf, me: bob, sender: alice.public })).payload).toEqual(text('hello'));
     // `to` is in the header, the AAD: for bob, still addressed, it no longer decrypts
     expect(await refusal(withoutCarol, bob)).toEqual({ reason: 'tampered', message: TAMPERED });
   });
