@@ -1,24 +1,30 @@
 /**
- * Vitest config for mutation testing (`npm run mutation`, StrykerJS): only the fast tests that exercise the mutated
- * folders (relay/protocol, relay/server, electron/core/crypto, electron/core/messenger), in-process where it matters.
- * Stryker activates a mutant inside the test process, so tests that run the code in a child process (spawnRelay,
- * the CLI) cannot kill mutants and are left out; so is everything slow that covers none of these folders.
- * Stryker's runner forces vitest's `threads` pool: the core-* integration tests (ParleyService end to end) crash there
- * (libsecret loaded by keytar in a second worker thread: SIGSEGV) or hang, so the messenger is covered only as far
- * as the tests below reach it (see README, Tests: mutation scores).
+ * Vitest config for mutation testing (`npm run mutation`, StrykerJS): per scope (PARLEY_MUTATION_SCOPE, the same
+ * names as stryker.config.mjs), the fast tests that exercise that folder in-process. Stryker switches a mutant on
+ * inside the test process, so tests that run the code in a child process (the CLI) cannot kill mutants and are left
+ * out; relays that the relay suites normally spawn run in-process here (PARLEY_INPROCESS_RELAY, see
+ * tests/helpers/relay-inprocess.ts).
  */
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { defineConfig, type Plugin } from 'vitest/config';
 
-// Stryker runs from a sandbox copy (.stryker-tmp/sandbox-*): find the Wycheproof vectors next to the real checkout.
-const checkout = path.dirname(fileURLToPath(import.meta.url)).replace(/[/\\]\.stryker-tmp[/\\][^/\\]+$/, '');
-process.env.PARLEY_WYCHEPROOF_DIR ??= path.resolve(checkout, '../shared/test-vectors/wycheproof');
+// Stryker runs from a sandbox copy (.stryker-tmp/<scope>/sandbox-*): find the Wycheproof vectors next to the real checkout
+// (for a git worktree, next to the main checkout it belongs to).
+const checkout = path.dirname(fileURLToPath(import.meta.url)).replace(/[/\\]\.stryker-tmp[/\\].*$/, '');
+process.env.PARLEY_WYCHEPROOF_DIR ??= path.resolve(mainCheckout(checkout), '../shared/test-vectors/wycheproof');
+process.env.PARLEY_INPROCESS_RELAY = '1';
 
-/**
- * PARLEY_MUTATION_SCOPE narrows the tests to one folder's (a mutant runs every test that covers it, so a survivor in
- * a shared helper like encoding.ts otherwise costs the whole set): protocol | crypto | server; unset = all below.
- */
+/** The main checkout of `dir`: itself, or for a git worktree (`.git` is a file naming <main>/.git/worktrees/x), <main>. */
+function mainCheckout(dir: string): string {
+  const dotGit = path.join(dir, '.git');
+  if (!statSync(dotGit, { throwIfNoEntry: false })?.isFile()) return dir;
+  const gitdir = /^gitdir: (.*)$/m.exec(readFileSync(dotGit, 'utf8'))?.[1];
+  return gitdir ? path.resolve(gitdir, '../../..') : dir;
+}
+
+/** A mutant runs every test that covers it, so each folder gets only the tests aimed at it. */
 const SCOPES: Record<string, string[]> = {
   protocol: [
     'tests/unit/protocol-kat.test.ts',
@@ -28,17 +34,74 @@ const SCOPES: Record<string, string[]> = {
     'tests/unit/crypto-identity.test.ts',
     'tests/unit/crypto-envelope-property.test.ts',
   ],
-  crypto: [
-    'tests/unit/wycheproof.test.ts',
-    'tests/unit/crypto-*.test.ts',
+  crypto: ['tests/unit/wycheproof.test.ts', 'tests/unit/crypto-*.test.ts'],
+  // core-hostile-ingest (10 000 envelopes, ~35 s) is left out: every surviving ingest mutant would pay for it.
+  messenger: [
+    'tests/integration/core-receive.test.ts',
+    'tests/integration/core-hostile-relay.test.ts',
+    'tests/integration/core-memory-relay.test.ts',
+    'tests/integration/core-send-order.test.ts',
+    'tests/integration/core-trust.test.ts',
+    'tests/integration/core-keychange.test.ts',
+    'tests/integration/core-messenger.test.ts',
+    'tests/integration/core-tamper.test.ts',
+    'tests/integration/core-transport.test.ts',
+    'tests/integration/messenger-*.test.ts',
   ],
-  server: ['tests/integration/relay-embedded.test.ts'],
+  server: [
+    'tests/integration/relay-embedded.test.ts',
+    'tests/integration/relay-attacks.test.ts',
+    'tests/integration/relay-exchange.test.ts',
+    'tests/integration/relay-registration.test.ts',
+    'tests/integration/relay-limits.test.ts',
+    'tests/integration/relay-store-contract.test.ts',
+    'tests/integration/relay-server-*.test.ts',
+    'tests/unit/relay-server-*.test.ts',
+  ],
+};
+/**
+ * A smaller set for some single-file runs (`npm run mutation -- server:relay/server/session.ts`; scripts/mutation.sh
+ * sets PARLEY_MUTATION_FILE): nearly every relay test registers and logs in, so without this a session.ts mutant pays
+ * for the whole relay set (~1.5 min a mutant on 2 shared cores). These are the tests aimed at that file.
+ */
+const FILE_TESTS: Record<string, string[]> = {
+  'relay/server/session.ts': ['tests/integration/relay-server-session.test.ts', 'tests/integration/relay-registration.test.ts'],
+  'relay/server/dispatch.ts': ['tests/integration/relay-server-session.test.ts'],
+  // the messenger's send path, trust and receive path: the core tests that drive each, fastest first
+  'electron/core/messenger/outbox.ts': [
+    'tests/integration/core-send-order.test.ts',
+    'tests/integration/core-memory-relay.test.ts',
+    'tests/integration/core-hostile-relay.test.ts',
+  ],
+  'electron/core/messenger/acks.ts': ['tests/integration/messenger-acks.test.ts', 'tests/integration/core-receive.test.ts'],
+  'electron/core/messenger/trust.ts': ['tests/integration/core-trust.test.ts', 'tests/integration/core-keychange.test.ts'],
+  'electron/core/messenger/envelope-writer.ts': ['tests/integration/core-receive.test.ts', 'tests/integration/core-memory-relay.test.ts'],
+  'electron/core/messenger/ingest.ts': [
+    'tests/integration/core-receive.test.ts',
+    'tests/integration/core-trust.test.ts',
+    'tests/integration/core-memory-relay.test.ts',
+  ],
+  'relay/server/limits.ts': ['tests/unit/relay-server-limits.test.ts', 'tests/integration/relay-server-session.test.ts'],
 };
 const scope = process.env.PARLEY_MUTATION_SCOPE;
-const include = scope ? SCOPES[scope] : [...new Set(Object.values(SCOPES).flat())];
+const file = process.env.PARLEY_MUTATION_FILE;
+const include = (file && FILE_TESTS[file]) || (scope ? SCOPES[scope] : [...new Set(Object.values(SCOPES).flat())]);
 if (!include) throw new Error(`PARLEY_MUTATION_SCOPE must be one of ${Object.keys(SCOPES).join(', ')}`);
 
+/**
+ * Stryker's vitest runner forces the `threads` pool, where the messenger tests crash: keytar's libsecret binding is
+ * loaded again in each fresh worker thread (SIGSEGV). Child processes (`forks`) load it once per process. Stryker
+ * passes its options to the mutant through vitest's provide/inject and per-file metadata, which forks carry as well.
+ */
+const forcePoolForks: Plugin = {
+  name: 'parley-mutation-forks',
+  configureVitest({ project }) {
+    project.config.pool = 'forks';
+  },
+};
+
 export default defineConfig({
+  plugins: [forcePoolForks],
   test: {
     include,
     environment: 'node',

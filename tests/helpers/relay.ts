@@ -17,6 +17,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { io, type Socket } from 'socket.io-client';
 import { fixtureIdentities } from './identities.js';
+import { canRunInProcess, startInProcessRelay } from './relay-inprocess.js';
 import {
   LABELS,
   RelayPinError,
@@ -162,6 +163,7 @@ export function relayStoreKind(): 'sqlite' | 'postgres' {
 /** Start `relay/cli.ts` in a child process; resolves when it listens. */
 export async function spawnRelay(o: SpawnOptions = {}): Promise<SpawnedRelay> {
   const dataDir = o.dataDir ?? tempDir();
+  if (canRunInProcess(o)) return startInProcessRelay(o, dataDir);
   const viaStore = o.extraArgs?.includes('--store') ? [] : await storeArgs(dataDir);
   const args = [
     '--import',

@@ -23,13 +23,14 @@ beforeAll(async () => {
   keysA = await loadIdentity(a);
 });
 
-async function identityError(p: Promise<unknown>, code: 'malformed' | 'mismatch'): Promise<void> {
+async function identityError(p: Promise<unknown>, code: 'malformed' | 'mismatch', message?: RegExp): Promise<void> {
   const e = await p.then(
     () => null,
     (err: unknown) => err,
   );
   expect(e).toBeInstanceOf(IdentityError);
   expect((e as IdentityError).code).toBe(code);
+  if (message) expect((e as IdentityError).message).toMatch(message);
 }
 
 describe('identity', () => {
@@ -57,16 +58,20 @@ describe('identity', () => {
   });
 
   it('loadIdentity refuses private keys that do not match the public identity', async () => {
-    await identityError(loadIdentity({ ...a, public: { ...a.public, enc: b.public.enc } }), 'mismatch');
-    await identityError(loadIdentity({ ...a, public: { ...a.public, sig: b.public.sig } }), 'mismatch');
-    await identityError(loadIdentity({ ...a, encPrivate: b.encPrivate }), 'mismatch');
-    await identityError(loadIdentity({ ...a, sigPrivate: b.sigPrivate }), 'mismatch');
+    const rsa = /^RSA private key does not match the public identity$/;
+    const ed = /^Ed25519 private key does not match the public identity$/;
+    await identityError(loadIdentity({ ...a, public: { ...a.public, enc: b.public.enc } }), 'mismatch', rsa);
+    await identityError(loadIdentity({ ...a, public: { ...a.public, sig: b.public.sig } }), 'mismatch', ed);
+    await identityError(loadIdentity({ ...a, encPrivate: b.encPrivate }), 'mismatch', rsa);
+    await identityError(loadIdentity({ ...a, sigPrivate: b.sigPrivate }), 'mismatch', ed);
   });
 
   it('loadIdentity refuses malformed secrets', async () => {
-    await identityError(loadIdentity(null as unknown as IdentitySecret), 'malformed');
-    await identityError(loadIdentity({ ...a, v: 2 } as unknown as IdentitySecret), 'malformed');
-    await identityError(loadIdentity({ ...a, encPrivate: 'AAAA' }), 'malformed');
+    // the shape check names zod's first issue (not a generic word), before any key is imported
+    await identityError(loadIdentity(null as unknown as IdentitySecret), 'malformed', /^malformed identity secret: (?!invalid$)\S/);
+    await identityError(loadIdentity({ ...a, v: 2 } as unknown as IdentitySecret), 'malformed', /^malformed identity secret: (?!invalid$)\S/);
+    await identityError(loadIdentity({ ...a, extra: 1 } as unknown as IdentitySecret), 'malformed', /^malformed identity secret: .*extra/);
+    await identityError(loadIdentity({ ...a, encPrivate: 'AAAA' }), 'malformed', /^identity keys do not import: \S/);
     await identityError(loadIdentity({ ...a, sigPrivate: a.encPrivate }), 'malformed');
     await identityError(loadIdentity({ ...a, encPrivate: a.encPrivate + '=' }), 'malformed');
     await identityError(loadIdentity({ ...a, extra: 1 } as unknown as IdentitySecret), 'malformed');

@@ -113,7 +113,7 @@ describe('RSA wrapping key: 4096 bits and e = 65537 exactly', () => {
     for (const [i, id] of ids.entries()) {
       await expect(importWrappingKey(id), `e = ${exponents[i]}`).rejects.toThrow('wrapping key must be RSA-4096 with e=65537');
     }
-    await expect(importWrappingKey(alice.public)).resolves.toBeDefined();
+    await expect(importWrappingKey(alice.public)).resolves.toMatchObject({ type: 'public', algorithm: { name: 'RSA-OAEP', modulusLength: 4096 } });
   }, 120_000);
 
   it('validateIdentity names the failed check and returns the fingerprint of a good identity', async () => {

@@ -53,11 +53,7 @@ describe('native module loading', () => {
       throw abiError();
     };
     expect(() => loadNative('keytar', thrower)).toThrow(NativeModuleError);
-    try {
-      loadNative('keytar', thrower);
-    } catch (e) {
-      expect((e as NativeModuleError).message).toContain(`ABI ${process.versions.modules}`);
-    }
+    expect(() => loadNative('keytar', thrower)).toThrow(`ABI ${process.versions.modules}`);
   });
 
   it('reports a missing module as missing, and passes unrelated errors through unchanged', () => {
