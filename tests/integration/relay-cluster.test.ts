@@ -97,7 +97,8 @@ afterAll(async () => {
   removeDir(dataDir);
 });
 
-describe('relay cluster (PostgreSQL + Redis, three nodes)', () => {
+// Bounded, but generous: each node is a tsx child process, and with the whole suite on 2 cores one start takes seconds.
+describe('relay cluster (PostgreSQL + Redis, three nodes)', { timeout: 240_000 }, () => {
   it('one identity on two nodes: the older connection is replaced', async () => {
     const url = await pgServer.createDatabase('replace');
     const [n1, n2] = [await startNode(url), await startNode(url)];
