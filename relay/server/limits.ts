@@ -51,6 +51,12 @@ export interface RelayLimits {
   /** New registrations (not re-registrations or rotations) per remote address: token bucket. */
   registrationBurst: number;
   registrationPerHour: number;
+  /**
+   * Cluster mode: how often a node compares the newest unacknowledged envelope of each recipient connected to it with
+   * what it has pushed, and pumps where the store holds more. The safety net under cross-node notifications: one lost
+   * (Redis down, a node killed between its commit and its publish) delays a delivery by at most this much.
+   */
+  clusterResyncMs: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<RelayLimits> = Object.freeze({
@@ -75,6 +81,7 @@ export const DEFAULT_LIMITS: Readonly<RelayLimits> = Object.freeze({
   newSendFactor: 0.5,
   registrationBurst: 10,
   registrationPerHour: 60,
+  clusterResyncMs: 2_000,
 });
 
 const pos = z.number().int().positive();
@@ -101,6 +108,7 @@ export const relayLimitsSchema = z
     newSendFactor: z.number().positive().max(1),
     registrationBurst: pos,
     registrationPerHour: z.number().positive(),
+    clusterResyncMs: z.number().int().min(50),
   })
   .strict()
   .partial();

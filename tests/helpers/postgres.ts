@@ -24,6 +24,9 @@ export interface TestPostgres {
   createDatabase(name: string): Promise<string>;
   /** Fast shutdown and start again on the same folder and port. */
   restart(): Promise<void>;
+  /** Fast shutdown (open transactions abort, clients are disconnected); `start()` brings it back on the same port. */
+  halt(): void;
+  start(): void;
   stop(): void;
 }
 
@@ -72,6 +75,8 @@ export async function startPostgres(): Promise<TestPostgres> {
       stopServer();
       start();
     },
+    halt: stopServer,
+    start,
     stop() {
       if (stopped) return;
       stopped = true;

@@ -12,7 +12,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Envelope } from '../../relay/protocol/index.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { login, makeParties, registerParties, removeDir, sealText, spawnRelay, tempDir, type Party, type RelayClient, type SpawnedRelay } from '../helpers/relay.js';
+import {
+  RelayClient,
+  login,
+  makeParties,
+  registerParties,
+  removeDir,
+  sealText,
+  spawnRelay,
+  tempDir,
+  type Party,
+  type SpawnedRelay,
+} from '../helpers/relay.js';
 
 let pgServer: TestPostgres;
 let redis: TestRedis;
@@ -28,6 +39,34 @@ async function startNode(storeUrl: string): Promise<SpawnedRelay> {
   });
   nodes.push(r);
   return r;
+}
+
+type Deliver = { envelopes: Array<{ envelope: Envelope }> };
+
+/**
+ * Connect, register and authenticate with `onDeliver` listening BEFORE the auth request goes out. The relay starts
+ * pushing the queue right after it answers `auth`; a busy client reads that ack and the first `deliver` in one go, and
+ * socket.io emits the event before the code awaiting the ack runs. A listener added after login() resolves missed
+ * those envelopes (this test's old flake: the relay had delivered them, the test never looked).
+ */
+async function loginListening(
+  url: string,
+  relayFp: string,
+  p: Party,
+  onDeliver: (c: RelayClient, d: Deliver) => void,
+  busyAfterAuthMs = 0,
+): Promise<RelayClient> {
+  const c = await RelayClient.connect(url);
+  const r = await c.register(p);
+  if (!r.ok) throw new Error(`register ${p.username}: ${r.error.code} ${r.error.message}`);
+  c.socket.on('deliver', (d: Deliver) => onDeliver(c, d));
+  // signed first, so the request is on the wire before the (optional) busy spell below
+  const authed = c.call<{ fingerprint: string }>('auth', await c.authPayload(p, relayFp));
+  // a loaded client: its thread blocks while the auth ack and the first push arrive, then reads both at once
+  if (busyAfterAuthMs > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, busyAfterAuthMs);
+  const a = await authed;
+  if (!a.ok) throw new Error(`auth ${p.username}: ${a.error.code} ${a.error.message}`);
+  return c;
 }
 
 /** The send's ack, or null if the connection dropped first (the node died). */
@@ -58,7 +97,8 @@ afterAll(async () => {
   removeDir(dataDir);
 });
 
-describe('relay cluster (PostgreSQL + Redis, three nodes)', () => {
+// Bounded, but generous: each node is a tsx child process, and with the whole suite on 2 cores one start takes seconds.
+describe('relay cluster (PostgreSQL + Redis, three nodes)', { timeout: 240_000 }, () => {
   it('one identity on two nodes: the older connection is replaced', async () => {
     const url = await pgServer.createDatabase('replace');
     const [n1, n2] = [await startNode(url), await startNode(url)];
@@ -77,6 +117,27 @@ describe('relay cluster (PostgreSQL + Redis, three nodes)', () => {
     await n2.stop();
   });
 
+  it('a receiver busy right after auth still gets the queue the relay pushes at once', async () => {
+    const url = await pgServer.createDatabase('busy');
+    const n = await startNode(url);
+    const [sender, receiver] = [parties[0]!, parties[1]!];
+    await registerParties(n.url, [sender, receiver]);
+    const s = await login(n.url, n.fingerprint, sender);
+    const ids: string[] = [];
+    for (let j = 0; j < 5; j++) {
+      const env = await sealText(sender, [receiver], `queued #${j}`);
+      expect((await s.send(env)).ok).toBe(true);
+      ids.push(env.id);
+    }
+    const got: string[] = [];
+    const r = await loginListening(n.url, n.fingerprint, receiver, (_c, d) => got.push(...d.envelopes.map((e) => e.envelope.id)), 1_500);
+    await r.until(() => got.length >= ids.length, 15_000, 'the queued envelopes');
+    expect(got).toEqual(ids);
+    s.close();
+    r.close();
+    await n.stop();
+  });
+
   it('delivers every acknowledged envelope across nodes, in order, through a kill -9 of one node', async () => {
     const url = await pgServer.createDatabase('load');
     const live = [await startNode(url), await startNode(url), await startNode(url)];
@@ -84,7 +145,6 @@ describe('relay cluster (PostgreSQL + Redis, three nodes)', () => {
     const K = 15;
     const N = parties.length;
     const nodeOf = (i: number) => live[i % 3]!;
-    const clients: RelayClient[] = await Promise.all(parties.map((p, i) => login(nodeOf(i).url, nodeOf(i).fingerprint, p)));
     const clientNode: SpawnedRelay[] = parties.map((_p, i) => nodeOf(i));
     const firstSeen: string[][] = parties.map(() => []);
     const seenIds: Array<Set<string>> = parties.map(() => new Set());
@@ -92,22 +152,19 @@ describe('relay cluster (PostgreSQL + Redis, three nodes)', () => {
     const survivor = () => live.find((n) => n !== dead)!;
 
     // receivers: keep the first copy of each id (the app's dedupe) and acknowledge everything they get
-    const attach = (i: number, c: RelayClient) => {
-      c.socket.on('deliver', (p: { envelopes: Array<{ envelope: Envelope }> }) => {
-        for (const d of p.envelopes) {
-          if (!seenIds[i]!.has(d.envelope.id)) {
-            seenIds[i]!.add(d.envelope.id);
-            firstSeen[i]!.push(d.envelope.id);
-          }
+    const receiver = (i: number) => (c: RelayClient, p: Deliver) => {
+      for (const d of p.envelopes) {
+        if (!seenIds[i]!.has(d.envelope.id)) {
+          seenIds[i]!.add(d.envelope.id);
+          firstSeen[i]!.push(d.envelope.id);
         }
-        void c.ack(p.envelopes.map((d) => ({ from: d.envelope.from, id: d.envelope.id }))).catch(() => undefined);
-      });
+      }
+      void c.ack(p.envelopes.map((d) => ({ from: d.envelope.from, id: d.envelope.id }))).catch(() => undefined);
     };
-    clients.forEach((c, i) => attach(i, c));
+    const clients: RelayClient[] = await Promise.all(parties.map((p, i) => loginListening(nodeOf(i).url, nodeOf(i).fingerprint, p, receiver(i))));
     const reconnect = async (i: number) => {
       const n = survivor();
-      const c = await login(n.url, n.fingerprint, parties[i]!);
-      attach(i, c);
+      const c = await loginListening(n.url, n.fingerprint, parties[i]!, receiver(i));
       clients[i] = c;
       clientNode[i] = n;
     };

@@ -27,6 +27,26 @@ export interface PgStoreOptions {
 
 type Callback = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
 
+/**
+ * A pooled connection with an 'error' listener for as long as it is checked out. node-postgres emits 'error' on a
+ * client whose server connection ends (PostgreSQL restarting sends every backend a FATAL), and the pool listens only
+ * while a client is idle: a transaction holding its client between two statements would otherwise crash the relay.
+ * The next statement on it fails instead, and release() hands the broken client back to be discarded.
+ */
+async function checkout(pool: pg.Pool): Promise<{ c: pg.PoolClient; release: (err?: Error) => void }> {
+  const c = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (e: Error) => (broken = e);
+  c.on('error', onError);
+  return {
+    c,
+    release: (err?: Error) => {
+      c.off('error', onError);
+      c.release(err ?? broken);
+    },
+  };
+}
+
 /** Serialization failures and deadlocks: the whole batch is retried (nothing of it was committed). */
 const RETRYABLE = new Set(['40001', '40P01']);
 
@@ -108,16 +128,16 @@ export class PgEnvelopeStore implements EnvelopeStore {
     };
     try {
       for (let attempt = 1; ; attempt++) {
-        const c = await this.writePool.connect();
+        const { c, release } = await checkout(this.writePool);
         try {
           await c.query('BEGIN');
           const res = await applyPgBatch(c, ops, attempt === 1 ? prev : Promise.resolve(), signal);
           await c.query('COMMIT');
-          c.release();
+          release();
           return res;
         } catch (e) {
           const broken = await c.query('ROLLBACK').then(() => false, () => true);
-          c.release(broken ? (e as Error) : undefined);
+          release(broken ? (e as Error) : undefined);
           if (attempt >= 3 || !RETRYABLE.has((e as { code?: string }).code ?? '')) throw e;
         }
       }
@@ -207,6 +227,16 @@ export class PgEnvelopeStore implements EnvelopeStore {
     return rows.map((r) => ({ seq: Number(r.rseq), envelope: JSON.parse(r.body) as Envelope, receivedAt: Number(r.received_at) }));
   }
 
+  async newestPending(recipients: readonly string[]): Promise<Map<string, number>> {
+    // one index range per recipient (deliveries_pending is (recipient, rseq) WHERE acked_at IS NULL)
+    const rows = await this.read<{ recipient: string; rseq: string }>(
+      `SELECT r.recipient, (SELECT MAX(d.rseq) FROM deliveries d WHERE d.recipient = r.recipient AND d.acked_at IS NULL) AS rseq
+       FROM unnest($1::text[]) AS r(recipient)`,
+      [[...recipients]],
+    );
+    return new Map(rows.filter((r) => r.rseq !== null).map((r) => [r.recipient, Number(r.rseq)]));
+  }
+
   async usage(recipient: string): Promise<QueueUsage> {
     const [r] = await this.read<{ n: string; bytes: string }>(
       `SELECT COUNT(*) AS n, COALESCE(SUM(e.size), 0) AS bytes FROM deliveries d JOIN envelopes e ON e.seq = d.seq
@@ -239,7 +269,9 @@ export class PgEnvelopeStore implements EnvelopeStore {
    * acks left behind (see pg-batch.ts ack).
    */
   async sweep(now: number): Promise<number> {
-    const c = await this.writePool.connect();
+    const { c, release } = await checkout(this.writePool).catch((e: Error) => {
+      throw new ProtocolError('INTERNAL', `store sweep failed: ${e.message}`);
+    });
     try {
       await c.query('BEGIN');
       const got = (await c.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [LOCK_SWEEP])).rows[0]!.ok;
@@ -262,7 +294,7 @@ export class PgEnvelopeStore implements EnvelopeStore {
       await c.query('ROLLBACK').catch(() => undefined);
       throw new ProtocolError('INTERNAL', `store sweep failed: ${(e as Error).message}`);
     } finally {
-      c.release();
+      release();
     }
   }
 

@@ -90,6 +90,11 @@ export interface EnvelopeStore {
   pending(recipient: string, afterSeq: number, limit: number): Promise<QueuedEnvelope[]>;
   usage(recipient: string): Promise<QueueUsage>;
   /**
+   * Optional (stores shared by several nodes): per recipient, the seq of its newest unacknowledged envelope;
+   * recipients with none are absent. A node compares it with what it pushed (cluster.ts resync).
+   */
+  newestPending?(recipients: readonly string[]): Promise<Map<string, number>>;
+  /**
    * Optional: unacknowledged envelopes for `recipient` counted by sender. Without it the relay cannot enforce the
    * per-sender caps (maxPendingPerSender, maxPendingFromNewSenders) and enforces only the recipient's quota.
    */
