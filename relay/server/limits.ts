@@ -1,8 +1,9 @@
 /** Relay operating limits. Every value may be lowered (or, for rates, raised) per relay; protocol hard caps still apply. */
 import { z } from 'zod';
 import { LIMITS } from '../protocol/index.js';
+import { blobLimitsShape, DEFAULT_BLOB_LIMITS, type BlobLimits } from './blobs/limits.js';
 
-export interface RelayLimits {
+export interface RelayLimits extends BlobLimits {
   /** Largest serialized envelope accepted (UTF-8 JSON bytes); ≤ LIMITS.maxEnvelopeBytes. */
   maxEnvelopeBytes: number;
   /** Unacknowledged envelopes queued per recipient. */
@@ -75,6 +76,7 @@ export const DEFAULT_LIMITS: Readonly<RelayLimits> = Object.freeze({
   newSendFactor: 0.5,
   registrationBurst: 10,
   registrationPerHour: 60,
+  ...DEFAULT_BLOB_LIMITS,
 });
 
 const pos = z.number().int().positive();
@@ -101,6 +103,7 @@ export const relayLimitsSchema = z
     newSendFactor: z.number().positive().max(1),
     registrationBurst: pos,
     registrationPerHour: z.number().positive(),
+    ...blobLimitsShape,
   })
   .strict()
   .partial();
