@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   'PROOF_FAILED', // registration without a valid proof of both private keys (see register-challenge)
   'REGISTRATION_CLOSED', // the relay takes no new registrations (--registration closed)
   'INVITE_REQUIRED', // new registrations need a valid invite (--registration token): missing, unknown, used or expired
+  'BLOB_MISMATCH', // blob-complete: the stored bytes are not the declared size or SHA-256; start the upload again
   'SESSION_REPLACED', // this identity logged in elsewhere; this connection is closed
   'INTERNAL', // relay failure; safe to retry
 ] as const;

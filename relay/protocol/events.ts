@@ -9,12 +9,13 @@ import { isB64u } from './encoding.js';
 import { fingerprintSchema, publicIdentitySchema, type PublicIdentity } from './identity.js';
 import { envelopeSchema, messageIdSchema, type Envelope } from './envelope.js';
 import type { WireError } from './errors.js';
+import { BLOB_EVENTS, BLOB_SCHEMAS, type BlobClientToServer } from './blobs.js';
 
 export const usernameSchema = z.string().regex(USERNAME_RE, 'username: 3–32 of a-z 0-9 _ . -, starting with a letter or digit');
 const b64uBytes = (len: number) => z.string().max(Math.ceil((len * 4) / 3)).refine((s) => isB64u(s, len), `base64url of ${len} bytes`);
 
 /** Client → server event names. */
-export const CLIENT_EVENTS = ['register-challenge', 'register', 'lookup', 'auth', 'send', 'fetch', 'ack'] as const;
+export const CLIENT_EVENTS = ['register-challenge', 'register', 'lookup', 'auth', 'send', 'fetch', 'ack', ...BLOB_EVENTS] as const;
 export type ClientEventName = (typeof CLIENT_EVENTS)[number];
 /** Server → client event names. */
 export const SERVER_EVENTS = ['challenge', 'deliver', 'session-replaced'] as const;
@@ -110,7 +111,7 @@ export interface FetchResult { envelopes: Delivered[]; more: boolean }
 export interface AckResult { removed: number }
 
 /** socket.io typed maps (server side: `Server<ClientToServer, ServerToClient>`, client: reversed). */
-export interface ClientToServer {
+export interface ClientToServer extends BlobClientToServer {
   'register-challenge': (p: RegisterChallengeRequest, ack: (r: Ack<RegisterChallengeResult>) => void) => void;
   register: (p: RegisterRequest, ack: (r: Ack<RegisterResult>) => void) => void;
   lookup: (p: LookupRequest, ack: (r: Ack<LookupResult>) => void) => void;
@@ -135,4 +136,5 @@ export const CLIENT_SCHEMAS = {
   send: sendSchema,
   fetch: fetchSchema,
   ack: ackSchema,
+  ...BLOB_SCHEMAS,
 } as const satisfies Record<ClientEventName, z.ZodType>;

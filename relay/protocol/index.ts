@@ -6,5 +6,6 @@ export * from './errors.js';
 export * from './identity.js';
 export * from './envelope.js';
 export * from './events.js';
+export * from './blobs.js';
 export * from './relay.js';
 export * from './registration.js';

@@ -14,6 +14,8 @@ export const LABELS = Object.freeze({
   safetyNumber: 'parley/v1/safety-number',
   backup: 'parley/v1/backup',
   relayIdentity: 'parley/v1/relay',
+  /** Attachments: additional data of each chunk of the STREAM format (PROTOCOL.md §10). */
+  attachmentChunk: 'parley/v1/attachment-chunk',
 } as const);
 
 export type Label = (typeof LABELS)[keyof typeof LABELS];

@@ -1,8 +1,9 @@
 /** Relay operating limits. Every value may be lowered (or, for rates, raised) per relay; protocol hard caps still apply. */
 import { z } from 'zod';
 import { LIMITS } from '../protocol/index.js';
+import { blobLimitsShape, DEFAULT_BLOB_LIMITS, type BlobLimits } from './blobs/limits.js';
 
-export interface RelayLimits {
+export interface RelayLimits extends BlobLimits {
   /** Largest serialized envelope accepted (UTF-8 JSON bytes); ≤ LIMITS.maxEnvelopeBytes. */
   maxEnvelopeBytes: number;
   /** Unacknowledged envelopes queued per recipient. */
@@ -82,6 +83,7 @@ export const DEFAULT_LIMITS: Readonly<RelayLimits> = Object.freeze({
   registrationBurst: 10,
   registrationPerHour: 60,
   clusterResyncMs: 2_000,
+  ...DEFAULT_BLOB_LIMITS,
 });
 
 const pos = z.number().int().positive();
@@ -109,6 +111,7 @@ export const relayLimitsSchema = z
     registrationBurst: pos,
     registrationPerHour: z.number().positive(),
     clusterResyncMs: z.number().int().min(50),
+    ...blobLimitsShape,
   })
   .strict()
   .partial();

@@ -11,7 +11,9 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { Server } from 'socket.io';
-import type { ClientToServer, ServerToClient } from '../protocol/index.js';
+import { MAX_BLOB_PIECE_BYTES, type ClientToServer, type ServerToClient } from '../protocol/index.js';
+import { blobHandlers } from './blobs/handlers.js';
+import { BlobStore } from './blobs/store.js';
 import { createContext, REGISTRATION_MODES, type RegistrationMode } from './context.js';
 import { deliveryHandlers } from './delivery.js';
 import { attachConnections, type Handlers } from './dispatch.js';
@@ -59,6 +61,8 @@ export interface StartRelayOptions {
    * createInvite / `relay invite`), 'closed'. Registered identities may always re-register and rotate.
    */
   registration?: RegistrationMode;
+  /** Clock of the blob store (expiry); tests inject one. Default Date.now. */
+  blobClock?: () => number;
 }
 
 export interface RunningRelay {
@@ -98,6 +102,7 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
     throw new TypeError('cluster mode needs a store every node shares (--store postgres://…)');
   }
   const store: EnvelopeStore = o.store ?? (await openStore(o.dataDir, o.storeUrl, limits, log));
+  const blobs = await BlobStore.open(o.dataDir, limits, o.blobClock);
 
   const allowOrigins = (o.allowOrigins ?? []).map(normalizeOrigin); // bad entries fail before anything starts
   const registration = o.registration ?? 'open';
@@ -114,7 +119,7 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
     // Allow-listed origins may also read polling responses; for all others the guard below refuses the request.
     cors: { origin: allowOrigins.length > 0 ? allowOrigins : false },
     // Big enough for an oversize envelope to arrive and be refused with TOO_LARGE; far larger frames drop the socket.
-    maxHttpBufferSize: limits.maxEnvelopeBytes * 2 + 64 * 1024,
+    maxHttpBufferSize: Math.max(limits.maxEnvelopeBytes * 2, MAX_BLOB_PIECE_BYTES) + 64 * 1024,
     pingInterval: 20_000,
     pingTimeout: 20_000,
   });
@@ -123,7 +128,7 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
     ctx.bus = await redisBus(ctx, io, o.clusterUrl, newNodeId());
     log.info({ node: ctx.bus.nodeId }, 'cluster mode: coordinating over Redis');
   }
-  const handlers: Handlers = { ...sessionHandlers(ctx), send: sendHandler(ctx), ...deliveryHandlers(ctx) };
+  const handlers: Handlers = { ...sessionHandlers(ctx), send: sendHandler(ctx), ...deliveryHandlers(ctx), ...blobHandlers(ctx, blobs) };
   guardOrigins(ctx, io, allowOrigins);
   attachConnections(ctx, io, handlers);
 
@@ -140,6 +145,8 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
       for (const [fp, b] of ctx.sendBuckets) if (!ctx.sessions.has(fp) && b.full()) ctx.sendBuckets.delete(fp);
       for (const [addr, b] of ctx.registrationBuckets) if (b.full()) ctx.registrationBuckets.delete(addr);
       if (registration === 'token') pruneInvites(o.dataDir);
+      const blobsExpired = await blobs.sweep();
+      if (blobsExpired > 0) log.info({ blobs: blobsExpired }, 'expired blobs deleted');
       await m.refreshStats();
     } catch (e) {
       log.error({ err: (e as Error).message }, 'sweep failed');
@@ -177,6 +184,7 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
       io.disconnectSockets(true);
       await new Promise<void>((r) => io.close(() => r()));
       await store.close(); // commits what is pending
+      await blobs.close();
       await ctx.bus.close();
       log.info('relay stopped');
     })();

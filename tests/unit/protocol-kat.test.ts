@@ -227,6 +227,7 @@ describe('envelope canonical bytes', () => {
       safetyNumber: 'parley/v1/safety-number',
       backup: 'parley/v1/backup',
       relayIdentity: 'parley/v1/relay',
+      attachmentChunk: 'parley/v1/attachment-chunk',
     });
   });
 });

@@ -11,11 +11,14 @@
 import { z } from 'zod';
 import { fromUtf8, LIMITS, messageIdSchema, toB64u, utf8 } from '../../../relay/protocol/index.js';
 import { PayloadError } from './errors.js';
+import { attachmentListSchema, canonicalDescriptor, type AttachmentDescriptor } from '../attachments/descriptor.js';
 import { randomBytes } from './primitives.js';
 
 export type Payload =
   | { v: 1; type: 'text'; ts: number; body: string }
-  | { v: 1; type: 'receipt'; ts: number; ids: string[] };
+  | { v: 1; type: 'receipt'; ts: number; ids: string[] }
+  /** Files with an optional caption (`body` may be empty); PROTOCOL.md §10.2. */
+  | { v: 1; type: 'files'; ts: number; body: string; attachments: AttachmentDescriptor[] };
 
 /** Message ids per read receipt (≈ 25 KiB of JSON: the 32 KiB bucket). */
 export const MAX_RECEIPT_IDS = 1024;
@@ -32,6 +35,7 @@ const bodySchema = z
 export const payloadSchema = z.discriminatedUnion('type', [
   z.object({ v: z.literal(1), type: z.literal('text'), ts: tsSchema, body: bodySchema }).strict(),
   z.object({ v: z.literal(1), type: z.literal('receipt'), ts: tsSchema, ids: z.array(messageIdSchema).min(1).max(MAX_RECEIPT_IDS) }).strict(),
+  z.object({ v: z.literal(1), type: z.literal('files'), ts: tsSchema, body: bodySchema, attachments: attachmentListSchema }).strict(),
 ]);
 
 /** Smallest bucket (power of two, ≥ minBucket) holding `n` bytes, or null when n > maxBucket. */
@@ -48,6 +52,9 @@ export function isBucket(n: number): boolean {
 
 /** Canonical JSON of a payload (fixed key order). */
 function toJson(p: Payload): string {
+  if (p.type === 'files') {
+    return JSON.stringify({ v: p.v, type: p.type, ts: p.ts, body: p.body, attachments: p.attachments.map(canonicalDescriptor) });
+  }
   return p.type === 'text'
     ? JSON.stringify({ v: p.v, type: p.type, ts: p.ts, body: p.body })
     : JSON.stringify({ v: p.v, type: p.type, ts: p.ts, ids: p.ids });

@@ -66,7 +66,8 @@ export class EnvelopeWriter {
       return;
     }
     const p: Payload = r.payload;
-    if (p.type === 'text') {
+    // A message with files keeps its caption as the body; its attachments are kept by the attachment store.
+    if (p.type === 'text' || p.type === 'files') {
       out.received.push(
         store.insertMessage({
           id: ack.id,

@@ -18,6 +18,7 @@ import {
   sessionReplacedSchema,
   toB64u,
   type AuthResult,
+  type BlobEventName,
   type Challenge,
   type ClientToServer,
   type Envelope,
@@ -298,6 +299,11 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
       removed += r.removed;
     }
     return removed;
+  }
+
+  /** A blob event (attachments; electron/core/attachments/transfer.ts), answer checked against `schema`. */
+  async blobRequest<S extends z.ZodType>(event: BlobEventName, payload: object, schema: S): Promise<z.infer<S>> {
+    return this.request(event, payload, schema, true); // failures ({ok: false}) are caught before the schema
   }
 
   // ---- internals -------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ export const errorsEn: Record<ErrorCode, string> = {
   INVITE_REQUIRED: 'This relay admits new users by invite only, and the invite code is missing, already used or expired. Ask whoever runs the relay for a new code.',
   FORBIDDEN: 'The relay does not allow this.',
   TOO_LARGE: 'This message is too long to send. Shorten it or split it into several messages.',
+  BLOB_MISMATCH: 'The relay did not receive the file intact. Parley uploads it again.',
   QUOTA_EXCEEDED: 'The recipient has too many messages waiting on the relay. Parley tries again later.',
   RATE_LIMITED: 'You are sending faster than the relay allows. Parley sends again by itself in a moment.',
   BAD_SIGNATURE: 'The relay could not verify the signature on this. Restart Parley and try again.',

@@ -15,7 +15,7 @@ export const ERROR_CODES = [
   // Relay protocol (relay/protocol/errors.ts)
   'BAD_REQUEST', 'UNKNOWN_EVENT', 'UNSUPPORTED_VERSION', 'UNAUTHENTICATED', 'AUTH_FAILED', 'USERNAME_TAKEN',
   'IDENTITY_TAKEN', 'PROOF_FAILED', 'REGISTRATION_CLOSED', 'INVITE_REQUIRED', 'FORBIDDEN', 'TOO_LARGE', 'QUOTA_EXCEEDED', 'RATE_LIMITED', 'BAD_SIGNATURE', 'SESSION_REPLACED',
-  'INTERNAL',
+  'BLOB_MISMATCH', 'INTERNAL',
   // Transport (electron/core/transport/errors.ts)
   'TIMEOUT', 'BAD_RESPONSE',
   // Recognised from text: the relay could not be reached, or a plain address off this computer

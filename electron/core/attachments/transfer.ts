@@ -1,0 +1,245 @@
+/**
+ * Moving attachments between a file and the relay's blob store (PROTOCOL.md §10 and "Blobs"), streaming both ways:
+ * encrypt-and-upload reads the file once per attempt and holds at most a few pieces in flight; download writes the
+ * ciphertext to a local file (resuming from its length), which is then verified completely before anything is
+ * decrypted for the user. The downloaded ciphertext *is* the encrypted-at-rest copy: its key lives only in the
+ * message payload, inside the encrypted database.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import type { z } from 'zod';
+import {
+  blobBeginResultSchema,
+  blobCompleteResultSchema,
+  blobDeleteResultSchema,
+  blobGetResultSchema,
+  blobOffsetResultSchema,
+  blobPutResultSchema,
+  fromB64u,
+  MAX_BLOB_PIECE_BYTES,
+  toB64u,
+  type BlobEventName,
+} from '../../../relay/protocol/index.js';
+import { ATTACHMENT_CHUNK_BYTES, ciphertextSize, decryptAttachment, encryptAttachment, newAttachmentKey, NONCE_PREFIX_BYTES } from './stream.js';
+
+/** One blob request over an authenticated relay connection; rejects with the relay's typed error. */
+export interface BlobChannel {
+  blobRequest<S extends z.ZodType>(event: BlobEventName, payload: object, schema: S): Promise<z.infer<S>>;
+}
+
+export class AttachmentTransferError extends Error {
+  constructor(
+    readonly code: 'changed' | 'cancelled' | 'stalled',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AttachmentTransferError';
+  }
+}
+
+/** What an upload needs to resume after a restart (keep it with the outgoing message, in the encrypted database). */
+export interface UploadState {
+  blob: string;
+  /** base64url */
+  key: string;
+  /** base64url, 7 bytes: the same prefix reproduces the same ciphertext, so the relay's bytes stay valid. */
+  noncePrefix: string;
+}
+
+export interface UploadResult extends UploadState {
+  /** Ciphertext bytes and their SHA-256 (base64url). */
+  blobSize: number;
+  sha256: string;
+  chunk: number;
+}
+
+export interface UploadOptions {
+  /** Opens the plaintext from the start (called once per attempt). */
+  open: () => AsyncIterable<Uint8Array>;
+  plainSize: number;
+  recipients: string[];
+  /** Resume this upload instead of starting one. */
+  resume?: UploadState;
+  /** Called once the relay assigned the blob, before any byte is sent: persist it to resume after a restart. */
+  onBegin?: (s: UploadState) => void | Promise<void>;
+  onProgress?: (sent: number, total: number) => void;
+  signal?: AbortSignal;
+  /** Pieces in flight at once. */
+  window?: number;
+}
+
+const ATTEMPTS = 5;
+
+/** Encrypt and upload; resolves once the relay confirmed the blob complete (only then may a message name it). */
+export async function uploadAttachment(ch: BlobChannel, o: UploadOptions): Promise<UploadResult> {
+  const blobSize = ciphertextSize(o.plainSize, ATTACHMENT_CHUNK_BYTES);
+  let state = o.resume;
+  if (!state) {
+    const key = newAttachmentKey();
+    const prefix = new Uint8Array(randomBytes(NONCE_PREFIX_BYTES));
+    const begun = await ch.blobRequest('blob-begin', { size: blobSize }, blobBeginResultSchema);
+    state = { blob: begun.blob, key: toB64u(key), noncePrefix: toB64u(prefix) };
+    await o.onBegin?.(state);
+  }
+  const key = fromB64u(state.key);
+  const noncePrefix = fromB64u(state.noncePrefix);
+  const window = o.window ?? 4;
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    checkCancelled(o.signal);
+    const at = await ch.blobRequest('blob-offset', { blob: state.blob }, blobOffsetResultSchema);
+    // Re-encrypt from the start (same key and prefix: the same bytes), send from what the relay holds.
+    const enc = encryptAttachment(o.open(), { key, noncePrefix });
+    let pos = 0;
+    let pending: Buffer = Buffer.alloc(0);
+    const inflight: Array<Promise<boolean>> = [];
+    let refused = false;
+    const sendPiece = (offset: number, data: Buffer) =>
+      ch.blobRequest('blob-put', { blob: state.blob, offset, data }, blobPutResultSchema).then((r) => {
+        if (r.accepted) o.onProgress?.(r.offset, blobSize);
+        return r.accepted;
+      });
+    const flush = async (piece: Buffer, offset: number) => {
+      inflight.push(sendPiece(offset, piece));
+      if (inflight.length >= window && !(await inflight.shift()!)) refused = true;
+    };
+    const from = at.offset; // the relay holds [0, from)
+    let sendFrom = from; // offset of `pending`
+    for await (const c of enc.chunks) {
+      checkCancelled(o.signal);
+      const start = pos;
+      pos += c.byteLength;
+      if (refused || at.complete || pos <= from) continue;
+      const skip = Math.max(0, from - start);
+      const tail = Buffer.from(c.buffer, c.byteOffset + skip, c.byteLength - skip);
+      pending = pending.length === 0 ? tail : Buffer.concat([pending, tail]);
+      while (pending.length >= MAX_BLOB_PIECE_BYTES && !refused) {
+        await flush(pending.subarray(0, MAX_BLOB_PIECE_BYTES), sendFrom);
+        sendFrom += MAX_BLOB_PIECE_BYTES;
+        pending = pending.subarray(MAX_BLOB_PIECE_BYTES);
+      }
+    }
+    if (!refused && !at.complete && pending.length > 0) await flush(pending, sendFrom);
+    for (const p of inflight) if (!(await p)) refused = true;
+    const summary = enc.summary();
+    if (summary.plainSize !== o.plainSize || summary.size !== blobSize) {
+      throw new AttachmentTransferError('changed', 'the file changed while it was being sent');
+    }
+    if (refused) continue; // the relay holds a different length than we assumed: ask again
+    const sha256 = toB64u(summary.sha256);
+    await ch.blobRequest('blob-complete', { blob: state.blob, sha256, recipients: o.recipients }, blobCompleteResultSchema);
+    return { ...state, blobSize, sha256, chunk: ATTACHMENT_CHUNK_BYTES };
+  }
+  throw new AttachmentTransferError('stalled', `the upload did not make progress in ${ATTEMPTS} attempts`);
+}
+
+export interface DownloadOptions {
+  onProgress?: (received: number, total: number) => void;
+  signal?: AbortSignal;
+  /** Requests in flight at once. */
+  window?: number;
+}
+
+/**
+ * Download a blob's ciphertext into `file`, continuing from the bytes already there (a resumed download). The file is
+ * ciphertext only; call verifyBlobFile before using it.
+ */
+export async function downloadBlob(ch: BlobChannel, blob: string, file: string, o: DownloadOptions = {}): Promise<void> {
+  const h = await fs.open(file, 'a+', 0o600);
+  try {
+    let have = (await h.stat()).size;
+    const info = await ch.blobRequest('blob-offset', { blob }, blobOffsetResultSchema);
+    const total = info.size;
+    if (have > total) {
+      await h.truncate(0);
+      have = 0;
+    }
+    const window = o.window ?? 4;
+    const get = (offset: number) => ch.blobRequest('blob-get', { blob, offset, length: Math.min(MAX_BLOB_PIECE_BYTES, total - offset) }, blobGetResultSchema);
+    const queue: Array<{ offset: number; p: Promise<z.infer<typeof blobGetResultSchema>> }> = [];
+    let next = have;
+    const fill = () => {
+      while (queue.length < window && next < total) {
+        const p = get(next);
+        p.catch(() => undefined); // awaited in order below
+        queue.push({ offset: next, p });
+        next += Math.min(MAX_BLOB_PIECE_BYTES, total - next);
+      }
+    };
+    fill();
+    while (queue.length > 0) {
+      checkCancelled(o.signal);
+      const { offset, p } = queue.shift()!;
+      const r = await p;
+      const want = Math.min(MAX_BLOB_PIECE_BYTES, total - offset);
+      if (r.data.byteLength !== want) throw new AttachmentTransferError('stalled', 'the relay answered a piece of the wrong length');
+      await h.write(r.data, 0, r.data.byteLength, offset);
+      o.onProgress?.(offset + want, total);
+      fill();
+    }
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+/** The descriptor fields verification needs. */
+export interface BlobCheck {
+  key: string;
+  size: number;
+  chunk: number;
+  sha256: string;
+}
+
+/** Decrypt the blob in `file` as a stream: every tag, the chunk count, the size and the SHA-256 (throws AttachmentStreamError). */
+export function decryptBlobFile(file: string, d: BlobCheck): AsyncGenerator<Uint8Array> {
+  return decryptAttachment(createReadStream(file, { highWaterMark: 256 * 1024 }), {
+    key: fromB64u(d.key),
+    chunkSize: d.chunk,
+    plainSize: d.size,
+    sha256: fromB64u(d.sha256),
+  });
+}
+
+/** Verify a downloaded blob completely without keeping any plaintext. */
+export async function verifyBlobFile(file: string, d: BlobCheck): Promise<void> {
+  for await (const _ of decryptBlobFile(file, d)) {
+    /* each chunk authenticated; the last checks run at the end */
+  }
+}
+
+/**
+ * Write the plaintext of a verified blob to `dest` (the place the user chose): to a temporary file beside it first,
+ * renamed only after the whole blob verified, so a bad blob never leaves a half-written file behind.
+ */
+export async function saveBlobFile(file: string, d: BlobCheck, dest: string): Promise<void> {
+  const tmp = `${dest}.${randomBytes(4).toString('hex')}.part`;
+  const h = await fs.open(tmp, 'wx', 0o600);
+  try {
+    for await (const pt of decryptBlobFile(file, d)) {
+      let done = 0;
+      while (done < pt.byteLength) done += (await h.write(pt, done, pt.byteLength - done)).bytesWritten;
+    }
+    await h.sync();
+    await h.close();
+    await fs.rename(tmp, dest);
+  } catch (e) {
+    await h.close().catch(() => undefined);
+    await fs.rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Tell the relay this recipient has the blob (it is deleted once every recipient has). */
+export async function ackBlob(ch: BlobChannel, blob: string): Promise<boolean> {
+  return (await ch.blobRequest('blob-ack', { blob }, blobDeleteResultSchema)).deleted;
+}
+
+/** A file as an async source of pieces. */
+export function fileSource(file: string): () => AsyncIterable<Uint8Array> {
+  return () => createReadStream(file, { highWaterMark: 256 * 1024 });
+}
+
+function checkCancelled(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new AttachmentTransferError('cancelled', 'cancelled');
+}
