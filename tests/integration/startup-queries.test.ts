@@ -95,4 +95,29 @@ describe('start-up path', () => {
     expect(scans).toEqual([]);
     expect(statements.filter((s) => /count\s*\(\s*\*\s*\)[\s\S]*\bFROM\s+messages\b/i.test(s))).toEqual([]);
   });
+
+  it('records where an unlock spends its time, phase by phase, up to the first conversation list', async () => {
+    const relay = await startTestRelay();
+    const { alice } = await aliceAndBob(relay.url);
+    const profileDir = alice.profile.dir;
+    await alice.close();
+    const again = await reopenService(profileDir, { passphrase: undefined }); // file vault without passphrase: locked
+    expect(again.phase).toBe('locked');
+    expect(again.startupTimings()).toEqual([]);
+    await again.unlock({ passphrase: PASSPHRASE });
+    await again.listConversations({});
+    await again.listConversations({}); // later lists are not start-up
+    const phases = again.startupTimings();
+    expect(phases.map((p) => p.phase)).toEqual([
+      'vault unlock',
+      'identity import',
+      'database open',
+      'migrations check',
+      'profile files',
+      'dedupe prune',
+      'messenger',
+      'list query',
+    ]);
+    expect(phases.every((p) => Number.isFinite(p.ms) && p.ms >= 0)).toBe(true);
+  });
 });
