@@ -9,12 +9,12 @@
  *    in the page (target: no long task > 50 ms).
  * Baseline: the same page showing a 50-message conversation (first paint), for the ratio.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { median, notMeasured, now, ROOT, row, sleep, tryImport, type Bench } from './lib/common.js';
+import { median, notMeasured, now, row, sleep, tryImport, type Bench } from './lib/common.js';
+import { CHROMIUM, CHROMIUM_ARGS, ensureRendererBuild } from './lib/chromium.js';
 import { startServer } from './lib/server.js';
 import { fixture } from './lib/ids.js';
 import type { ServiceLike, IdentitySecret } from './lib/apis.js';
@@ -40,28 +40,6 @@ interface BridgeModule {
 }
 
 const PASS = 'benchmark passphrase';
-const CHROMIUM = process.env.PARLEY_CHROMIUM ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-function newestMtime(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-/** out/renderer, rebuilt when missing or older than renderer/ sources. */
-function ensureRendererBuild(log: (m: string) => void): string | null {
-  const out = path.join(ROOT, 'out/renderer');
-  const index = path.join(out, 'index.html');
-  if (existsSync(index) && statSync(index).mtimeMs >= newestMtime(path.join(ROOT, 'renderer'))) return out;
-  log('renderer: building out/renderer (electron-vite build)');
-  const r = spawnSync(path.join(ROOT, 'node_modules/.bin/electron-vite'), ['build'], { cwd: ROOT, encoding: 'utf8' });
-  if (r.status !== 0 || !existsSync(index)) return null;
-  return out;
-}
 
 export const rendererBench: Bench = async (o) => {
   const id = 'renderer';
@@ -72,7 +50,7 @@ export const rendererBench: Bench = async (o) => {
     row({ metric: 'first paint of the chat', unit: 'ms', parley: paint, baseline: basePaint, target: '≤ 150 ms', met: paint === null ? null : paint <= 150, baselineLabel: '50-message chat' }),
     row({ metric: 'longest task while scrolling to the top', unit: 'ms', parley: longest, baseline: null, target: '≤ 50 ms', met: longest === null ? null : longest <= 50 }),
   ];
-  if (!existsSync(CHROMIUM)) return notMeasured(id, title, `Chromium not found at ${CHROMIUM}`, rows(null, null, null, null));
+  if (!CHROMIUM) return notMeasured(id, title, 'Chromium not found (PARLEY_CHROMIUM or /usr/bin/chromium)', rows(null, null, null, null));
   const svc = await tryImport<ServiceModule>('electron/core/service.ts');
   const vault = await tryImport<VaultModule>('electron/core/vault/index.ts');
   const store = await tryImport<StoreModule>('electron/core/store/index.ts');
@@ -132,7 +110,7 @@ export const rendererBench: Bench = async (o) => {
     service = new svc.mod.ParleyService({ profileDir, vault: 'file', passphrase: PASS, kdfIterations: 600_000 });
     await service.start();
     bridge = await bridgeMod.mod.startBridge({ core: service, rendererDir });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
     const page = await browser.newPage({ viewport: { width: 1200, height: 760 } });
     await page.goto(bridge.url);
     await page.waitForSelector('[data-testid="conversation"][data-username="bigchat"]', { timeout: 60_000 });

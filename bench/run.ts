@@ -17,6 +17,8 @@ import { memoryBench } from './memory.js';
 import { historyBench } from './history.js';
 import { rendererBench } from './renderer.js';
 import { cliRpcBench } from './cli-rpc.js';
+import { startupBench } from './startup.js';
+import { catchupUiBench } from './catchup-ui.js';
 
 /** In the issue's order (the order of the summary, the JSON and the Markdown table). */
 const BENCHES: Array<[string, Bench]> = [
@@ -29,13 +31,15 @@ const BENCHES: Array<[string, Bench]> = [
   ['history', historyBench],
   ['renderer', rendererBench],
   ['cli-rpc', cliRpcBench],
+  ['startup', startupBench],
+  ['catchup-ui', catchupUiBench],
 ];
 /**
  * Run order: the benchmarks whose Parley side runs inside this process and is sensitive to its heap (queue, history)
  * go before the ones that leave it large (backlog's service, routing's 1 000 socket.io clients); measured, queue ran
  * ~20 % slower after routing than before it.
  */
-const RUN_ORDER = ['open', 'seal', 'queue', 'history', 'backlog', 'cli-rpc', 'routing', 'memory', 'renderer'];
+const RUN_ORDER = ['open', 'seal', 'queue', 'history', 'backlog', 'cli-rpc', 'routing', 'memory', 'renderer', 'startup', 'catchup-ui'];
 
 function usage(): string {
   return `usage: npm run bench -- [--quick] [--runs=N] [--markdown] [${BENCHES.map(([n]) => n).join('|')} ...]`;

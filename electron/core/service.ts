@@ -47,6 +47,7 @@ import type { Messenger } from './messenger/messenger.js';
 import { openProfile, updateProfile, type Profile } from './profile.js';
 import { toCoreError } from './relay-errors.js';
 import { openUnlocked } from './unlocked.js';
+import { StartupTimer, type StartupPhase } from './startup-timings.js';
 import type { Active, ParleyServiceOptions } from './service-types.js';
 import { TypedEmitter } from './transport/emitter.js';
 import { discoverLanRelays } from './transport/discovery.js';
@@ -63,6 +64,9 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   readonly profile: Profile;
   private passphrase: string | undefined;
   private active: Active | null = null;
+  /** Phases of the unlock in progress, then of the last one (see startup-timings.ts). */
+  private pendingStartup: StartupTimer | null = null;
+  private startup = new StartupTimer();
   private transport: RelayClient | null = null;
   private transportOffs: Array<() => void> = [];
   private connection: ConnectionState = { status: 'offline', relayUrl: null, reason: 'No relay configured' };
@@ -128,6 +132,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     this.log(`profile opened (${kind ? `${kind} vault` : 'no identity yet'})`);
     if (!kind) return; // onboarding
     if (kind === 'file' && !this.passphrase) return; // locked
+    this.pendingStartup = new StartupTimer();
     const contents = await this.vaultFor(kind, this.passphrase).load();
     await this.activate(contents);
   }
@@ -165,11 +170,16 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   }
 
   private async activate(contents: VaultContents): Promise<void> {
+    // Started when the unlock was asked for (start() with a passphrase or keychain, unlock()); here otherwise.
+    const timer = this.pendingStartup ?? new StartupTimer();
+    this.pendingStartup = null;
+    timer.lap('vault unlock');
     const { keys, store, pool, messenger } = await openUnlocked(contents, {
       profile: this.profile,
       options: this.o,
       warmPool: this.o.connect !== false && this.profile.meta.relayUrl !== null,
       log: this.log,
+      timer,
     });
     const meta = this.profile.meta;
     messenger.on('message-received', (m) => {
@@ -180,6 +190,8 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     messenger.on('contact-key-changed', (m) => this.emit('contact-key-changed', m));
     messenger.on('contacts-changed', (m) => this.emit('contacts-changed', m));
     this.active = { contents, keys, store, pool, messenger };
+    timer.lap('messenger');
+    this.startup = timer;
     this.log('identity unlocked, history opened');
     if (this.o.connect !== false && meta.relayUrl) this.connectRelay(meta.relayUrl);
     this.emitState();
@@ -372,6 +384,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   }
 
   unlock(req: { passphrase: string }): Promise<ProfileInfo> {
+    if (!this.active) this.pendingStartup = new StartupTimer();
     return this.account.unlock(req);
   }
 
@@ -400,7 +413,13 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   // ---- conversations ----------------------------------------------------------------------------------------
 
   async listConversations(req: { filter?: string } = {}): Promise<ConversationSummary[]> {
-    return (await this.messenger).listConversations(req?.filter);
+    const messenger = await this.messenger;
+    return this.startup.once('list query', () => messenger.listConversations(req?.filter));
+  }
+
+  /** The last unlock's phases (startup-timings.ts), for the start-up benchmark; not part of the renderer's API. */
+  startupTimings(): StartupPhase[] {
+    return this.startup.entries();
   }
 
   async loadMessages(req: { conversation: ConversationId; before?: number | null; limit?: number }): Promise<MessagePage> {

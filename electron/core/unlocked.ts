@@ -10,13 +10,21 @@ import type { Active, ParleyServiceOptions } from './service-types.js';
 import { openHistoryStore } from './store/index.js';
 import type { HistoryStore } from './store/types.js';
 import type { VaultContents } from './vault/types.js';
+import type { StartupTimer } from './startup-timings.js';
 
 /** Dedupe marks only need to outlive the relay's retention (30 days by default): keep 60 days. */
 const SEEN_RETENTION_MS = 60 * 24 * 3600 * 1000;
 
 export async function openUnlocked(
   contents: VaultContents,
-  o: { profile: Profile; options: ParleyServiceOptions; warmPool: boolean; log: NonNullable<ParleyServiceOptions['log']> },
+  o: {
+    profile: Profile;
+    options: ParleyServiceOptions;
+    warmPool: boolean;
+    log: NonNullable<ParleyServiceOptions['log']>;
+    /** Records the phases below (identity import, database open, migrations check, dedupe prune, messenger). */
+    timer?: StartupTimer;
+  },
 ): Promise<Active> {
   const pool = new LazyPool({ secret: contents.identity, ...(o.options.cryptoPoolSize ? { size: o.options.cryptoPoolSize } : {}) });
   // Going online: start the workers right at unlock, so they boot (and import the keys) while the identity is
@@ -26,9 +34,11 @@ export async function openUnlocked(
   let store: HistoryStore;
   try {
     keys = await loadIdentity(contents.identity);
+    o.timer?.lap('identity import');
     ensurePrivateFile(o.profile.paths.db);
-    store = openHistoryStore({ path: o.profile.paths.db, key: contents.dbKey });
+    store = openHistoryStore({ path: o.profile.paths.db, key: contents.dbKey, ...(o.timer ? { timings: (p, ms) => o.timer!.add(p, ms) } : {}) });
     makeTreePrivate(o.profile.dir); // -wal/-shm (created by SQLite with the db's mode) and anything else
+    o.timer?.lap('profile files');
   } catch (err) {
     await pool.close().catch(() => undefined);
     throw err;
@@ -38,6 +48,7 @@ export async function openUnlocked(
   } catch (err) {
     o.log(`pruning dedupe marks failed: ${(err as Error).message}`, { level: 'warn' });
   }
+  o.timer?.lap('dedupe prune');
   const meta = o.profile.meta;
   const messenger = new Messenger({
     store,

@@ -3,6 +3,7 @@
  * raw 256-bit key (`PRAGMA key = "x'<hex>'"`, no KDF: the key is random, from the vault). WAL journal.
  */
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import type BetterSqlite3 from 'better-sqlite3-multiple-ciphers';
 import { loadSqlite } from '../native.js';
 import { isSqliteError, toStoreError } from './rows.js';
@@ -76,6 +77,7 @@ export function openHistoryStore(o: OpenStoreOptions, internals: OpenStoreIntern
     throw new StoreError('NOT_ENCRYPTED', `${o.path} is an unencrypted SQLite database; Parley refuses to use it for history`);
   }
   const Database = loadSqlite();
+  const t0 = performance.now();
   let db: Db;
   try {
     db = new Database(o.path, { readonly: !!o.readonly, fileMustExist: !!o.readonly });
@@ -98,6 +100,8 @@ export function openHistoryStore(o: OpenStoreOptions, internals: OpenStoreIntern
     }
     throw toStoreError(e, `open ${o.path}`);
   }
+  const t1 = performance.now();
+  o.timings?.('database open', t1 - t0);
   try {
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
@@ -109,6 +113,7 @@ export function openHistoryStore(o: OpenStoreOptions, internals: OpenStoreIntern
       db.pragma('synchronous = FULL'); // a stored message is acknowledged to the relay right after commit
       version = migrate(db, internals.migrations ?? MIGRATIONS, internals.targetVersion ?? LATEST_VERSION);
     }
+    o.timings?.('migrations check', performance.now() - t1);
     return new SqliteHistoryStore(db, o.path, version);
   } catch (e) {
     db.close();

@@ -54,6 +54,8 @@ export interface OpenStoreOptions {
   key: string;
   /** Open read-only (no migrations). Default false. */
   readonly?: boolean;
+  /** Start-up diagnostics: how long opening (with the key check) and the migrations check took. */
+  timings?: (phase: 'database open' | 'migrations check', ms: number) => void;
 }
 
 /** A contact as stored. `toContactView()` turns it into the UI's ContactView. */

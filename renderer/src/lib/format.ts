@@ -20,7 +20,20 @@ export function clockTime(t: number): string {
 
 /** The UI language's date locale: English dates day-first ("3 Mar 2026"), as the rest of the UI is 24 h. */
 const LOCALES: Record<string, string> = { en: 'en-GB', de: 'de-DE' };
-const fmt = (lang: string, o: Intl.DateTimeFormatOptions): Intl.DateTimeFormat => new Intl.DateTimeFormat(LOCALES[lang] ?? lang, o);
+/**
+ * One formatter per language and style, made once: constructing an Intl.DateTimeFormat resolves the locale each
+ * time, and the conversation list formats a time for every row it renders.
+ */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+const fmt = (lang: string, o: Intl.DateTimeFormatOptions): Intl.DateTimeFormat => {
+  const key = `${lang}|${JSON.stringify(o)}`;
+  let f = formatters.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(LOCALES[lang] ?? lang, o);
+    formatters.set(key, f);
+  }
+  return f;
+};
 
 /** Conversation-list time: today "14:05"; within the last 6 days the weekday "Tue"; older "3 Mar 2026". */
 export function listTime(t: number, now: number = Date.now(), lang = 'en'): string {

@@ -15,6 +15,7 @@ import { append, fromPage, messageAt, newest, prependPage, update } from '../lib
 import type { History } from '../lib/history.js';
 import { rowLayout } from '../lib/timeline.js';
 import { errorText } from '../runtime/index.js';
+import { coalesce } from '../lib/coalesce.js';
 import { Bubble } from './chat/Bubble.js';
 import { Composer } from './chat/Composer.js';
 import { KeyChangeBanner, KeyChangeLine } from './chat/KeyChange.js';
@@ -56,10 +57,17 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
 
   useEvent('contacts-changed', (e) => e.username === username && loadDetail());
   useEvent('contact-key-changed', (e) => e.username === username && loadDetail());
+  // One "mark read" in flight at a time (and one after it), however many messages arrive meanwhile.
+  const onChanged = useRef(p.onChanged);
+  onChanged.current = p.onChanged;
+  const reader = useMemo(
+    () => coalesce(() => bridge.markRead({ conversation: `d:${username}` }).then(() => onChanged.current())),
+    [bridge, username],
+  );
   useEvent('message-received', (m) => {
     if (m.contact !== username) return;
     setTl((t) => (t ? append(t, m) : t));
-    if (document.visibilityState === 'visible') void bridge.markRead({ conversation: `d:${username}` }).then(p.onChanged, () => undefined);
+    if (document.visibilityState === 'visible') reader.request();
   });
   useEvent('message-state', (e) => {
     if (e.contact !== username) return;

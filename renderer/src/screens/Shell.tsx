@@ -2,8 +2,9 @@
  * The everyday layout: a resizable left column (profile header, filter box, conversation list) and the right pane
  * (open chat, settings, or an empty state that says what to do next).
  */
-import { useCallback, useEffect, useRef, useState } from 'react';
-import type { KeyboardEvent as ReactKeyboardEvent, PointerEvent as ReactPointerEvent, ReactNode } from 'react';
+import { memo, useCallback, useEffect, useRef, useState } from 'react';
+import type { CSSProperties, KeyboardEvent as ReactKeyboardEvent, PointerEvent as ReactPointerEvent, ReactNode } from 'react';
+import { useVirtualizer } from '@tanstack/react-virtual';
 import { useTranslation } from 'react-i18next';
 import type { TFunction } from 'i18next';
 import { ArrowLeft, MessageSquarePlus, Search, Settings as SettingsIcon, ShieldAlert, ShieldCheck, UserPlus } from 'lucide-react';
@@ -18,6 +19,8 @@ import { ContactDialog } from './ContactDialog.js';
 import { SettingsPage } from './Settings.js';
 
 const MIN_W = 240;
+/** A conversation row's height (styles.css `.row`): fixed, so the virtualized list never measures rows. */
+const ROW_HEIGHT = 64;
 const MAX_W = 480;
 
 function storedWidth(): number {
@@ -85,9 +88,29 @@ export function Shell(): ReactNode {
     else sessionStorage.removeItem('parley-selected');
   }, [selected]);
 
-  const open = (username: string): void => {
+  const open = useCallback((username: string): void => {
     setSelected(username);
     setView('chat');
+  }, []);
+
+  // Only the rows in view (and a few around them) are in the DOM: a profile with thousands of conversations paints
+  // its list as fast as one with ten, and a reload during a catch-up re-renders a screenful, not every row.
+  const getListElement = useCallback(() => listRef.current, []);
+  const rowHeight = useCallback(() => ROW_HEIGHT, []);
+  const conversationsRef = useRef(conversations);
+  conversationsRef.current = conversations;
+  const rowKey = useCallback((i: number) => conversationsRef.current?.[i]?.contact.username ?? i, []);
+  const listVirtualizer = useVirtualizer({
+    count: conversations?.length ?? 0,
+    getScrollElement: getListElement,
+    estimateSize: rowHeight,
+    getItemKey: rowKey,
+    overscan: 8,
+  });
+  /** Brings row `index` into view, then focuses it (it may only be rendered after the scroll). */
+  const focusRow = (index: number, username: string): void => {
+    listVirtualizer.scrollToIndex(index);
+    requestAnimationFrame(() => listRef.current?.querySelector<HTMLElement>(`[data-username="${CSS.escape(username)}"]`)?.focus());
   };
 
   const onListKey = (e: ReactKeyboardEvent): void => {
@@ -99,7 +122,7 @@ export function Shell(): ReactNode {
     n = Math.max(0, Math.min(conversations.length - 1, n));
     const name = conversations[n]!.contact.username;
     open(name);
-    listRef.current?.querySelector<HTMLElement>(`[data-username="${CSS.escape(name)}"]`)?.focus();
+    focusRow(n, name);
   };
 
   const startDrag = (e: ReactPointerEvent): void => {
@@ -155,7 +178,7 @@ export function Shell(): ReactNode {
                 const first = conversations?.[0];
                 if (first) {
                   open(first.contact.username);
-                  listRef.current?.querySelector<HTMLElement>('[role="option"]')?.focus();
+                  focusRow(0, first.contact.username);
                 }
               } else if (e.key === 'Escape') setFilter('');
             }}
@@ -164,7 +187,15 @@ export function Shell(): ReactNode {
             {navigator.platform.startsWith('Mac') ? '⌘K' : 'Ctrl K'}
           </span>
         </div>
-        <div className="list" role="listbox" aria-label={t('shell.conversations')} ref={listRef} onKeyDown={onListKey} data-testid="conversation-list">
+        <div
+          className="list"
+          role="listbox"
+          aria-label={t('shell.conversations')}
+          aria-busy={conversations === null}
+          ref={listRef}
+          onKeyDown={onListKey}
+          data-testid="conversation-list"
+        >
           {conversations === null && <div className="list-empty">{t('shell.loading')}</div>}
           {conversations?.length === 0 && (
             <div className="list-empty">
@@ -180,9 +211,24 @@ export function Shell(): ReactNode {
               )}
             </div>
           )}
-          {conversations?.map((c) => (
-            <ConversationRow key={c.contact.username} c={c} selected={c.contact.username === selected} onOpen={() => open(c.contact.username)} />
-          ))}
+          {conversations && conversations.length > 0 && (
+            <div style={{ height: listVirtualizer.getTotalSize(), position: 'relative', width: '100%' }} role="presentation">
+              {listVirtualizer.getVirtualItems().map((vi) => {
+                const c = conversations[vi.index]!;
+                return (
+                  <ConversationRow
+                    key={c.contact.username}
+                    c={c}
+                    selected={c.contact.username === selected}
+                    onOpen={open}
+                    position={vi.index + 1}
+                    setSize={conversations.length}
+                    top={vi.start}
+                  />
+                );
+              })}
+            </div>
+          )}
         </div>
       </aside>
       <button
@@ -259,8 +305,35 @@ function preview(c: ConversationSummary, t: TFunction): string {
   return m.direction === 'out' ? t('shell.you', { text }) : text;
 }
 
-function ConversationRow({ c, selected, onOpen }: { c: ConversationSummary; selected: boolean; onOpen: () => void }): ReactNode {
+interface RowProps {
+  c: ConversationSummary;
+  selected: boolean;
+  onOpen: (username: string) => void;
+  /** 1-based position and list length (only the rows in view are in the DOM, so assistive tech is told). */
+  position: number;
+  setSize: number;
+  /** Offset in the virtualized list, px. */
+  top: number;
+}
+
+/** A reload returns fresh objects: a row re-renders only when what it shows changed. */
+function sameRow(a: RowProps, b: RowProps): boolean {
+  const x = a.c;
+  const y = b.c;
+  return (
+    a.selected === b.selected && a.onOpen === b.onOpen && a.position === b.position && a.setSize === b.setSize && a.top === b.top &&
+    x.unread === y.unread && x.contact.username === y.contact.username && x.contact.fingerprint === y.contact.fingerprint &&
+    x.contact.verified === y.contact.verified && x.contact.request === y.contact.request &&
+    x.contact.keyChangePending === y.contact.keyChangePending && x.contact.blocked === y.contact.blocked &&
+    x.lastMessage?.id === y.lastMessage?.id && x.lastMessage?.body === y.lastMessage?.body &&
+    x.lastMessage?.state === y.lastMessage?.state && x.lastMessage?.sentAt === y.lastMessage?.sentAt &&
+    x.lastMessage?.direction === y.lastMessage?.direction
+  );
+}
+
+const ConversationRow = memo(function ConversationRow({ c, selected, onOpen, position, setSize, top }: RowProps): ReactNode {
   const { contact, unread } = c;
+  const style: CSSProperties = { position: 'absolute', top: 0, left: 0, transform: `translateY(${top}px)` };
   const { t, i18n } = useTranslation();
   const label = [contact.username, contact.request ? t('shell.requestTag') : null, contact.verified ? t('chat.verified') : null, unread ? t('shell.unread', { count: unread }) : null];
   return (
@@ -270,12 +343,15 @@ function ConversationRow({ c, selected, onOpen }: { c: ConversationSummary; sele
       aria-selected={selected}
       data-username={contact.username}
       data-testid="conversation"
+      aria-posinset={position}
+      aria-setsize={setSize}
       className={`row ${unread > 0 ? 'unread' : ''}`}
-      onClick={onOpen}
+      style={style}
+      onClick={() => onOpen(contact.username)}
       onKeyDown={(e) => {
         if (e.key === 'Enter' || e.key === ' ') {
           e.preventDefault();
-          onOpen();
+          onOpen(contact.username);
         }
       }}
       aria-label={label.filter(Boolean).join(', ')}
@@ -309,4 +385,4 @@ function ConversationRow({ c, selected, onOpen }: { c: ConversationSummary; sele
       </div>
     </div>
   );
-}
+}, sameRow);
