@@ -31,7 +31,7 @@ export interface ParleyServiceOptions {
   /** TEST HOOK (off by default; only the CLI sets it, from PARLEY_TEST_HOLD_ACKS): see RelayClientOptions. */
   testHoldAcks?: boolean;
   /** Messenger tuning (batch size, key check intervals, retry backoff). */
-  messenger?: Pick<MessengerOptions, 'fetchLimit' | 'commitChunk' | 'maxOpensInFlight' | 'retry' | 'keyCheckOnSendMs' | 'keyCheckIntervalMs'>;
+  messenger?: Pick<MessengerOptions, 'fetchLimit' | 'commitChunk' | 'maxOpensInFlight' | 'retry' | 'keyCheckOnSendMs' | 'keyCheckIntervalMs' | 'keyChecksPerSecond'>;
   /** Shell hook: choose where to save / read an identity backup (Electron: a file dialog). */
   pickBackupFile?: (mode: 'export' | 'import') => Promise<string | null>;
   /**

@@ -38,8 +38,12 @@ export interface TrustDeps {
   seal(to: PublicIdentity, payload: Payload, id: string): Promise<Envelope>;
 }
 
+/** Lookups per second of a key-check pass over all contacts (a tenth of the relay's default per-connection budget). */
+const DEFAULT_KEY_CHECKS_PER_SECOND = 20;
+
 export class Trust implements SenderResolver, KeyChecker {
   private readonly lastKeyCheck = new Map<string, number>();
+  private checkingAll: Promise<void> | null = null;
 
   constructor(private readonly d: TrustDeps) {}
 
@@ -143,14 +147,34 @@ export class Trust implements SenderResolver, KeyChecker {
     return toContactView(await this.recordKeyChange(c, checked.identity, fp, ans.rotation));
   }
 
-  async checkAllContacts(): Promise<void> {
+  /**
+   * Checks every contact's key on the relay, paced at keyChecksPerSecond lookups (default 20/s). The relay gives each
+   * connection a budget of events (connPerSec, 200/s by default) shared with sends and acks, and counts requests over
+   * it as abuse: unpaced, a few hundred contacts checked back to back got the connection dropped, and the reconnect
+   * started the same burst again. One pass at a time; a contact checked within keyCheckOnSendMs is skipped.
+   */
+  checkAllContacts(): Promise<void> {
+    this.checkingAll ??= this.checkAllPaced().finally(() => {
+      this.checkingAll = null;
+    });
+    return this.checkingAll;
+  }
+
+  private async checkAllPaced(): Promise<void> {
+    const gapMs = 1000 / Math.max(1, this.ctx.options.keyChecksPerSecond ?? DEFAULT_KEY_CHECKS_PER_SECOND);
+    const fresh = this.ctx.options.keyCheckOnSendMs ?? 30_000;
     for (const c of this.ctx.store.listContacts()) {
       if (!this.ctx.transport()?.online || this.ctx.closed()) return;
+      const last = this.lastKeyCheck.get(c.username) ?? -Infinity;
+      if (fresh > 0 && this.ctx.now() - last < fresh) continue;
+      const started = Date.now();
       try {
         await this.checkContactKey(c.username);
       } catch (err) {
         this.ctx.log(`key check of ${c.username} failed: ${(err as Error).message}`);
       }
+      const wait = gapMs - (Date.now() - started);
+      if (wait > 0) await new Promise<void>((resolve) => setTimeout(resolve, wait).unref());
     }
   }
 

@@ -65,6 +65,8 @@ export interface MessengerOptions {
   keyCheckOnSendMs?: number;
   /** Periodic key check of every contact while online (default 10 min; 0 = off). */
   keyCheckIntervalMs?: number;
+  /** Lookups per second while checking every contact's key (default 20; the relay drops connections far over its budget). */
+  keyChecksPerSecond?: number;
   /**
    * Envelopes held per contact while a key change waits for the user (default 1000). Past it, further ones are shown
    * as failed rows (bounded like undecryptable ones) instead of being held: a relay cannot fill the disk with them.
