@@ -81,6 +81,7 @@ const FILE_TESTS: Record<string, string[]> = {
     'tests/integration/core-trust.test.ts',
     'tests/integration/core-memory-relay.test.ts',
   ],
+  'electron/core/crypto/errors.ts': ['tests/unit/crypto-errors.test.ts'],
   'relay/server/limits.ts': ['tests/unit/relay-server-limits.test.ts', 'tests/integration/relay-server-session.test.ts'],
 };
 const scope = process.env.PARLEY_MUTATION_SCOPE;

@@ -1,5 +1,5 @@
 /** Identity backup: PBKDF2-SHA256 + AES-256-GCM JSON file (PROTOCOL.md "Identity backup file"). */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BackupError, exportBackup, importBackup, loadIdentity, type IdentitySecret } from '../../electron/core/crypto/index.js';
 import { fromB64u, toB64u } from '../../relay/protocol/index.js';
 import { fixtureIdentities } from '../helpers/identities.js';
@@ -30,7 +30,13 @@ function edit(f: (o: { [k: string]: unknown; kdf: Record<string, unknown>; ciphe
 
 beforeAll(async () => {
   [alice, bob] = (await fixtureIdentities(2)) as [IdentitySecret, IdentitySecret];
-  file = await exportBackup(alice, 'correct horse', { iterations: IT, extras: { dbKey: 'k'.repeat(64) } });
+});
+
+// Made once, but awaited in beforeEach: if exportBackup breaks (a mutant under `npm run mutation`), every test fails.
+// From beforeAll the tests would only be skipped, which Stryker's vitest runner counts as passing.
+let made: Promise<string> | undefined;
+beforeEach(async () => {
+  file = await (made ??= exportBackup(alice, 'correct horse', { iterations: IT, extras: { dbKey: 'k'.repeat(64) } }));
 });
 
 describe('identity backup', () => {

@@ -4,7 +4,7 @@
  * Envelopes the tests re-address are re-signed with the sender's real key, so only the check under test can refuse.
  * Real keys (fixture identities).
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { open, OpenError, seal, signLabeled, type IdentityKeys, type OpenErrorReason, type Payload } from '../../electron/core/crypto/index.js';
 import { envelopeSignedParts, fromB64u, LABELS, LIMITS, toB64u, type Envelope, type PublicIdentity } from '../../relay/protocol/index.js';
 import { fixtureKeys } from '../helpers/identities.js';
@@ -19,8 +19,14 @@ const TAMPERED = 'envelope does not decrypt (tampered or damaged)';
 
 beforeAll(async () => {
   [alice, bob, carol] = await Promise.all([fixtureKeys(0), fixtureKeys(1), fixtureKeys(2)]);
-  base = await seal({ sender: alice, recipients: [bob.public, carol.public], payload: text('hello') });
 }, 60_000);
+
+// Sealed once but awaited in beforeEach: a broken seal() fails every test (from beforeAll they would be skipped,
+// which Stryker's vitest runner counts as passing).
+let sealed: Promise<Envelope> | undefined;
+beforeEach(async () => {
+  base = await (sealed ??= seal({ sender: alice, recipients: [bob.public, carol.public], payload: text('hello') }));
+});
 
 /** The OpenError open() refuses with, as { reason, message }. */
 async function refusal(envelope: unknown, me: IdentityKeys, sender: unknown = alice.public): Promise<{ reason: OpenErrorReason; message: string }> {

@@ -4,7 +4,7 @@
  * Real RSA-4096 / Ed25519 / AES-GCM keys (fixture identities); run counts are modest because RSA is slow.
  */
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   bucketFor,
   decodePayload,
@@ -68,8 +68,16 @@ function flipBit(bytes: Uint8Array, bit: number): Uint8Array {
 beforeAll(async () => {
   const ids = await fixtureIdentities(4);
   [alice, bob, carol, dave] = (await Promise.all(ids.map((s) => loadIdentity(s)))) as [IdentityKeys, IdentityKeys, IdentityKeys, IdentityKeys];
-  base = await seal({ sender: alice, recipients: [bob.public, carol.public], payload: text('meet at noon') });
-  other = await seal({ sender: alice, recipients: [carol.public, bob.public], payload: text('meet at one') });
+});
+
+// Sealed once, but awaited in beforeEach: if seal() breaks (a mutant under `npm run mutation`), every test fails.
+// From beforeAll the tests would only be skipped, which Stryker's vitest runner counts as passing.
+let sealed: Promise<[Envelope, Envelope]> | undefined;
+beforeEach(async () => {
+  [base, other] = await (sealed ??= Promise.all([
+    seal({ sender: alice, recipients: [bob.public, carol.public], payload: text('meet at noon') }),
+    seal({ sender: alice, recipients: [carol.public, bob.public], payload: text('meet at one') }),
+  ]));
 });
 
 describe('seal/open basics', () => {
