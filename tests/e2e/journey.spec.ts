@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
 import type { Browser, BrowserContext, Page } from '@playwright/test';
+import { audit } from './a11y.js';
 import { addContact, bubbles, onboard, safetyNumber, send, shot } from './steps.js';
 import { removeDir, runScript, startPerson, startRelayProcess, tempDir } from './harness.js';
 import type { Person, Relay } from './harness.js';
@@ -70,17 +71,25 @@ test.afterAll(async () => {
 });
 
 test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, key change, restart', async () => {
+  // Twenty screen states are audited in two themes each (about 2 s apiece on a loaded machine).
+  test.setTimeout(480_000);
   await test.step('both onboard against one relay', async () => {
-    await onboard(a, 'alice', relay.url, true);
+    await onboard(a, 'alice', relay.url, true, (state) => audit(a, state));
     await expect(a.getByTestId('empty-state')).toContainText('Add a contact by username');
     await shot(a, '05-empty-state');
+    await audit(a, 'empty state');
     await onboard(b, 'bob', relay.url, false);
   });
 
   await test.step('they add each other', async () => {
+    await a.getByRole('button', { name: 'Add a contact', exact: true }).first().click();
+    await expect(a.getByTestId('add-contact-dialog')).toBeVisible();
+    await audit(a, 'add-contact dialog');
+    await a.keyboard.press('Escape');
     await addContact(a, 'bob');
     await addContact(b, 'alice');
     await expect(a.getByTestId('conversation')).toHaveCount(1);
+    await audit(a, 'new chat');
   });
 
   await test.step('keyboard: Ctrl+K filters the list, Esc clears, Down opens the first conversation', async () => {
@@ -101,6 +110,7 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     const fromBob = await safetyNumber(b);
     expect(fromAlice).toBe(fromBob);
     await shot(a, '06-safety-number-dialog');
+    await audit(a, 'contact dialog with safety number');
     await a.getByRole('button', { name: 'Mark as verified' }).click();
     await expect(a.getByTestId('verified-pill')).toBeVisible();
     await a.keyboard.press('Escape');
@@ -131,6 +141,7 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     await expect(reply).toBeVisible();
     expect(await reply.innerText()).toContain('Hello Alice.\nTwo lines');
     await expect(bubbles(a).filter({ hasText: 'Hi Bob!' })).toHaveAttribute('data-state', 'delivered');
+    await audit(a, 'chat with messages both ways');
   });
 
   await test.step('unread badge while Bob looks at settings', async () => {
@@ -140,6 +151,7 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     await send(a, 'Lunch at 12?');
     await expect(b.getByTestId('unread')).toHaveText('2');
     await shot(b, '07-conversation-list-unread');
+    await audit(b, 'settings with unread conversation');
     await b.getByRole('button', { name: 'Close settings' }).click();
     await expect(bubbles(b).filter({ hasText: 'Lunch at 12?' })).toBeVisible();
     await expect(b.getByTestId('unread')).toHaveCount(0);
@@ -151,6 +163,7 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     await send(a, 'Written while the relay was down.');
     await expect(bubbles(a).filter({ hasText: 'Written while the relay was down.' })).toHaveAttribute('data-state', 'sending');
     await shot(a, '08-chat-relay-offline-sending');
+    await audit(a, 'relay offline, message sending');
     relay = await relay.restart();
     await expect(a.getByTestId('connection')).toHaveAttribute('data-status', 'online', { timeout: 45_000 });
     await expect(bubbles(b).filter({ hasText: 'Written while the relay was down.' })).toBeVisible({ timeout: 30_000 });
@@ -167,6 +180,7 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     const profile = (await b.getByTestId('me').boundingBox())!;
     expect(profile.y).toBeGreaterThanOrEqual(bar.y + bar.height);
     await shot(b, '14-core-lost-status');
+    await audit(b, 'core lost bar');
     const notes = ['Offline note 1', 'Offline note 2', 'Offline note 3'];
     for (const text of notes) {
       await send(a, text);
@@ -181,6 +195,7 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     await expect(failed).not.toContainText('envelope is');
     await expect(failed.getByRole('button', { name: 'Retry' })).toBeVisible();
     await shot(a, '09-chat-message-states');
+    await audit(a, 'chat with a failed message');
 
     await bob.restart();
     await expect(b.getByTestId('core-link-lost')).toBeHidden({ timeout: 30_000 });
@@ -202,8 +217,10 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     await expect(a.getByLabel(/^Message to /)).toHaveCount(0);
     await expect(a.getByTestId('verification')).toContainText('Safety number changed');
     await shot(a, '10-key-change-banner');
+    await audit(a, 'key-change banner');
     await banner.getByRole('button', { name: 'Compare safety numbers' }).click();
     await expect(a.getByTestId('pending-safety-number')).toBeVisible();
+    await audit(a, 'key-change compare dialog');
     await a.getByTestId('safety-dialog').getByRole('button', { name: 'Accept new key' }).click();
     await a.keyboard.press('Escape');
     await expect(banner).toBeHidden();
@@ -242,6 +259,7 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     await expect(broken).toContainText('could not be decrypted');
     await expect(broken.locator('.bubble')).toHaveAttribute('title', /.+/);
     await shot(a, '13-message-request-undecryptable');
+    await audit(a, 'message request with an undecryptable message');
     await a.getByRole('region', { name: 'Message request' }).getByRole('button', { name: 'Block' }).click();
     await expect(a.getByTestId('composer-disabled')).toContainText('You blocked mallory');
     await a.getByTestId('conversation').filter({ hasText: 'bob' }).click();
@@ -253,6 +271,7 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
       await expect(a.getByTestId('settings-fingerprint')).toBeVisible({ timeout: 2000 });
     }).toPass({ timeout: 20_000 });
     await shot(a, '11-settings');
+    await audit(a, 'settings');
 
     // Identity backup: the bridge host decides where the file goes (the page never names a path).
     await a.getByRole('button', { name: 'Export backup…' }).click();
@@ -267,6 +286,7 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     await embedded.getByLabel('Announce it on the local network').uncheck();
     await embedded.getByRole('button', { name: 'Start relay' }).click();
     await expect(embedded.getByText(/Running at/)).toBeVisible({ timeout: 20_000 });
+    await audit(a, 'settings with the embedded relay running');
     await embedded.getByRole('button', { name: 'Stop relay' }).click();
     await expect(embedded.getByRole('button', { name: 'Start relay' })).toBeVisible({ timeout: 20_000 });
 
@@ -281,6 +301,7 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     await a.emulateMedia({ colorScheme: 'dark' });
     await expect(bubbles(a).first()).toBeVisible();
     await shot(a, '12-chat-dark');
+    await audit(a, 'chat after the key change');
   });
 
   await test.step('no CSP violation or page error on the way', () => {

@@ -164,7 +164,9 @@ export function Shell(): ReactNode {
             {navigator.platform.startsWith('Mac') ? '⌘K' : 'Ctrl K'}
           </span>
         </div>
-        <div className="list" role="listbox" aria-label={t('shell.conversations')} ref={listRef} onKeyDown={onListKey} data-testid="conversation-list">
+        {/* The listbox holds only options (a screen reader announces "list box, 3 items"); the loading and empty
+            states, with their button, sit beside it. */}
+        <div className="list" ref={listRef} data-testid="conversation-list">
           {conversations === null && <div className="list-empty">{t('shell.loading')}</div>}
           {conversations?.length === 0 && (
             <div className="list-empty">
@@ -180,9 +182,13 @@ export function Shell(): ReactNode {
               )}
             </div>
           )}
-          {conversations?.map((c) => (
-            <ConversationRow key={c.contact.username} c={c} selected={c.contact.username === selected} onOpen={() => open(c.contact.username)} />
-          ))}
+          {conversations && conversations.length > 0 && (
+            <div role="listbox" aria-label={t('shell.conversations')} onKeyDown={onListKey}>
+              {conversations.map((c) => (
+                <ConversationRow key={c.contact.username} c={c} selected={c.contact.username === selected} onOpen={() => open(c.contact.username)} />
+              ))}
+            </div>
+          )}
         </div>
       </aside>
       <button
@@ -262,7 +268,6 @@ function preview(c: ConversationSummary, t: TFunction): string {
 function ConversationRow({ c, selected, onOpen }: { c: ConversationSummary; selected: boolean; onOpen: () => void }): ReactNode {
   const { contact, unread } = c;
   const { t, i18n } = useTranslation();
-  const label = [contact.username, contact.request ? t('shell.requestTag') : null, contact.verified ? t('chat.verified') : null, unread ? t('shell.unread', { count: unread }) : null];
   return (
     <div
       role="option"
@@ -278,8 +283,9 @@ function ConversationRow({ c, selected, onOpen }: { c: ConversationSummary; sele
           onOpen();
         }
       }}
-      aria-label={label.filter(Boolean).join(', ')}
     >
+      {/* The option's accessible name is its visible text (name, tag, shield, time, preview) plus the unread count
+          in words: what a sighted person reads, in the same order. */}
       <Avatar name={contact.username} fingerprint={contact.fingerprint} />
       <div className="body">
         <div className="line">
@@ -290,9 +296,9 @@ function ConversationRow({ c, selected, onOpen }: { c: ConversationSummary; sele
             </span>
           )}
           {contact.keyChangePending ? (
-            <ShieldAlert size={14} className="warn-icon" aria-label={t('chat.changed')} />
+            <ShieldAlert size={14} className="warn-icon" role="img" aria-label={t('chat.changed')} />
           ) : contact.verified ? (
-            <ShieldCheck size={14} className="shield" aria-label={t('chat.verified')} />
+            <ShieldCheck size={14} className="shield" role="img" aria-label={t('chat.verified')} />
           ) : null}
           {c.lastMessage && <span className="time">{listTime(c.lastMessage.sentAt, Date.now(), i18n.language)}</span>}
         </div>
@@ -301,9 +307,12 @@ function ConversationRow({ c, selected, onOpen }: { c: ConversationSummary; sele
             {preview(c, t)}
           </span>
           {unread > 0 && (
-            <span className="badge" data-testid="unread">
-              {unread > 99 ? '99+' : unread}
-            </span>
+            <>
+              <span className="badge" data-testid="unread" aria-hidden>
+                {unread > 99 ? '99+' : unread}
+              </span>
+              <span className="sr-only">{t('shell.unread', { count: unread })}</span>
+            </>
           )}
         </div>
       </div>

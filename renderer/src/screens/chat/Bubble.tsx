@@ -60,7 +60,7 @@ export function Bubble({ m, groupStart, groupEnd, onRetry }: { m: MessageView; g
           <div className="meta">
             <time dateTime={new Date(m.sentAt).toISOString()}>{clockTime(m.sentAt)}</time>
             {m.direction === 'out' && m.state !== 'failed' && (
-              <span title={t(STATE_LABEL[m.state])} aria-label={t(STATE_LABEL[m.state])} style={{ display: 'inline-flex' }} data-testid="message-state">
+              <span role="img" title={t(STATE_LABEL[m.state])} aria-label={t(STATE_LABEL[m.state])} style={{ display: 'inline-flex' }} data-testid="message-state">
                 <StateIcon state={m.state} />
               </span>
             )}
