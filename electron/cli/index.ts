@@ -6,19 +6,14 @@
  * The file vault's passphrase comes from PARLEY_PASSPHRASE or is asked for on a terminal. Every error prints one
  * clear line on stderr and exits non-zero (see EXIT below).
  */
-import { readFileSync } from 'node:fs';
-import { formatSafetyNumber } from '../../relay/protocol/index.js';
-import type { MessageView } from '../contract/api.js';
-import type { IdentitySecret } from '../core/crypto/index.js';
-import { identitySecretSchema } from '../core/crypto/index.js';
 import { errorCode, errorMessage } from '../core/messenger/errors.js';
 import { ParleyService, type ParleyServiceOptions } from '../core/service.js';
 import { parseRelayUrl } from '../core/transport/relay-url.js';
-import { confirmSafetyNumber } from './confirm.js';
-import { askHidden, askLine } from './prompt.js';
-import { serveRpc } from './rpc.js';
+import { EXIT, parseArgs, UsageError } from './args.js';
+import { COMMANDS } from './commands/index.js';
+import { out, passphrase } from './output.js';
 
-export const EXIT = { ok: 0, error: 1, usage: 2, queued: 3 } as const;
+export { EXIT } from './args.js';
 
 const USAGE = `Usage: npm run cli -- --profile <dir> [--relay <url>] [--vault keychain|file] <command> [args]
 
@@ -63,132 +58,6 @@ Testing only:
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 message queued but the relay was not reachable.`;
 
-class UsageError extends Error {}
-
-interface Args {
-  profile: string | null;
-  relay: string | null;
-  vault: 'keychain' | 'file' | null;
-  timeoutMs: number;
-  limit: number | null;
-  json: boolean;
-  testIdentity: string | null;
-  insecureRelay: boolean;
-  confirm: string | null;
-  invite: string | null;
-  command: string | null;
-  rest: string[];
-}
-
-function parseArgs(argv: string[]): Args {
-  const a: Args = {
-    profile: process.env.PARLEY_PROFILE ?? null,
-    relay: null,
-    vault: null,
-    timeoutMs: 15_000,
-    limit: null,
-    json: false,
-    testIdentity: null,
-    insecureRelay: false,
-    confirm: null,
-    invite: null,
-    command: null,
-    rest: [],
-  };
-  const value = (i: number, name: string): string => {
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new UsageError(`${name} needs a value`);
-    return v;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') {
-      a.rest.push(...argv.slice(i + 1));
-      break;
-    }
-    switch (arg) {
-      case '--profile':
-        a.profile = value(i++, arg);
-        break;
-      case '--relay':
-        a.relay = value(i++, arg);
-        break;
-      case '--vault': {
-        const v = value(i++, arg);
-        if (v !== 'keychain' && v !== 'file') throw new UsageError('--vault is keychain or file');
-        a.vault = v;
-        break;
-      }
-      case '--timeout': {
-        const n = Number(value(i++, arg));
-        if (!Number.isFinite(n) || n <= 0) throw new UsageError('--timeout is a positive number of seconds');
-        a.timeoutMs = n * 1000;
-        break;
-      }
-      case '--limit': {
-        const n = Number(value(i++, arg));
-        if (!Number.isInteger(n) || n < 1 || n > 500) throw new UsageError('--limit is an integer from 1 to 500');
-        a.limit = n;
-        break;
-      }
-      case '--test-identity':
-        a.testIdentity = value(i++, arg);
-        break;
-      case '--json':
-        a.json = true;
-        break;
-      case '--insecure-relay':
-        a.insecureRelay = true;
-        break;
-      case '--confirm':
-        a.confirm = value(i++, arg);
-        break;
-      case '--invite':
-        a.invite = value(i++, arg);
-        break;
-      case '-h':
-      case '--help':
-        a.command = 'help';
-        break;
-      default:
-        if (arg.startsWith('--')) throw new UsageError(`unknown option ${arg}`);
-        if (a.command === null) a.command = arg;
-        else a.rest.push(arg);
-    }
-  }
-  return a;
-}
-
-function need(rest: string[], n: number, what: string): string[] {
-  if (rest.length < n) throw new UsageError(`missing ${what}`);
-  return rest;
-}
-
-async function passphrase(envName: string, prompt: string, fallbackEnv?: string): Promise<string | undefined> {
-  const v = process.env[envName] ?? (fallbackEnv ? process.env[fallbackEnv] : undefined);
-  if (v !== undefined && v !== '') return v;
-  if (process.stdin.isTTY) return askHidden(prompt);
-  return undefined;
-}
-
-function out(line: string): void {
-  process.stdout.write(line + '\n');
-}
-
-function jsonLine(o: unknown): void {
-  process.stdout.write(JSON.stringify(o) + '\n');
-}
-
-function formatMessage(m: MessageView): string {
-  const when = new Date(m.sentAt).toISOString().replace('T', ' ').slice(0, 19);
-  const arrow = m.direction === 'in' ? `<- ${m.contact}` : `-> ${m.contact}`;
-  const body = m.body ?? (m.state === 'undecryptable' ? `[undecryptable: ${m.error ?? 'unknown reason'}]` : '[deleted]');
-  return `${when} ${arrow} [${m.state}] ${body}`;
-}
-
-/** Network commands: connect and wait for the relay (or fail clearly). */
-const NETWORK = new Set(['add', 'send', 'listen', 'rotate-identity', 'accept-key', 'rpc']);
-
 async function run(argv: string[]): Promise<number> {
   // Everything this process creates (profile files, SQLite's -wal/-shm, logs, backups) is private from birth; the
   // core also tightens the profile itself, this closes the window between creating a file and that check.
@@ -202,18 +71,15 @@ async function run(argv: string[]): Promise<number> {
   // Refuse a bad or insecure relay address before touching the profile (the core checks it again, the same way).
   if (a.relay !== null) a.relay = parseRelayUrl(a.relay, { allowInsecure: a.insecureRelay }).url;
 
-  const known = [
-    'init', 'whoami', 'add', 'contacts', 'send', 'listen', 'history', 'verify', 'accept-key', 'reject-key', 'block',
-    'unblock', 'export-identity', 'import-identity', 'rotate-identity', 'rpc',
-  ];
-  if (!known.includes(a.command)) throw new UsageError(`unknown command ${a.command}`);
+  const cmd = Object.hasOwn(COMMANDS, a.command) ? COMMANDS[a.command] : undefined;
+  if (!cmd) throw new UsageError(`unknown command ${a.command}`);
 
   // Peek at the profile to know whether its vault needs a passphrase.
   const peek = new ParleyService({ profileDir: a.profile, connect: false });
   const profileVault = peek.profile.meta.vault;
   await peek.close();
 
-  const creating = a.command === 'init' || a.command === 'import-identity';
+  const creating = cmd.creates === true;
   const vaultKind = creating ? (a.vault ?? 'keychain') : profileVault;
   let pass: string | undefined;
   if (vaultKind === 'file') {
@@ -223,7 +89,7 @@ async function run(argv: string[]): Promise<number> {
 
   const opts: ParleyServiceOptions = {
     profileDir: a.profile,
-    connect: NETWORK.has(a.command) || a.command === 'verify',
+    connect: cmd.connect,
     ...(vaultKind ? { vault: vaultKind } : {}),
     ...(pass !== undefined ? { passphrase: pass } : {}),
     ...(a.relay && !creating ? { relayUrl: a.relay } : {}),
@@ -234,254 +100,10 @@ async function run(argv: string[]): Promise<number> {
   };
   const svc = new ParleyService(opts);
   try {
-    return await command(svc, a, pass);
+    return await cmd.run(svc, a, pass);
   } finally {
     await svc.close();
   }
-}
-
-async function command(svc: ParleyService, a: Args, pass: string | undefined): Promise<number> {
-  const rest = a.rest;
-  switch (a.command) {
-    case 'init': {
-      const [username] = need(rest, 1, '<username>');
-      if (!a.relay) throw new UsageError('init needs --relay <url>');
-      const req = {
-        username: username!,
-        relayUrl: a.relay,
-        vault: a.vault ?? 'keychain',
-        ...(pass ? { passphrase: pass } : {}),
-        ...(a.invite ? { invite: a.invite } : {}),
-      } as const;
-      svc.on('onboarding-progress', (p) => process.stderr.write(`${p.step}${p.detail ? `: ${p.detail}` : ''}\n`));
-      let info;
-      if (a.testIdentity) {
-        let secret: IdentitySecret;
-        try {
-          secret = identitySecretSchema.parse(JSON.parse(readFileSync(a.testIdentity, 'utf8'))) as IdentitySecret;
-        } catch (err) {
-          throw new UsageError(`--test-identity: not an IdentitySecret JSON file (${errorMessage(err)})`);
-        }
-        info = await svc.createIdentityFrom(secret, req);
-      } else {
-        info = await svc.createIdentity(req);
-      }
-      const who = svc.whoami();
-      out(`Created identity ${info.username}`);
-      out(`Fingerprint: ${who.fingerprintFormatted}`);
-      out(`Relay: ${info.relayUrl}`);
-      out(`Keys: ${info.vault === 'keychain' ? 'OS keychain' : `identity file ${svc.profile.paths.vaultFile}`}`);
-      return EXIT.ok;
-    }
-    case 'whoami': {
-      const who = svc.whoami();
-      if (!who.username) throw Object.assign(new Error('this profile has no identity yet: run init <username>'), { code: 'NO_IDENTITY' });
-      if (a.json) {
-        jsonLine(who);
-        return EXIT.ok;
-      }
-      out(`Username: ${who.username}`);
-      out(`Fingerprint: ${who.fingerprintFormatted}`);
-      out(`Relay: ${who.relayUrl ?? '(none)'}`);
-      out(`Keys: ${who.vault === 'keychain' ? 'OS keychain' : 'identity file'}`);
-      out(`Safety numbers are per contact: run verify <username> and compare it with theirs.`);
-      return EXIT.ok;
-    }
-    case 'add': {
-      const [username] = need(rest, 1, '<username>');
-      await svc.waitOnline(a.timeoutMs);
-      const c = await svc.addContact({ username: username! });
-      out(`Added ${c.username} (fingerprint ${c.fingerprint.match(/.{4}/g)!.join(' ')})`);
-      return EXIT.ok;
-    }
-    case 'contacts': {
-      const list = await svc.listContacts();
-      if (a.json) {
-        for (const c of list) jsonLine(c);
-        return EXIT.ok;
-      }
-      if (list.length === 0) out('No contacts yet. Add one with: add <username>');
-      for (const c of list) {
-        const flags = [
-          c.verified ? 'verified' : null,
-          c.blocked ? 'blocked' : null,
-          c.request ? 'message request' : null,
-          c.keyChangePending ? 'KEY CHANGED: accept-key or reject-key' : null,
-        ].filter(Boolean);
-        out(`${c.username}  ${c.fingerprint.slice(0, 16)}…${flags.length ? `  (${flags.join(', ')})` : ''}`);
-      }
-      return EXIT.ok;
-    }
-    case 'send': {
-      const [username, ...words] = need(rest, 2, '<username> <text>');
-      const text = words.join(' ');
-      let online = true;
-      try {
-        await svc.waitOnline(a.timeoutMs);
-      } catch (err) {
-        if (errorCode(err) !== 'OFFLINE') throw err;
-        online = false;
-      }
-      let pendingId = '';
-      const settled = new Promise<{ state: string; error: string | null }>((resolve) => {
-        svc.on('message-state', (s) => {
-          if (s.id === pendingId && s.state !== 'sending') resolve(s);
-        });
-      });
-      const m = await svc.sendMessage({ conversation: `d:${username!}`, text });
-      pendingId = m.id;
-      if (online) {
-        const fresh = await svc.loadMessages({ conversation: `d:${username!}`, limit: 50 });
-        const now = fresh.messages.find((x) => x.id === m.id);
-        const result =
-          now && now.state !== 'sending'
-            ? { state: now.state, error: now.error }
-            : await Promise.race([settled, new Promise<null>((r) => setTimeout(() => r(null), a.timeoutMs))]);
-        if (result && result.state === 'failed') {
-          throw Object.assign(new Error(`message ${m.id} failed: ${result.error ?? 'unknown reason'}`), { code: 'SEND_FAILED' });
-        }
-        if (result) {
-          out(`${result.state} ${m.id}`);
-          return EXIT.ok;
-        }
-      }
-      const c = (await svc.listContacts()).find((x) => x.username === username);
-      const conn = (await svc.getState()).connection;
-      const why = c?.keyChangePending
-        ? `${username}'s key changed: run verify/accept-key ${username} or reject-key ${username}`
-        : `the relay is not reachable (${conn.status === 'offline' ? conn.reason : conn.status})`;
-      process.stderr.write(`queued ${m.id}: ${why}; it will be sent on the next run\n`);
-      out(`queued ${m.id}`);
-      return EXIT.queued;
-    }
-    case 'listen': {
-      svc.on('message-received', (m) => jsonLine({ event: 'message', ...m }));
-      svc.on('message-state', (s) => jsonLine({ event: 'state', ...s }));
-      svc.on('contact-key-changed', (k) => jsonLine({ event: 'key-changed', ...k }));
-      svc.on('contacts-changed', (c) => jsonLine({ event: 'contacts-changed', ...c }));
-      let fatal: string | null = null;
-      const stop = new Promise<void>((resolve) => {
-        process.once('SIGINT', () => resolve());
-        process.once('SIGTERM', () => resolve());
-        svc.on('connection-changed', (s) => {
-          jsonLine({ event: 'connection', ...s });
-          if (s.status === 'offline' && /another device|different identity|refused/i.test(s.reason)) {
-            fatal = s.reason;
-            resolve();
-          }
-        });
-      });
-      await svc.start();
-      await stop;
-      await svc.idle().catch(() => undefined);
-      if (fatal) {
-        process.stderr.write(`parley: ${fatal}\n`);
-        return EXIT.error;
-      }
-      return EXIT.ok;
-    }
-    case 'rpc': {
-      const stop = new Promise<void>((resolve) => {
-        process.once('SIGINT', () => resolve());
-        process.once('SIGTERM', () => resolve());
-      });
-      const backup = process.env.PARLEY_BACKUP_PASSPHRASE || process.env.PARLEY_PASSPHRASE;
-      await serveRpc(svc, { input: process.stdin, output: process.stdout }, { timeoutMs: a.timeoutMs, ...(backup ? { backupPassphrase: backup } : {}) }, stop);
-      await svc.idle().catch(() => undefined);
-      return EXIT.ok;
-    }
-    case 'history': {
-      const [username] = need(rest, 1, '<username>');
-      const page = await svc.loadMessages({ conversation: `d:${username!}`, limit: a.limit ?? 50 });
-      for (const m of page.messages) {
-        if (a.json) jsonLine(m);
-        else out(formatMessage(m));
-      }
-      if (!a.json && page.messages.length === 0) out(`No messages with ${username} yet.`);
-      return EXIT.ok;
-    }
-    case 'verify': {
-      const [username] = need(rest, 1, '<username>');
-      await svc.waitOnline(Math.min(a.timeoutMs, 5000)).catch(() => undefined);
-      await svc.checkContactKey({ username: username! }).catch(() => undefined);
-      const d = await svc.getContact({ username: username! });
-      out(`Safety number with ${username}:`);
-      out(formatSafetyNumber(d.safetyNumber));
-      if (d.keyChangePending) {
-        out(`${username}'s key changed (new safety number: ${formatSafetyNumber(d.pendingSafetyNumber ?? '')}).`);
-        out(`Compare it with ${username}, then run accept-key ${username} (or reject-key ${username}).`);
-        return EXIT.error;
-      }
-      // Printing the number proves nothing: only digits the user compared and typed back mark the contact verified.
-      let typed = a.confirm;
-      if (typed === null && process.stdin.isTTY) {
-        typed = await askLine(`Compare these digits with ${username} in person or over a trusted channel, then type them here (empty: cancel): `);
-      }
-      if (typed === null || typed.trim() === '') {
-        process.stderr.write(
-          `parley: ${username} is NOT marked verified. Compare the digits above with ${username}, then run ` +
-            `verify ${username} --confirm "<the 60 digits>"\n`,
-        );
-        return EXIT.error;
-      }
-      const check = confirmSafetyNumber(typed, d.safetyNumber);
-      if (!check.ok) throw Object.assign(new Error(`${username} is NOT marked verified: ${check.reason}`), { code: 'MISMATCH' });
-      await svc.setVerified({ username: username!, verified: true });
-      out(`Marked ${username} as verified: the digits you confirmed match.`);
-      return EXIT.ok;
-    }
-    case 'accept-key':
-    case 'reject-key': {
-      const [username] = need(rest, 1, '<username>');
-      // The key the user reviewed: given as the second argument, else the pending key `verify` showed.
-      const reviewed = rest[1] ?? (await svc.getContact({ username: username! })).keyChanges.filter((k) => k.resolution === 'pending').at(-1)?.newFingerprint ?? '';
-      const c =
-        a.command === 'accept-key'
-          ? await svc.acceptKeyChange({ username: username!, fingerprint: reviewed })
-          : await svc.rejectKeyChange({ username: username! });
-      await svc.idle();
-      await svc.waitOnline(Math.min(a.timeoutMs, 5000)).then(() => svc.flushOutbox(), () => undefined);
-      out(`${a.command === 'accept-key' ? 'Accepted' : 'Rejected'} the new key of ${c.username}`);
-      return EXIT.ok;
-    }
-    case 'block':
-    case 'unblock': {
-      const [username] = need(rest, 1, '<username>');
-      await svc.setBlocked({ username: username!, blocked: a.command === 'block' });
-      out(`${a.command === 'block' ? 'Blocked' : 'Unblocked'} ${username}`);
-      return EXIT.ok;
-    }
-    case 'export-identity': {
-      const [file] = need(rest, 1, '<file>');
-      const bp = await passphrase('PARLEY_BACKUP_PASSPHRASE', 'Backup passphrase: ', 'PARLEY_PASSPHRASE');
-      if (!bp) throw Object.assign(new Error('the backup needs a passphrase: set PARLEY_BACKUP_PASSPHRASE'), { code: 'PASSPHRASE_REQUIRED' });
-      await svc.exportIdentityTo(file!, bp);
-      out(`Identity backup written to ${file}`);
-      return EXIT.ok;
-    }
-    case 'import-identity': {
-      const [file] = need(rest, 1, '<file>');
-      if (!a.relay) throw new UsageError('import-identity needs --relay <url>');
-      const bp = await passphrase('PARLEY_BACKUP_PASSPHRASE', 'Backup passphrase: ', 'PARLEY_PASSPHRASE');
-      if (!bp) throw Object.assign(new Error('the backup needs its passphrase: set PARLEY_BACKUP_PASSPHRASE'), { code: 'PASSPHRASE_REQUIRED' });
-      const info = await svc.importIdentityFrom(file!, bp, {
-        relayUrl: a.relay,
-        vault: a.vault ?? 'keychain',
-        ...(pass ? { vaultPassphrase: pass } : {}),
-      });
-      out(`Imported identity ${info.username} (fingerprint ${svc.whoami().fingerprintFormatted})`);
-      out('This device is now the active one for this identity.');
-      return EXIT.ok;
-    }
-    case 'rotate-identity': {
-      await svc.waitOnline(a.timeoutMs);
-      const info = await svc.rotateIdentity();
-      out(`Rotated the identity of ${info.username}; new fingerprint ${svc.whoami().fingerprintFormatted}`);
-      out('Contacts will see a key change signed by your previous key.');
-      return EXIT.ok;
-    }
-  }
-  throw new UsageError(`unknown command ${a.command ?? ''}`);
 }
 
 run(process.argv.slice(2)).then(

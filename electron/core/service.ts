@@ -15,16 +15,11 @@
  *   createIdentityFrom(secret, req)                 TESTING ONLY: onboarding with a given IdentitySecret (no keygen)
  *   whoami()                                        username, fingerprint (raw and formatted)
  *   waitOnline(ms), drain(), idle()                 for headless use and tests
+ *
+ * This file only wires: the identity lifecycle is account.ts, opening an unlocked profile unlocked.ts, the relay
+ * this app hosts embedded-host.ts, settings settings.ts; messaging lives in messenger/ behind one Messenger.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import {
-  LABELS,
-  formatFingerprint,
-  rotationInput,
-  usernameSchema,
-  validateIdentity,
-} from '../../relay/protocol/index.js';
+import { formatFingerprint, usernameSchema } from '../../relay/protocol/index.js';
 import { directContactOf } from './messenger/conversation-ref.js';
 import type {
   AppState,
@@ -45,78 +40,24 @@ import type {
   ProfileInfo,
   Settings,
 } from '../contract/api.js';
-import {
-  exportBackup,
-  generateIdentity,
-  importBackup,
-  loadIdentity,
-  signLabeled,
-  type IdentityKeys,
-  type IdentitySecret,
-} from './crypto/index.js';
+import { Account } from './account.js';
+import type { IdentitySecret } from './crypto/index.js';
 import { CoreError } from './messenger/errors.js';
-import { Messenger, type MessengerOptions } from './messenger/messenger.js';
-import { ensurePrivateFile, makeTreePrivate, openProfile, updateProfile, writeFileAtomic, type Profile } from './profile.js';
-import { LazyPool } from './lazy-pool.js';
-import { openHistoryStore } from './store/index.js';
-import type { HistoryStore } from './store/types.js';
-import type { BackoffOptions } from './transport/backoff.js';
+import type { Messenger } from './messenger/messenger.js';
+import { openProfile, updateProfile, type Profile } from './profile.js';
+import { toCoreError } from './relay-errors.js';
+import { openUnlocked } from './unlocked.js';
+import type { Active, ParleyServiceOptions } from './service-types.js';
 import { TypedEmitter } from './transport/emitter.js';
-import { TransportError } from './transport/errors.js';
 import { discoverLanRelays } from './transport/discovery.js';
 import { RelayClient, probeRelay, SESSION_REPLACED_MESSAGE } from './transport/relay-client.js';
-import { EmbeddedRelay } from './transport/embedded.js';
+import { EmbeddedRelayHost } from './embedded-host.js';
 import { parseRelayUrl } from './transport/relay-url.js';
 import { applySettingsPatch, readSettings, writeSettings } from './settings.js';
-import { newDbKey, openVault, probeKeychain } from './vault/index.js';
+import { openVault, probeKeychain } from './vault/index.js';
 import type { KeyVault, VaultContents, VaultKind } from './vault/types.js';
 
-export interface ParleyServiceOptions {
-  /** The profile folder (created when missing). */
-  profileDir: string;
-  /** Vault kind for a new identity when the request does not say (default 'keychain'). Existing profiles keep theirs. */
-  vault?: VaultKind;
-  /** File vault passphrase (unlocks at start). */
-  passphrase?: string;
-  /** Relay to use, overriding the profile's (a different URL resets the relay pin). */
-  relayUrl?: string;
-  /**
-   * The user explicitly chose to allow a relay without TLS on another machine (CLI --insecure-relay). The app's
-   * equivalent is the insecureRelay setting; either one allows it.
-   */
-  insecureRelay?: boolean;
-  /** Connect to the relay when ready (default true). The CLI's offline commands pass false. */
-  connect?: boolean;
-  /** Crypto worker threads (default: one per core). */
-  cryptoPoolSize?: number;
-  /** PBKDF2 iterations for the file vault and backups (tests may lower it to the protocol minimum). */
-  kdfIterations?: number;
-  /** Relay reconnect policy. */
-  reconnect?: BackoffOptions & { enabled?: boolean };
-  /** TEST HOOK (off by default; only the CLI sets it, from PARLEY_TEST_HOLD_ACKS): see RelayClientOptions. */
-  testHoldAcks?: boolean;
-  /** Messenger tuning (batch size, key check intervals, retry backoff). */
-  messenger?: Pick<MessengerOptions, 'fetchLimit' | 'commitChunk' | 'maxOpensInFlight' | 'retry' | 'keyCheckOnSendMs' | 'keyCheckIntervalMs'>;
-  /** Shell hook: choose where to save / read an identity backup (Electron: a file dialog). */
-  pickBackupFile?: (mode: 'export' | 'import') => Promise<string | null>;
-  /**
-   * Diagnostics sink. The core passes ids, states and reasons only: never a message body, key, passphrase or token.
-   * `scope` names the module (service, relay, messenger), `level` defaults to info.
-   */
-  log?: (msg: string, o?: { scope?: string; level?: 'debug' | 'info' | 'warn' | 'error' }) => void;
-  /** The recent diagnostics with secrets removed, for getDebugLog ("Copy debug log"); none when omitted. */
-  debugLog?: () => string;
-}
-
-const SEEN_RETENTION_MS = 60 * 24 * 3600 * 1000;
-
-interface Active {
-  contents: VaultContents;
-  keys: IdentityKeys;
-  store: HistoryStore;
-  pool: LazyPool;
-  messenger: Messenger;
-}
+export type { ParleyServiceOptions } from './service-types.js';
 
 export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyApi {
   readonly profile: Profile;
@@ -126,11 +67,12 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   private transportOffs: Array<() => void> = [];
   private connection: ConnectionState = { status: 'offline', relayUrl: null, reason: 'No relay configured' };
   private keychainCache: { at: number; status: KeychainStatus } | null = null;
-  private embedded: EmbeddedRelay | null = null;
+  private readonly embedded: EmbeddedRelayHost;
   private startPromise: Promise<void> | null = null;
   private settings: Settings;
   private closed = false;
   private readonly log: NonNullable<ParleyServiceOptions['log']>;
+  private readonly account: Account;
 
   constructor(private readonly o: ParleyServiceOptions) {
     super();
@@ -142,6 +84,30 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     if (override && override !== this.profile.meta.relayUrl && this.profile.meta.vault) {
       updateProfile(this.profile, { relayUrl: override, relayFingerprint: null });
     }
+    this.embedded = new EmbeddedRelayHost(this.profile.dir, this.log);
+    this.account = new Account({
+      profile: this.profile,
+      options: o,
+      passphrase: () => this.passphrase,
+      setPassphrase: (p) => {
+        this.passphrase = p;
+      },
+      emitProgress: (p) => this.emit('onboarding-progress', p),
+      log: this.log,
+      vaultFor: (kind, passphrase) => this.vaultFor(kind, passphrase),
+      checkRelayUrl: (raw) => this.checkRelayUrl(raw),
+      keychainStatus: () => this.keychainStatus(),
+      ready: () => this.ready(),
+      isActive: () => this.active !== null,
+      activate: (contents) => {
+        this.startPromise = this.activate(contents);
+        return this.startPromise;
+      },
+      deactivate: () => this.deactivate(),
+      detachTransport: () => this.detachTransport(),
+      connectRelay: (url) => this.connectRelay(url),
+      profileInfo: () => this.profileInfo(),
+    });
   }
 
   // ---- lifecycle --------------------------------------------------------------------------------------------
@@ -157,16 +123,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   }
 
   private async doStart(): Promise<void> {
-    // A relay this app hosted last time comes back first, at the same address, so the profile can reach it.
-    const embedded = new EmbeddedRelay(path.join(this.profile.dir, 'relay'));
-    const saved = embedded.saved();
-    if (saved?.running && !this.embedded) {
-      this.embedded = embedded;
-      await embedded
-        .start({ lan: saved.lan })
-        .catch((err: unknown) => this.log(`embedded relay did not start: ${(err as Error).message}`, { level: 'warn' }));
-      makeTreePrivate(this.profile.dir); // the relay's own files (its SQLite, certificate) live in the profile
-    }
+    await this.embedded.resume();
     const kind = this.profile.meta.vault;
     this.log(`profile opened (${kind ? `${kind} vault` : 'no identity yet'})`);
     if (!kind) return; // onboarding
@@ -185,8 +142,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     this.closed = true;
     await this.startPromise?.catch(() => undefined);
     await this.deactivate();
-    await this.embedded?.stop({ remember: false }).catch(() => undefined); // quitting is not "stop hosting"
-    this.embedded = null;
+    await this.embedded.close();
     this.removeAllListeners();
   }
 
@@ -209,36 +165,13 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   }
 
   private async activate(contents: VaultContents): Promise<void> {
-    const pool = new LazyPool({ secret: contents.identity, ...(this.o.cryptoPoolSize ? { size: this.o.cryptoPoolSize } : {}) });
-    // Going online: start the workers right at unlock, so they boot (and import the keys) while the identity is
-    // loaded, the store opened and the relay connected, not when the first envelope arrives.
-    if (this.o.connect !== false && this.profile.meta.relayUrl) pool.warm();
-    let keys: IdentityKeys;
-    let store: HistoryStore;
-    try {
-      keys = await loadIdentity(contents.identity);
-      ensurePrivateFile(this.profile.paths.db);
-      store = openHistoryStore({ path: this.profile.paths.db, key: contents.dbKey });
-      makeTreePrivate(this.profile.dir); // -wal/-shm (created by SQLite with the db's mode) and anything else
-
-    } catch (err) {
-      await pool.close().catch(() => undefined);
-      throw err;
-    }
-    // Dedupe marks only need to outlive the relay's retention (30 days by default): keep 60 days.
-    try {
-      store.pruneSeen(Date.now() - SEEN_RETENTION_MS);
-    } catch (err) {
-      this.log(`pruning dedupe marks failed: ${(err as Error).message}`, { level: 'warn' });
-    }
-    const meta = this.profile.meta;
-    const messenger = new Messenger({
-      store,
-      crypto: pool,
-      me: { username: meta.username ?? '', identity: keys.public, fingerprint: keys.fingerprint },
-      log: (msg: string) => this.log(msg, { scope: 'messenger' }),
-      ...this.o.messenger,
+    const { keys, store, pool, messenger } = await openUnlocked(contents, {
+      profile: this.profile,
+      options: this.o,
+      warmPool: this.o.connect !== false && this.profile.meta.relayUrl !== null,
+      log: this.log,
     });
+    const meta = this.profile.meta;
     messenger.on('message-received', (m) => {
       this.log(`message ${m.id} received (${m.state})`, { scope: 'messenger', level: 'debug' });
       this.emit('message-received', m);
@@ -319,7 +252,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     try {
       await this.transport.waitOnline(timeoutMs);
     } catch (err) {
-      throw this.relayError(err);
+      throw toCoreError(err);
     }
   }
 
@@ -360,7 +293,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
       profile: this.profileInfo(),
       keychain: await this.keychainStatus(),
       connection: this.connection,
-      embeddedRelay: this.embeddedStatus(),
+      embeddedRelay: this.embedded.status(),
       settings: { ...this.settings },
     };
   }
@@ -412,250 +345,57 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   }
 
   async startEmbeddedRelay(req: { lan: boolean; inviteOnly?: boolean }): Promise<EmbeddedRelayStatus> {
-    this.embedded ??= new EmbeddedRelay(path.join(this.profile.dir, 'relay'));
-    await this.embedded.start({ lan: req.lan === true, ...(req.inviteOnly !== undefined ? { inviteOnly: req.inviteOnly === true } : {}) });
-    makeTreePrivate(this.profile.dir);
+    const st = await this.embedded.start(req);
     this.emitState();
-    return this.embeddedStatus();
+    return st;
   }
 
   async stopEmbeddedRelay(): Promise<EmbeddedRelayStatus> {
-    await this.embedded?.stop();
+    const st = await this.embedded.stop();
     this.emitState();
-    return this.embeddedStatus();
+    return st;
   }
 
-  private embeddedStatus(): EmbeddedRelayStatus {
-    return this.embedded?.status() ?? { running: false, url: null, fingerprint: null, lan: false, inviteOnly: false };
-  }
-
-  /** "Share invite": a single-use code for the relay this app hosts, with the address and fingerprint to share. */
   async createRelayInvite(): Promise<RelayInvite> {
-    this.embedded ??= new EmbeddedRelay(path.join(this.profile.dir, 'relay'));
-    const invite = this.embedded.createInvite();
-    makeTreePrivate(this.profile.dir);
-    const st = this.embedded.status();
-    return { code: invite.code, expiresAt: invite.expiresAt, relayUrl: st.url, relayFingerprint: st.fingerprint };
+    return this.embedded.createInvite();
   }
 
-  // ---- onboarding -------------------------------------------------------------------------------------------
+  // ---- identity lifecycle (account.ts) ---------------------------------------------------------------------
 
-  async createIdentity(req: CreateIdentityRequest): Promise<ProfileInfo> {
-    const checked = this.checkCreate(req);
-    this.emit('onboarding-progress', { step: 'generating-keys' });
-    const secret = await generateIdentity();
-    return this.onboard(secret, checked);
+  createIdentity(req: CreateIdentityRequest): Promise<ProfileInfo> {
+    return this.account.createIdentity(req);
   }
 
-  /**
-   * TESTING ONLY: onboarding with a given IdentitySecret instead of generating one (RSA-4096 generation costs
-   * seconds; tests use the cached fixture identities). Same checks, storage and registration as createIdentity.
-   */
-  async createIdentityFrom(secret: IdentitySecret, req: CreateIdentityRequest): Promise<ProfileInfo> {
-    const checked = this.checkCreate(req);
-    this.emit('onboarding-progress', { step: 'generating-keys', detail: 'using a provided identity' });
-    return this.onboard(secret, checked);
+  /** TESTING ONLY: onboarding with a given IdentitySecret (see Account.createIdentityFrom). */
+  createIdentityFrom(secret: IdentitySecret, req: CreateIdentityRequest): Promise<ProfileInfo> {
+    return this.account.createIdentityFrom(secret, req);
   }
 
-  private checkCreate(req: CreateIdentityRequest): { username: string; relayUrl: string; vault: VaultKind; passphrase?: string; invite?: string } {
-    if (this.profile.meta.vault) throw new CoreError('EXISTS', `This profile already has an identity (${this.profile.meta.username ?? '?'})`);
-    const u = usernameSchema.safeParse(req?.username);
-    if (!u.success) throw new CoreError('INVALID', `Invalid username: ${u.error.issues[0]?.message ?? 'bad format'}`);
-    const relayUrl = this.checkRelayUrl(req?.relayUrl);
-    const vault = req.vault ?? this.o.vault ?? 'keychain';
-    if (vault !== 'keychain' && vault !== 'file') throw new CoreError('INVALID', `Unknown vault kind: ${String(vault)}`);
-    const passphrase = req.passphrase ?? this.passphrase;
-    if (vault === 'file' && (!passphrase || passphrase.length < 8)) {
-      throw new CoreError('PASSPHRASE_REQUIRED', 'The identity file needs a passphrase of at least 8 characters');
-    }
-    const invite = typeof req.invite === 'string' && req.invite.trim() !== '' ? req.invite.trim() : undefined;
-    return { username: u.data, relayUrl, vault, ...(passphrase !== undefined ? { passphrase } : {}), ...(invite ? { invite } : {}) };
+  unlock(req: { passphrase: string }): Promise<ProfileInfo> {
+    return this.account.unlock(req);
   }
 
-  /** Stores the identity, registers it (rolling the vault back if the relay refuses) and activates the profile. */
-  private async onboard(
-    secret: IdentitySecret,
-    o: { username: string; relayUrl: string; vault: VaultKind; passphrase?: string; invite?: string },
-    opts: { takeOver?: boolean } = {},
-  ): Promise<ProfileInfo> {
-    const keys = await loadIdentity(secret);
-    this.emit('onboarding-progress', { step: 'storing-keys' });
-    const vault = this.vaultFor(o.vault, o.passphrase);
-    const contents: VaultContents = { identity: secret, dbKey: newDbKey() };
-    await vault.save(contents);
-    this.emit('onboarding-progress', { step: 'registering', detail: o.relayUrl });
-    let relayFp: string | null = null;
-    try {
-      relayFp = await this.registerWith(o.relayUrl, keys, opts.takeOver ? null : o.username, o.invite);
-    } catch (err) {
-      await vault.remove().catch(() => undefined);
-      throw this.relayError(err);
-    }
-    updateProfile(this.profile, {
-      vault: o.vault,
-      username: o.username,
-      fingerprint: keys.fingerprint,
-      relayUrl: o.relayUrl,
-      relayFingerprint: relayFp,
-    });
-    this.passphrase = o.passphrase;
-    this.startPromise = this.activate(contents);
-    await this.startPromise;
-    this.log(`identity ${keys.fingerprint.slice(0, 16)}… stored (${o.vault} vault) and registered`);
-    this.emit('onboarding-progress', { step: 'done' });
-    return this.profileInfo()!;
-  }
-
-  /** Registers (when `username` is given) and authenticates once on a short-lived connection; returns the relay fp. */
-  private async registerWith(url: string, keys: IdentityKeys, username: string | null, invite?: string): Promise<string> {
-    const c = new RelayClient({ url, identity: keys, registerAs: username, registerInvite: invite ?? null, reconnect: { enabled: false } });
-    try {
-      c.connect();
-      await c.waitOnline(20_000);
-      return c.relayFingerprint!;
-    } finally {
-      c.close();
-    }
-  }
-
-  async unlock(req: { passphrase: string }): Promise<ProfileInfo> {
-    if (this.active) return this.profileInfo()!;
-    const kind = this.profile.meta.vault;
-    if (!kind) throw new CoreError('NO_IDENTITY', 'This profile has no identity yet');
-    if (typeof req?.passphrase !== 'string' || req.passphrase.length === 0) {
-      throw new CoreError('PASSPHRASE_REQUIRED', 'Enter the passphrase of the identity file');
-    }
-    const contents = await this.vaultFor(kind, req.passphrase).load();
-    this.passphrase = req.passphrase;
-    this.startPromise = this.activate(contents);
-    await this.startPromise;
-    return this.profileInfo()!;
-  }
-
-  // ---- backup / import / rotation ---------------------------------------------------------------------------
-
-  async exportIdentity(req: { passphrase: string }): Promise<{ saved: boolean; location: string | null }> {
-    await this.ready();
-    const file = this.o.pickBackupFile
-      ? await this.o.pickBackupFile('export')
-      : path.join(this.profile.dir, 'backups', `${this.profile.meta.username ?? 'identity'}-${Date.now()}.parley-backup`);
-    if (!file) return { saved: false, location: null };
-    await this.exportIdentityTo(file, req?.passphrase);
-    return { saved: true, location: file };
+  exportIdentity(req: { passphrase: string }): Promise<{ saved: boolean; location: string | null }> {
+    return this.account.exportIdentity(req);
   }
 
   /** Writes the passphrase-protected identity backup (protocol backup format) to `file`. */
-  async exportIdentityTo(file: string, passphrase: string): Promise<void> {
-    const a = await this.ready();
-    if (typeof passphrase !== 'string' || passphrase.length < 8) {
-      throw new CoreError('PASSPHRASE_REQUIRED', 'A backup passphrase needs at least 8 characters');
-    }
-    const text = await exportBackup(a.contents.identity, passphrase, {
-      ...(this.o.kdfIterations !== undefined ? { iterations: this.o.kdfIterations } : {}),
-      extras: { username: this.profile.meta.username ?? '' },
-    });
-    try {
-      mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
-      writeFileAtomic(path.resolve(file), text, 0o600);
-    } catch (err) {
-      throw new CoreError('STORAGE', `Cannot write ${file}: ${(err as Error).message}`, { cause: err });
-    }
+  exportIdentityTo(file: string, passphrase: string): Promise<void> {
+    return this.account.exportIdentityTo(file, passphrase);
   }
 
-  /**
-   * ParleyApi import (the shell picks the file). The request has no vault choice: the keys go to the OS keychain
-   * when one is reachable, otherwise into the passphrase-encrypted key file protected by the backup's passphrase
-   * (reported as vault 'file' in the returned ProfileInfo; never plaintext).
-   */
-  async importIdentity(req: { passphrase: string; relayUrl: string }): Promise<ProfileInfo> {
-    const file = this.o.pickBackupFile ? await this.o.pickBackupFile('import') : null;
-    if (!file) throw new CoreError('INVALID', 'No backup file was chosen');
-    const keychain = await this.keychainStatus();
-    const vault: VaultKind = this.o.vault ?? (keychain.available ? 'keychain' : 'file');
-    return this.importIdentityFrom(file, req?.passphrase, {
-      relayUrl: req?.relayUrl,
-      vault,
-      ...(vault === 'file' ? { vaultPassphrase: this.passphrase ?? req?.passphrase } : {}),
-    });
+  importIdentity(req: { passphrase: string; relayUrl: string }): Promise<ProfileInfo> {
+    return this.account.importIdentity(req);
   }
 
-  /**
-   * Restores an identity backup into this (empty) profile and takes the identity over on this device: the relay
-   * tells the previously active device that this identity is now active elsewhere.
-   */
-  async importIdentityFrom(
-    file: string,
-    passphrase: string,
-    o: { relayUrl?: string; vault?: VaultKind; vaultPassphrase?: string } = {},
-  ): Promise<ProfileInfo> {
-    if (this.profile.meta.vault) throw new CoreError('EXISTS', `This profile already has an identity (${this.profile.meta.username ?? '?'})`);
-    const relayUrl = this.checkRelayUrl(o.relayUrl ?? this.o.relayUrl ?? '');
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new CoreError('NOT_FOUND', `Cannot read ${file}: ${(err as Error).message}`);
-    }
-    const { identity, extras } = await importBackup(text, passphrase);
-    const keys = await loadIdentity(identity);
-    // The username is the relay's record for this identity (the backup's note is only a hint).
-    let username = extras.username ?? '';
-    const probe = new RelayClient({ url: relayUrl, identity: null, reconnect: { enabled: false } });
-    try {
-      probe.connect();
-      await probe.waitOnline(15_000);
-      username = (await probe.lookup({ fingerprint: keys.fingerprint })).username;
-    } catch (err) {
-      if (!(err instanceof TransportError && err.code === 'NOT_FOUND')) throw this.relayError(err);
-    } finally {
-      probe.close();
-    }
-    const u = usernameSchema.safeParse(username);
-    if (!u.success) throw new CoreError('INVALID', 'The backup names no valid username and the relay does not know this identity');
-    const vault = o.vault ?? this.o.vault ?? 'keychain';
-    const vp = o.vaultPassphrase ?? this.passphrase ?? (vault === 'file' ? passphrase : undefined);
-    return this.onboard(identity, { username: u.data, relayUrl, vault, ...(vp !== undefined ? { passphrase: vp } : {}) });
+  importIdentityFrom(file: string, passphrase: string, o: { relayUrl?: string; vault?: VaultKind; vaultPassphrase?: string } = {}): Promise<ProfileInfo> {
+    return this.account.importIdentityFrom(file, passphrase, o);
   }
 
-  /**
-   * Makes a new identity, signs it with the current one (parley/v1/rotate over rotationInput), registers it with
-   * that rotation signature, stores it in the vault and reconnects with it. Contacts see a key change that the old
-   * key signed.
-   */
-  async rotateIdentity(o: { identity?: IdentitySecret } = {}): Promise<ProfileInfo> {
-    const a = await this.ready();
-    const username = this.profile.meta.username;
-    const saved = this.profile.meta.relayUrl;
-    if (!username || !saved) throw new CoreError('NO_IDENTITY', 'This profile is not registered with a relay');
-    const url = this.checkRelayUrl(saved);
-    const next = o.identity ?? (await generateIdentity());
-    const nextChecked = await validateIdentity(next.public);
-    const sig = await signLabeled(a.keys, LABELS.rotate, ...rotationInput(username, a.keys.fingerprint, nextChecked.identity));
-    const kind = this.profile.meta.vault!;
-    const vault = this.vaultFor(kind, this.passphrase);
-    const previous = a.contents;
-    const contents: VaultContents = { identity: next, dbKey: previous.dbKey };
-    await vault.save(contents); // first the vault: a registered key we no longer hold would lock us out
-    // The relay closes the old key's session on rotation; drop ours first so that is not shown as a takeover.
-    this.detachTransport();
-    const c = new RelayClient({ url, identity: null, pinnedFingerprint: this.profile.meta.relayFingerprint, reconnect: { enabled: false } });
-    try {
-      c.connect();
-      await c.waitOnline(15_000);
-      await c.register(username, await loadIdentity(next), sig);
-    } catch (err) {
-      await vault.save(previous).catch(() => undefined);
-      if (this.o.connect !== false) this.connectRelay(url);
-      throw this.relayError(err);
-    } finally {
-      c.close();
-    }
-    await this.deactivate();
-    updateProfile(this.profile, { fingerprint: nextChecked.fingerprint });
-    this.startPromise = this.activate(contents);
-    await this.startPromise;
-    return this.profileInfo()!;
+  rotateIdentity(o: { identity?: IdentitySecret } = {}): Promise<ProfileInfo> {
+    return this.account.rotateIdentity(o);
   }
+
 
   // ---- conversations ----------------------------------------------------------------------------------------
 
@@ -749,14 +489,4 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     return parseRelayUrl(raw, { allowInsecure: this.o.insecureRelay === true || this.settings.insecureRelay }).url;
   }
 
-  private relayError(err: unknown): Error {
-    if (err instanceof CoreError) return err;
-    if (err instanceof TransportError) {
-      if (err.code === 'RELAY_CHANGED') return new CoreError('RELAY_CHANGED', err.message, { cause: err });
-      if (err.code === 'OFFLINE' || err.code === 'TIMEOUT') return new CoreError('OFFLINE', err.message, { cause: err });
-      if (err.code === 'SESSION_REPLACED') return new CoreError('OFFLINE', SESSION_REPLACED_MESSAGE, { cause: err });
-      return new CoreError('RELAY', `${err.message} (${err.code})`, { cause: err });
-    }
-    return err instanceof Error ? err : new Error(String(err));
-  }
 }

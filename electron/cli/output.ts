@@ -1,0 +1,26 @@
+/** What the CLI prints (one line per result, JSON lines with --json) and how it asks for passphrases. */
+import type { MessageView } from '../contract/api.js';
+import { askHidden } from './prompt.js';
+
+/** A passphrase from the environment, else asked on a terminal (hidden), else undefined. */
+export async function passphrase(envName: string, prompt: string, fallbackEnv?: string): Promise<string | undefined> {
+  const v = process.env[envName] ?? (fallbackEnv ? process.env[fallbackEnv] : undefined);
+  if (v !== undefined && v !== '') return v;
+  if (process.stdin.isTTY) return askHidden(prompt);
+  return undefined;
+}
+
+export function out(line: string): void {
+  process.stdout.write(line + '\n');
+}
+
+export function jsonLine(o: unknown): void {
+  process.stdout.write(JSON.stringify(o) + '\n');
+}
+
+export function formatMessage(m: MessageView): string {
+  const when = new Date(m.sentAt).toISOString().replace('T', ' ').slice(0, 19);
+  const arrow = m.direction === 'in' ? `<- ${m.contact}` : `-> ${m.contact}`;
+  const body = m.body ?? (m.state === 'undecryptable' ? `[undecryptable: ${m.error ?? 'unknown reason'}]` : '[deleted]');
+  return `${when} ${arrow} [${m.state}] ${body}`;
+}

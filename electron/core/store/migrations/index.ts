@@ -1,0 +1,15 @@
+/**
+ * Schema migrations of the history store, one file per version, applied in order inside one transaction each;
+ * PRAGMA user_version = the version of the last applied migration. To change the schema, add vN.ts and list it here.
+ */
+import type { Migration } from './types.js';
+import { v1 } from './v1.js';
+import { v2 } from './v2.js';
+import { v3 } from './v3.js';
+import { v4 } from './v4.js';
+
+export type { Migration } from './types.js';
+
+export const MIGRATIONS: readonly Migration[] = Object.freeze(
+  [v1, v2, v3, v4].sort((a, b) => a.version - b.version),
+);

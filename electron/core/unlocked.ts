@@ -1,0 +1,50 @@
+/**
+ * Opening an unlocked profile: the identity keys, the crypto worker pool, the encrypted history store and the
+ * messenger on top of them. The service wires the result to its events and the relay connection.
+ */
+import { loadIdentity, type IdentityKeys } from './crypto/index.js';
+import { LazyPool } from './lazy-pool.js';
+import { Messenger } from './messenger/messenger.js';
+import { ensurePrivateFile, makeTreePrivate, type Profile } from './profile.js';
+import type { Active, ParleyServiceOptions } from './service-types.js';
+import { openHistoryStore } from './store/index.js';
+import type { HistoryStore } from './store/types.js';
+import type { VaultContents } from './vault/types.js';
+
+/** Dedupe marks only need to outlive the relay's retention (30 days by default): keep 60 days. */
+const SEEN_RETENTION_MS = 60 * 24 * 3600 * 1000;
+
+export async function openUnlocked(
+  contents: VaultContents,
+  o: { profile: Profile; options: ParleyServiceOptions; warmPool: boolean; log: NonNullable<ParleyServiceOptions['log']> },
+): Promise<Active> {
+  const pool = new LazyPool({ secret: contents.identity, ...(o.options.cryptoPoolSize ? { size: o.options.cryptoPoolSize } : {}) });
+  // Going online: start the workers right at unlock, so they boot (and import the keys) while the identity is
+  // loaded, the store opened and the relay connected, not when the first envelope arrives.
+  if (o.warmPool) pool.warm();
+  let keys: IdentityKeys;
+  let store: HistoryStore;
+  try {
+    keys = await loadIdentity(contents.identity);
+    ensurePrivateFile(o.profile.paths.db);
+    store = openHistoryStore({ path: o.profile.paths.db, key: contents.dbKey });
+    makeTreePrivate(o.profile.dir); // -wal/-shm (created by SQLite with the db's mode) and anything else
+  } catch (err) {
+    await pool.close().catch(() => undefined);
+    throw err;
+  }
+  try {
+    store.pruneSeen(Date.now() - SEEN_RETENTION_MS);
+  } catch (err) {
+    o.log(`pruning dedupe marks failed: ${(err as Error).message}`, { level: 'warn' });
+  }
+  const meta = o.profile.meta;
+  const messenger = new Messenger({
+    store,
+    crypto: pool,
+    me: { username: meta.username ?? '', identity: keys.public, fingerprint: keys.fingerprint },
+    log: (msg: string) => o.log(msg, { scope: 'messenger' }),
+    ...o.options.messenger,
+  });
+  return { contents, keys, store, pool, messenger };
+}
