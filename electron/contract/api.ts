@@ -102,6 +102,8 @@ export interface ContactDetail extends ContactView {
   keyChanges: KeyChangeView[];
   /** Safety number with the pending new key, when a key change is pending. */
   pendingSafetyNumber: string | null;
+  /** Incoming messages signed by the pending new key, held unopened until the key change is accepted or rejected. */
+  heldMessages: number;
 }
 
 export interface MessageView {

@@ -71,11 +71,21 @@ test.afterAll(async () => {
 });
 
 test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, key change, restart', async () => {
-  // Twenty screen states are audited in two themes each (about 2 s apiece on a loaded machine).
-  test.setTimeout(480_000);
+  // Twenty screen states are audited by axe in two themes each: seconds apiece, and much more on a shared machine.
+  test.setTimeout(900_000);
   await test.step('both onboard against one relay', async () => {
     await onboard(a, 'alice', relay.url, true, (state) => audit(a, state));
-    await expect(a.getByTestId('empty-state')).toContainText('Add a contact by username');
+    await expect(a.getByTestId('empty-state')).toContainText('No conversations yet');
+    // The invite card: the address to copy, the relay's fingerprint, a QR code of both drawn as inline SVG.
+    const invite = a.getByTestId('empty-state').getByRole('region', { name: 'Invite someone' });
+    await expect(invite.getByTestId('invite-address')).toHaveText(`alice @ ${relay.url}`);
+    await expect(invite.getByTestId('invite-fingerprint')).toBeVisible();
+    expect((await invite.getByTestId('invite-fingerprint').innerText()).replace(/\s+/g, '')).toBe(relay.fingerprint);
+    await expect(invite.getByRole('img', { name: 'QR code of your address and the relay fingerprint' })).toBeVisible();
+    expect(await invite.getByTestId('invite-qr').locator('path').getAttribute('d')).toMatch(/^(M\d+ \d+h1v1h-1z)+$/);
+    await expect(a.locator('img[src^="data:"]')).toHaveCount(0);
+    // One label for adding a contact: every button that does it says exactly "Add a contact".
+    for (const b of await a.getByRole('button', { name: /add/i }).all()) await expect(b).toHaveAccessibleName('Add a contact');
     await shot(a, '05-empty-state');
     await audit(a, 'empty state');
     await onboard(b, 'bob', relay.url, false);
@@ -107,6 +117,8 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
 
   await test.step('safety numbers match on both sides; Alice marks Bob verified', async () => {
     const fromAlice = await safetyNumber(a);
+    // The dialog loads its content after opening; once loaded, focus is on the action it is for.
+    await expect(a.getByRole('button', { name: 'Mark as verified' })).toBeFocused();
     const fromBob = await safetyNumber(b);
     expect(fromAlice).toBe(fromBob);
     await shot(a, '06-safety-number-dialog');
@@ -144,6 +156,28 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     await audit(a, 'chat with messages both ways');
   });
 
+  await test.step('screen readers: named message items, new messages announced alone, ticks, listbox, headings, landmarks', async () => {
+    const messages = a.getByRole('region', { name: 'Messages' }).getByRole('list');
+    const mine = messages.getByRole('listitem', { name: /^You, \d{2}:\d{2}, delivered: Hi Bob! Parley works\.$/ });
+    await expect(mine).toHaveCount(1);
+    await expect(mine.getByRole('img', { name: 'Delivered' })).toBeVisible();
+    await expect(messages.getByRole('listitem', { name: /^bob, \d{2}:\d{2}: Hello Alice\.\s+Two lines, one message\.$/ })).toHaveCount(1);
+    // Only the newest incoming message sits in the polite live region; the list itself is not live.
+    const announcer = a.getByTestId('message-announcer');
+    await expect(announcer).toHaveAttribute('aria-live', 'polite');
+    await expect(announcer).toHaveText(/^bob, \d{2}:\d{2}: Hello Alice\.\s+Two lines, one message\.$/);
+    await expect(a.getByTestId('messages')).not.toHaveAttribute('aria-live', /.*/);
+    await expect(a.getByTestId('messages').locator('[aria-live]')).toHaveCount(0);
+
+    const list = a.getByRole('listbox', { name: 'Conversations' });
+    await expect(list.getByRole('option', { name: /^bob\b.*Verified/ })).toHaveCount(1);
+    await expect(list.getByRole('button')).toHaveCount(0);
+    await expect(a.getByRole('heading', { level: 1 })).toHaveText(['Parley']);
+    await expect(a.getByRole('heading', { level: 2, name: 'bob', exact: true })).toBeVisible();
+    const side = a.getByRole('complementary', { name: 'Conversations' });
+    await expect(side.getByRole('separator', { name: 'Resize conversation list' })).toHaveCount(1);
+  });
+
   await test.step('unread badge while Bob looks at settings', async () => {
     await b.getByRole('button', { name: 'Settings' }).click();
     await expect(b.getByTestId('settings')).toBeVisible();
@@ -167,6 +201,7 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     relay = await relay.restart();
     await expect(a.getByTestId('connection')).toHaveAttribute('data-status', 'online', { timeout: 45_000 });
     await expect(bubbles(b).filter({ hasText: 'Written while the relay was down.' })).toBeVisible({ timeout: 30_000 });
+    await expect(b.getByTestId('message-announcer')).toHaveText(/^alice, \d{2}:\d{2}: Written while the relay was down\.$/);
   });
 
   await test.step('Bob goes offline; what Alice sends meanwhile waits at the relay and arrives when he returns', async () => {
@@ -220,6 +255,7 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     await audit(a, 'key-change banner');
     await banner.getByRole('button', { name: 'Compare safety numbers' }).click();
     await expect(a.getByTestId('pending-safety-number')).toBeVisible();
+    await expect(a.getByTestId('pending-safety-number')).toBeFocused();
     await audit(a, 'key-change compare dialog');
     await a.getByTestId('safety-dialog').getByRole('button', { name: 'Accept new key' }).click();
     await a.keyboard.press('Escape');
@@ -271,6 +307,7 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
       await expect(a.getByTestId('settings-fingerprint')).toBeVisible({ timeout: 2000 });
     }).toPass({ timeout: 20_000 });
     await shot(a, '11-settings');
+    await expect(a.getByTestId('settings').getByTestId('invite-address')).toHaveText(`alice @ ${relay.url}`);
     await audit(a, 'settings');
 
     // Identity backup: the bridge host decides where the file goes (the page never names a path).

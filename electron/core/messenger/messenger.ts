@@ -291,6 +291,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
       qrPayload: await safetyQrPayload(this.me.identity, c.identity),
       keyChanges: changes,
       pendingSafetyNumber: c.pendingIdentity ? await safetyNumber(this.me.identity, c.pendingIdentity) : null,
+      heldMessages: this.store.countPendingEnvelopes(username),
     };
   }
 

@@ -10,6 +10,7 @@ import { ArrowLeft, MessageSquarePlus, Search, Settings as SettingsIcon, ShieldA
 import type { ConversationSummary } from '../../../electron/contract/api.js';
 import { Avatar } from '../components/Avatar.js';
 import { ConnectionStatus } from '../components/ConnectionStatus.js';
+import { InviteCard } from '../components/InviteCard.js';
 import { listTime } from '../lib/format.js';
 import { useApp, useEvent } from '../state.js';
 import { AddContactDialog } from './AddContactDialog.js';
@@ -118,9 +119,12 @@ export function Shell(): ReactNode {
   return (
     // Below 900 px (CSS) one pane shows at a time: the list, or the open conversation/settings with a back button.
     <div className={`app ${view === 'settings' || selected ? 'open' : ''}`}>
+      {/* Heading structure: h1 the app, h2 the column and the open conversation or page, h3 inside them. */}
+      <h1 className="sr-only">{t('shell.windowTitle')}</h1>
       <aside className="side" style={{ width }} aria-label={t('shell.conversations')}>
+        <h2 className="sr-only">{t('shell.conversations')}</h2>
         <div className="profile">
-          <Avatar name={profile.username} fingerprint={profile.fingerprint} />
+          <Avatar name={profile.username} />
           <div className="who">
             <div className="name" data-testid="me">{profile.username}</div>
             <ConnectionStatus connection={state.connection} short />
@@ -190,22 +194,23 @@ export function Shell(): ReactNode {
             </div>
           )}
         </div>
+        {/* Inside the sidebar landmark: the handle belongs to the column it resizes. */}
+        <button
+          type="button"
+          className="resizer"
+          role="separator"
+          aria-orientation="vertical"
+          aria-label={t('shell.resize')}
+          aria-valuemin={MIN_W}
+          aria-valuemax={MAX_W}
+          aria-valuenow={width}
+          onPointerDown={startDrag}
+          onKeyDown={(e) => {
+            if (e.key === 'ArrowLeft') setWidth((w) => Math.max(MIN_W, w - 16));
+            if (e.key === 'ArrowRight') setWidth((w) => Math.min(MAX_W, w + 16));
+          }}
+        />
       </aside>
-      <button
-        type="button"
-        className="resizer"
-        role="separator"
-        aria-orientation="vertical"
-        aria-label={t('shell.resize')}
-        aria-valuemin={MIN_W}
-        aria-valuemax={MAX_W}
-        aria-valuenow={width}
-        onPointerDown={startDrag}
-        onKeyDown={(e) => {
-          if (e.key === 'ArrowLeft') setWidth((w) => Math.max(MIN_W, w - 16));
-          if (e.key === 'ArrowRight') setWidth((w) => Math.min(MAX_W, w + 16));
-        }}
-      />
       <main className="main">
         <div className="narrow-bar">
           <button
@@ -238,6 +243,7 @@ export function Shell(): ReactNode {
             <button type="button" className="btn primary lg" onClick={() => setAdding(true)}>
               <UserPlus size={16} aria-hidden /> {t('addContact.title')}
             </button>
+            {conversations && conversations.length === 0 && <InviteCard headingLevel={3} />}
           </div>
         )}
       </main>
@@ -286,7 +292,7 @@ function ConversationRow({ c, selected, onOpen }: { c: ConversationSummary; sele
     >
       {/* The option's accessible name is its visible text (name, tag, shield, time, preview) plus the unread count
           in words: what a sighted person reads, in the same order. */}
-      <Avatar name={contact.username} fingerprint={contact.fingerprint} />
+      <Avatar name={contact.username} />
       <div className="body">
         <div className="line">
           <span className="title">{contact.username}</span>
