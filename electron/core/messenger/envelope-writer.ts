@@ -24,9 +24,11 @@ export interface WriteOutcome {
   states: Array<{ id: string; contact: string }>;
   quarantined: number;
   collapsed: number;
+  /** Contacts whose display name changed (payload `name`). */
+  renamed: string[];
 }
 
-export const emptyOutcome = (): WriteOutcome => ({ received: [], states: [], quarantined: 0, collapsed: 0 });
+export const emptyOutcome = (): WriteOutcome => ({ received: [], states: [], quarantined: 0, collapsed: 0, renamed: [] });
 
 /** The envelope being written: who it is attributed to, its header and the raw envelope (kept if quarantined). */
 export interface IncomingRef {
@@ -67,6 +69,11 @@ export class EnvelopeWriter {
     }
     const p: Payload = r.payload;
     if (p.type === 'text') {
+      // The name the sender chose travels inside the encrypted payload; the latest one wins.
+      if (p.name !== undefined && p.name !== store.getContact(contact.username)?.displayName) {
+        store.updateContact(contact.username, { displayName: p.name });
+        out.renamed.push(contact.username);
+      }
       out.received.push(
         store.insertMessage({
           id: ack.id,
@@ -172,4 +179,5 @@ function merge(into: WriteOutcome, from: WriteOutcome): void {
   into.states.push(...from.states);
   into.quarantined += from.quarantined;
   into.collapsed += from.collapsed;
+  into.renamed.push(...from.renamed);
 }

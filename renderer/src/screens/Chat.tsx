@@ -184,7 +184,8 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
       <header className="chat-head">
         <Avatar name={username} />
         <div className="who">
-          <h2 className="name">{username}</h2>
+          <h2 className="name">{detail?.displayName ?? username}</h2>
+          {detail?.displayName && <span className="handle">{username}</span>}
           {detail && (
             <button type="button" className={`verify ${detail.verified ? 'ok' : ''}`} onClick={p.onShowContact} data-testid="verification">
               {detail.keyChangePending ? (

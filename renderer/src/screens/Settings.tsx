@@ -15,6 +15,7 @@ import type { Described } from '../runtime/index.js';
 import { InviteCard } from '../components/InviteCard.js';
 import { useApp } from '../state.js';
 import { copyText } from '../lib/clipboard.js';
+import { DisplayNameForm } from './settings/DisplayNameForm.js';
 import { EmbeddedRelayCard } from './settings/EmbeddedRelayCard.js';
 import { chooseLanguage, LANGUAGES, resolveChoice, savedChoice } from '../i18n/index.js';
 import type { LanguageChoice } from '../i18n/index.js';
@@ -52,6 +53,7 @@ export function SettingsPage({ onClose }: { onClose: () => void }): ReactNode {
               <dd>{profile.vault === 'keychain' ? t('settings.inKeychain') : t('settings.inFile')}</dd>
             </dl>
           </div>
+          <DisplayNameForm />
         </section>
 
         <InviteCard headingLevel={3} />

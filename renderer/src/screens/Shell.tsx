@@ -295,7 +295,8 @@ function ConversationRow({ c, selected, onOpen }: { c: ConversationSummary; sele
       <Avatar name={contact.username} />
       <div className="body">
         <div className="line">
-          <span className="title">{contact.username}</span>
+          <span className="title">{contact.displayName ?? contact.username}</span>
+          {contact.displayName && <span className="handle">{contact.username}</span>}
           {contact.request && (
             <span className="tag" data-testid="request-tag">
               {t('shell.requestTag')}
