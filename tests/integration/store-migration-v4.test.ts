@@ -8,7 +8,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MIGRATIONS, openHistoryStore } from '../../electron/core/store/index.js';
+import { LATEST_VERSION, MIGRATIONS, openHistoryStore } from '../../electron/core/store/index.js';
 import { openHistoryStore as openWithInternals } from '../../electron/core/store/history.js';
 import { StoreError } from '../../electron/core/store/types.js';
 import { dumpTables, openRawDb } from '../helpers/raw-db.js';
@@ -56,11 +56,14 @@ describe('history store: migration v3 → v4 (conversations as the unit)', () =>
 
     const store = openHistoryStore({ path: file, key: KEY });
     try {
-      expect(store.schemaVersion).toBe(4);
+      expect(store.schemaVersion).toBe(LATEST_VERSION);
       store.close();
       const db = openRawDb(file, KEY, { readonly: true });
       const after = dumpTables(db, [...UNCHANGED, 'messages', 'conversations']);
       db.close();
+      // Later migrations run too: v10 adds contacts.display_name, null for every existing contact.
+      expect((after.contacts as Row[]).every((c) => c.display_name === null)).toBe(true);
+      after.contacts = (after.contacts as Row[]).map(({ display_name: _, ...c }) => c);
       for (const t of UNCHANGED) expect(after[t], t).toEqual(before.dump[t]);
 
       // Messages: the same rows, now with their conversation and sender.
@@ -134,7 +137,7 @@ describe('history store: migration v3 → v4 (conversations as the unit)', () =>
     // The untouched database still migrates properly afterwards.
     const store = openHistoryStore({ path: file, key: KEY });
     try {
-      expect(store.schemaVersion).toBe(4);
+      expect(store.schemaVersion).toBe(LATEST_VERSION);
       expect(store.countMessages()).toBe((before.dump.messages as Row[]).length);
     } finally {
       store.close();
