@@ -73,6 +73,8 @@ export interface Settings {
    * default: without TLS nothing authenticates the relay. The UI shows a warning next to it.
    */
   insecureRelay: boolean;
+  /** The name shown to contacts, sent only inside encrypted messages; '' for none (contacts see the username). */
+  displayName: string;
 }
 
 export interface ContactView {
@@ -84,6 +86,8 @@ export interface ContactView {
   request: boolean;
   /** A key change waits for accept/reject; sending is held until then. */
   keyChangePending: boolean;
+  /** The name the contact chose to show, from inside their encrypted messages (never from the relay); null if none. */
+  displayName: string | null;
 }
 
 export interface KeyChangeView {
@@ -102,6 +106,8 @@ export interface ContactDetail extends ContactView {
   keyChanges: KeyChangeView[];
   /** Safety number with the pending new key, when a key change is pending. */
   pendingSafetyNumber: string | null;
+  /** Incoming messages signed by the pending new key, held unopened until the key change is accepted or rejected. */
+  heldMessages: number;
 }
 
 export interface MessageView {

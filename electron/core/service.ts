@@ -189,6 +189,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     messenger.on('message-state', (m) => this.emit('message-state', m));
     messenger.on('contact-key-changed', (m) => this.emit('contact-key-changed', m));
     messenger.on('contacts-changed', (m) => this.emit('contacts-changed', m));
+    messenger.setDisplayName(this.settings.displayName);
     this.active = { contents, keys, store, pool, messenger };
     timer.lap('messenger');
     this.startup = timer;
@@ -499,6 +500,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     const next = applySettingsPatch(this.settings, req);
     writeSettings(this.profile.dir, next);
     this.settings = next;
+    this.active?.messenger.setDisplayName(next.displayName);
     this.emitState();
     return { ...next };
   }

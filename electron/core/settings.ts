@@ -5,12 +5,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Settings } from '../contract/api.js';
+import { displayNameSchema } from './crypto/payload.js';
 import { CoreError } from './messenger/errors.js';
 import { writeFileAtomic } from './profile.js';
 
 export const SETTINGS_FILE = 'settings.json';
 
-export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({ notifications: 'full', theme: 'system', insecureRelay: false });
+export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({ notifications: 'full', theme: 'system', insecureRelay: false, displayName: '' });
 
 /** The settings saved in `profileDir`, or the defaults (a missing or damaged file is not an error). */
 export function readSettings(profileDir: string): Settings {
@@ -21,6 +22,7 @@ export function readSettings(profileDir: string): Settings {
       theme: raw.theme === 'light' || raw.theme === 'dark' ? raw.theme : 'system',
       // Only an explicit true counts: an insecure relay is never allowed by accident.
       insecureRelay: raw.insecureRelay === true,
+      displayName: typeof raw.displayName === 'string' && displayNameSchema.safeParse(raw.displayName).success ? raw.displayName : '',
     };
   } catch {
     return { ...DEFAULT_SETTINGS };
@@ -41,6 +43,14 @@ export function applySettingsPatch(current: Settings, req: Partial<Settings> | u
   if (req?.insecureRelay !== undefined) {
     if (typeof req.insecureRelay !== 'boolean') throw new CoreError('INVALID', 'insecureRelay: true or false');
     next.insecureRelay = req.insecureRelay;
+  }
+  if (req?.displayName !== undefined) {
+    // '' clears it; anything else must be a valid display name once trimmed.
+    const name = typeof req.displayName === 'string' ? req.displayName.trim() : null;
+    if (name === null || (name !== '' && !displayNameSchema.safeParse(name).success)) {
+      throw new CoreError('INVALID', 'displayName: up to 64 characters, no control characters');
+    }
+    next.displayName = name;
   }
   return next;
 }

@@ -17,7 +17,8 @@ export function contentSecurityPolicy(o: { connectSrc?: string[]; devServer?: st
     "default-src 'self'",
     dev ? "script-src 'self' 'unsafe-inline'" : "script-src 'self'",
     dev ? "style-src 'self' 'unsafe-inline'" : "style-src 'self'",
-    "img-src 'self' data:",
+    // QR codes are inline SVG elements, so no data: images (nothing in the renderer needs them).
+    "img-src 'self'",
     "font-src 'self'",
     `connect-src ${connect}`,
     "object-src 'none'",

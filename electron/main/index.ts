@@ -14,6 +14,8 @@ import type { ParleyCore } from './host.js';
 import { forwardEvents, registerIpc } from './ipc.js';
 import type { TrustedOrigins } from './ipc-validate.js';
 import { isAllowedExternalLink } from './links.js';
+import { installUnreadBadge } from './badge.js';
+import type { UnreadBadge } from './badge.js';
 import { buildMenu } from './menu.js';
 import { notificationFor } from './notify.js';
 import { MIN_HEIGHT, MIN_WIDTH, loadBounds, saveBounds } from './window-state.js';
@@ -32,7 +34,8 @@ const trusted: TrustedOrigins = { rendererFileUrl: pathToFileURL(rendererFile).h
 let mainWindow: BrowserWindow | null = null;
 let core: ParleyCore | null = null;
 let desktopLog: DesktopLog | null = null;
-let settings: Settings = { notifications: 'full', theme: 'system', insecureRelay: false };
+let badge: UnreadBadge | null = null;
+let settings: Settings = { notifications: 'full', theme: 'system', insecureRelay: false, displayName: '' };
 
 if (!app.requestSingleInstanceLock()) {
   app.quit();
@@ -124,6 +127,7 @@ async function start(): Promise<void> {
     settings = s.settings;
   });
   core.on('message-received', (m: MessageView) => notify(m));
+  badge = installUnreadBadge(core, () => mainWindow);
   void core.getState().then((s) => (settings = s.settings)).catch(() => undefined);
 
   Menu.setApplicationMenu(buildMenu());
@@ -193,6 +197,8 @@ function createWindow(): void {
   win.on('resize', schedule);
   win.on('move', schedule);
   win.on('close', persist);
+  // The renderer retitles the window when its unread count changes (also after marking a conversation read).
+  win.on('page-title-updated', () => void badge?.refresh());
   win.on('closed', () => {
     mainWindow = null;
   });

@@ -86,6 +86,7 @@ export const IPC_SCHEMAS = {
       notifications: z.enum(['full', 'sender', 'off']).optional(),
       theme: z.enum(['system', 'light', 'dark']).optional(),
       insecureRelay: z.boolean().optional(),
+      displayName: z.string().max(256).optional(),
     }),
   ]),
   getDebugLog: none,

@@ -22,6 +22,9 @@ export function App({ runtime }: { runtime: Runtime }): ReactNode {
   useEffect(() => {
     let lost = false;
     return onBridgeLink((s) => {
+      // Each reconnect attempt reports 'connecting': while the core is lost that is still lost, so the bar (and
+      // "Disconnected") stay up instead of flickering away between attempts.
+      if (s === 'connecting' && lost) return;
       setLink(s);
       if (s === 'lost') lost = true;
       if (s === 'open' && lost) {

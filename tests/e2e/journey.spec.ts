@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
 import type { Browser, BrowserContext, Page } from '@playwright/test';
+import { audit } from './a11y.js';
 import { addContact, bubbles, onboard, safetyNumber, send, shot } from './steps.js';
 import { removeDir, runScript, startPerson, startRelayProcess, tempDir } from './harness.js';
 import type { Person, Relay } from './harness.js';
@@ -70,17 +71,35 @@ test.afterAll(async () => {
 });
 
 test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, key change, restart', async () => {
+  // Twenty screen states are audited by axe in two themes each: seconds apiece, and much more on a shared machine.
+  test.setTimeout(900_000);
   await test.step('both onboard against one relay', async () => {
-    await onboard(a, 'alice', relay.url, true);
-    await expect(a.getByTestId('empty-state')).toContainText('Add a contact by username');
+    await onboard(a, 'alice', relay.url, true, (state) => audit(a, state));
+    await expect(a.getByTestId('empty-state')).toContainText('No conversations yet');
+    // The invite card: the address to copy, the relay's fingerprint, a QR code of both drawn as inline SVG.
+    const invite = a.getByTestId('empty-state').getByRole('region', { name: 'Invite someone' });
+    await expect(invite.getByTestId('invite-address')).toHaveText(`alice @ ${relay.url}`);
+    await expect(invite.getByTestId('invite-fingerprint')).toBeVisible();
+    expect((await invite.getByTestId('invite-fingerprint').innerText()).replace(/\s+/g, '')).toBe(relay.fingerprint);
+    await expect(invite.getByRole('img', { name: 'QR code of your address and the relay fingerprint' })).toBeVisible();
+    expect(await invite.getByTestId('invite-qr').locator('path').getAttribute('d')).toMatch(/^(M\d+ \d+h1v1h-1z)+$/);
+    await expect(a.locator('img[src^="data:"]')).toHaveCount(0);
+    // One label for adding a contact: every button that does it says exactly "Add a contact".
+    for (const b of await a.getByRole('button', { name: /add/i }).all()) await expect(b).toHaveAccessibleName('Add a contact');
     await shot(a, '05-empty-state');
+    await audit(a, 'empty state');
     await onboard(b, 'bob', relay.url, false);
   });
 
   await test.step('they add each other', async () => {
+    await a.getByRole('button', { name: 'Add a contact', exact: true }).first().click();
+    await expect(a.getByTestId('add-contact-dialog')).toBeVisible();
+    await audit(a, 'add-contact dialog');
+    await a.keyboard.press('Escape');
     await addContact(a, 'bob');
     await addContact(b, 'alice');
     await expect(a.getByTestId('conversation')).toHaveCount(1);
+    await audit(a, 'new chat');
   });
 
   await test.step('keyboard: Ctrl+K filters the list, Esc clears, Down opens the first conversation', async () => {
@@ -98,9 +117,12 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
 
   await test.step('safety numbers match on both sides; Alice marks Bob verified', async () => {
     const fromAlice = await safetyNumber(a);
+    // The dialog loads its content after opening; once loaded, focus is on the action it is for.
+    await expect(a.getByRole('button', { name: 'Mark as verified' })).toBeFocused();
     const fromBob = await safetyNumber(b);
     expect(fromAlice).toBe(fromBob);
     await shot(a, '06-safety-number-dialog');
+    await audit(a, 'contact dialog with safety number');
     await a.getByRole('button', { name: 'Mark as verified' }).click();
     await expect(a.getByTestId('verified-pill')).toBeVisible();
     await a.keyboard.press('Escape');
@@ -131,6 +153,29 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     await expect(reply).toBeVisible();
     expect(await reply.innerText()).toContain('Hello Alice.\nTwo lines');
     await expect(bubbles(a).filter({ hasText: 'Hi Bob!' })).toHaveAttribute('data-state', 'delivered');
+    await audit(a, 'chat with messages both ways');
+  });
+
+  await test.step('screen readers: named message items, new messages announced alone, ticks, listbox, headings, landmarks', async () => {
+    const messages = a.getByRole('region', { name: 'Messages' }).getByRole('list');
+    const mine = messages.getByRole('listitem', { name: /^You, \d{2}:\d{2}, delivered: Hi Bob! Parley works\.$/ });
+    await expect(mine).toHaveCount(1);
+    await expect(mine.getByRole('img', { name: 'Delivered' })).toBeVisible();
+    await expect(messages.getByRole('listitem', { name: /^bob, \d{2}:\d{2}: Hello Alice\.\s+Two lines, one message\.$/ })).toHaveCount(1);
+    // Only the newest incoming message sits in the polite live region; the list itself is not live.
+    const announcer = a.getByTestId('message-announcer');
+    await expect(announcer).toHaveAttribute('aria-live', 'polite');
+    await expect(announcer).toHaveText(/^bob, \d{2}:\d{2}: Hello Alice\.\s+Two lines, one message\.$/);
+    await expect(a.getByTestId('messages')).not.toHaveAttribute('aria-live', /.*/);
+    await expect(a.getByTestId('messages').locator('[aria-live]')).toHaveCount(0);
+
+    const list = a.getByRole('listbox', { name: 'Conversations' });
+    await expect(list.getByRole('option', { name: /^bob\b.*Verified/ })).toHaveCount(1);
+    await expect(list.getByRole('button')).toHaveCount(0);
+    await expect(a.getByRole('heading', { level: 1 })).toHaveText(['Parley']);
+    await expect(a.getByRole('heading', { level: 2, name: 'bob', exact: true })).toBeVisible();
+    const side = a.getByRole('complementary', { name: 'Conversations' });
+    await expect(side.getByRole('separator', { name: 'Resize conversation list' })).toHaveCount(1);
   });
 
   await test.step('unread badge while Bob looks at settings', async () => {
@@ -140,6 +185,7 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     await send(a, 'Lunch at 12?');
     await expect(b.getByTestId('unread')).toHaveText('2');
     await shot(b, '07-conversation-list-unread');
+    await audit(b, 'settings with unread conversation');
     await b.getByRole('button', { name: 'Close settings' }).click();
     await expect(bubbles(b).filter({ hasText: 'Lunch at 12?' })).toBeVisible();
     await expect(b.getByTestId('unread')).toHaveCount(0);
@@ -151,9 +197,11 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     await send(a, 'Written while the relay was down.');
     await expect(bubbles(a).filter({ hasText: 'Written while the relay was down.' })).toHaveAttribute('data-state', 'sending');
     await shot(a, '08-chat-relay-offline-sending');
+    await audit(a, 'relay offline, message sending');
     relay = await relay.restart();
     await expect(a.getByTestId('connection')).toHaveAttribute('data-status', 'online', { timeout: 45_000 });
     await expect(bubbles(b).filter({ hasText: 'Written while the relay was down.' })).toBeVisible({ timeout: 30_000 });
+    await expect(b.getByTestId('message-announcer')).toHaveText(/^alice, \d{2}:\d{2}: Written while the relay was down\.$/);
   });
 
   await test.step('Bob goes offline; what Alice sends meanwhile waits at the relay and arrives when he returns', async () => {
@@ -167,6 +215,7 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     const profile = (await b.getByTestId('me').boundingBox())!;
     expect(profile.y).toBeGreaterThanOrEqual(bar.y + bar.height);
     await shot(b, '14-core-lost-status');
+    await audit(b, 'core lost bar');
     const notes = ['Offline note 1', 'Offline note 2', 'Offline note 3'];
     for (const text of notes) {
       await send(a, text);
@@ -181,6 +230,7 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     await expect(failed).not.toContainText('envelope is');
     await expect(failed.getByRole('button', { name: 'Retry' })).toBeVisible();
     await shot(a, '09-chat-message-states');
+    await audit(a, 'chat with a failed message');
 
     await bob.restart();
     await expect(b.getByTestId('core-link-lost')).toBeHidden({ timeout: 30_000 });
@@ -202,8 +252,11 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     await expect(a.getByLabel(/^Message to /)).toHaveCount(0);
     await expect(a.getByTestId('verification')).toContainText('Safety number changed');
     await shot(a, '10-key-change-banner');
+    await audit(a, 'key-change banner');
     await banner.getByRole('button', { name: 'Compare safety numbers' }).click();
     await expect(a.getByTestId('pending-safety-number')).toBeVisible();
+    await expect(a.getByTestId('pending-safety-number')).toBeFocused();
+    await audit(a, 'key-change compare dialog');
     await a.getByTestId('safety-dialog').getByRole('button', { name: 'Accept new key' }).click();
     await a.keyboard.press('Escape');
     await expect(banner).toBeHidden();
@@ -242,6 +295,7 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     await expect(broken).toContainText('could not be decrypted');
     await expect(broken.locator('.bubble')).toHaveAttribute('title', /.+/);
     await shot(a, '13-message-request-undecryptable');
+    await audit(a, 'message request with an undecryptable message');
     await a.getByRole('region', { name: 'Message request' }).getByRole('button', { name: 'Block' }).click();
     await expect(a.getByTestId('composer-disabled')).toContainText('You blocked mallory');
     await a.getByTestId('conversation').filter({ hasText: 'bob' }).click();
@@ -253,6 +307,8 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
       await expect(a.getByTestId('settings-fingerprint')).toBeVisible({ timeout: 2000 });
     }).toPass({ timeout: 20_000 });
     await shot(a, '11-settings');
+    await expect(a.getByTestId('settings').getByTestId('invite-address')).toHaveText(`alice @ ${relay.url}`);
+    await audit(a, 'settings');
 
     // Identity backup: the bridge host decides where the file goes (the page never names a path).
     await a.getByRole('button', { name: 'Export backup…' }).click();
@@ -267,6 +323,7 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     await embedded.getByLabel('Announce it on the local network').uncheck();
     await embedded.getByRole('button', { name: 'Start relay' }).click();
     await expect(embedded.getByText(/Running at/)).toBeVisible({ timeout: 20_000 });
+    await audit(a, 'settings with the embedded relay running');
     await embedded.getByRole('button', { name: 'Stop relay' }).click();
     await expect(embedded.getByRole('button', { name: 'Start relay' })).toBeVisible({ timeout: 20_000 });
 
@@ -281,6 +338,7 @@ test('Alice and Bob: onboarding, contacts, safety numbers, messages, offline, ke
     await a.emulateMedia({ colorScheme: 'dark' });
     await expect(bubbles(a).first()).toBeVisible();
     await shot(a, '12-chat-dark');
+    await audit(a, 'chat after the key change');
   });
 
   await test.step('no CSP violation or page error on the way', () => {

@@ -14,14 +14,19 @@ export async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
 }
 
-export async function onboard(page: Page, username: string, relayUrl: string, screenshots: boolean): Promise<string> {
+/** Called at each onboarding step with the step's name (the journey audits accessibility there). */
+export type StepCheck = (state: string) => Promise<unknown>;
+
+export async function onboard(page: Page, username: string, relayUrl: string, screenshots: boolean, check?: StepCheck): Promise<string> {
   await expect(page.getByRole('heading', { name: 'Welcome to Parley' })).toBeVisible();
   if (screenshots) await shot(page, '01-onboarding-welcome');
+  await check?.('onboarding: welcome');
   await page.getByRole('button', { name: 'Get started' }).click();
 
   const name = page.getByRole('textbox', { name: 'Username' });
   await name.fill('Al');
   await expect(page.locator('#onb-username-hint')).toHaveText('Use lower-case letters only.');
+  await check?.('onboarding: username with a hint');
   await name.fill(username);
   await expect(page.locator('#onb-username-hint')).toHaveText('Looks good.');
   await page.getByRole('button', { name: 'Continue' }).click();
@@ -35,10 +40,12 @@ export async function onboard(page: Page, username: string, relayUrl: string, sc
   await expect(alert).toContainText('Details: UNREACHABLE');
   await expect(alert).not.toContainText(/websocket|xhr|poll error/i);
   await expect(page.getByRole('button', { name: 'Continue' })).toBeDisabled();
+  await check?.('onboarding: relay unreachable');
   await page.getByLabel('Relay address').fill(relayUrl);
   await page.getByRole('button', { name: 'Test connection' }).click();
   await expect(page.getByTestId('relay-ok')).toContainText(relayUrl);
   if (screenshots) await shot(page, '02-onboarding-relay');
+  await check?.('onboarding: relay tested');
   await page.getByRole('button', { name: 'Continue' }).click();
 
   // Key storage: the system keychain when there is one, otherwise the passphrase file (the UI explains why).
@@ -47,12 +54,14 @@ export async function onboard(page: Page, username: string, relayUrl: string, sc
     await page.getByLabel('Repeat passphrase').fill('correct horse battery');
   }
   if (screenshots) await shot(page, '03-onboarding-key');
+  await check?.('onboarding: key storage');
   await page.getByRole('button', { name: 'Create my keys' }).click();
   await expect(page.getByRole('progressbar')).toBeVisible();
   await expect(page.getByRole('heading', { name: `You are ${username}` })).toBeVisible({ timeout: 60_000 });
   const fp = (await page.getByTestId('own-fingerprint').innerText()).replace(/\s+/g, '');
   expect(fp).toMatch(/^[0-9a-f]{64}$/);
   if (screenshots) await shot(page, '04-onboarding-done');
+  await check?.('onboarding: done');
   await page.getByRole('button', { name: 'Start messaging' }).click();
   await expect(page.getByTestId('me')).toHaveText(username);
   await expect(page.getByTestId('connection')).toHaveAttribute('data-status', 'online');

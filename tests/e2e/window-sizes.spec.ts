@@ -92,6 +92,24 @@ test('one pane below 900 px with a back button; two panes on a wide window', asy
     await expect(dialog).toBeHidden();
   });
 
+  await test.step('emoji in colour: the font stack names the platform emoji fonts, and Chromium draws 👋 with one', async () => {
+    await w.setViewportSize({ width: 1280, height: 800 });
+    const fonts = await w.evaluate(() => getComputedStyle(document.body).fontFamily);
+    for (const f of ['Apple Color Emoji', 'Segoe UI Emoji', 'Noto Color Emoji']) expect(fonts).toContain(f);
+    const bubble = w.getByTestId('message').filter({ hasText: '👋' }).locator('.bubble');
+    await expect(bubble).toBeVisible();
+    // Which fonts really drew the bubble's glyphs (Chromium's own answer, over the DevTools protocol).
+    const cdp = await w.context().newCDPSession(w);
+    await cdp.send('DOM.enable');
+    await cdp.send('CSS.enable');
+    const { root } = await cdp.send('DOM.getDocument', { depth: -1 });
+    const { nodeId } = await cdp.send('DOM.querySelector', { nodeId: root.nodeId, selector: '[data-testid="message"] .bubble' });
+    const used = await cdp.send('CSS.getPlatformFontsForNode', { nodeId });
+    expect(used.fonts.map((f) => f.familyName)).toContain('Noto Color Emoji');
+    await cdp.detach();
+    await shot(w, 'emoji-colour');
+  });
+
   await test.step('200 % zoom: the same one-pane layout, sharp', async () => {
     const z = await open(browser, xavier, { width: 640, height: 400, scale: 2 });
     await z.getByTestId('conversation').filter({ hasText: 'wendy' }).click();

@@ -62,6 +62,8 @@ describe('key change end to end', () => {
     });
     const pending = await bob.getContact({ username: 'alice' });
     expect(pending).toMatchObject({ verified: false, keyChangePending: true, fingerprint: oldFp });
+    // The review banner says how many wait: the count comes from the core.
+    expect(pending.heldMessages).toBe(3);
     // Not shown yet: they are signed by a key Bob has not accepted.
     const before = await bob.loadMessages({ conversation: 'd:alice' });
     expect(before.messages.map((m) => m.body)).not.toContain(texts[0]);
@@ -80,6 +82,7 @@ describe('key change end to end', () => {
     expect(incoming.map((m) => m.body)).toEqual(texts);
     expect(incoming.every((m) => m.state === 'delivered')).toBe(true);
     const detail = await bob.getContact({ username: 'alice' });
+    expect(detail.heldMessages).toBe(0);
     expect(detail.keyChanges).toHaveLength(1);
     expect(detail.keyChanges[0]).toMatchObject({ oldFingerprint: oldFp, newFingerprint: newFp, resolution: 'accepted' });
 

@@ -44,7 +44,7 @@ describe('CSP', () => {
     expect(csp).toMatch(/script-src 'self'(;|$)/);
     expect(csp).toContain("default-src 'self'");
     expect(csp).toContain("connect-src 'self'");
-    expect(csp).toContain("img-src 'self' data:");
+    expect(csp).toContain("img-src 'self';");
     expect(csp).not.toContain('unsafe-inline');
   });
   it('relaxes only for the dev server', () => {

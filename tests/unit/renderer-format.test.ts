@@ -34,12 +34,14 @@ describe('avatars', () => {
     expect(initials('bob.smith')).toBe('BS');
     expect(initials('x_1')).toBe('X1');
   });
-  it('colour follows the fingerprint, so a new key looks different', () => {
-    const a = avatarColor('00aa11' + '0'.repeat(58));
-    const b = avatarColor('ff0033' + '0'.repeat(58));
-    expect(a).not.toBe(b);
-    expect(avatarColor('00aa11' + 'f'.repeat(58))).toBe(a);
-    expect(avatarColor('zz')).toMatch(/^hsl\(/);
+  it('colour follows the username, not the key: the same name always gets the same colour', () => {
+    expect(avatarColor('alice')).toBe(avatarColor('alice'));
+    expect(avatarColor('alice')).not.toBe(avatarColor('bob'));
+    const hues = new Set(['alice', 'bob', 'carol', 'dave', 'erin', 'frank'].map((n) => avatarColor(n)));
+    expect(hues.size).toBeGreaterThan(3);
+    // The old colour came from the fingerprint's first bytes: two names with one such prefix must still differ.
+    expect(avatarColor('00aa11aa')).not.toBe(avatarColor('00aa11bb'));
+    expect(avatarColor('zz')).toMatch(/^hsl\(\d+ 60% (28|36)%\)$/);
   });
 });
 

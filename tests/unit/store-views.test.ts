@@ -23,6 +23,7 @@ describe('store views and error mapping', () => {
       pendingIdentity: null,
       pendingFingerprint: null,
       rejectedFingerprint: null,
+    displayName: null,
     };
     expect(toContactView(rec)).toEqual({
       username: 'alice',
@@ -31,6 +32,7 @@ describe('store views and error mapping', () => {
       blocked: false,
       request: true,
       keyChangePending: false,
+      displayName: null,
     });
     expect(toContactView({ ...rec, pendingFingerprint: 'b'.repeat(64) }).keyChangePending).toBe(true);
   });

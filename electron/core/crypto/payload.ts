@@ -15,7 +15,7 @@ import { attachmentListSchema, canonicalDescriptor, type AttachmentDescriptor } 
 import { randomBytes } from './primitives.js';
 
 export type Payload =
-  | { v: 1; type: 'text'; ts: number; body: string }
+  | { v: 1; type: 'text'; ts: number; body: string; name?: string }
   | { v: 1; type: 'receipt'; ts: number; ids: string[] }
   /** Files with an optional caption (`body` may be empty); PROTOCOL.md §10.2. */
   | { v: 1; type: 'files'; ts: number; body: string; attachments: AttachmentDescriptor[] };
@@ -32,8 +32,21 @@ const bodySchema = z
   .refine((s) => !LONE_SURROGATE.test(s), 'body: lone surrogate')
   .refine((s) => utf8(s).byteLength <= LIMITS.maxTextBytes, `body: more than ${LIMITS.maxTextBytes} UTF-8 bytes`);
 
+/** Characters in a display name (Unicode code points). */
+export const MAX_DISPLAY_NAME = 64;
+
+/**
+ * A display name: 1 … 64 code points, no control characters, no lone surrogates, no leading or trailing white
+ * space. It travels only inside the encrypted payload, so the relay never sees it.
+ */
+export const displayNameSchema = z
+  .string()
+  .refine((s) => s.length > 0 && s === s.trim(), 'name: empty or padded with spaces')
+  .refine((s) => [...s].length <= MAX_DISPLAY_NAME, `name: more than ${MAX_DISPLAY_NAME} characters`)
+  .refine((s) => !/\p{Cc}/u.test(s) && !LONE_SURROGATE.test(s), 'name: control character or lone surrogate');
+
 export const payloadSchema = z.discriminatedUnion('type', [
-  z.object({ v: z.literal(1), type: z.literal('text'), ts: tsSchema, body: bodySchema }).strict(),
+  z.object({ v: z.literal(1), type: z.literal('text'), ts: tsSchema, body: bodySchema, name: displayNameSchema.optional() }).strict(),
   z.object({ v: z.literal(1), type: z.literal('receipt'), ts: tsSchema, ids: z.array(messageIdSchema).min(1).max(MAX_RECEIPT_IDS) }).strict(),
   z.object({ v: z.literal(1), type: z.literal('files'), ts: tsSchema, body: bodySchema, attachments: attachmentListSchema }).strict(),
 ]);
@@ -55,8 +68,9 @@ function toJson(p: Payload): string {
   if (p.type === 'files') {
     return JSON.stringify({ v: p.v, type: p.type, ts: p.ts, body: p.body, attachments: p.attachments.map(canonicalDescriptor) });
   }
+  // `name` is optional and last: a payload without it encodes exactly as before.
   return p.type === 'text'
-    ? JSON.stringify({ v: p.v, type: p.type, ts: p.ts, body: p.body })
+    ? JSON.stringify(p.name === undefined ? { v: p.v, type: p.type, ts: p.ts, body: p.body } : { v: p.v, type: p.type, ts: p.ts, body: p.body, name: p.name })
     : JSON.stringify({ v: p.v, type: p.type, ts: p.ts, ids: p.ids });
 }
 

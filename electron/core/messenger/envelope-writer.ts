@@ -24,9 +24,11 @@ export interface WriteOutcome {
   states: Array<{ id: string; contact: string }>;
   quarantined: number;
   collapsed: number;
+  /** Contacts whose display name changed (payload `name`). */
+  renamed: string[];
 }
 
-export const emptyOutcome = (): WriteOutcome => ({ received: [], states: [], quarantined: 0, collapsed: 0 });
+export const emptyOutcome = (): WriteOutcome => ({ received: [], states: [], quarantined: 0, collapsed: 0, renamed: [] });
 
 /** The envelope being written: who it is attributed to, its header and the raw envelope (kept if quarantined). */
 export interface IncomingRef {
@@ -68,6 +70,11 @@ export class EnvelopeWriter {
     const p: Payload = r.payload;
     // A message with files keeps its caption as the body; its attachments are kept by the attachment store.
     if (p.type === 'text' || p.type === 'files') {
+      // The name the sender chose travels inside the encrypted payload; the latest one wins.
+      if (p.type === 'text' && p.name !== undefined && p.name !== store.getContact(contact.username)?.displayName) {
+        store.updateContact(contact.username, { displayName: p.name });
+        out.renamed.push(contact.username);
+      }
       out.received.push(
         store.insertMessage({
           id: ack.id,
@@ -173,4 +180,5 @@ function merge(into: WriteOutcome, from: WriteOutcome): void {
   into.states.push(...from.states);
   into.quarantined += from.quarantined;
   into.collapsed += from.collapsed;
+  into.renamed.push(...from.renamed);
 }

@@ -411,7 +411,7 @@ export class Ingest implements PendingReopener {
     for (const m of out.received) this.ctx.emit('message-received', toMessageView(m));
     for (const s of out.states) this.ctx.emit('message-state', { id: s.id, conversation: directConversation(s.contact), contact: s.contact, state: 'delivered', error: null });
     const pendingContacts = new Set(prepared.flatMap((p) => (p.kind === 'pending' ? [p.contact.username] : [])));
-    for (const u of pendingContacts) this.ctx.emit('contacts-changed', { username: u });
+    for (const u of new Set([...pendingContacts, ...out.renamed])) this.ctx.emit('contacts-changed', { username: u });
     if (receiptsQueued) void this.d.outbox.flushOutbox();
   }
 

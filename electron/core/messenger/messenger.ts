@@ -36,6 +36,7 @@ export type { Me, MessengerEvents, MessengerOptions, ReceiveDiagnostics, SealerO
 
 export class Messenger extends TypedEmitter<MessengerEvents> {
   private readonly store: HistoryStore;
+  private displayName: string | null = null;
   private crypto: SealerOpener;
   private me: Me;
   private transport: Transport | null = null;
@@ -166,7 +167,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
 
     const id = newMessageId();
     const ts = this.now();
-    const envelope = await this.outbox.seal(c.identity, { v: 1, type: 'text', ts, body: text }, id);
+    const envelope = await this.outbox.seal(c.identity, { v: 1, type: 'text', ts, body: text, ...this.nameField() }, id);
     const held = c.pendingFingerprint !== null;
     const rec = this.store.transaction(() => {
       const m = this.store.insertMessage({
@@ -186,6 +187,15 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     return toMessageView(rec);
   }
 
+  /** The display name to put in text payloads ('' or null: none, contacts see the username). */
+  setDisplayName(name: string | null): void {
+    this.displayName = name ? name : null;
+  }
+
+  private nameField(): { name?: string } {
+    return this.displayName ? { name: this.displayName } : {};
+  }
+
   /** Re-sends a failed message (same id), or makes a waiting one due now. */
   async retryMessage(id: string): Promise<MessageView> {
     const m = this.store.getMessage(id, { direction: 'out' });
@@ -200,7 +210,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     const c = this.requireContact(m.contact);
     if (c.blocked) throw new CoreError('BLOCKED', `${c.username} is blocked; unblock them to send`);
     if (m.body === null) throw new CoreError('INVALID', 'This message has no text to re-send');
-    const envelope = await this.outbox.seal(c.identity, { v: 1, type: 'text', ts: m.sentAt, body: m.body }, m.id);
+    const envelope = await this.outbox.seal(c.identity, { v: 1, type: 'text', ts: m.sentAt, body: m.body, ...this.nameField() }, m.id);
     const rec = this.store.transaction(() => {
       this.store.removeOutbox(id);
       this.store.enqueueOutbox({ envelopeId: id, contact: c.username, kind: 'message', messageId: id, envelope });
@@ -291,6 +301,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
       qrPayload: await safetyQrPayload(this.me.identity, c.identity),
       keyChanges: changes,
       pendingSafetyNumber: c.pendingIdentity ? await safetyNumber(this.me.identity, c.pendingIdentity) : null,
+      heldMessages: this.store.countPendingEnvelopes(username),
     };
   }
 

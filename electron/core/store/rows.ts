@@ -58,6 +58,7 @@ export function contactFromRow(r: Row): ContactRecord {
     pendingIdentity: r.pending_identity == null ? null : parse<PublicIdentity>(r.pending_identity),
     pendingFingerprint: r.pending_fingerprint == null ? null : String(r.pending_fingerprint),
     rejectedFingerprint: r.rejected_fingerprint == null ? null : String(r.rejected_fingerprint),
+    displayName: r.display_name == null ? null : String(r.display_name),
   };
 }
 
@@ -126,6 +127,7 @@ export function toContactView(c: ContactRecord): ContactView {
     blocked: c.blocked,
     request: c.request,
     keyChangePending: c.pendingFingerprint !== null,
+    displayName: c.displayName,
   };
 }
 

@@ -140,15 +140,16 @@ export class SqliteHistoryStore implements HistoryStore {
 
   updateContact(
     username: string,
-    patch: Partial<Pick<ContactRecord, 'verified' | 'blocked' | 'request'>>,
+    patch: Partial<Pick<ContactRecord, 'verified' | 'blocked' | 'request' | 'displayName'>>,
   ): ContactRecord {
     return this.guard('updateContact', () =>
       this.transaction(() => {
         const c = this.mustContact(username, 'updateContact');
-        this.st('UPDATE contacts SET verified = ?, blocked = ?, request = ? WHERE username = ?').run(
+        this.st('UPDATE contacts SET verified = ?, blocked = ?, request = ?, display_name = ? WHERE username = ?').run(
           (patch.verified ?? c.verified) ? 1 : 0,
           (patch.blocked ?? c.blocked) ? 1 : 0,
           (patch.request ?? c.request) ? 1 : 0,
+          patch.displayName !== undefined ? patch.displayName : c.displayName,
           username,
         );
         return this.mustContact(username, 'updateContact');

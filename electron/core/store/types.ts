@@ -74,6 +74,8 @@ export interface ContactRecord {
   pendingFingerprint: string | null;
   /** Set when the user rejected a key change to this fingerprint (sending stays blocked); cleared on accept. */
   rejectedFingerprint: string | null;
+  /** The display name the contact put in their latest message (payload `name`), or null. */
+  displayName: string | null;
 }
 
 export interface NewContact {
@@ -204,7 +206,7 @@ export interface HistoryStore {
   /** Throws 'EXISTS' if the username is known. */
   addContact(c: NewContact): ContactRecord;
   /** Throws 'NOT_FOUND' for an unknown username. */
-  updateContact(username: string, patch: Partial<Pick<ContactRecord, 'verified' | 'blocked' | 'request'>>): ContactRecord;
+  updateContact(username: string, patch: Partial<Pick<ContactRecord, 'verified' | 'blocked' | 'request' | 'displayName'>>): ContactRecord;
   /**
    * Records a key change: sets the pending identity, clears `verified`, holds the contact's outbox and appends a
    * key-change record with resolution 'pending' (replacing an earlier still-pending one). Returns that record.

@@ -1,13 +1,18 @@
-/** Modal dialog: labelled, focus moves in on open and back on close, Esc closes, Tab stays inside. */
+/**
+ * Modal dialog: labelled, focus moves in on open and back on close, Esc closes, Tab stays inside. A dialog whose
+ * content loads after it opens passes `loading`: once loaded, focus moves to its [data-autofocus] control, unless
+ * the person has already moved focus themselves.
+ */
 import { useEffect, useId, useRef } from 'react';
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { X } from 'lucide-react';
 
-export function Dialog(p: { title: string; onClose: () => void; children: ReactNode; footer?: ReactNode; wide?: boolean; testId?: string }): ReactNode {
+export function Dialog(p: { title: string; onClose: () => void; children: ReactNode; footer?: ReactNode; wide?: boolean; testId?: string; loading?: boolean }): ReactNode {
   const { t } = useTranslation();
   const ref = useRef<HTMLDivElement>(null);
   const titleId = useId();
+  const openingFocus = useRef<HTMLElement | null>(null);
   const onClose = useRef(p.onClose);
   onClose.current = p.onClose;
 
@@ -16,6 +21,7 @@ export function Dialog(p: { title: string; onClose: () => void; children: ReactN
     const el = ref.current;
     const first = el?.querySelector<HTMLElement>('[data-autofocus]') ?? el?.querySelector<HTMLElement>('button, input, textarea, select, [tabindex]');
     first?.focus();
+    openingFocus.current = first ?? null;
     const onKey = (e: KeyboardEvent): void => {
       if (e.key === 'Escape') {
         e.preventDefault();
@@ -40,6 +46,15 @@ export function Dialog(p: { title: string; onClose: () => void; children: ReactN
       prev?.focus?.();
     };
   }, []);
+
+  useEffect(() => {
+    const el = ref.current;
+    if (p.loading || !el) return;
+    const target = el.querySelector<HTMLElement>('[data-autofocus]');
+    const active = document.activeElement;
+    const untouched = active === openingFocus.current || active === document.body || !el.contains(active);
+    if (target && untouched) target.focus();
+  }, [p.loading]);
 
   return (
     <div className="scrim" onMouseDown={(e) => e.target === e.currentTarget && p.onClose()}>

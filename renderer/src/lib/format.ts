@@ -62,12 +62,14 @@ export function initials(username: string): string {
 }
 
 /**
- * Avatar background derived from the identity fingerprint, so a changed key looks different. Hue from the first
- * bytes; saturation and lightness fixed so white initials keep at least 4.5:1 contrast on every hue.
+ * Avatar background derived from the username, so the colour stays with the person: a key change is told in words
+ * (banner, safety number), never by a colour. Hue from an FNV-1a hash of the name; saturation and lightness fixed
+ * so white initials keep at least 4.5:1 contrast on every hue.
  */
-export function avatarColor(fingerprint: string): string {
-  const n = Number.parseInt(fingerprint.slice(0, 6), 16);
-  const hue = Number.isFinite(n) ? n % 360 : 210;
+export function avatarColor(username: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < username.length; i++) h = Math.imul(h ^ username.charCodeAt(i), 0x01000193) >>> 0;
+  const hue = h % 360;
   // Yellow-green hues are lighter at equal HSL lightness; darken them a little more.
   const light = hue >= 40 && hue <= 200 ? 28 : 36;
   return `hsl(${hue} 60% ${light}%)`;

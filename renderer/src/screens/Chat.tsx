@@ -8,7 +8,7 @@ import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { Ban, CircleAlert, Info, Lock, LoaderCircle, Shield, ShieldAlert, ShieldCheck, WifiOff } from 'lucide-react';
-import type { ContactDetail } from '../../../electron/contract/api.js';
+import type { ContactDetail, MessageView } from '../../../electron/contract/api.js';
 import { Avatar } from '../components/Avatar.js';
 import { dayLabel } from '../lib/format.js';
 import { append, fromPage, messageAt, newest, prependPage, update } from '../lib/history.js';
@@ -16,7 +16,7 @@ import type { History } from '../lib/history.js';
 import { rowLayout } from '../lib/timeline.js';
 import { errorText } from '../runtime/index.js';
 import { coalesce } from '../lib/coalesce.js';
-import { Bubble } from './chat/Bubble.js';
+import { Bubble, messageName } from './chat/Bubble.js';
 import { Composer } from './chat/Composer.js';
 import { KeyChangeBanner, KeyChangeLine } from './chat/KeyChange.js';
 import { useApp, useEvent } from '../state.js';
@@ -29,6 +29,15 @@ const PAGE = 200;
  */
 const ROW_ESTIMATE = 48;
 
+/**
+ * Where a message sits relative to a key change in this timeline. Incoming messages count from when this computer
+ * stored them: the messages a new key brought are held until the change is accepted and stored only then, so their
+ * sender's clock (which predates the change being noticed) would put the key-change line after them.
+ */
+function placedAt(m: MessageView): number {
+  return m.direction === 'in' ? (m.receivedAt ?? m.sentAt) : m.sentAt;
+}
+
 export function Chat(p: { username: string; onShowContact: () => void; onChanged: () => void }): ReactNode {
   const { bridge, state, fail } = useApp();
   const { t, i18n } = useTranslation();
@@ -38,6 +47,9 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
   const loadingOlder = useRef(false);
   const scrollRef = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
+  // The polite live region holds only the newest incoming message, so a screen reader announces that message and
+  // not the whole list again.
+  const [announcement, setAnnouncement] = useState('');
   const { username } = p;
 
   const loadDetail = useCallback(() => {
@@ -67,6 +79,7 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
   useEvent('message-received', (m) => {
     if (m.contact !== username) return;
     setTl((t) => (t ? append(t, m) : t));
+    if (m.direction === 'in') setAnnouncement(messageName(m, username, t));
     if (document.visibilityState === 'visible') reader.request();
   });
   useEvent('message-state', (e) => {
@@ -76,7 +89,8 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
 
   const count = tl ? tl.base + tl.size : 0;
   const changes = useMemo(() => (detail?.keyChanges ?? []).slice().sort((a, b) => a.at - b.at), [detail]);
-  const lastAt = (tl && newest(tl)?.sentAt) ?? 0;
+  const last = tl ? newest(tl) : undefined;
+  const lastAt = last ? placedAt(last) : 0;
   const tailChanges = changes.filter((c) => c.at > lastAt);
   const rows = count + (tailChanges.length ? 1 : 0);
 
@@ -176,9 +190,10 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
   return (
     <section className="main" aria-label={t('chat.region', { name: username })} data-testid="chat">
       <header className="chat-head">
-        {detail ? <Avatar name={username} fingerprint={detail.fingerprint} /> : <span className="avatar" style={{ background: 'var(--surface-2)' }} />}
+        <Avatar name={username} />
         <div className="who">
-          <h2 className="name">{username}</h2>
+          <h2 className="name">{detail?.displayName ?? username}</h2>
+          {detail?.displayName && <span className="handle">{username}</span>}
           {detail && (
             <button type="button" className={`verify ${detail.verified ? 'ok' : ''}`} onClick={p.onShowContact} data-testid="verification">
               {detail.keyChangePending ? (
@@ -212,6 +227,7 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
         <KeyChangeBanner
           username={username}
           change={changes.filter((c) => c.resolution === 'pending').at(-1) ?? null}
+          held={detail.heldMessages}
           onCompare={p.onShowContact}
           onAccept={() => contactAction(() => bridge.acceptKeyChange({ username, fingerprint: changes.filter((c) => c.resolution === 'pending').at(-1)?.newFingerprint ?? '' }))}
           onReject={() => contactAction(() => bridge.rejectKeyChange({ username }))}
@@ -235,11 +251,13 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
         </div>
       )}
 
+      <div className="sr-only" aria-live="polite" data-testid="message-announcer">
+        {announcement}
+      </div>
       <div
         className="messages"
         ref={scrollRef}
-        role="log"
-        aria-live="polite"
+        role="region"
         aria-label={t('chat.messages')}
         tabIndex={0}
         data-testid="messages"
@@ -264,12 +282,14 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
             <div className="art" aria-hidden>
               <Lock size={32} />
             </div>
-            <h2>{t('chat.helloTitle', { name: username })}</h2>
+            <h3>{t('chat.helloTitle', { name: username })}</h3>
             <p>{t('chat.helloBody', { name: username })}</p>
           </div>
         )}
         {tl && rows > 0 && (
-          <div style={{ height: virtualizer.getTotalSize(), position: 'relative', width: '100%' }}>
+          // One list: each message, day separator and key-change line is its own item (the virtual row divs between
+          // are generic and do not count as items).
+          <div role="list" style={{ height: virtualizer.getTotalSize(), position: 'relative', width: '100%' }}>
             {items.map((vi) => {
               const m = messageAt(tl, vi.index);
               const key = getItemKey(vi.index);
@@ -294,18 +314,18 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
               const next = messageAt(tl, vi.index + 1);
               const layout = rowLayout(prev ?? (vi.index === 0 ? undefined : m), m, next);
               const sepDay = prev === undefined ? vi.index === 0 : layout.daySeparator;
-              const before = changes.filter((c) => c.at <= m.sentAt && (!prev || c.at > prev.sentAt));
+              const before = changes.filter((c) => c.at <= placedAt(m) && (!prev || c.at > placedAt(prev)));
               return (
                 <div key={key} data-index={vi.index} ref={virtualizer.measureElement} style={style}>
                   {sepDay && (
-                    <div className="day" role="separator">
+                    <div className="day" role="listitem">
                       <span>{dayLabel(m.sentAt, Date.now(), i18n.language, { today: t('time.today'), yesterday: t('time.yesterday') })}</span>
                     </div>
                   )}
                   {before.map((c) => (
                     <KeyChangeLine key={c.at} username={username} change={c} />
                   ))}
-                  <Bubble m={m} groupStart={layout.groupStart || sepDay} groupEnd={layout.groupEnd} onRetry={retry} />
+                  <Bubble m={m} sender={username} groupStart={layout.groupStart || sepDay} groupEnd={layout.groupEnd} onRetry={retry} />
                 </div>
               );
             })}

@@ -2,18 +2,17 @@
 import { useEffect, useState } from 'react';
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
-import QRCode from 'qrcode';
 import { Ban, LoaderCircle, ShieldAlert, ShieldCheck, ShieldOff } from 'lucide-react';
 import type { ContactDetail } from '../../../electron/contract/api.js';
 import { Avatar } from '../components/Avatar.js';
 import { Dialog } from '../components/Dialog.js';
+import { QrCode } from '../components/QrCode.js';
 import { listTime, safetyGroups } from '../lib/format.js';
 import { useApp, useEvent } from '../state.js';
 
 export function ContactDialog(p: { username: string; onClose: () => void; onChanged: () => void }): ReactNode {
   const { bridge, fail, toast } = useApp();
   const [d, setD] = useState<ContactDetail | null>(null);
-  const [qr, setQr] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const { username } = p;
   const { t, i18n } = useTranslation();
@@ -24,11 +23,6 @@ export function ContactDialog(p: { username: string; onClose: () => void; onChan
   useEffect(load, [bridge, username]);
   useEvent('contacts-changed', (e) => e.username === username && load());
   useEvent('contact-key-changed', (e) => e.username === username && load());
-
-  useEffect(() => {
-    if (!d) return;
-    QRCode.toDataURL(d.qrPayload, { errorCorrectionLevel: 'M', margin: 0, width: 320, color: { dark: '#000000', light: '#ffffff' } }).then(setQr, () => setQr(null));
-  }, [d]);
 
   const act = (fn: () => Promise<unknown>, done?: string): void => {
     setBusy(true);
@@ -41,9 +35,49 @@ export function ContactDialog(p: { username: string; onClose: () => void; onChan
       .finally(() => setBusy(false));
   };
 
+  // The actions sit in the dialog's footer, outside the scrolling content, so they stay visible at any window
+  // height (800×600, 640×400) however long the numbers and the key history are.
+  const actions = d && (
+    <div className="row-actions" style={{ justifyContent: 'space-between' }}>
+      <button
+        type="button"
+        className="btn danger"
+        disabled={busy}
+        onClick={() => act(() => bridge.setBlocked({ username, blocked: !d.blocked }), d.blocked ? t('safety.unblocked', { name: username }) : t('safety.blocked', { name: username }))}
+      >
+        <Ban size={16} aria-hidden /> {d.blocked ? t('safety.unblock') : t('chat.block')}
+      </button>
+      <div className="row-actions">
+        {d.keyChangePending ? (
+          <>
+            <button type="button" className="btn" disabled={busy} onClick={() => act(() => bridge.rejectKeyChange({ username }), t('safety.rejectedToast'))}>
+              {t('safety.rejectNew')}
+            </button>
+            <button type="button" className="btn primary" disabled={busy} onClick={() => act(() => bridge.acceptKeyChange({ username, fingerprint: d.keyChanges.filter((k) => k.resolution === 'pending').at(-1)?.newFingerprint ?? '' }), t('safety.acceptedToast'))}>
+              {t('keyChange.accept')}
+            </button>
+          </>
+        ) : d.verified ? (
+          <button type="button" className="btn" disabled={busy} onClick={() => act(() => bridge.setVerified({ username, verified: false }))}>
+            {t('safety.clear')}
+          </button>
+        ) : (
+          <button
+            type="button"
+            className="btn primary"
+            data-autofocus
+            disabled={busy}
+            onClick={() => act(() => bridge.setVerified({ username, verified: true }), t('safety.verifiedToast', { name: username }))}
+          >
+            <ShieldCheck size={16} aria-hidden /> {t('safety.markVerified')}
+          </button>
+        )}
+      </div>
+    </div>
+  );
   const groups = d ? (d.safetyNumberGroups.length === 12 ? d.safetyNumberGroups : safetyGroups(d.safetyNumber)) : [];
   return (
-    <Dialog title={t('safety.title', { name: username })} onClose={p.onClose} wide testId="safety-dialog">
+    <Dialog title={t('safety.title', { name: username })} onClose={p.onClose} wide testId="safety-dialog" loading={!d} footer={actions}>
       {!d ? (
         <p className="muted" style={{ display: 'flex', gap: 8, alignItems: 'center' }} aria-busy="true">
           <LoaderCircle size={16} className="spin" aria-hidden /> {t('safety.loading')}
@@ -51,7 +85,7 @@ export function ContactDialog(p: { username: string; onClose: () => void; onChan
       ) : (
         <>
           <div style={{ display: 'flex', alignItems: 'center', gap: 12 }}>
-            <Avatar name={username} fingerprint={d.fingerprint} size="lg" />
+            <Avatar name={username} size="lg" />
             <div style={{ display: 'flex', flexDirection: 'column', gap: 4 }}>
               <strong style={{ fontSize: 16 }}>{username}</strong>
               {d.keyChangePending ? (
@@ -74,7 +108,7 @@ export function ContactDialog(p: { username: string; onClose: () => void; onChan
           {d.keyChangePending && d.pendingSafetyNumber && (
             <>
               <h3>{t('safety.newNumber')}</h3>
-              <div className="safety pending" data-testid="pending-safety-number" aria-label={t('safety.numberLabel', { digits: safetyGroups(d.pendingSafetyNumber).join(' ') })}>
+              <div className="safety pending" data-testid="pending-safety-number" role="group" tabIndex={-1} data-autofocus aria-label={t('safety.numberLabel', { digits: safetyGroups(d.pendingSafetyNumber).join(' ') })}>
                 {safetyGroups(d.pendingSafetyNumber).map((g, i) => (
                   <span key={i}>{g}</span>
                 ))}
@@ -82,12 +116,14 @@ export function ContactDialog(p: { username: string; onClose: () => void; onChan
               <h3>{t('safety.oldNumber')}</h3>
             </>
           )}
-          <div className="safety" data-testid="safety-number" aria-label={t('safety.numberLabel', { digits: groups.join(' ') })}>
+          <div className="safety" data-testid="safety-number" role="group" aria-label={t('safety.numberLabel', { digits: groups.join(' ') })}>
             {groups.map((g, i) => (
               <span key={i}>{g}</span>
             ))}
           </div>
-          <div className="qr">{qr ? <img src={qr} alt={t('safety.qr', { name: username })} /> : <span className="muted">{t('safety.qrPreparing')}</span>}</div>
+          <div className="qr">
+            <QrCode text={d.qrPayload} label={t('safety.qr', { name: username })} px={160} />
+          </div>
           {d.keyChanges.length > 0 && (
             <div>
               <h3>{t('safety.history')}</h3>
@@ -100,42 +136,6 @@ export function ContactDialog(p: { username: string; onClose: () => void; onChan
               </ul>
             </div>
           )}
-          <div className="row-actions" style={{ justifyContent: 'space-between' }}>
-            <button
-              type="button"
-              className="btn danger"
-              disabled={busy}
-              onClick={() => act(() => bridge.setBlocked({ username, blocked: !d.blocked }), d.blocked ? t('safety.unblocked', { name: username }) : t('safety.blocked', { name: username }))}
-            >
-              <Ban size={16} aria-hidden /> {d.blocked ? t('safety.unblock') : t('chat.block')}
-            </button>
-            <div className="row-actions">
-              {d.keyChangePending ? (
-                <>
-                  <button type="button" className="btn" disabled={busy} onClick={() => act(() => bridge.rejectKeyChange({ username }), t('safety.rejectedToast'))}>
-                    {t('safety.rejectNew')}
-                  </button>
-                  <button type="button" className="btn primary" disabled={busy} onClick={() => act(() => bridge.acceptKeyChange({ username, fingerprint: d.keyChanges.filter((k) => k.resolution === 'pending').at(-1)?.newFingerprint ?? '' }), t('safety.acceptedToast'))}>
-                    {t('keyChange.accept')}
-                  </button>
-                </>
-              ) : d.verified ? (
-                <button type="button" className="btn" disabled={busy} onClick={() => act(() => bridge.setVerified({ username, verified: false }))}>
-                  {t('safety.clear')}
-                </button>
-              ) : (
-                <button
-                  type="button"
-                  className="btn primary"
-                  data-autofocus
-                  disabled={busy}
-                  onClick={() => act(() => bridge.setVerified({ username, verified: true }), t('safety.verifiedToast', { name: username }))}
-                >
-                  <ShieldCheck size={16} aria-hidden /> {t('safety.markVerified')}
-                </button>
-              )}
-            </div>
-          </div>
         </>
       )}
     </Dialog>

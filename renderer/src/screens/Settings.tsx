@@ -12,8 +12,10 @@ import { normalizeRelayUrl } from '../lib/relay-address.js';
 import { ErrorNote } from '../components/ErrorNote.js';
 import { describeCode, describeError, describeReason } from '../runtime/index.js';
 import type { Described } from '../runtime/index.js';
+import { InviteCard } from '../components/InviteCard.js';
 import { useApp } from '../state.js';
 import { copyText } from '../lib/clipboard.js';
+import { DisplayNameForm } from './settings/DisplayNameForm.js';
 import { EmbeddedRelayCard } from './settings/EmbeddedRelayCard.js';
 import { chooseLanguage, LANGUAGES, resolveChoice, savedChoice } from '../i18n/index.js';
 import type { LanguageChoice } from '../i18n/index.js';
@@ -26,18 +28,18 @@ export function SettingsPage({ onClose }: { onClose: () => void }): ReactNode {
     <div className="page" data-testid="settings">
       <div className="page-inner">
         <div style={{ display: 'flex', alignItems: 'center', gap: 12 }}>
-          <h1 style={{ flex: 1 }}>{t('settings.title')}</h1>
+          <h2 className="page-title" style={{ flex: 1 }}>{t('settings.title')}</h2>
           <button type="button" className="icon-btn" aria-label={t('settings.close')} onClick={onClose}>
             <X size={20} aria-hidden />
           </button>
         </div>
 
         <section className="card" aria-labelledby="set-profile">
-          <h2 id="set-profile">
+          <h3 id="set-profile">
             <User size={18} aria-hidden /> {t('settings.profile')}
-          </h2>
+          </h3>
           <div style={{ display: 'flex', gap: 16, alignItems: 'center' }}>
-            <Avatar name={profile.username} fingerprint={profile.fingerprint} size="lg" />
+            <Avatar name={profile.username} size="lg" />
             <dl className="kv" style={{ flex: 1, margin: 0 }}>
               <dt>{t('common.username')}</dt>
               <dd>
@@ -51,17 +53,19 @@ export function SettingsPage({ onClose }: { onClose: () => void }): ReactNode {
               <dd>{profile.vault === 'keychain' ? t('settings.inKeychain') : t('settings.inFile')}</dd>
             </dl>
           </div>
+          <DisplayNameForm />
         </section>
 
+        <InviteCard headingLevel={3} />
         <RelayCard />
         <EmbeddedRelayCard />
         <BackupCard />
         <PreferencesCard />
 
         <section className="card" aria-labelledby="set-about">
-          <h2 id="set-about">
+          <h3 id="set-about">
             <Info size={18} aria-hidden /> {t('settings.about')}
-          </h2>
+          </h3>
           <p>
             <strong>Parley 0.1.0</strong> — {t('settings.aboutBody')}
           </p>
@@ -131,9 +135,9 @@ function RelayCard(): ReactNode {
 
   return (
     <section className="card" aria-labelledby="set-relay">
-      <h2 id="set-relay">
+      <h3 id="set-relay">
         <Wifi size={18} aria-hidden /> {t('relayStep.group')}
-      </h2>
+      </h3>
       <dl className="kv" style={{ margin: 0 }}>
         <dt>{t('settings.status')}</dt>
         <dd>
@@ -221,9 +225,9 @@ function BackupCard(): ReactNode {
 
   return (
     <section className="card" aria-labelledby="set-backup">
-      <h2 id="set-backup">
+      <h3 id="set-backup">
         <KeyRound size={18} aria-hidden /> {t('settings.backup')}
-      </h2>
+      </h3>
       <p className="muted">{t('settings.backupBody')}</p>
       <div className="row-actions">
         <button type="button" className="btn" aria-expanded={mode === 'export'} onClick={() => reset(mode === 'export' ? 'none' : 'export')}>
@@ -300,9 +304,9 @@ function PreferencesCard(): ReactNode {
   return (
     <>
       <section className="card" aria-labelledby="set-notif">
-        <h2 id="set-notif">
+        <h3 id="set-notif">
           <Bell size={18} aria-hidden /> {t('settings.notifications')}
-        </h2>
+        </h3>
         <div className="choices" role="radiogroup" aria-labelledby="set-notif">
           {(
             [
@@ -319,9 +323,9 @@ function PreferencesCard(): ReactNode {
         <p className="muted small">{t('settings.notifNote')}</p>
       </section>
       <section className="card" aria-labelledby="set-theme">
-        <h2 id="set-theme">
+        <h3 id="set-theme">
           <Palette size={18} aria-hidden /> {t('settings.appearance')}
-        </h2>
+        </h3>
         <div className="choices" role="radiogroup" aria-labelledby="set-theme">
           {(
             [
@@ -355,9 +359,9 @@ function LanguageCard(): ReactNode {
   ];
   return (
     <section className="card" aria-labelledby="set-lang">
-      <h2 id="set-lang">
+      <h3 id="set-lang">
         <Languages size={18} aria-hidden /> {t('settings.language')}
-      </h2>
+      </h3>
       <div className="choices" role="radiogroup" aria-labelledby="set-lang">
         {options.map(([v, label]) => (
           <label key={v} className="choice">

@@ -11,6 +11,7 @@ import { ArrowLeft, MessageSquarePlus, Search, Settings as SettingsIcon, ShieldA
 import type { ConversationSummary } from '../../../electron/contract/api.js';
 import { Avatar } from '../components/Avatar.js';
 import { ConnectionStatus } from '../components/ConnectionStatus.js';
+import { InviteCard } from '../components/InviteCard.js';
 import { listTime } from '../lib/format.js';
 import { useApp, useEvent } from '../state.js';
 import { AddContactDialog } from './AddContactDialog.js';
@@ -141,9 +142,12 @@ export function Shell(): ReactNode {
   return (
     // Below 900 px (CSS) one pane shows at a time: the list, or the open conversation/settings with a back button.
     <div className={`app ${view === 'settings' || selected ? 'open' : ''}`}>
+      {/* Heading structure: h1 the app, h2 the column and the open conversation or page, h3 inside them. */}
+      <h1 className="sr-only">{t('shell.windowTitle')}</h1>
       <aside className="side" style={{ width }} aria-label={t('shell.conversations')}>
+        <h2 className="sr-only">{t('shell.conversations')}</h2>
         <div className="profile">
-          <Avatar name={profile.username} fingerprint={profile.fingerprint} />
+          <Avatar name={profile.username} />
           <div className="who">
             <div className="name" data-testid="me">{profile.username}</div>
             <ConnectionStatus connection={state.connection} short />
@@ -187,15 +191,9 @@ export function Shell(): ReactNode {
             {navigator.platform.startsWith('Mac') ? '⌘K' : 'Ctrl K'}
           </span>
         </div>
-        <div
-          className="list"
-          role="listbox"
-          aria-label={t('shell.conversations')}
-          aria-busy={conversations === null}
-          ref={listRef}
-          onKeyDown={onListKey}
-          data-testid="conversation-list"
-        >
+        {/* The listbox holds only options (a screen reader announces "list box, 3 items"); the loading and empty
+            states, with their button, sit beside it. */}
+        <div className="list" ref={listRef} data-testid="conversation-list">
           {conversations === null && <div className="list-empty">{t('shell.loading')}</div>}
           {conversations?.length === 0 && (
             <div className="list-empty">
@@ -212,7 +210,7 @@ export function Shell(): ReactNode {
             </div>
           )}
           {conversations && conversations.length > 0 && (
-            <div style={{ height: listVirtualizer.getTotalSize(), position: 'relative', width: '100%' }} role="presentation">
+            <div style={{ height: listVirtualizer.getTotalSize(), position: 'relative', width: '100%' }} role="listbox" aria-label={t('shell.conversations')} onKeyDown={onListKey}>
               {listVirtualizer.getVirtualItems().map((vi) => {
                 const c = conversations[vi.index]!;
                 return (
@@ -230,22 +228,23 @@ export function Shell(): ReactNode {
             </div>
           )}
         </div>
+        {/* Inside the sidebar landmark: the handle belongs to the column it resizes. */}
+        <button
+          type="button"
+          className="resizer"
+          role="separator"
+          aria-orientation="vertical"
+          aria-label={t('shell.resize')}
+          aria-valuemin={MIN_W}
+          aria-valuemax={MAX_W}
+          aria-valuenow={width}
+          onPointerDown={startDrag}
+          onKeyDown={(e) => {
+            if (e.key === 'ArrowLeft') setWidth((w) => Math.max(MIN_W, w - 16));
+            if (e.key === 'ArrowRight') setWidth((w) => Math.min(MAX_W, w + 16));
+          }}
+        />
       </aside>
-      <button
-        type="button"
-        className="resizer"
-        role="separator"
-        aria-orientation="vertical"
-        aria-label={t('shell.resize')}
-        aria-valuemin={MIN_W}
-        aria-valuemax={MAX_W}
-        aria-valuenow={width}
-        onPointerDown={startDrag}
-        onKeyDown={(e) => {
-          if (e.key === 'ArrowLeft') setWidth((w) => Math.max(MIN_W, w - 16));
-          if (e.key === 'ArrowRight') setWidth((w) => Math.min(MAX_W, w + 16));
-        }}
-      />
       <main className="main">
         <div className="narrow-bar">
           <button
@@ -278,6 +277,7 @@ export function Shell(): ReactNode {
             <button type="button" className="btn primary lg" onClick={() => setAdding(true)}>
               <UserPlus size={16} aria-hidden /> {t('addContact.title')}
             </button>
+            {conversations && conversations.length === 0 && <InviteCard headingLevel={3} />}
           </div>
         )}
       </main>
@@ -323,7 +323,7 @@ function sameRow(a: RowProps, b: RowProps): boolean {
   return (
     a.selected === b.selected && a.onOpen === b.onOpen && a.position === b.position && a.setSize === b.setSize && a.top === b.top &&
     x.unread === y.unread && x.contact.username === y.contact.username && x.contact.fingerprint === y.contact.fingerprint &&
-    x.contact.verified === y.contact.verified && x.contact.request === y.contact.request &&
+    x.contact.verified === y.contact.verified && x.contact.displayName === y.contact.displayName && x.contact.request === y.contact.request &&
     x.contact.keyChangePending === y.contact.keyChangePending && x.contact.blocked === y.contact.blocked &&
     x.lastMessage?.id === y.lastMessage?.id && x.lastMessage?.body === y.lastMessage?.body &&
     x.lastMessage?.state === y.lastMessage?.state && x.lastMessage?.sentAt === y.lastMessage?.sentAt &&
@@ -335,7 +335,6 @@ const ConversationRow = memo(function ConversationRow({ c, selected, onOpen, pos
   const { contact, unread } = c;
   const style: CSSProperties = { position: 'absolute', top: 0, left: 0, transform: `translateY(${top}px)` };
   const { t, i18n } = useTranslation();
-  const label = [contact.username, contact.request ? t('shell.requestTag') : null, contact.verified ? t('chat.verified') : null, unread ? t('shell.unread', { count: unread }) : null];
   return (
     <div
       role="option"
@@ -354,21 +353,23 @@ const ConversationRow = memo(function ConversationRow({ c, selected, onOpen, pos
           onOpen(contact.username);
         }
       }}
-      aria-label={label.filter(Boolean).join(', ')}
     >
-      <Avatar name={contact.username} fingerprint={contact.fingerprint} />
+      {/* The option's accessible name is its visible text (name, tag, shield, time, preview) plus the unread count
+          in words: what a sighted person reads, in the same order. */}
+      <Avatar name={contact.username} />
       <div className="body">
         <div className="line">
-          <span className="title">{contact.username}</span>
+          <span className="title">{contact.displayName ?? contact.username}</span>
+          {contact.displayName && <span className="handle">{contact.username}</span>}
           {contact.request && (
             <span className="tag" data-testid="request-tag">
               {t('shell.requestTag')}
             </span>
           )}
           {contact.keyChangePending ? (
-            <ShieldAlert size={14} className="warn-icon" aria-label={t('chat.changed')} />
+            <ShieldAlert size={14} className="warn-icon" role="img" aria-label={t('chat.changed')} />
           ) : contact.verified ? (
-            <ShieldCheck size={14} className="shield" aria-label={t('chat.verified')} />
+            <ShieldCheck size={14} className="shield" role="img" aria-label={t('chat.verified')} />
           ) : null}
           {c.lastMessage && <span className="time">{listTime(c.lastMessage.sentAt, Date.now(), i18n.language)}</span>}
         </div>
@@ -377,9 +378,12 @@ const ConversationRow = memo(function ConversationRow({ c, selected, onOpen, pos
             {preview(c, t)}
           </span>
           {unread > 0 && (
-            <span className="badge" data-testid="unread">
-              {unread > 99 ? '99+' : unread}
-            </span>
+            <>
+              <span className="badge" data-testid="unread" aria-hidden>
+                {unread > 99 ? '99+' : unread}
+              </span>
+              <span className="sr-only">{t('shell.unread', { count: unread })}</span>
+            </>
           )}
         </div>
       </div>

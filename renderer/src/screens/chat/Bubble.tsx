@@ -1,6 +1,7 @@
 /** One message bubble with its time and delivery state; failures and unreadable messages in words (errors.*). */
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
+import type { TFunction } from 'i18next';
 import { Check, CheckCheck, CircleAlert, Clock, Lock, RotateCw } from 'lucide-react';
 import type { MessageView } from '../../../../electron/contract/api.js';
 import { clockTime } from '../../lib/format.js';
@@ -28,15 +29,29 @@ function StateIcon({ state }: { state: MessageView['state'] }): ReactNode {
   }
 }
 
-export function Bubble({ m, groupStart, groupEnd, onRetry }: { m: MessageView; groupStart: boolean; groupEnd: boolean; onRetry: (id: string) => void }): ReactNode {
+/**
+ * What a screen reader says for one message, in the order a sighted reader takes it in: who, when, (for your own)
+ * its delivery state, then the text. "You, 21:57, delivered: …" / "bob, 21:58: …". Also the live announcement of a
+ * new incoming message.
+ */
+export function messageName(m: MessageView, sender: string, t: TFunction): string {
+  const time = clockTime(m.sentAt);
+  const body = m.state === 'undecryptable' || m.body === null ? t('message.undecryptableLabel', { reason: describeReason(m.error ?? 'malformed').text }) : m.body;
+  if (m.direction === 'in') return t('message.nameIn', { name: sender, time, body });
+  return t('message.nameOut', { time, state: t(STATE_LABEL[m.state]).toLowerCase(), body });
+}
+
+export function Bubble({ m, sender, groupStart, groupEnd, onRetry }: { m: MessageView; sender: string; groupStart: boolean; groupEnd: boolean; onRetry: (id: string) => void }): ReactNode {
   const { t } = useTranslation();
+  // Each message is one list item named by messageName(); its parts stay readable for someone who moves inside it.
+  const item = { role: 'listitem', 'aria-label': messageName(m, sender, t) } as const;
   const cls = `bubble-wrap ${m.direction} ${groupEnd ? 'ge' : ''}`;
   if (m.state === 'undecryptable' || m.body === null) {
     // The core's reason is for logs; people get the sentence for its code.
     const reason = describeReason(m.error ?? 'malformed').text;
     return (
       <div className={`msg-row ${groupStart ? 'gs' : ''}`}>
-        <div className={cls} data-testid="message" data-state="undecryptable" data-id={m.id}>
+        <div className={cls} data-testid="message" data-state="undecryptable" data-id={m.id} {...item}>
           <div className="bubble undecryptable" title={reason} aria-label={t('message.undecryptableLabel', { reason })} tabIndex={0}>
             <Lock size={14} aria-hidden /> {t('message.undecryptable')}
           </div>
@@ -54,13 +69,13 @@ export function Bubble({ m, groupStart, groupEnd, onRetry }: { m: MessageView; g
   const failure = m.state === 'failed' && m.error ? describeReason(m.error) : null;
   return (
     <div className={`msg-row ${groupStart ? 'gs' : ''}`}>
-      <div className={cls} data-testid="message" data-state={m.state} data-id={m.id}>
+      <div className={cls} data-testid="message" data-state={m.state} data-id={m.id} {...item}>
         <div className={`bubble ${m.state === 'failed' ? 'failed' : ''}`}>{m.body}</div>
         {showMeta && (
           <div className="meta">
             <time dateTime={new Date(m.sentAt).toISOString()}>{clockTime(m.sentAt)}</time>
             {m.direction === 'out' && m.state !== 'failed' && (
-              <span title={t(STATE_LABEL[m.state])} aria-label={t(STATE_LABEL[m.state])} style={{ display: 'inline-flex' }} data-testid="message-state">
+              <span role="img" title={t(STATE_LABEL[m.state])} aria-label={t(STATE_LABEL[m.state])} style={{ display: 'inline-flex' }} data-testid="message-state">
                 <StateIcon state={m.state} />
               </span>
             )}

@@ -9,7 +9,8 @@ export function KeyChangeLine({ username, change }: { username: string; change: 
   const { t } = useTranslation();
   const what = t(`keyChange.${change.resolution}`);
   return (
-    <div className="sysline" role="note" data-testid="key-change-line">
+    // An item of the message list, in time order with the messages it precedes.
+    <div className="sysline" role="listitem" data-testid="key-change-line">
       <span>
         <ShieldAlert size={13} aria-hidden /> {t('keyChange.line', { name: username, time: clockTime(change.at) })} · {what}
       </span>
@@ -17,7 +18,7 @@ export function KeyChangeLine({ username, change }: { username: string; change: 
   );
 }
 
-export function KeyChangeBanner(p: { username: string; change: KeyChangeView | null; onCompare: () => void; onAccept: () => void; onReject: () => void }): ReactNode {
+export function KeyChangeBanner(p: { username: string; change: KeyChangeView | null; held: number; onCompare: () => void; onAccept: () => void; onReject: () => void }): ReactNode {
   const { t } = useTranslation();
   return (
     <div className="banner warn" role="alert" data-testid="key-change-banner">
@@ -28,6 +29,11 @@ export function KeyChangeBanner(p: { username: string; change: KeyChangeView | n
           {t('keyChange.body', { name: p.username })}
           {p.change && ` ${p.change.signedByOld ? t('keyChange.signed') : t('keyChange.unsigned')}`}
         </span>
+        {p.held > 0 && (
+          <strong className="held" data-testid="held-count">
+            {t('keyChange.waiting', { count: p.held })}
+          </strong>
+        )}
         <div className="actions" style={{ marginTop: 8 }}>
           {/* The real check is the primary action; accepting without comparing is possible but not the easy path. */}
           <button type="button" className="btn primary" onClick={p.onCompare}>

@@ -37,9 +37,9 @@ export function EmbeddedRelayCard(): ReactNode {
     t('settings.inviteText', { url: i.relayUrl ?? '', fingerprint: i.relayFingerprint ? fingerprintGroups(i.relayFingerprint).join(' ') : '', code: i.code });
   return (
     <section className="card" aria-labelledby="set-embedded">
-      <h2 id="set-embedded">
+      <h3 id="set-embedded">
         <Server size={18} aria-hidden /> {t('settings.embedded')}
-      </h2>
+      </h3>
       {r.running ? (
         <>
           <p>
