@@ -11,11 +11,22 @@
 import { z } from 'zod';
 import { fromUtf8, LIMITS, messageIdSchema, toB64u, utf8 } from '../../../relay/protocol/index.js';
 import { PayloadError } from './errors.js';
+import {
+  canonicalJson,
+  groupChangePayloadSchema,
+  groupScopeFields,
+  groupStatePayloadSchema,
+  type GroupChangePayload,
+  type GroupStatePayload,
+} from './group-payload.js';
 import { randomBytes } from './primitives.js';
 
 export type Payload =
-  | { v: 1; type: 'text'; ts: number; body: string }
-  | { v: 1; type: 'receipt'; ts: number; ids: string[] };
+  /** `g`: the group (absent = the direct conversation with the sender); `m`: the group message id (group-payload.ts). */
+  | { v: 1; type: 'text'; ts: number; body: string; g?: string; m?: string }
+  | { v: 1; type: 'receipt'; ts: number; ids: string[] }
+  | GroupChangePayload
+  | GroupStatePayload;
 
 /** Message ids per read receipt (≈ 25 KiB of JSON: the 32 KiB bucket). */
 export const MAX_RECEIPT_IDS = 1024;
@@ -30,8 +41,10 @@ const bodySchema = z
   .refine((s) => utf8(s).byteLength <= LIMITS.maxTextBytes, `body: more than ${LIMITS.maxTextBytes} UTF-8 bytes`);
 
 export const payloadSchema = z.discriminatedUnion('type', [
-  z.object({ v: z.literal(1), type: z.literal('text'), ts: tsSchema, body: bodySchema }).strict(),
+  z.object({ v: z.literal(1), type: z.literal('text'), ts: tsSchema, body: bodySchema, ...groupScopeFields }).strict(),
   z.object({ v: z.literal(1), type: z.literal('receipt'), ts: tsSchema, ids: z.array(messageIdSchema).min(1).max(MAX_RECEIPT_IDS) }).strict(),
+  groupChangePayloadSchema,
+  groupStatePayloadSchema,
 ]);
 
 /** Smallest bucket (power of two, ≥ minBucket) holding `n` bytes, or null when n > maxBucket. */
@@ -48,9 +61,14 @@ export function isBucket(n: number): boolean {
 
 /** Canonical JSON of a payload (fixed key order). */
 function toJson(p: Payload): string {
-  return p.type === 'text'
-    ? JSON.stringify({ v: p.v, type: p.type, ts: p.ts, body: p.body })
-    : JSON.stringify({ v: p.v, type: p.type, ts: p.ts, ids: p.ids });
+  if (p.type === 'text') {
+    // Without g/m exactly the v1 text encoding (older clients' strict decoders keep working for direct messages).
+    return p.g === undefined && p.m === undefined
+      ? JSON.stringify({ v: p.v, type: p.type, ts: p.ts, body: p.body })
+      : JSON.stringify({ v: p.v, type: p.type, ts: p.ts, body: p.body, g: p.g, m: p.m });
+  }
+  if (p.type === 'receipt') return JSON.stringify({ v: p.v, type: p.type, ts: p.ts, ids: p.ids });
+  return canonicalJson(p);
 }
 
 /**

@@ -36,8 +36,17 @@ export interface IncomingRef {
   receivedAt: number;
 }
 
+/** Groups on the receive path (groups-receive.ts); the writer hands it what concerns a group. */
+export interface GroupSink {
+  receive(ref: IncomingRef, p: Payload, now: number, out: WriteOutcome): boolean;
+  receipt(from: string, id: string): boolean;
+}
+
 export class EnvelopeWriter {
-  constructor(private readonly ctx: MessengerContext) {}
+  constructor(
+    private readonly ctx: MessengerContext,
+    private readonly groups: GroupSink | null = null,
+  ) {}
 
   /**
    * Inside the chunk's transaction: runs `write` in a savepoint; if it throws, quarantines the envelope. Merges
@@ -66,6 +75,8 @@ export class EnvelopeWriter {
       return;
     }
     const p: Payload = r.payload;
+    if (this.groups?.receive(ref, p, now, out)) return;
+    if (p.type === 'group-change' || p.type === 'group-state') return;
     if (p.type === 'text') {
       out.received.push(
         store.insertMessage({
@@ -83,6 +94,7 @@ export class EnvelopeWriter {
     }
     for (const id of p.ids) {
       const m = store.getMessage(id, { contact: contact.username, direction: 'out' });
+      if (!m && this.groups?.receipt(contact.username, id)) continue;
       if (!m || (m.state !== 'sending' && m.state !== 'sent')) continue;
       store.setMessageState(id, { contact: contact.username, direction: 'out' }, 'delivered', null);
       store.removeOutbox(id);
