@@ -189,6 +189,8 @@ export class Groups implements GroupOutboxHooks {
 
   /** Sends a text to every current member but us. Returns our message (delivery per member in `deliveries`). */
   async sendText(id: string, text: string): Promise<MessageView> {
+    if (typeof text !== 'string' || text.trim().length === 0) throw new CoreError('INVALID', 'A message cannot be empty');
+    if (utf8(text).byteLength > LIMITS.maxTextBytes) throw new CoreError('INVALID', `A message can be at most ${LIMITS.maxTextBytes} bytes`);
     const rec = this.require(id);
     if (!rec.active) throw new CoreError('INVALID', `You are no longer a member of #${id}`);
     if (rec.request) this.ctx.store.groups.updateGroup(id, { request: false });
@@ -246,6 +248,11 @@ export class Groups implements GroupOutboxHooks {
       store.enqueueOutbox({ envelopeId: e.envelopeId, contact: e.members[0]!, kind: 'message', messageId: message?.messageId ?? null, envelope: e.envelope, held: e.held });
       if (message) store.groups.addEnvelope(e.envelopeId, message.group, message.messageId, e.members);
     }
+  }
+
+  /** Resolves once the outbox has sent what is due (the CLI waits for it before exiting). */
+  flush(): Promise<void> {
+    return this.d.outbox.flushOutbox();
   }
 
   info(id: string): GroupInfo {
