@@ -8,7 +8,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MIGRATIONS, openHistoryStore } from '../../electron/core/store/index.js';
+import { LATEST_VERSION, MIGRATIONS, openHistoryStore } from '../../electron/core/store/index.js';
 import { openHistoryStore as openWithInternals } from '../../electron/core/store/history.js';
 import { StoreError } from '../../electron/core/store/types.js';
 import { dumpTables, openRawDb } from '../helpers/raw-db.js';
@@ -56,7 +56,7 @@ describe('history store: migration v3 → v4 (conversations as the unit)', () =>
 
     const store = openHistoryStore({ path: file, key: KEY });
     try {
-      expect(store.schemaVersion).toBe(4);
+      expect(store.schemaVersion).toBe(LATEST_VERSION); // v4 and every later migration applied
       store.close();
       const db = openRawDb(file, KEY, { readonly: true });
       const after = dumpTables(db, [...UNCHANGED, 'messages', 'conversations']);
@@ -134,7 +134,7 @@ describe('history store: migration v3 → v4 (conversations as the unit)', () =>
     // The untouched database still migrates properly afterwards.
     const store = openHistoryStore({ path: file, key: KEY });
     try {
-      expect(store.schemaVersion).toBe(4);
+      expect(store.schemaVersion).toBe(LATEST_VERSION); // v4 and every later migration applied
       expect(store.countMessages()).toBe((before.dump.messages as Row[]).length);
     } finally {
       store.close();
