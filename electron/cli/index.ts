@@ -23,9 +23,15 @@ Commands:
   whoami                     your username, fingerprint, relay and where the keys are
   add <username>             look a user up on the relay and pin their identity
   contacts                   list contacts (verified, blocked, request, key change pending)
-  send <username> <text>     send a message (queued and retried if the relay is unreachable)
+  send <ref> <text>          send a message to <username> or #<groupId> (queued and retried if the relay is unreachable)
   listen                     print received messages and events as JSON lines until interrupted
-  history <username>         print the latest messages of a conversation (--limit N, --json)
+  history <ref>              print the latest messages of a conversation: <username> or #<groupId> (--limit N, --json)
+  group-create <name> <username>...   create a group (prints group #<groupId>); you are its admin
+  group-add|group-remove <#groupId> <username>...   add / remove members (admins)
+  group-admin <#groupId> <username>   make a member admin; group-rename <#groupId> <name>
+  group-leave <#groupId>     leave a group
+  group-info <#groupId>      name, version, members with roles (--json adds events and counts)
+  groups                     list your groups
   verify <username>          show the safety number of you and <username>; with --confirm <60 digits> (or the
                              digits typed at the prompt on a terminal) that match it, mark them verified
   accept-key <username> [fp] accept a contact's new key [only if it is still fingerprint fp] (re-opens held messages)

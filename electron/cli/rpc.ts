@@ -12,7 +12,9 @@ import { z } from 'zod';
 import { formatSafetyNumber } from '../../relay/protocol/index.js';
 import { errorCode, errorMessage } from '../core/messenger/errors.js';
 import type { ParleyService } from '../core/service.js';
+import { refConversation } from './commands/groups.js';
 import { confirmSafetyNumber } from './confirm.js';
+import { groupMethods } from './rpc-groups.js';
 
 /** JSON-RPC 2.0 error codes (the spec's, plus -32000 for a command that failed in the core). */
 export const RPC_ERRORS = { parse: -32700, invalidRequest: -32600, methodNotFound: -32601, invalidParams: -32602, command: -32000 } as const;
@@ -66,13 +68,13 @@ const METHODS: Record<string, Method> = {
   // Returns as soon as the message is sealed and stored (state 'sending', or 'queued' when offline); its later
   // states ('sent', 'delivered', 'failed') arrive as `state` notifications with the same id.
   send: async (svc, p) => {
-    const { to, text } = parse(z.object({ to: username, text: z.string().min(1) }).strict(), p);
-    const m = await svc.sendMessage({ conversation: `d:${to}`, text });
+    const { to, text } = parse(z.object({ to: z.string().min(1).max(70), text: z.string().min(1) }).strict(), p);
+    const m = await svc.sendMessage({ conversation: refConversation(to), text });
     return { id: m.id, state: m.state };
   },
   history: async (svc, p) => {
-    const { username: u, limit } = parse(z.object({ username, limit: z.number().int().min(1).max(500).optional() }).strict(), p);
-    return (await svc.loadMessages({ conversation: `d:${u}`, limit: limit ?? 50 })).messages;
+    const { username: u, limit } = parse(z.object({ username: z.string().min(1).max(70), limit: z.number().int().min(1).max(500).optional() }).strict(), p);
+    return (await svc.loadMessages({ conversation: refConversation(u), limit: limit ?? 50 })).messages;
   },
   verify: async (svc, p) => {
     const { username: u, confirm } = parse(z.object({ username, confirm: z.string().max(200).optional() }).strict(), p);
@@ -111,6 +113,7 @@ const METHODS: Record<string, Method> = {
   },
   // Notifications are always on in rpc mode: `listen` only confirms it, so a `listen` script ports unchanged.
   listen: async (_svc, p) => (parse(noParams, p), { listening: true }),
+  ...groupMethods(parse),
 };
 
 /** Commands that set a profile up: they need a profile without an identity, which rpc (already unlocked) is not. */

@@ -30,6 +30,10 @@ export class LazyPool implements SealerOpener {
     return this.get().seal(o);
   }
 
+  sign(label: string, data: Uint8Array): Promise<Uint8Array> {
+    return this.get().sign(label, data);
+  }
+
   async close(): Promise<void> {
     const p = this.pool;
     this.pool = null;

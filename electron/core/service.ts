@@ -21,6 +21,8 @@
  */
 import { formatFingerprint, usernameSchema } from '../../relay/protocol/index.js';
 import { directContactOf } from './messenger/conversation-ref.js';
+import { loadIn, markReadIn, sendIn } from './messenger/conversation-ops.js';
+import type { Groups } from './messenger/groups.js';
 import type {
   AppState,
   ConnectionState,
@@ -258,6 +260,11 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     return this.ready().then((a) => a.messenger);
   }
 
+  /** Group chats (create, change, info): the CLI and RPC call them directly (messenger/groups.ts). */
+  async groups(): Promise<Groups> {
+    return (await this.messenger).groups;
+  }
+
   /** Resolves when authenticated with the relay. */
   async waitOnline(timeoutMs = 15_000): Promise<void> {
     await this.ready();
@@ -424,11 +431,11 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   }
 
   async loadMessages(req: { conversation: ConversationId; before?: number | null; limit?: number }): Promise<MessagePage> {
-    return (await this.messenger).loadMessages(directContactOf(req?.conversation), req.before, req.limit);
+    return loadIn(await this.messenger, req?.conversation, req?.before, req?.limit);
   }
 
   async sendMessage(req: { conversation: ConversationId; text: string }): Promise<MessageView> {
-    const m = await (await this.messenger).sendText(directContactOf(req?.conversation), req.text);
+    const m = await sendIn(await this.messenger, req?.conversation, req?.text);
     this.log(`message ${m.id} ${m.state}`, { level: 'debug' });
     return m;
   }
@@ -438,7 +445,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   }
 
   async markRead(req: { conversation: ConversationId }): Promise<void> {
-    (await this.messenger).markRead(directContactOf(req?.conversation));
+    markReadIn(await this.messenger, req?.conversation);
   }
 
   async deleteMessage(req: { id: string }): Promise<void> {

@@ -4,11 +4,13 @@ import { EXIT, need, type Args } from '../args.js';
 import { formatMessage, jsonLine, out } from '../output.js';
 import { errorCode } from '../../core/messenger/errors.js';
 import { serveRpc } from '../rpc.js';
+import { refConversation } from './groups.js';
 import type { CliCommand } from './types.js';
 
 async function sendCommand(svc: ParleyService, a: Args): Promise<number> {
-  const [username, ...words] = need(a.rest, 2, '<username> <text>');
+  const [username, ...words] = need(a.rest, 2, '<username|#groupId> <text>');
   const text = words.join(' ');
+  const conversation = refConversation(username!);
   let online = true;
   try {
     await svc.waitOnline(a.timeoutMs);
@@ -22,10 +24,10 @@ async function sendCommand(svc: ParleyService, a: Args): Promise<number> {
       if (s.id === pendingId && s.state !== 'sending') resolve(s);
     });
   });
-  const m = await svc.sendMessage({ conversation: `d:${username!}`, text });
+  const m = await svc.sendMessage({ conversation, text });
   pendingId = m.id;
   if (online) {
-    const fresh = await svc.loadMessages({ conversation: `d:${username!}`, limit: 50 });
+    const fresh = await svc.loadMessages({ conversation, limit: 50 });
     const now = fresh.messages.find((x) => x.id === m.id);
     const result =
       now && now.state !== 'sending'
@@ -88,8 +90,9 @@ async function rpcCommand(svc: ParleyService, a: Args): Promise<number> {
 }
 
 async function historyCommand(svc: ParleyService, a: Args): Promise<number> {
-  const [username] = need(a.rest, 1, '<username>');
-  const page = await svc.loadMessages({ conversation: `d:${username!}`, limit: a.limit ?? 50 });
+  const [username] = need(a.rest, 1, '<username|#groupId>');
+  const conversation = refConversation(username!);
+  const page = await svc.loadMessages({ conversation, limit: a.limit ?? 50 });
   for (const m of page.messages) {
     if (a.json) jsonLine(m);
     else out(formatMessage(m));

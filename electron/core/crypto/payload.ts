@@ -12,13 +12,30 @@ import { z } from 'zod';
 import { fromUtf8, LIMITS, messageIdSchema, toB64u, utf8 } from '../../../relay/protocol/index.js';
 import { PayloadError } from './errors.js';
 import { attachmentListSchema, canonicalDescriptor, type AttachmentDescriptor } from '../attachments/descriptor.js';
+import {
+  canonicalJson,
+  groupChangePayloadSchema,
+  groupScopeFields,
+  groupStatePayloadSchema,
+  type GroupChangePayload,
+  type GroupStatePayload,
+} from './group-payload.js';
 import { randomBytes } from './primitives.js';
 
+/** `g`: the group (absent = the direct conversation with the sender); `m`: the group message id (group-payload.ts). */
+interface GroupScope {
+  g?: string;
+  m?: string;
+}
+
 export type Payload =
-  | { v: 1; type: 'text'; ts: number; body: string; name?: string }
+  /** `name`: the sender's display name (optional, PROTOCOL.md §6.1). */
+  | ({ v: 1; type: 'text'; ts: number; body: string; name?: string } & GroupScope)
   | { v: 1; type: 'receipt'; ts: number; ids: string[] }
   /** Files with an optional caption (`body` may be empty); PROTOCOL.md §10.2. */
-  | { v: 1; type: 'files'; ts: number; body: string; attachments: AttachmentDescriptor[] };
+  | ({ v: 1; type: 'files'; ts: number; body: string; attachments: AttachmentDescriptor[] } & GroupScope)
+  | GroupChangePayload
+  | GroupStatePayload;
 
 /** Message ids per read receipt (≈ 25 KiB of JSON: the 32 KiB bucket). */
 export const MAX_RECEIPT_IDS = 1024;
@@ -46,9 +63,11 @@ export const displayNameSchema = z
   .refine((s) => !/\p{Cc}/u.test(s) && !LONE_SURROGATE.test(s), 'name: control character or lone surrogate');
 
 export const payloadSchema = z.discriminatedUnion('type', [
-  z.object({ v: z.literal(1), type: z.literal('text'), ts: tsSchema, body: bodySchema, name: displayNameSchema.optional() }).strict(),
+  z.object({ v: z.literal(1), type: z.literal('text'), ts: tsSchema, body: bodySchema, ...groupScopeFields, name: displayNameSchema.optional() }).strict(),
   z.object({ v: z.literal(1), type: z.literal('receipt'), ts: tsSchema, ids: z.array(messageIdSchema).min(1).max(MAX_RECEIPT_IDS) }).strict(),
-  z.object({ v: z.literal(1), type: z.literal('files'), ts: tsSchema, body: bodySchema, attachments: attachmentListSchema }).strict(),
+  z.object({ v: z.literal(1), type: z.literal('files'), ts: tsSchema, body: bodySchema, attachments: attachmentListSchema, ...groupScopeFields }).strict(),
+  groupChangePayloadSchema,
+  groupStatePayloadSchema,
 ]);
 
 /** Smallest bucket (power of two, ≥ minBucket) holding `n` bytes, or null when n > maxBucket. */
@@ -65,13 +84,18 @@ export function isBucket(n: number): boolean {
 
 /** Canonical JSON of a payload (fixed key order). */
 function toJson(p: Payload): string {
-  if (p.type === 'files') {
-    return JSON.stringify({ v: p.v, type: p.type, ts: p.ts, body: p.body, attachments: p.attachments.map(canonicalDescriptor) });
+  if (p.type === 'text' || p.type === 'files') {
+    // Optional fields only when present, in this order: without them exactly the v1 text encoding (older clients'
+    // strict decoders keep working for direct messages).
+    const o: Record<string, unknown> = { v: p.v, type: p.type, ts: p.ts, body: p.body };
+    if (p.type === 'files') o.attachments = p.attachments.map(canonicalDescriptor);
+    if (p.g !== undefined) o.g = p.g;
+    if (p.m !== undefined) o.m = p.m;
+    if (p.type === 'text' && p.name !== undefined) o.name = p.name;
+    return JSON.stringify(o);
   }
-  // `name` is optional and last: a payload without it encodes exactly as before.
-  return p.type === 'text'
-    ? JSON.stringify(p.name === undefined ? { v: p.v, type: p.type, ts: p.ts, body: p.body } : { v: p.v, type: p.type, ts: p.ts, body: p.body, name: p.name })
-    : JSON.stringify({ v: p.v, type: p.type, ts: p.ts, ids: p.ids });
+  if (p.type === 'receipt') return JSON.stringify({ v: p.v, type: p.type, ts: p.ts, ids: p.ids });
+  return canonicalJson(p);
 }
 
 /**

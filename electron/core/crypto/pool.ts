@@ -242,6 +242,11 @@ export class CryptoPool {
     return this.call({ op: 'seal', recipients: o.recipients, payload: o.payload, ...(o.id !== undefined ? { msgId: o.id } : {}) });
   }
 
+  /** Ed25519 signature over signingInput(label, data) with the pool's identity (group changes, snapshots). */
+  sign(label: string, data: Uint8Array): Promise<Uint8Array> {
+    return this.call({ op: 'sign', label, data });
+  }
+
   /** Terminate every worker; pending calls reject. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;

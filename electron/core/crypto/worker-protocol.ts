@@ -9,7 +9,9 @@ export interface WorkerInit {
 
 export type WorkerRequest =
   | { id: number; op: 'open'; envelope: unknown; sender: PublicIdentity }
-  | { id: number; op: 'seal'; recipients: PublicIdentity[]; payload: Payload; msgId?: string };
+  | { id: number; op: 'seal'; recipients: PublicIdentity[]; payload: Payload; msgId?: string }
+  /** Ed25519 over signingInput(label, data): group changes and state snapshots (groups.ts). */
+  | { id: number; op: 'sign'; label: string; data: Uint8Array };
 
 /** An error flattened for postMessage; `reason`/`code` keep OpenError/BackupError/... typed across the boundary. */
 export interface WireErrorShape {
@@ -22,7 +24,7 @@ export interface WireErrorShape {
 export type WorkerResponse =
   | { type: 'ready' }
   | { type: 'init-error'; error: WireErrorShape }
-  | { type: 'result'; id: number; ok: true; value: { envelope: Envelope; payload: Payload } | Envelope }
+  | { type: 'result'; id: number; ok: true; value: { envelope: Envelope; payload: Payload } | Envelope | Uint8Array }
   | { type: 'result'; id: number; ok: false; error: WireErrorShape };
 
 export function toWireError(e: unknown): WireErrorShape {

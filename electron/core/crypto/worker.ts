@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { open, seal } from './envelope.js';
-import { loadIdentity, type IdentityKeys } from './identity.js';
+import { loadIdentity, signLabeled, type IdentityKeys } from './identity.js';
 import { toWireError, type WorkerInit, type WorkerRequest, type WorkerResponse } from './worker-protocol.js';
 
 const port = parentPort;
@@ -26,6 +26,8 @@ port.on('message', (req: WorkerRequest) => {
       if (req.op === 'open') {
         const value = await open({ envelope: req.envelope, me, sender: req.sender });
         post({ type: 'result', id: req.id, ok: true, value });
+      } else if (req.op === 'sign') {
+        post({ type: 'result', id: req.id, ok: true, value: await signLabeled(me, req.label, req.data) });
       } else {
         const value = await seal({ sender: me, recipients: req.recipients, payload: req.payload, ...(req.msgId ? { id: req.msgId } : {}) });
         post({ type: 'result', id: req.id, ok: true, value });

@@ -38,8 +38,17 @@ export interface IncomingRef {
   receivedAt: number;
 }
 
+/** Groups on the receive path (groups-receive.ts); the writer hands it what concerns a group. */
+export interface GroupSink {
+  receive(ref: IncomingRef, p: Payload, now: number, out: WriteOutcome): boolean;
+  receipt(from: string, id: string): boolean;
+}
+
 export class EnvelopeWriter {
-  constructor(private readonly ctx: MessengerContext) {}
+  constructor(
+    private readonly ctx: MessengerContext,
+    private readonly groups: GroupSink | null = null,
+  ) {}
 
   /**
    * Inside the chunk's transaction: runs `write` in a savepoint; if it throws, quarantines the envelope. Merges
@@ -68,6 +77,8 @@ export class EnvelopeWriter {
       return;
     }
     const p: Payload = r.payload;
+    if (this.groups?.receive(ref, p, now, out)) return;
+    if (p.type === 'group-change' || p.type === 'group-state') return;
     // A message with files keeps its caption as the body; its attachments are kept by the attachment store.
     if (p.type === 'text' || p.type === 'files') {
       // The name the sender chose travels inside the encrypted payload; the latest one wins.
@@ -91,6 +102,7 @@ export class EnvelopeWriter {
     }
     for (const id of p.ids) {
       const m = store.getMessage(id, { contact: contact.username, direction: 'out' });
+      if (!m && this.groups?.receipt(contact.username, id)) continue;
       if (!m || (m.state !== 'sending' && m.state !== 'sent')) continue;
       store.setMessageState(id, { contact: contact.username, direction: 'out' }, 'delivered', null);
       store.removeOutbox(id);

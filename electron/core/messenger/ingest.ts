@@ -13,7 +13,7 @@ import { toMessageView } from '../store/history.js';
 import type { ContactRecord } from '../store/types.js';
 import type { LooseDelivered } from '../transport/schemas.js';
 import { AckPump } from './acks.js';
-import { EnvelopeWriter, emptyOutcome, type WriteOutcome } from './envelope-writer.js';
+import { EnvelopeWriter, emptyOutcome, type GroupSink, type WriteOutcome } from './envelope-writer.js';
 import {
   RetryLater,
   type AckItem,
@@ -64,6 +64,8 @@ export interface IngestDeps {
   ctx: MessengerContext;
   senders: SenderResolver;
   outbox: OutboxKick;
+  /** Group payloads and receipts for group messages (groups-receive.ts). */
+  groups?: GroupSink;
 }
 
 export class Ingest implements PendingReopener {
@@ -96,7 +98,7 @@ export class Ingest implements PendingReopener {
 
   constructor(private readonly d: IngestDeps) {
     this.ctx = d.ctx;
-    this.writer = new EnvelopeWriter(d.ctx);
+    this.writer = new EnvelopeWriter(d.ctx, d.groups ?? null);
     this.acks = new AckPump(d.ctx, () => this.retryDrainSoon());
     this.maxOpens = Math.max(1, d.ctx.options.maxOpensInFlight ?? os.availableParallelism());
     this.commitChunk = Math.max(1, d.ctx.options.commitChunk ?? 64);
@@ -284,7 +286,8 @@ export class Ingest implements PendingReopener {
           const receipts = await this.sealReceipts(
             part.flatMap((p, j) => {
               const r = opened[j];
-              return p.kind === 'open' && r && 'payload' in r && r.payload.type === 'text' ? [{ contact: p.contact, id: p.ack.id }] : [];
+              // A group message is acknowledged by its group message id (`m`), shared by all its envelopes.
+              return p.kind === 'open' && r && 'payload' in r && r.payload.type === 'text' ? [{ contact: p.contact, id: r.payload.m ?? p.ack.id }] : [];
             }),
           );
           return { opened, receipts };
@@ -455,7 +458,7 @@ export class Ingest implements PendingReopener {
     const receipts = await this.sealReceipts(
       pending.flatMap((p, i) => {
         const r = results[i]!;
-        return 'payload' in r && r.payload.type === 'text' ? [{ contact: c, id: p.envelopeId }] : [];
+        return 'payload' in r && r.payload.type === 'text' ? [{ contact: c, id: r.payload.m ?? p.envelopeId }] : [];
       }),
     );
     const { store } = this.ctx;

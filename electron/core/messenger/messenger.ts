@@ -27,10 +27,12 @@ import { TypedEmitter } from '../transport/emitter.js';
 import { TransportError } from '../transport/errors.js';
 import type { LooseDelivered } from '../transport/schemas.js';
 import { CoreError } from './errors.js';
+import { Groups } from './groups.js';
+import { GroupReceiver } from './groups-receive.js';
 import { Ingest } from './ingest.js';
 import { Outbox } from './outbox.js';
 import { Trust } from './trust.js';
-import type { Me, MessengerContext, MessengerEvents, MessengerOptions, ReceiveDiagnostics, SealerOpener, Transport } from './types.js';
+import type { GroupOutboxHooks, Me, MessengerContext, MessengerEvents, MessengerOptions, ReceiveDiagnostics, SealerOpener, Transport } from './types.js';
 
 export type { Me, MessengerEvents, MessengerOptions, ReceiveDiagnostics, SealerOpener } from './types.js';
 
@@ -47,6 +49,8 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
   private readonly outbox: Outbox;
   private readonly trust: Trust;
   private readonly ingest: Ingest;
+  /** Group chats: create, change, send, info (groups.ts); their receive side is in the ingest (groups-receive.ts). */
+  readonly groups: Groups;
 
   constructor(private readonly o: MessengerOptions) {
     super();
@@ -69,14 +73,20 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     // Trust and the receive path need each other only through interfaces: trust re-opens pending envelopes via
     // `reopener`, the receive path resolves senders via `senders`; both are wired here.
     let ingest: Ingest | null = null;
-    this.outbox = new Outbox(ctx, { checkContactKey: (u) => this.trust.checkContactKey(u) });
+    const groupHooks: GroupOutboxHooks = {
+      envelopeDone: (id, outcome, error) => this.groups.envelopeDone(id, outcome, error),
+      resealPayload: (id) => this.groups.resealPayload(id),
+    };
+    this.outbox = new Outbox(ctx, { checkContactKey: (u) => this.trust.checkContactKey(u) }, groupHooks);
     this.trust = new Trust({
       ctx,
       reopener: { reopenPending: (c) => ingest!.reopenPending(c) },
       outbox: this.outbox,
       seal: (to, payload, id) => this.outbox.seal(to, payload, id),
+      groups: groupHooks,
     });
-    ingest = new Ingest({ ctx, senders: this.trust, outbox: this.outbox });
+    this.groups = new Groups({ ctx, outbox: this.outbox, ensureContact: (u, fp) => this.ensureMemberContact(u, fp) });
+    ingest = new Ingest({ ctx, senders: this.trust, outbox: this.outbox, groups: new GroupReceiver(ctx) });
     this.ingest = ingest;
   }
 
@@ -278,6 +288,23 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     const c = this.store.addContact({ username: ans.username, identity: checked.identity, fingerprint: checked.fingerprint });
     this.emit('contacts-changed', { username: c.username });
     return toContactView(c);
+  }
+
+  /**
+   * A group member we have no contact for: looked up on the relay and pinned only if the relay serves the key the
+   * group state lists (a message request: we did not choose them). Throws otherwise; that member is then skipped.
+   */
+  private async ensureMemberContact(username: string, fp: string): Promise<ContactRecord> {
+    const t = this.transport;
+    if (!t?.online) throw new CoreError('OFFLINE', `Sending to ${username} needs the relay to look their key up`);
+    const ans = await t.lookup({ username });
+    const checked = await validateIdentity(ans.identity);
+    if (checked.fingerprint !== fp) throw new CoreError('KEY_MISMATCH', `The relay serves another key for ${username} than the group lists`);
+    const known = this.store.getContact(username);
+    if (known) return known;
+    const c = this.store.addContact({ username, identity: checked.identity, fingerprint: fp, request: true });
+    this.emit('contacts-changed', { username });
+    return c;
   }
 
   listContacts(): ContactView[] {

@@ -8,7 +8,7 @@ import type { OutboxItem } from '../store/types.js';
 import { backoffDelay } from '../transport/backoff.js';
 import { TransportError } from '../transport/errors.js';
 import { CoreError } from './errors.js';
-import type { KeyChecker, MessengerContext, OutboxKick } from './types.js';
+import type { GroupOutboxHooks, KeyChecker, MessengerContext, OutboxKick } from './types.js';
 
 export class Outbox implements OutboxKick {
   private flushing = false;
@@ -20,6 +20,8 @@ export class Outbox implements OutboxKick {
   constructor(
     private readonly ctx: MessengerContext,
     private readonly keys: KeyChecker,
+    /** Fan-out envelopes of group messages: their per-member delivery (groups.ts). */
+    private readonly groups: GroupOutboxHooks | null = null,
   ) {}
 
   /** Resolves when the flush in progress (if any) has recorded its outcome. */
@@ -112,6 +114,7 @@ export class Outbox implements OutboxKick {
         return item.messageId ? store.setMessageState(item.messageId, { contact: item.contact, direction: 'out' }, 'failed', reason) : null;
       });
       if (failed) ctx.emit('message-state', { id: failed.id, conversation: failed.conversation, contact: failed.contact, state: 'failed', error: reason });
+      this.groups?.envelopeDone(item.envelopeId, 'failed', reason);
       return 'done';
     }
     const sent = store.transaction(() => {
@@ -122,6 +125,7 @@ export class Outbox implements OutboxKick {
       return store.setMessageState(item.messageId, { contact: item.contact, direction: 'out' }, 'sent', null);
     });
     if (sent) ctx.emit('message-state', { id: sent.id, conversation: sent.conversation, contact: sent.contact, state: 'sent', error: null });
+    this.groups?.envelopeDone(item.envelopeId, 'sent', null);
     return 'done';
   }
 

@@ -22,6 +22,7 @@ import { TransportError } from '../transport/errors.js';
 import { CoreError } from './errors.js';
 import {
   RetryLater,
+  type GroupOutboxHooks,
   type KeyChecker,
   type MessengerContext,
   type OutboxKick,
@@ -36,6 +37,8 @@ export interface TrustDeps {
   reopener: PendingReopener;
   outbox: OutboxKick;
   seal(to: PublicIdentity, payload: Payload, id: string): Promise<Envelope>;
+  /** Held group envelopes are re-sealed from their group message (groups.ts). */
+  groups?: GroupOutboxHooks;
 }
 
 /** Lookups per second of a key-check pass over all contacts (a tenth of the relay's default per-connection budget). */
@@ -226,6 +229,11 @@ export class Trust implements SenderResolver, KeyChecker {
     const resealed = new Map<string, Envelope>();
     for (const item of store.listOutbox(username)) {
       if (item.kind !== 'message' || !item.messageId) continue;
+      const gp = this.d.groups?.resealPayload(item.envelopeId);
+      if (gp) {
+        resealed.set(item.envelopeId, await this.d.seal(before.pendingIdentity, gp, item.envelopeId));
+        continue;
+      }
       const m = store.getMessage(item.messageId, { contact: username, direction: 'out' });
       if (!m || m.body === null) continue;
       resealed.set(item.envelopeId, await this.d.seal(before.pendingIdentity, { v: 1, type: 'text', ts: m.sentAt, body: m.body }, m.id));

@@ -14,6 +14,8 @@ import type { ContactRecord, HistoryStore } from '../store/types.js';
 export interface SealerOpener {
   open(envelope: unknown, sender: PublicIdentity): Promise<{ envelope: Envelope; payload: Payload }>;
   seal(o: { recipients: PublicIdentity[]; payload: Payload; id?: string }): Promise<Envelope>;
+  /** Ed25519 over signingInput(label, data) with our identity (group changes and state snapshots). */
+  sign(label: string, data: Uint8Array): Promise<Uint8Array>;
 }
 
 /**
@@ -85,6 +87,10 @@ export type MessengerEvents = Pick<
 > & {
   /** After each committed batch of incoming envelopes: how many messages were stored in it. */
   'batch-stored': { stored: number; acked: number };
+  /** A group's state or timeline changed (a change applied, a snapshot received, a refusal recorded). */
+  'group-changed': { group: string };
+  /** Delivery of one of our group messages changed for some member. */
+  'group-delivery': { group: string; id: string };
 };
 
 /** What the messenger's parts share: the store, the current identity and relay connection, events and the clock. */
@@ -147,6 +153,13 @@ export class RetryLater extends Error {}
 /** Re-opens the envelopes held for a contact's pending key once the user accepted it (ingest.ts). */
 export interface PendingReopener {
   reopenPending(contact: ContactRecord): Promise<void>;
+}
+
+/** What the outbox tells groups about a fan-out envelope that left the outbox (groups.ts). */
+export interface GroupOutboxHooks {
+  envelopeDone(envelopeId: string, outcome: 'sent' | 'failed', error: string | null): void;
+  /** The payload to re-seal a held group envelope with after a key change is accepted, or null. */
+  resealPayload(envelopeId: string): Payload | null;
 }
 
 /** Looks a contact's key up on the relay (trust.ts); a different key becomes a pending key change. */

@@ -38,6 +38,7 @@ import {
   type PendingEnvelope,
   type QuarantinedEnvelope,
 } from './types.js';
+import { GroupStore } from './groups.js';
 import * as guards from './receive-guards.js';
 import * as outbox from './outbox-queries.js';
 import { directConversation } from '../../contract/api.js';
@@ -46,6 +47,7 @@ type Db = BetterSqlite3.Database;
 
 export class SqliteHistoryStore implements HistoryStore {
   readonly schemaVersion: number;
+  readonly groups: GroupStore;
   private readonly stmts = new Map<string, BetterSqlite3.Statement>();
   private closed = false;
 
@@ -55,6 +57,7 @@ export class SqliteHistoryStore implements HistoryStore {
     schemaVersion: number,
   ) {
     this.schemaVersion = schemaVersion;
+    this.groups = new GroupStore(db, (what, fn) => this.guard(what, fn));
   }
 
   /** The statement cache as a function, for the query modules (receive-guards.ts, outbox-queries.ts). */

@@ -18,6 +18,8 @@ import type {
   MessageView,
 } from '../../contract/api.js';
 
+import type { GroupStore } from './groups.js';
+
 export type { ContactView, ConversationId, ConversationSummary, Direction, KeyChangeView, MessagePage, MessageState, MessageView };
 
 export type StoreErrorCode =
@@ -188,6 +190,8 @@ export interface FailureWindow {
  */
 export interface HistoryStore {
   readonly path: string;
+  /** Groups: state, changes, system lines, group messages, per-member delivery (groups.ts, schema v5). */
+  readonly groups: GroupStore;
   /** PRAGMA user_version after migrations. */
   readonly schemaVersion: number;
 

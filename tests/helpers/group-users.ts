@@ -1,0 +1,76 @@
+/**
+ * Users for group tests over the in-memory relay (Transport seam): real encrypted SQLite, real crypto workers, real
+ * Messenger; only the relay is in memory.
+ */
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { CryptoPool, loadIdentity } from '../../electron/core/crypto/index.js';
+import { Messenger } from '../../electron/core/messenger/messenger.js';
+import type { MessengerEvents } from '../../electron/core/messenger/types.js';
+import { openHistoryStore } from '../../electron/core/store/index.js';
+import { onCleanup, tmpDir } from './core.js';
+import { fixtureIdentity } from './identities.js';
+import type { MemoryRelay, MemoryTransport } from './memory-relay.js';
+
+export type GroupUser = Awaited<ReturnType<typeof groupUser>>;
+
+export async function groupUser(relay: MemoryRelay, username: string, n: number) {
+  const secret = await fixtureIdentity(n);
+  const keys = await loadIdentity(secret);
+  relay.register({ username, identity: keys.public, fingerprint: keys.fingerprint });
+  const store = openHistoryStore({ path: path.join(tmpDir(`grp-${username}`), 'history.db'), key: randomBytes(32).toString('hex') });
+  const pool = new CryptoPool({ secret, size: 1 });
+  const messenger = new Messenger({
+    store,
+    crypto: pool,
+    me: { username, identity: keys.public, fingerprint: keys.fingerprint },
+    keyCheckIntervalMs: 0,
+    keyCheckOnSendMs: 0,
+  });
+  onCleanup(async () => {
+    await messenger.close();
+    await pool.close();
+    store.close();
+  });
+  let transport: MemoryTransport | null = null;
+  const connect = async () => {
+    const t = relay.connect(keys.fingerprint);
+    transport = t;
+    const authed = new Promise<void>((r) => t.on('authenticated', () => r()));
+    messenger.attach(t);
+    await authed;
+    await messenger.drain();
+    await messenger.idle();
+  };
+  const disconnect = () => {
+    messenger.attach(null);
+    transport = null;
+  };
+  return { username, messenger, store, keys, pool, connect, disconnect, transport: () => transport };
+}
+
+export function next<E extends keyof MessengerEvents & string>(m: Messenger, event: E, pred: (p: MessengerEvents[E]) => boolean) {
+  return new Promise<MessengerEvents[E]>((resolve) => {
+    const off = m.on(event, (p) => {
+      if (pred(p)) {
+        off();
+        resolve(p);
+      }
+    });
+  });
+}
+
+/** Waits until `cond` holds, re-checking after each event of `m` (bounded by the test's timeout). */
+export function until(ms: Messenger[], cond: () => boolean): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (cond()) return resolve();
+    const offs: Array<() => void> = [];
+    const check = () => {
+      if (cond()) {
+        for (const o of offs) o();
+        resolve();
+      }
+    };
+    for (const m of ms) for (const e of ['batch-stored', 'group-changed', 'message-state', 'group-delivery'] as const) offs.push(m.on(e, check));
+  });
+}
