@@ -34,12 +34,17 @@ import type {
   RelayInvite,
   KeychainStatus,
   MessagePage,
+  MessagesAround,
+  MessagesAroundRequest,
   MessageView,
   ParleyApi,
   ParleyEvents,
   ProfileInfo,
+  SearchRequest,
+  SearchResults,
   Settings,
 } from '../contract/api.js';
+import { messagesAround, readDraft, search, storeDraft, withDrafts } from './search-and-drafts.js';
 import { Account } from './account.js';
 import type { IdentitySecret } from './crypto/index.js';
 import { CoreError } from './messenger/errors.js';
@@ -400,7 +405,8 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   // ---- conversations ----------------------------------------------------------------------------------------
 
   async listConversations(req: { filter?: string } = {}): Promise<ConversationSummary[]> {
-    return (await this.messenger).listConversations(req?.filter);
+    const a = await this.ready();
+    return withDrafts(a.store, a.messenger.listConversations(req?.filter));
   }
 
   async loadMessages(req: { conversation: ConversationId; before?: number | null; limit?: number }): Promise<MessagePage> {
@@ -427,6 +433,22 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
 
   async deleteConversation(req: { conversation: ConversationId }): Promise<void> {
     (await this.messenger).deleteConversation(directContactOf(req?.conversation));
+  }
+
+  async searchMessages(req: SearchRequest): Promise<SearchResults> {
+    return search((await this.ready()).store, req);
+  }
+
+  async loadMessagesAround(req: MessagesAroundRequest): Promise<MessagesAround> {
+    return messagesAround((await this.ready()).store, req);
+  }
+
+  async saveDraft(req: { conversation: ConversationId; text: string }): Promise<void> {
+    storeDraft((await this.ready()).store, req);
+  }
+
+  async getDraft(req: { conversation: ConversationId }): Promise<{ text: string | null }> {
+    return readDraft((await this.ready()).store, req);
   }
 
   // ---- contacts ---------------------------------------------------------------------------------------------
