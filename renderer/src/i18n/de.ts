@@ -175,6 +175,7 @@ export const de: Catalog = {
     noRelay: "Kein Relay gewählt",
   },
   shell: {
+    draft: "Entwurf: {{text}}",
     conversations: "Unterhaltungen",
     filter: "Unterhaltungen filtern",
     filterLabel: "Unterhaltungen nach Namen filtern",

@@ -177,6 +177,7 @@ export const en = {
     noRelay: "No relay chosen",
   },
   shell: {
+    draft: "Draft: {{text}}",
     conversations: "Conversations",
     filter: "Filter conversations",
     filterLabel: "Filter conversations by name",
