@@ -34,7 +34,7 @@ function body(i: number): string {
   const out: string[] = [];
   for (let k = 0; k < n; k++) out.push(WORDS[(i * 7 + k * 13) % WORDS.length]!);
   out.push(`tok${i % 10_000}`); // rarer words: each in 1 message of 10 000
-  if (i % 5 === 0) out.push(CJK[i % CJK.length]!);
+  if (i % 5 === 0) out.push(CJK[(i / 5) % CJK.length]!);
   if (i % 50 === 0) out.push('🎉');
   return out.join(' ');
 }

@@ -66,7 +66,9 @@ export function searchMessages(st: StoreQuery, req: SearchRequest): SearchHit[] 
     params.push(t.text);
   }
   if (req.conversation !== undefined) {
-    where.push('m.conversation = ?');
+    // Unary + keeps SQLite from driving the query by the conversation index and running one FTS query per message
+    // (measured: minutes on 100 000 messages); the index scan stays first, the conversation a filter.
+    where.push(from.startsWith('messages m') ? 'm.conversation = ?' : '+m.conversation = ?');
     params.push(req.conversation);
   }
   const sql = `SELECT m.seq, m.id, m.conversation, m.sender, m.direction, m.sent_at, m.body FROM ${from}
