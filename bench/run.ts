@@ -15,6 +15,7 @@ import { routingBench } from './routing.js';
 import { queueBench } from './queue.js';
 import { memoryBench } from './memory.js';
 import { historyBench } from './history.js';
+import { searchBench } from './search.js';
 import { rendererBench } from './renderer.js';
 import { cliRpcBench } from './cli-rpc.js';
 import { startupBench } from './startup.js';
@@ -29,6 +30,7 @@ const BENCHES: Array<[string, Bench]> = [
   ['queue', queueBench],
   ['memory', memoryBench],
   ['history', historyBench],
+  ['search', searchBench],
   ['renderer', rendererBench],
   ['cli-rpc', cliRpcBench],
   ['startup', startupBench],
@@ -39,7 +41,7 @@ const BENCHES: Array<[string, Bench]> = [
  * go before the ones that leave it large (backlog's service, routing's 1 000 socket.io clients); measured, queue ran
  * ~20 % slower after routing than before it.
  */
-const RUN_ORDER = ['open', 'seal', 'queue', 'history', 'backlog', 'cli-rpc', 'routing', 'memory', 'renderer', 'startup', 'catchup-ui'];
+const RUN_ORDER = ['open', 'seal', 'queue', 'history', 'search', 'backlog', 'cli-rpc', 'routing', 'memory', 'renderer', 'startup', 'catchup-ui'];
 
 function usage(): string {
   return `usage: npm run bench -- [--quick] [--runs=N] [--markdown] [${BENCHES.map(([n]) => n).join('|')} ...]`;

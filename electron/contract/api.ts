@@ -135,12 +135,75 @@ export interface ConversationSummary {
   contact: ContactView;
   lastMessage: Pick<MessageView, 'id' | 'body' | 'sentAt' | 'direction' | 'state'> | null;
   unread: number;
+  /** The unsent text of this conversation's composer ("Draft: …" in the list), or null. */
+  draft: string | null;
 }
 
 export interface MessagePage {
   messages: MessageView[]; // oldest first
   /** Pass as `before` to load the previous page; null at the start of history. */
   nextCursor: number | null;
+  total: number;
+}
+
+// ---- search, jump to message (searchMessages, loadMessagesAround) ----------------------------------------------
+/** A highlighted part of a snippet: UTF-16 offsets into `text` (JavaScript string indices), end exclusive. */
+export interface HighlightRange {
+  start: number;
+  end: number;
+}
+
+/** Text around the match with the matched words as ranges (never markup: the renderer draws the highlight). */
+export interface SearchSnippet {
+  text: string;
+  ranges: HighlightRange[];
+  /** Text was cut before / after the snippet (the UI shows an ellipsis). */
+  cutStart: boolean;
+  cutEnd: boolean;
+}
+
+export interface SearchHit {
+  conversation: ConversationId;
+  id: string;
+  seq: number;
+  /** Author of an incoming message; null for our own. */
+  sender: string | null;
+  direction: Direction;
+  sentAt: number;
+  snippet: SearchSnippet;
+}
+
+export interface SearchRequest {
+  /** What the user typed (any script); at most 256 characters. Never passed raw to SQLite. */
+  query: string;
+  /** Only this conversation (Ctrl+F); all conversations when omitted (Ctrl+Shift+F). */
+  conversation?: ConversationId;
+  /** Default 50, at most 200. */
+  limit?: number;
+}
+
+/** Newest first; every query word must match (a word matches as a prefix; CJK and emoji as a substring). */
+export interface SearchResults {
+  hits: SearchHit[];
+}
+
+export interface MessagesAroundRequest {
+  conversation: ConversationId;
+  /** The message to open at: its seq, or its id (one of the two). */
+  seq?: number;
+  id?: string;
+  /** Neighbours on each side (default 25, at most 200). */
+  context?: number;
+}
+
+export interface MessagesAround {
+  /** Oldest first, the anchor among them. */
+  messages: MessageView[];
+  anchorSeq: number;
+  /** Pass as `before` to loadMessages for older messages; null at the start of history. */
+  nextCursor: number | null;
+  /** Messages newer than the last one returned exist (the UI reloads the latest page to get back to the end). */
+  hasNewer: boolean;
   total: number;
 }
 
@@ -179,6 +242,13 @@ export interface ParleyApi {
   markRead(req: { conversation: ConversationId }): Promise<void>;
   deleteMessage(req: { id: string }): Promise<void>;
   deleteConversation(req: { conversation: ConversationId }): Promise<void>;
+  /** Full-text search, newest first, with highlighted snippets (contract/search.ts). */
+  searchMessages(req: SearchRequest): Promise<SearchResults>;
+  /** A conversation opened at one message (a search result), with its neighbours. */
+  loadMessagesAround(req: MessagesAroundRequest): Promise<MessagesAround>;
+  /** Keeps the composer's unsent text for a conversation; '' clears it. */
+  saveDraft(req: { conversation: ConversationId; text: string }): Promise<void>;
+  getDraft(req: { conversation: ConversationId }): Promise<{ text: string | null }>;
 
   addContact(req: { username: string }): Promise<ContactView>;
   getContact(req: { username: string }): Promise<ContactDetail>;
@@ -217,7 +287,7 @@ export const METHODS = Object.freeze([
   'getState', 'testRelay', 'discoverRelays', 'createIdentity', 'unlock', 'startEmbeddedRelay', 'stopEmbeddedRelay',
   'createRelayInvite',
   'setRelay', 'listConversations', 'loadMessages', 'sendMessage', 'retryMessage', 'markRead', 'deleteMessage',
-  'deleteConversation', 'addContact', 'getContact', 'setVerified', 'acceptKeyChange', 'rejectKeyChange',
+  'deleteConversation', 'searchMessages', 'loadMessagesAround', 'saveDraft', 'getDraft', 'addContact', 'getContact', 'setVerified', 'acceptKeyChange', 'rejectKeyChange',
   'acceptRequest', 'setBlocked', 'exportIdentity', 'importIdentity', 'updateSettings', 'getDebugLog',
 ] as const satisfies readonly MethodName[]);
 

@@ -36,12 +36,17 @@ import type {
   RelayInvite,
   KeychainStatus,
   MessagePage,
+  MessagesAround,
+  MessagesAroundRequest,
   MessageView,
   ParleyApi,
   ParleyEvents,
   ProfileInfo,
+  SearchRequest,
+  SearchResults,
   Settings,
 } from '../contract/api.js';
+import { messagesAround, readDraft, search, storeDraft, withDrafts } from './search-and-drafts.js';
 import { Account } from './account.js';
 import type { IdentitySecret } from './crypto/index.js';
 import { CoreError } from './messenger/errors.js';
@@ -421,8 +426,8 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   // ---- conversations ----------------------------------------------------------------------------------------
 
   async listConversations(req: { filter?: string } = {}): Promise<ConversationSummary[]> {
-    const messenger = await this.messenger;
-    return this.startup.once('list query', () => messenger.listConversations(req?.filter));
+    const a = await this.ready();
+    return this.startup.once('list query', () => withDrafts(a.store, a.messenger.listConversations(req?.filter)));
   }
 
   /** The last unlock's phases (startup-timings.ts), for the start-up benchmark; not part of the renderer's API. */
@@ -454,6 +459,22 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
 
   async deleteConversation(req: { conversation: ConversationId }): Promise<void> {
     (await this.messenger).deleteConversation(directContactOf(req?.conversation));
+  }
+
+  async searchMessages(req: SearchRequest): Promise<SearchResults> {
+    return search((await this.ready()).store, req);
+  }
+
+  async loadMessagesAround(req: MessagesAroundRequest): Promise<MessagesAround> {
+    return messagesAround((await this.ready()).store, req);
+  }
+
+  async saveDraft(req: { conversation: ConversationId; text: string }): Promise<void> {
+    storeDraft((await this.ready()).store, req);
+  }
+
+  async getDraft(req: { conversation: ConversationId }): Promise<{ text: string | null }> {
+    return readDraft((await this.ready()).store, req);
   }
 
   // ---- contacts ---------------------------------------------------------------------------------------------

@@ -375,6 +375,7 @@ export class SqliteHistoryStore implements HistoryStore {
                 state: r.m_state as MessageState,
               },
         unread: Number(r.v_unread),
+        draft: null, // filled in by the service (drafts.ts listDrafts)
       }));
     });
   }
@@ -482,6 +483,10 @@ export class SqliteHistoryStore implements HistoryStore {
 
   setFailureWindow(contact: string, windowStart: number, w: FailureWindow): void {
     this.guard('setFailureWindow', () => guards.setFailureWindow(this.q, contact, windowStart, w));
+  }
+
+  query<T>(what: string, fn: (st: (sql: string) => BetterSqlite3.Statement) => T): T {
+    return this.guard(what, () => fn(this.q));
   }
 
   // ---- settings ---------------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
  * Conversations are keyed by ConversationId (`d:<username>` for the direct conversation every contact has). Messages carry a global, monotonic `seq`
  * (INTEGER PRIMARY KEY AUTOINCREMENT, never reused) used as the keyset-pagination cursor.
  */
+import type BetterSqlite3 from 'better-sqlite3-multiple-ciphers';
 import type { PublicIdentity, Envelope } from '../../../relay/protocol/index.js';
 import type {
   ContactView,
@@ -21,6 +22,9 @@ import type {
 import type { GroupStore } from './groups.js';
 
 export type { ContactView, ConversationId, ConversationSummary, Direction, KeyChangeView, MessagePage, MessageState, MessageView };
+
+/** The store's cached prepared statement for a SQL text: what the per-domain query modules run on. */
+export type StoreQuery = (sql: string) => BetterSqlite3.Statement;
 
 export type StoreErrorCode =
   /** The key does not open this database (wrong or missing key). The file is left untouched. */
@@ -308,6 +312,13 @@ export interface HistoryStore {
   countQuarantined(): number;
   getFailureWindow(contact: string, windowStart: number): FailureWindow | null;
   setFailureWindow(contact: string, windowStart: number, w: FailureWindow): void;
+
+  // ---- per-domain query modules (search.ts, drafts.ts) ---------------------------------------------------------
+  /**
+   * Runs a query module's function on this connection's cached statements, with the store's error mapping
+   * (StoreError, never a raw SqliteError) and the closed check. `what` names the operation in errors.
+   */
+  query<T>(what: string, fn: (st: StoreQuery) => T): T;
 
   // ---- settings -------------------------------------------------------------------------------------------------
   /** JSON value or undefined. */

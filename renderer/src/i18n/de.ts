@@ -191,6 +191,7 @@ export const de: Catalog = {
     qr: "QR-Code deiner Adresse und des Fingerabdrucks des Relays",
   },
   shell: {
+    draft: "Entwurf: {{text}}",
     conversations: "Unterhaltungen",
     filter: "Unterhaltungen filtern",
     filterLabel: "Unterhaltungen nach Namen filtern",

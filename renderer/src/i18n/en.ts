@@ -193,6 +193,7 @@ export const en = {
     qr: "QR code of your address and the relay fingerprint",
   },
   shell: {
+    draft: "Draft: {{text}}",
     conversations: "Conversations",
     filter: "Filter conversations",
     filterLabel: "Filter conversations by name",

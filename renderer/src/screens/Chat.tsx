@@ -338,7 +338,7 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
           <Lock size={16} aria-hidden /> {disabledReason}
         </div>
       ) : (
-        <Composer username={username} onSend={send} />
+        <Composer username={username} onSend={send} onDraftSaved={p.onChanged} />
       )}
     </section>
   );

@@ -297,6 +297,7 @@ export function Shell(): ReactNode {
 }
 
 function preview(c: ConversationSummary, t: TFunction): string {
+  if (c.draft) return t('shell.draft', { text: c.draft.replace(/\s+/g, ' ') });
   if (c.contact.request && !c.lastMessage) return t('shell.wantsToMessage');
   const m = c.lastMessage;
   if (!m) return t('shell.noMessages');

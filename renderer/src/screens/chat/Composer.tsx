@@ -1,12 +1,60 @@
-/** The message box: grows with the text, Enter sends, and counts down near the size limit so nothing fails after sending. */
+/**
+ * The message box: grows with the text, Enter sends, and counts down near the size limit so nothing fails after
+ * sending. The unsent text is the conversation's draft: restored when the chat opens, saved (debounced) while typing
+ * and once more when the chat closes, so switching chats or quitting loses nothing.
+ */
 import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { SendHorizontal } from 'lucide-react';
 import { textBudget } from '../../lib/text-limit.js';
+import { useApp } from '../../state.js';
 
-export function Composer({ username, onSend }: { username: string; onSend: (text: string) => Promise<boolean> }): ReactNode {
+/** Typing pauses this long before the draft is written (a keystroke is not worth a database write). */
+export const DRAFT_SAVE_DELAY_MS = 400;
+
+export function Composer({
+  username,
+  onSend,
+  onDraftSaved,
+}: {
+  username: string;
+  onSend: (text: string) => Promise<boolean>;
+  onDraftSaved?: () => void;
+}): ReactNode {
+  const { bridge } = useApp();
+  const conversation = `d:${username}` as const;
   const [text, setText] = useState('');
+  const pending = useRef<string | null>(null);
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const flushRef = useRef<() => void>(() => undefined);
+  flushRef.current = () => {
+    clearTimeout(timer.current);
+    if (pending.current === null) return;
+    const draft = pending.current;
+    pending.current = null;
+    bridge.saveDraft({ conversation, text: draft }).then(() => onDraftSaved?.(), () => undefined);
+  };
+  useEffect(() => {
+    let live = true;
+    bridge.getDraft({ conversation }).then(
+      (d) => {
+        // Only when nothing was typed meanwhile: what the user types wins over what was saved.
+        if (live && d.text) setText((cur) => cur || d.text!);
+      },
+      () => undefined,
+    );
+    return () => {
+      live = false;
+      flushRef.current();
+    };
+  }, [bridge, conversation]);
+  const edit = (v: string): void => {
+    setText(v);
+    pending.current = v;
+    clearTimeout(timer.current);
+    timer.current = setTimeout(() => flushRef.current(), DRAFT_SAVE_DELAY_MS);
+  };
   const [busy, setBusy] = useState(false);
   const ref = useRef<HTMLTextAreaElement>(null);
   const { t } = useTranslation();
@@ -26,7 +74,11 @@ export function Composer({ username, onSend }: { username: string; onSend: (text
     setBusy(true);
     const ok = await onSend(body);
     setBusy(false);
-    if (ok) setText('');
+    if (ok) {
+      setText('');
+      pending.current = '';
+      flushRef.current();
+    }
     ref.current?.focus();
   };
 
@@ -47,7 +99,7 @@ export function Composer({ username, onSend }: { username: string; onSend: (text
         rows={1}
         value={text}
         placeholder={t('composer.placeholder', { name: username })}
-        onChange={(e) => setText(e.target.value)}
+        onChange={(e) => edit(e.target.value)}
         onKeyDown={(e) => {
           if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
             e.preventDefault();
