@@ -13,6 +13,7 @@ import { sealBench } from './seal.js';
 import { backlogBench } from './backlog.js';
 import { routingBench } from './routing.js';
 import { queueBench } from './queue.js';
+import { queuePgBench } from './queue-pg.js';
 import { memoryBench } from './memory.js';
 import { historyBench } from './history.js';
 import { rendererBench } from './renderer.js';
@@ -25,6 +26,7 @@ const BENCHES: Array<[string, Bench]> = [
   ['backlog', backlogBench],
   ['routing', routingBench],
   ['queue', queueBench],
+  ['queue-pg', queuePgBench],
   ['memory', memoryBench],
   ['history', historyBench],
   ['renderer', rendererBench],
@@ -35,7 +37,7 @@ const BENCHES: Array<[string, Bench]> = [
  * go before the ones that leave it large (backlog's service, routing's 1 000 socket.io clients); measured, queue ran
  * ~20 % slower after routing than before it.
  */
-const RUN_ORDER = ['open', 'seal', 'queue', 'history', 'backlog', 'cli-rpc', 'routing', 'memory', 'renderer'];
+const RUN_ORDER = ['open', 'seal', 'queue', 'queue-pg', 'history', 'backlog', 'cli-rpc', 'routing', 'memory', 'renderer'];
 
 function usage(): string {
   return `usage: npm run bench -- [--quick] [--runs=N] [--markdown] [${BENCHES.map(([n]) => n).join('|')} ...]`;
