@@ -14,6 +14,7 @@ import { backlogBench } from './backlog.js';
 import { routingBench } from './routing.js';
 import { queueBench } from './queue.js';
 import { queuePgBench } from './queue-pg.js';
+import { clusterBench } from './cluster.js';
 import { memoryBench } from './memory.js';
 import { historyBench } from './history.js';
 import { rendererBench } from './renderer.js';
@@ -27,6 +28,7 @@ const BENCHES: Array<[string, Bench]> = [
   ['routing', routingBench],
   ['queue', queueBench],
   ['queue-pg', queuePgBench],
+  ['cluster', clusterBench],
   ['memory', memoryBench],
   ['history', historyBench],
   ['renderer', rendererBench],
@@ -37,7 +39,7 @@ const BENCHES: Array<[string, Bench]> = [
  * go before the ones that leave it large (backlog's service, routing's 1 000 socket.io clients); measured, queue ran
  * ~20 % slower after routing than before it.
  */
-const RUN_ORDER = ['open', 'seal', 'queue', 'queue-pg', 'history', 'backlog', 'cli-rpc', 'routing', 'memory', 'renderer'];
+const RUN_ORDER = ['open', 'seal', 'queue', 'queue-pg', 'history', 'backlog', 'cli-rpc', 'routing', 'cluster', 'memory', 'renderer'];
 
 function usage(): string {
   return `usage: npm run bench -- [--quick] [--runs=N] [--markdown] [${BENCHES.map(([n]) => n).join('|')} ...]`;
