@@ -20,6 +20,7 @@ import { benchIdentities, connectAll, makeEnvelope } from './lib/clients.js';
 import { startServer, type ServerMode } from './lib/server.js';
 import { closedLoop, makeEnvelopes, openLoop, Traffic, type LoadResult } from './lib/traffic.js';
 import { fixture } from './lib/ids.js';
+import { pinForBench } from './lib/pin.js';
 import { existsSync } from 'node:fs';
 import { createPublicKey, verify as edVerify } from 'node:crypto';
 import { envelopeSignedParts, frame, LABELS, sendSchema, type Envelope } from '../relay/protocol/index.js';
@@ -98,9 +99,12 @@ export const routingBench: Bench = async (o) => {
   const only = process.env.PARLEY_BENCH_ROUTING_MODES?.split(',');
   const modes = only ? all.filter((m) => m === 'ws' || only.includes(m)) : all;
   const results = new Map<ServerMode, VariantResult>();
+  // every relay variant (raw ws included) on its own core, the clients on the other(s)
+  const pin = pinForBench();
   for (const mode of modes) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-bench-routing-'));
     const server = await startServer(mode, { dataDir: dir, limits: BENCH_LIMITS });
+    pin?.pinRelay(server.pid);
     const traffic = new Traffic();
     let clients: Awaited<ReturnType<typeof connectAll>> = [];
     const v: VariantResult = { mode, throughput: [], msgPerSec: NaN, cpuUsPerMsg: NaN, latency: null, connectMs: 0 };
@@ -153,6 +157,7 @@ export const routingBench: Bench = async (o) => {
     }
     results.set(mode, v);
   }
+  pin?.release();
   const ws = results.get('ws')!;
   const p = results.get('parley');
   const lost = (v: VariantResult | undefined): number | null =>
@@ -203,6 +208,7 @@ export const routingBench: Bench = async (o) => {
     );
   }
   const notes = [
+    pin ? pin.describe : 'not pinned (one core or no taskset): relay and load generator share every core',
     ...feasibility,
     `relay-process CPU per delivered message — ${where}` + (Number.isFinite(cpu('parley')) ? ` (total Parley ${cpu('parley').toFixed(0)} µs)` : ''),
     `validation in isolation, per envelope, one core: zod sendSchema ${micro.zod.toFixed(0)} µs, Ed25519 check (node:crypto, as the relay) ${micro.verify.toFixed(0)} µs, key import once per identity ${micro.importKey.toFixed(0)} µs, JSON parse+stringify ${micro.json.toFixed(0)} µs`,

@@ -13,6 +13,8 @@ import { sealBench } from './seal.js';
 import { backlogBench } from './backlog.js';
 import { routingBench } from './routing.js';
 import { queueBench } from './queue.js';
+import { queuePgBench } from './queue-pg.js';
+import { clusterBench } from './cluster.js';
 import { memoryBench } from './memory.js';
 import { historyBench } from './history.js';
 import { searchBench } from './search.js';
@@ -28,6 +30,8 @@ const BENCHES: Array<[string, Bench]> = [
   ['backlog', backlogBench],
   ['routing', routingBench],
   ['queue', queueBench],
+  ['queue-pg', queuePgBench],
+  ['cluster', clusterBench],
   ['memory', memoryBench],
   ['history', historyBench],
   ['search', searchBench],
@@ -41,7 +45,7 @@ const BENCHES: Array<[string, Bench]> = [
  * go before the ones that leave it large (backlog's service, routing's 1 000 socket.io clients); measured, queue ran
  * ~20 % slower after routing than before it.
  */
-const RUN_ORDER = ['open', 'seal', 'queue', 'history', 'search', 'backlog', 'cli-rpc', 'routing', 'memory', 'renderer', 'startup', 'catchup-ui'];
+const RUN_ORDER = ['open', 'seal', 'queue', 'queue-pg', 'history', 'search', 'backlog', 'cli-rpc', 'routing', 'cluster', 'memory', 'renderer', 'startup', 'catchup-ui'];
 
 function usage(): string {
   return `usage: npm run bench -- [--quick] [--runs=N] [--markdown] [${BENCHES.map(([n]) => n).join('|')} ...]`;

@@ -20,6 +20,8 @@ export interface ClusterBus {
    * same recipient may hold a lower sequence number than this node's live one (see delivery.ts cursor).
    */
   readonly liveForwarding: boolean;
+  /** True when other nodes share the store: this node's quota caches miss their enqueues and acks (ingest.ts). */
+  readonly clustered: boolean;
   committed(recipients: readonly string[]): void;
   claimed(fp: string, at: number): void;
   rotated(previous: string): void;
@@ -27,7 +29,7 @@ export interface ClusterBus {
 }
 
 export function localBus(nodeId = 'local'): ClusterBus {
-  return { nodeId, liveForwarding: true, committed() {}, claimed() {}, rotated() {}, close: async () => {} };
+  return { nodeId, liveForwarding: true, clustered: false, committed() {}, claimed() {}, rotated() {}, close: async () => {} };
 }
 
 export function newNodeId(): string {
@@ -86,7 +88,12 @@ export async function redisBus(ctx: RelayContext, io: Server, redisUrl: string, 
   };
   const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
   ns.on('parley:committed', (fps: unknown) => {
-    for (const fp of strings(fps)) kick(ctx, fp);
+    for (const fp of strings(fps)) {
+      // another node queued for fp: this node's counts of fp's queue are low now; recount at its next send here
+      ctx.usageCache.delete(fp);
+      ctx.senderPending.delete(fp);
+      kick(ctx, fp);
+    }
   });
   ns.on('parley:claimed', (fp: unknown, at: unknown) => {
     if (typeof fp !== 'string' || typeof at !== 'number') return;
@@ -122,6 +129,7 @@ export async function redisBus(ctx: RelayContext, io: Server, redisUrl: string, 
   return {
     nodeId,
     liveForwarding: false,
+    clustered: true,
     committed: (recipients) => emit('parley:committed', [...recipients]),
     claimed: (fp, at) => emit('parley:claimed', fp, at),
     rotated: (prev) => emit('parley:rotated', prev),

@@ -87,6 +87,21 @@ async function checkSend(ctx: RelayContext, fp: string, env: Envelope): Promise<
  * concurrent sends cannot both take the last place.
  */
 async function reserve(ctx: RelayContext, sender: StoredIdentity, recipients: readonly string[], size: number): Promise<void> {
+  try {
+    await reserveFromCache(ctx, sender, recipients, size);
+  } catch (e) {
+    if (!(ctx.bus.clustered && e instanceof ProtocolError && e.code === 'QUOTA_EXCEEDED')) throw e;
+    // In a cluster, acks on other nodes shrink these queues without this node's counts seeing it (and a lost notice
+    // leaves them high): before refusing, recount from the shared store and check again.
+    for (const to of recipients) {
+      ctx.usageCache.delete(to);
+      ctx.senderPending.delete(to);
+    }
+    await reserveFromCache(ctx, sender, recipients, size);
+  }
+}
+
+async function reserveFromCache(ctx: RelayContext, sender: StoredIdentity, recipients: readonly string[], size: number): Promise<void> {
   const { limits } = ctx;
   const senderNew = ctx.isNew(sender);
   for (const to of recipients) {

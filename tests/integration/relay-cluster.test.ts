@@ -31,11 +31,11 @@ let parties: Party[];
 const nodes: SpawnedRelay[] = [];
 const dataDir = tempDir('parley-cluster-');
 
-async function startNode(storeUrl: string): Promise<SpawnedRelay> {
+async function startNode(storeUrl: string, limits: Record<string, number> = {}): Promise<SpawnedRelay> {
   const r = await spawnRelay({
     dataDir,
     extraArgs: ['--store', storeUrl, '--cluster', redis.url],
-    limits: { sendBurst: 1000, sendPerSec: 1000, deliverWindow: 50 },
+    limits: { sendBurst: 1000, sendPerSec: 1000, deliverWindow: 50, ...limits },
   });
   nodes.push(r);
   return r;
@@ -136,6 +136,37 @@ describe('relay cluster (PostgreSQL + Redis, three nodes)', { timeout: 240_000 }
     s.close();
     r.close();
     await n.stop();
+  });
+
+  it('quota: a queue emptied by acks on one node takes new envelopes through another', async () => {
+    const url = await pgServer.createDatabase('quota');
+    const quota = { queueQuota: 3, maxPendingPerSender: 3, maxPendingFromNewSenders: 3 };
+    const [a, b] = [await startNode(url, quota), await startNode(url, quota)];
+    const [sender, receiver] = [parties[0]!, parties[1]!];
+    await registerParties(a.url, [sender, receiver]);
+    const tx = await login(a.url, a.fingerprint, sender);
+    const got: Array<{ from: string; id: string }> = [];
+    const rx = await loginListening(b.url, b.fingerprint, receiver, (_c, d) => got.push(...d.envelopes.map((e) => ({ from: e.envelope.from, id: e.envelope.id }))));
+    const fill = async (tag: string) => {
+      for (let j = 0; j < 3; j++) {
+        const r = await tx.send(await sealText(sender, [receiver], `${tag} #${j}`));
+        expect(r.ok ? 'ok' : r.error.code).toBe('ok');
+      }
+    };
+    await fill('first');
+    // the queue is full now, as node a counts it and as the store does
+    const over = await tx.send(await sealText(sender, [receiver], 'one too many'));
+    expect(over.ok ? 'ok' : over.error.code).toBe('QUOTA_EXCEEDED');
+    await rx.until(() => got.length === 3, 15_000, 'the first three envelopes on node b');
+    const acked = await rx.ack(got.splice(0));
+    expect(acked.ok && acked.removed).toBe(3);
+    // emptied through node b: node a takes three more (it counted 3 queued of its own sends)
+    await fill('second');
+    await rx.until(() => got.length === 3, 15_000, 'the next three');
+    tx.close();
+    rx.close();
+    await a.stop();
+    await b.stop();
   });
 
   it('delivers every acknowledged envelope across nodes, in order, through a kill -9 of one node', async () => {
