@@ -418,7 +418,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   }
 
   async markRead(req: { conversation: ConversationId }): Promise<void> {
-    (await this.messenger).markRead(directContactOf(req?.conversation));
+    await (await this.messenger).markRead(directContactOf(req?.conversation));
   }
 
   async deleteMessage(req: { id: string }): Promise<void> {

@@ -54,7 +54,7 @@ describe('history store: migration v3 → v4 (conversations as the unit)', () =>
     expect(before.dump.key_changes!.length).toBe(3);
     expect(before.dump.outbox!.length).toBe(3);
 
-    const store = openHistoryStore({ path: file, key: KEY });
+    const store = openHistoryStore({ path: file, key: KEY }, { targetVersion: 4 });
     try {
       expect(store.schemaVersion).toBe(4);
       store.close();
@@ -132,7 +132,7 @@ describe('history store: migration v3 → v4 (conversations as the unit)', () =>
     expect(after.dump).toEqual(before.dump);
 
     // The untouched database still migrates properly afterwards.
-    const store = openHistoryStore({ path: file, key: KEY });
+    const store = openHistoryStore({ path: file, key: KEY }, { targetVersion: 4 });
     try {
       expect(store.schemaVersion).toBe(4);
       expect(store.countMessages()).toBe((before.dump.messages as Row[]).length);

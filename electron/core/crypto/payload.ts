@@ -11,27 +11,42 @@
 import { z } from 'zod';
 import { fromUtf8, LIMITS, messageIdSchema, toB64u, utf8 } from '../../../relay/protocol/index.js';
 import { PayloadError } from './errors.js';
+import {
+  canonicalJson,
+  deleteSchema,
+  editSchema,
+  reactionSchema,
+  readSchema,
+  replySchema,
+  textBodySchema,
+  tsSchema,
+  type DeletePayload,
+  type EditPayload,
+  type ReactionPayload,
+  type ReadPayload,
+  type ReplyRef,
+} from './payload-actions.js';
 import { randomBytes } from './primitives.js';
 
 export type Payload =
-  | { v: 1; type: 'text'; ts: number; body: string }
-  | { v: 1; type: 'receipt'; ts: number; ids: string[] };
+  | { v: 1; type: 'text'; ts: number; body: string; reply?: ReplyRef }
+  | { v: 1; type: 'receipt'; ts: number; ids: string[] }
+  | ReactionPayload
+  | EditPayload
+  | DeletePayload
+  | ReadPayload;
 
 /** Message ids per read receipt (≈ 25 KiB of JSON: the 32 KiB bucket). */
 export const MAX_RECEIPT_IDS = 1024;
 
-/** Lone UTF-16 surrogates cannot be encoded as UTF-8, so they would not round-trip: reject them. */
-const LONE_SURROGATE = /\p{Surrogate}/u;
-
-const tsSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
-const bodySchema = z
-  .string()
-  .refine((s) => !LONE_SURROGATE.test(s), 'body: lone surrogate')
-  .refine((s) => utf8(s).byteLength <= LIMITS.maxTextBytes, `body: more than ${LIMITS.maxTextBytes} UTF-8 bytes`);
 
 export const payloadSchema = z.discriminatedUnion('type', [
-  z.object({ v: z.literal(1), type: z.literal('text'), ts: tsSchema, body: bodySchema }).strict(),
+  z.object({ v: z.literal(1), type: z.literal('text'), ts: tsSchema, body: textBodySchema, reply: replySchema.optional() }).strict(),
   z.object({ v: z.literal(1), type: z.literal('receipt'), ts: tsSchema, ids: z.array(messageIdSchema).min(1).max(MAX_RECEIPT_IDS) }).strict(),
+  reactionSchema,
+  editSchema,
+  deleteSchema,
+  readSchema,
 ]);
 
 /** Smallest bucket (power of two, ≥ minBucket) holding `n` bytes, or null when n > maxBucket. */
@@ -46,11 +61,9 @@ export function isBucket(n: number): boolean {
   return n >= LIMITS.minBucket && n <= LIMITS.maxBucket && (n & (n - 1)) === 0;
 }
 
-/** Canonical JSON of a payload (fixed key order). */
+/** Canonical JSON of a payload (fixed key order, see payload-actions.ts). */
 function toJson(p: Payload): string {
-  return p.type === 'text'
-    ? JSON.stringify({ v: p.v, type: p.type, ts: p.ts, body: p.body })
-    : JSON.stringify({ v: p.v, type: p.type, ts: p.ts, ids: p.ids });
+  return canonicalJson(p);
 }
 
 /**

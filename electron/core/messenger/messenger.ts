@@ -28,6 +28,7 @@ import { TransportError } from '../transport/errors.js';
 import type { LooseDelivered } from '../transport/schemas.js';
 import { CoreError } from './errors.js';
 import { Ingest } from './ingest.js';
+import { MessageActions } from './actions.js';
 import { Outbox } from './outbox.js';
 import { Trust } from './trust.js';
 import type { Me, MessengerContext, MessengerEvents, MessengerOptions, ReceiveDiagnostics, SealerOpener, Transport } from './types.js';
@@ -46,6 +47,8 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
   private readonly outbox: Outbox;
   private readonly trust: Trust;
   private readonly ingest: Ingest;
+  /** React, edit, delete for everyone, read receipts (actions.ts). */
+  readonly actions: MessageActions;
 
   constructor(private readonly o: MessengerOptions) {
     super();
@@ -77,6 +80,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     });
     ingest = new Ingest({ ctx, senders: this.trust, outbox: this.outbox });
     this.ingest = ingest;
+    this.actions = new MessageActions({ ctx, outbox: this.outbox, requireContact: (u) => this.requireContact(u) });
   }
 
   get identity(): Me {
@@ -150,7 +154,8 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
 
   // ---- sending ----------------------------------------------------------------------------------------------
 
-  async sendText(contactName: string, text: string): Promise<MessageView> {
+  /** `replyTo`: the id of a message of this conversation the new one quotes (author and a short excerpt). */
+  async sendText(contactName: string, text: string, o: { replyTo?: string } = {}): Promise<MessageView> {
     if (typeof text !== 'string' || text.trim().length === 0) throw new CoreError('INVALID', 'A message cannot be empty');
     if (utf8(text).byteLength > LIMITS.maxTextBytes) {
       throw new CoreError('INVALID', `A message can be at most ${LIMITS.maxTextBytes} bytes`);
@@ -164,9 +169,10 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     await this.trust.maybeCheckKey(c.username);
     c = this.requireContact(c.username);
 
+    const reply = o.replyTo === undefined ? undefined : this.actions.replyRef(o.replyTo, directConversation(c.username));
     const id = newMessageId();
     const ts = this.now();
-    const envelope = await this.outbox.seal(c.identity, { v: 1, type: 'text', ts, body: text }, id);
+    const envelope = await this.outbox.seal(c.identity, { v: 1, type: 'text', ts, body: text, ...(reply ? { reply } : {}) }, id);
     const held = c.pendingFingerprint !== null;
     const rec = this.store.transaction(() => {
       const m = this.store.insertMessage({
@@ -179,6 +185,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
         state: 'sending',
         unread: false,
       });
+      if (reply) this.store.actions.setReply(m.seq, reply);
       this.store.enqueueOutbox({ envelopeId: id, contact: c.username, kind: 'message', messageId: id, envelope, held });
       return m;
     });
@@ -328,9 +335,10 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     return { ...page, messages: page.messages.map(toMessageView) };
   }
 
-  markRead(contact: string): void {
+  /** Marks the conversation read; sends a read receipt for what was unread when read receipts are on. */
+  async markRead(contact: string): Promise<void> {
     this.requireContact(contact);
-    this.store.markRead(contact);
+    await this.actions.markRead(directConversation(contact));
   }
 
   deleteMessage(id: string): void {
@@ -339,7 +347,10 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
 
   deleteConversation(contact: string): void {
     this.requireContact(contact);
-    this.store.deleteConversation(contact);
+    this.store.transaction(() => {
+      this.store.deleteConversation(contact);
+      this.store.actions.clearPending(directConversation(contact));
+    });
     this.emit('contacts-changed', { username: contact });
   }
 
