@@ -34,6 +34,7 @@ import type {
   RelayInvite,
   KeychainStatus,
   MessagePage,
+  MessageInfo,
   MessageView,
   ParleyApi,
   ParleyEvents,
@@ -177,6 +178,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
       this.emit('message-received', m);
     });
     messenger.on('message-state', (m) => this.emit('message-state', m));
+    messenger.on('message-updated', (m) => this.emit('message-updated', m));
     messenger.on('contact-key-changed', (m) => this.emit('contact-key-changed', m));
     messenger.on('contacts-changed', (m) => this.emit('contacts-changed', m));
     this.active = { contents, keys, store, pool, messenger };
@@ -407,8 +409,9 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     return (await this.messenger).loadMessages(directContactOf(req?.conversation), req.before, req.limit);
   }
 
-  async sendMessage(req: { conversation: ConversationId; text: string }): Promise<MessageView> {
-    const m = await (await this.messenger).sendText(directContactOf(req?.conversation), req.text);
+  async sendMessage(req: { conversation: ConversationId; text: string; replyTo?: string }): Promise<MessageView> {
+    const opts = req.replyTo === undefined ? {} : { replyTo: req.replyTo };
+    const m = await (await this.messenger).sendText(directContactOf(req?.conversation), req.text, opts);
     this.log(`message ${m.id} ${m.state}`, { level: 'debug' });
     return m;
   }
@@ -421,8 +424,22 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     await (await this.messenger).markRead(directContactOf(req?.conversation));
   }
 
-  async deleteMessage(req: { id: string }): Promise<void> {
-    (await this.messenger).deleteMessage(req.id);
+  async reactToMessage(req: { id: string; emoji: string | null; conversation?: ConversationId }): Promise<MessageView> {
+    return (await this.messenger).react(req.id, req.emoji, req.conversation);
+  }
+
+  async editMessage(req: { id: string; text: string; conversation?: ConversationId }): Promise<MessageView> {
+    return (await this.messenger).edit(req.id, req.text, req.conversation);
+  }
+
+  async messageInfo(req: { id: string; conversation?: ConversationId }): Promise<MessageInfo> {
+    return (await this.messenger).messageInfo(req.id, req.conversation);
+  }
+
+  async deleteMessage(req: { id: string; everyone?: boolean; conversation?: ConversationId }): Promise<void> {
+    const m = await this.messenger;
+    if (req.everyone) await m.deleteForEveryone(req.id, req.conversation);
+    else m.deleteMessage(req.id, req.conversation);
   }
 
   async deleteConversation(req: { conversation: ConversationId }): Promise<void> {

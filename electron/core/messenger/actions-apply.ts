@@ -130,12 +130,19 @@ export function applyWaiting(ctx: ApplyContext, m: MessageRecord): void {
 
 /**
  * A read receipt from `actor`: records the read time of each of our messages it names in that conversation (and
- * marks them delivered, since a read receipt may overtake the delivery receipt). Returns the messages that moved
- * to 'delivered'. Ids that name nothing of ours are ignored.
+ * marks them delivered, since a read receipt may overtake the delivery receipt). Returns the messages read and
+ * those that moved to 'delivered'. Ids that name nothing of ours are ignored.
  */
-export function applyRead(ctx: ApplyContext, conversation: ConversationId, actor: string, p: ReadPayload, now: number): MessageRecord[] {
+export function applyRead(
+  ctx: ApplyContext,
+  conversation: ConversationId,
+  actor: string,
+  p: ReadPayload,
+  now: number,
+): { read: MessageRecord[]; moved: MessageRecord[] } {
   const moved: MessageRecord[] = [];
-  if (!isMember(conversation, actor, ctx.me)) return moved;
+  const read: MessageRecord[] = [];
+  if (!isMember(conversation, actor, ctx.me)) return { read, moved };
   for (const id of p.ids) {
     const m = ctx.store.actions.findMessage(conversation, 'out', null, id);
     if (!m) continue;
@@ -145,6 +152,7 @@ export function applyRead(ctx: ApplyContext, conversation: ConversationId, actor
       ctx.store.removeOutbox(id);
       if (r) moved.push(r);
     }
+    read.push(ctx.store.getMessageBySeq(m.seq) ?? m);
   }
-  return moved;
+  return { read, moved };
 }

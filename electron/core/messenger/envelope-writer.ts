@@ -110,7 +110,9 @@ export class EnvelopeWriter {
       return;
     }
     if (p.type === 'read') {
-      for (const m of applyRead(this.applyContext(), conversation, sender, p, now)) out.states.push({ id: m.id, contact: m.contact });
+      const { read, moved } = applyRead(this.applyContext(), conversation, sender, p, now);
+      for (const m of moved) out.states.push({ id: m.id, contact: m.contact });
+      out.updated.push(...read);
       return;
     }
     if (!isActionPayload(p)) return;

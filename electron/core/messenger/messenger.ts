@@ -18,7 +18,7 @@ import {
   validateIdentity,
   type PublicIdentity,
 } from '../../../relay/protocol/index.js';
-import type { ContactDetail, ContactView, ConversationSummary, KeyChangeView, MessagePage, MessageView } from '../../contract/api.js';
+import type { ContactDetail, ContactView, ConversationId, ConversationSummary, KeyChangeView, MessageInfo, MessagePage, MessageView } from '../../contract/api.js';
 import { directConversation } from '../../contract/api.js';
 import { newMessageId } from '../crypto/index.js';
 import type { ContactRecord, HistoryStore } from '../store/types.js';
@@ -66,7 +66,9 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
       closed: () => this.closed,
       now: () => this.now(),
       log,
-      emit: (event, payload) => this.emit(event, payload),
+      // Messages announced to the UI carry their reply quote, reactions and edit/delete/read state.
+      emit: (event, payload) =>
+        this.emit(event, (event === 'message-received' || event === 'message-updated' ? this.view(payload as MessageView) : payload) as typeof payload),
     };
     // Trust and the receive path need each other only through interfaces: trust re-opens pending envelopes via
     // `reopener`, the receive path resolves senders via `senders`; both are wired here.
@@ -190,7 +192,38 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
       return m;
     });
     void this.flushOutbox();
-    return toMessageView(rec);
+    return this.view(rec);
+  }
+
+  // ---- acting on messages (actions.ts) ------------------------------------------------------------------------
+
+  /** A message's view with what the action tables add (reply quote, reactions, edited, deleted, read). */
+  view(m: MessageView): MessageView {
+    const d = this.store.actions.detailsOf(m);
+    const reactions: Record<string, string[]> = {};
+    for (const r of d.reactions) (reactions[r.emoji] ??= []).push(r.reactor);
+    const showRead = this.actions.readReceiptsEnabled();
+    const readAt = m.direction === 'out' && showRead ? d.receipts.reduce<number | null>((a, r) => (r.readAt !== null && (a === null || r.readAt < a) ? r.readAt : a), null) : null;
+    return { ...toMessageView(m), replyTo: d.reply, reactions, edited: d.editedAt !== null, deleted: d.deletedAt !== null, readAt };
+  }
+
+  async react(id: string, emoji: string | null, conversation?: ConversationId): Promise<MessageView> {
+    return this.view(await this.actions.react(id, emoji, conversation));
+  }
+
+  async edit(id: string, text: string, conversation?: ConversationId): Promise<MessageView> {
+    return this.view(await this.actions.edit(id, text, conversation));
+  }
+
+  async deleteForEveryone(id: string, conversation?: ConversationId): Promise<MessageView> {
+    return this.view(await this.actions.deleteForEveryone(id, conversation));
+  }
+
+  messageInfo(id: string, conversation?: ConversationId): MessageInfo {
+    const m = this.actions.find(id, conversation);
+    const d = this.store.actions.detailsOf(m);
+    const showRead = this.actions.readReceiptsEnabled();
+    return { message: this.view(m), versions: d.versions, receipts: d.receipts.map((r) => ({ ...r, readAt: showRead ? r.readAt : null })) };
   }
 
   /** Re-sends a failed message (same id), or makes a waiting one due now. */
@@ -332,7 +365,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
   loadMessages(contact: string, before?: number | null, limit?: number): MessagePage {
     this.requireContact(contact);
     const page = this.store.loadPage(contact, { before: before ?? null, limit: limit ?? 50 });
-    return { ...page, messages: page.messages.map(toMessageView) };
+    return { ...page, messages: page.messages.map((m) => this.view(m)) };
   }
 
   /** Marks the conversation read; sends a read receipt for what was unread when read receipts are on. */
@@ -341,8 +374,10 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     await this.actions.markRead(directConversation(contact));
   }
 
-  deleteMessage(id: string): void {
-    if (this.store.deleteMessage(id) === 0) throw new CoreError('NOT_FOUND', 'No such message');
+  /** Deletes a message for me only (nothing is sent). `conversation` narrows an ambiguous id. */
+  deleteMessage(id: string, conversation?: ConversationId): void {
+    const m = conversation ? this.actions.find(id, conversation) : null;
+    if (this.store.deleteMessage(id, m ? { contact: m.contact } : {}) === 0) throw new CoreError('NOT_FOUND', 'No such message');
   }
 
   deleteConversation(contact: string): void {
