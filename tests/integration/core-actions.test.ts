@@ -28,7 +28,7 @@ describe('message actions over a real relay', () => {
     expect(reply.replyTo).toEqual({ id: question.id, author: 'alice', excerpt: 'Are you coming tonight?' });
     await bob.reactToMessage({ id: question.id, emoji: '👍' });
     const seenReply = await waitUntil(() => find(alice, 'bob', reply.id), 20_000, 'alice receives the reply');
-    expect(seenReply.replyTo).toEqual({ id: question.id, author: 'alice', excerpt: 'Are you coming tonight?' });
+    expect(seenReply?.replyTo).toEqual({ id: question.id, author: 'alice', excerpt: 'Are you coming tonight?' });
     await waitUntil(async () => (await find(alice, 'bob', question.id))?.reactions?.['👍']?.includes('bob'), 20_000, 'alice sees the reaction');
 
     // Alice edits her question; Bob sees the new text marked edited, and the versions in info.

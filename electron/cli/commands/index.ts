@@ -1,4 +1,5 @@
 /** Every CLI command by name. A new domain adds a module here (e.g. groups.ts) and one spread line below. */
+import { ACTIONS_COMMANDS } from './actions.js';
 import { CONTACTS_COMMANDS } from './contacts.js';
 import { IDENTITY_COMMANDS } from './identity.js';
 import { MESSAGES_COMMANDS } from './messages.js';
@@ -10,4 +11,5 @@ export const COMMANDS: Readonly<Record<string, CliCommand>> = Object.freeze({
   ...IDENTITY_COMMANDS,
   ...CONTACTS_COMMANDS,
   ...MESSAGES_COMMANDS,
+  ...ACTIONS_COMMANDS,
 });
