@@ -38,6 +38,7 @@ import type {
   MessagePage,
   MessagesAround,
   MessagesAroundRequest,
+  MessageInfo,
   MessageView,
   ParleyApi,
   ParleyEvents,
@@ -194,6 +195,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
       this.emit('message-received', m);
     });
     messenger.on('message-state', (m) => this.emit('message-state', m));
+    messenger.on('message-updated', (m) => this.emit('message-updated', m));
     messenger.on('contact-key-changed', (m) => this.emit('contact-key-changed', m));
     messenger.on('contacts-changed', (m) => this.emit('contacts-changed', m));
     messenger.setDisplayName(this.settings.displayName);
@@ -439,8 +441,8 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     return loadIn(await this.messenger, req?.conversation, req?.before, req?.limit);
   }
 
-  async sendMessage(req: { conversation: ConversationId; text: string }): Promise<MessageView> {
-    const m = await sendIn(await this.messenger, req?.conversation, req?.text);
+  async sendMessage(req: { conversation: ConversationId; text: string; replyTo?: string }): Promise<MessageView> {
+    const m = await sendIn(await this.messenger, req?.conversation, req?.text, req?.replyTo === undefined ? {} : { replyTo: req.replyTo });
     this.log(`message ${m.id} ${m.state}`, { level: 'debug' });
     return m;
   }
@@ -450,11 +452,25 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   }
 
   async markRead(req: { conversation: ConversationId }): Promise<void> {
-    markReadIn(await this.messenger, req?.conversation);
+    await markReadIn(await this.messenger, req?.conversation);
   }
 
-  async deleteMessage(req: { id: string }): Promise<void> {
-    (await this.messenger).deleteMessage(req.id);
+  async reactToMessage(req: { id: string; emoji: string | null; conversation?: ConversationId }): Promise<MessageView> {
+    return (await this.messenger).react(req.id, req.emoji, req.conversation);
+  }
+
+  async editMessage(req: { id: string; text: string; conversation?: ConversationId }): Promise<MessageView> {
+    return (await this.messenger).edit(req.id, req.text, req.conversation);
+  }
+
+  async messageInfo(req: { id: string; conversation?: ConversationId }): Promise<MessageInfo> {
+    return (await this.messenger).messageInfo(req.id, req.conversation);
+  }
+
+  async deleteMessage(req: { id: string; everyone?: boolean; conversation?: ConversationId }): Promise<void> {
+    const m = await this.messenger;
+    if (req.everyone) await m.deleteForEveryone(req.id, req.conversation);
+    else m.deleteMessage(req.id, req.conversation);
   }
 
   async deleteConversation(req: { conversation: ConversationId }): Promise<void> {

@@ -18,7 +18,7 @@ import {
   validateIdentity,
   type PublicIdentity,
 } from '../../../relay/protocol/index.js';
-import type { ContactDetail, ContactView, ConversationSummary, KeyChangeView, MessagePage, MessageView } from '../../contract/api.js';
+import type { ContactDetail, ContactView, ConversationId, ConversationSummary, KeyChangeView, MessageInfo, MessagePage, MessageView } from '../../contract/api.js';
 import { directConversation } from '../../contract/api.js';
 import { newMessageId } from '../crypto/index.js';
 import type { ContactRecord, HistoryStore } from '../store/types.js';
@@ -30,6 +30,7 @@ import { CoreError } from './errors.js';
 import { Groups } from './groups.js';
 import { GroupReceiver } from './groups-receive.js';
 import { Ingest } from './ingest.js';
+import { MessageActions } from './actions.js';
 import { Outbox } from './outbox.js';
 import { Trust } from './trust.js';
 import type { GroupOutboxHooks, Me, MessengerContext, MessengerEvents, MessengerOptions, ReceiveDiagnostics, SealerOpener, Transport } from './types.js';
@@ -51,6 +52,8 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
   private readonly ingest: Ingest;
   /** Group chats: create, change, send, info (groups.ts); their receive side is in the ingest (groups-receive.ts). */
   readonly groups: Groups;
+  /** React, edit, delete for everyone, read receipts (actions.ts). */
+  readonly actions: MessageActions;
 
   constructor(private readonly o: MessengerOptions) {
     super();
@@ -68,7 +71,9 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
       closed: () => this.closed,
       now: () => this.now(),
       log,
-      emit: (event, payload) => this.emit(event, payload),
+      // Messages announced to the UI carry their reply quote, reactions and edit/delete/read state.
+      emit: (event, payload) =>
+        this.emit(event, (event === 'message-received' || event === 'message-updated' ? this.view(payload as MessageView) : payload) as typeof payload),
     };
     // Trust and the receive path need each other only through interfaces: trust re-opens pending envelopes via
     // `reopener`, the receive path resolves senders via `senders`; both are wired here.
@@ -88,6 +93,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     this.groups = new Groups({ ctx, outbox: this.outbox, ensureContact: (u, fp) => this.ensureMemberContact(u, fp) });
     ingest = new Ingest({ ctx, senders: this.trust, outbox: this.outbox, groups: new GroupReceiver(ctx) });
     this.ingest = ingest;
+    this.actions = new MessageActions({ ctx, outbox: this.outbox, requireContact: (u) => this.requireContact(u) });
   }
 
   get identity(): Me {
@@ -161,7 +167,8 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
 
   // ---- sending ----------------------------------------------------------------------------------------------
 
-  async sendText(contactName: string, text: string): Promise<MessageView> {
+  /** `replyTo`: the id of a message of this conversation the new one quotes (author and a short excerpt). */
+  async sendText(contactName: string, text: string, o: { replyTo?: string } = {}): Promise<MessageView> {
     if (typeof text !== 'string' || text.trim().length === 0) throw new CoreError('INVALID', 'A message cannot be empty');
     if (utf8(text).byteLength > LIMITS.maxTextBytes) {
       throw new CoreError('INVALID', `A message can be at most ${LIMITS.maxTextBytes} bytes`);
@@ -175,9 +182,10 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     await this.trust.maybeCheckKey(c.username);
     c = this.requireContact(c.username);
 
+    const reply = o.replyTo === undefined ? undefined : this.actions.replyRef(o.replyTo, directConversation(c.username));
     const id = newMessageId();
     const ts = this.now();
-    const envelope = await this.outbox.seal(c.identity, { v: 1, type: 'text', ts, body: text, ...this.nameField() }, id);
+    const envelope = await this.outbox.seal(c.identity, { v: 1, type: 'text', ts, body: text, ...(reply ? { reply } : {}), ...this.nameField() }, id);
     const held = c.pendingFingerprint !== null;
     const rec = this.store.transaction(() => {
       const m = this.store.insertMessage({
@@ -190,11 +198,43 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
         state: 'sending',
         unread: false,
       });
+      if (reply) this.store.actions.setReply(m.seq, reply);
       this.store.enqueueOutbox({ envelopeId: id, contact: c.username, kind: 'message', messageId: id, envelope, held });
       return m;
     });
     void this.flushOutbox();
-    return toMessageView(rec);
+    return this.view(rec);
+  }
+
+  // ---- acting on messages (actions.ts) ------------------------------------------------------------------------
+
+  /** A message's view with what the action tables add (reply quote, reactions, edited, deleted, read). */
+  view(m: MessageView): MessageView {
+    const d = this.store.actions.detailsOf(m);
+    const reactions: Record<string, string[]> = {};
+    for (const r of d.reactions) (reactions[r.emoji] ??= []).push(r.reactor);
+    const showRead = this.actions.readReceiptsEnabled();
+    const readAt = m.direction === 'out' && showRead ? d.receipts.reduce<number | null>((a, r) => (r.readAt !== null && (a === null || r.readAt < a) ? r.readAt : a), null) : null;
+    return { ...toMessageView(m), replyTo: d.reply, reactions, edited: d.editedAt !== null, deleted: d.deletedAt !== null, readAt };
+  }
+
+  async react(id: string, emoji: string | null, conversation?: ConversationId): Promise<MessageView> {
+    return this.view(await this.actions.react(id, emoji, conversation));
+  }
+
+  async edit(id: string, text: string, conversation?: ConversationId): Promise<MessageView> {
+    return this.view(await this.actions.edit(id, text, conversation));
+  }
+
+  async deleteForEveryone(id: string, conversation?: ConversationId): Promise<MessageView> {
+    return this.view(await this.actions.deleteForEveryone(id, conversation));
+  }
+
+  messageInfo(id: string, conversation?: ConversationId): MessageInfo {
+    const m = this.actions.find(id, conversation);
+    const d = this.store.actions.detailsOf(m);
+    const showRead = this.actions.readReceiptsEnabled();
+    return { message: this.view(m), versions: d.versions, receipts: d.receipts.map((r) => ({ ...r, readAt: showRead ? r.readAt : null })) };
   }
 
   /** The display name to put in text payloads ('' or null: none, contacts see the username). */
@@ -363,21 +403,27 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
   loadMessages(contact: string, before?: number | null, limit?: number): MessagePage {
     this.requireContact(contact);
     const page = this.store.loadPage(contact, { before: before ?? null, limit: limit ?? 50 });
-    return { ...page, messages: page.messages.map(toMessageView) };
+    return { ...page, messages: page.messages.map((m) => this.view(m)) };
   }
 
-  markRead(contact: string): void {
+  /** Marks the conversation read; sends a read receipt for what was unread when read receipts are on. */
+  async markRead(contact: string): Promise<void> {
     this.requireContact(contact);
-    this.store.markRead(contact);
+    await this.actions.markRead(directConversation(contact));
   }
 
-  deleteMessage(id: string): void {
-    if (this.store.deleteMessage(id) === 0) throw new CoreError('NOT_FOUND', 'No such message');
+  /** Deletes a message for me only (nothing is sent). `conversation` narrows an ambiguous id. */
+  deleteMessage(id: string, conversation?: ConversationId): void {
+    const m = conversation ? this.actions.find(id, conversation) : null;
+    if (this.store.deleteMessage(id, m ? { contact: m.contact } : {}) === 0) throw new CoreError('NOT_FOUND', 'No such message');
   }
 
   deleteConversation(contact: string): void {
     this.requireContact(contact);
-    this.store.deleteConversation(contact);
+    this.store.transaction(() => {
+      this.store.deleteConversation(contact);
+      this.store.actions.clearPending(directConversation(contact));
+    });
     this.emit('contacts-changed', { username: contact });
   }
 
