@@ -104,6 +104,28 @@ export interface ContactDetail extends ContactView {
   pendingSafetyNumber: string | null;
 }
 
+/** An attachment's transfer state (see AttachmentView). */
+export type AttachmentState = 'pending' | 'uploading' | 'complete' | 'failed';
+
+export interface AttachmentView {
+  index: number;
+  name: string;
+  /** Plaintext bytes. */
+  size: number;
+  /** Media type, e.g. image/png. */
+  type: string;
+  /** Pixel size of an image, when the sender gave it. */
+  width?: number;
+  height?: number;
+  /**
+   * Outgoing: pending → uploading → complete (or failed). Incoming: pending until downloaded and verified, then
+   * complete; failed when the blob is missing or does not verify (the message stays).
+   */
+  state: AttachmentState;
+  /** Why the attachment failed. */
+  error?: string;
+}
+
 export interface MessageView {
   id: string;
   /** The conversation the message belongs to. */
@@ -121,6 +143,8 @@ export interface MessageView {
   error: string | null;
   /** Monotonic position in the conversation, the keyset-pagination cursor. */
   seq: number;
+  /** The files of a message that carries files (its body is the caption); absent for other messages. */
+  attachments?: AttachmentView[];
 }
 
 export interface ConversationSummary {

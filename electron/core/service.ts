@@ -151,6 +151,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     const a = this.active;
     this.active = null;
     if (!a) return;
+    await a.files.settled(); // the connection is closed: a running upload stops and keeps its state
     await a.messenger.close();
     await a.pool.close().catch(() => undefined);
     a.store.close();
@@ -165,11 +166,12 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   }
 
   private async activate(contents: VaultContents): Promise<void> {
-    const { keys, store, pool, messenger } = await openUnlocked(contents, {
+    const { keys, store, pool, messenger, files } = await openUnlocked(contents, {
       profile: this.profile,
       options: this.o,
       warmPool: this.o.connect !== false && this.profile.meta.relayUrl !== null,
       log: this.log,
+      channel: () => this.transport,
     });
     const meta = this.profile.meta;
     messenger.on('message-received', (m) => {
@@ -179,7 +181,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     messenger.on('message-state', (m) => this.emit('message-state', m));
     messenger.on('contact-key-changed', (m) => this.emit('contact-key-changed', m));
     messenger.on('contacts-changed', (m) => this.emit('contacts-changed', m));
-    this.active = { contents, keys, store, pool, messenger };
+    this.active = { contents, keys, store, pool, messenger, files };
     this.log('identity unlocked, history opened');
     if (this.o.connect !== false && meta.relayUrl) this.connectRelay(meta.relayUrl);
     this.emitState();
@@ -217,6 +219,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
         this.emitState();
       }),
       t.on('session-replaced', () => this.log(SESSION_REPLACED_MESSAGE, { scope: 'relay', level: 'warn' })),
+      t.on('authenticated', () => a.files.resumeUploads()),
     );
     a.pool.warm();
     a.messenger.attach(t);
@@ -411,6 +414,16 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     const m = await (await this.messenger).sendText(directContactOf(req?.conversation), req.text);
     this.log(`message ${m.id} ${m.state}`, { level: 'debug' });
     return m;
+  }
+
+  /** Files with an optional caption (main process / CLI: paths on this machine). Resolves once queued. */
+  async sendFiles(req: { conversation: ConversationId; paths: string[]; caption?: string }): Promise<MessageView> {
+    return (await this.ready()).files.sendFiles(directContactOf(req?.conversation), req.paths, req.caption ?? '');
+  }
+
+  /** Downloads (if needed), verifies and writes one attachment to `path`. */
+  async saveAttachment(req: { messageId: string; index: number; path: string }): Promise<void> {
+    await (await this.ready()).files.saveAttachment(req?.messageId, req?.index, req?.path);
   }
 
   async retryMessage(req: { id: string }): Promise<MessageView> {

@@ -2,6 +2,8 @@
  * Opening an unlocked profile: the identity keys, the crypto worker pool, the encrypted history store and the
  * messenger on top of them. The service wires the result to its events and the relay connection.
  */
+import path from 'node:path';
+import { AttachmentManager, type AttachmentManagerOptions } from './attachments/manager.js';
 import { loadIdentity, type IdentityKeys } from './crypto/index.js';
 import { LazyPool } from './lazy-pool.js';
 import { Messenger } from './messenger/messenger.js';
@@ -16,7 +18,14 @@ const SEEN_RETENTION_MS = 60 * 24 * 3600 * 1000;
 
 export async function openUnlocked(
   contents: VaultContents,
-  o: { profile: Profile; options: ParleyServiceOptions; warmPool: boolean; log: NonNullable<ParleyServiceOptions['log']> },
+  o: {
+    profile: Profile;
+    options: ParleyServiceOptions;
+    warmPool: boolean;
+    log: NonNullable<ParleyServiceOptions['log']>;
+    /** The relay connection of the moment (attachments move over it). */
+    channel: AttachmentManagerOptions['channel'];
+  },
 ): Promise<Active> {
   const pool = new LazyPool({ secret: contents.identity, ...(o.options.cryptoPoolSize ? { size: o.options.cryptoPoolSize } : {}) });
   // Going online: start the workers right at unlock, so they boot (and import the keys) while the identity is
@@ -46,5 +55,12 @@ export async function openUnlocked(
     log: (msg: string) => o.log(msg, { scope: 'messenger' }),
     ...o.options.messenger,
   });
-  return { contents, keys, store, pool, messenger };
+  const files = new AttachmentManager({
+    store,
+    messenger,
+    channel: o.channel,
+    cacheDir: path.join(o.profile.dir, 'attachments'),
+    log: (msg: string) => o.log(msg, { scope: 'attachments' }),
+  });
+  return { contents, keys, store, pool, messenger, files };
 }

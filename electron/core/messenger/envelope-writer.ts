@@ -11,6 +11,7 @@
  */
 import { newMessageId, type Payload } from '../crypto/index.js';
 import type { ContactRecord, MessageRecord } from '../store/types.js';
+import { toAttachmentView } from '../store/attachments.js';
 import type { AckItem, MessengerContext, OpenResult } from './types.js';
 
 /** Failure rows (undecryptable or not stored) shown per contact per hour before they are counted in one row. */
@@ -66,20 +67,24 @@ export class EnvelopeWriter {
       return;
     }
     const p: Payload = r.payload;
-    // A message with files keeps its caption as the body; its attachments are kept by the attachment store.
+    // A message with files keeps its caption as the body; its descriptors go to the attachments table, in the
+    // same savepoint (a message never exists without its files).
     if (p.type === 'text' || p.type === 'files') {
-      out.received.push(
-        store.insertMessage({
-          id: ack.id,
-          contact: contact.username,
-          direction: 'in',
-          senderFingerprint: ack.from,
-          body: p.body,
-          sentAt: p.ts,
-          receivedAt: now,
-          state: 'delivered',
-        }),
-      );
+      const rec = store.insertMessage({
+        id: ack.id,
+        contact: contact.username,
+        direction: 'in',
+        senderFingerprint: ack.from,
+        body: p.body,
+        sentAt: p.ts,
+        receivedAt: now,
+        state: 'delivered',
+      });
+      if (p.type === 'files') {
+        store.attachments.insertReceived(rec.seq, p.attachments);
+        rec.attachments = store.attachments.list(rec.seq).map(toAttachmentView);
+      }
+      out.received.push(rec);
       return;
     }
     for (const id of p.ids) {

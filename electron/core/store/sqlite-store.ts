@@ -40,6 +40,7 @@ import {
 } from './types.js';
 import * as guards from './receive-guards.js';
 import * as outbox from './outbox-queries.js';
+import { AttachmentStore } from './attachments.js';
 import { directConversation } from '../../contract/api.js';
 
 type Db = BetterSqlite3.Database;
@@ -59,6 +60,9 @@ export class SqliteHistoryStore implements HistoryStore {
 
   /** The statement cache as a function, for the query modules (receive-guards.ts, outbox-queries.ts). */
   private readonly q = (sql: string): BetterSqlite3.Statement => this.st(sql);
+
+  /** The attachments of messages (attachments.ts). */
+  readonly attachments = new AttachmentStore(this.q);
 
   /** Cached prepared statement. */
   private st(sql: string): BetterSqlite3.Statement {

@@ -7,6 +7,7 @@
  * (INTEGER PRIMARY KEY AUTOINCREMENT, never reused) used as the keyset-pagination cursor.
  */
 import type { PublicIdentity, Envelope } from '../../../relay/protocol/index.js';
+import type { AttachmentStore } from './attachments.js';
 import type {
   ContactView,
   ConversationId,
@@ -186,6 +187,8 @@ export interface HistoryStore {
   readonly path: string;
   /** PRAGMA user_version after migrations. */
   readonly schemaVersion: number;
+  /** The attachments of messages (store/attachments.ts). */
+  readonly attachments: AttachmentStore;
 
   /** Runs fn in one IMMEDIATE transaction (nested calls become savepoints). Rolls back if fn throws. */
   transaction<T>(fn: () => T): T;

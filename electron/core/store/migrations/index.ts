@@ -7,9 +7,10 @@ import { v1 } from './v1.js';
 import { v2 } from './v2.js';
 import { v3 } from './v3.js';
 import { v4 } from './v4.js';
+import { v8 } from './v8.js';
 
 export type { Migration } from './types.js';
 
 export const MIGRATIONS: readonly Migration[] = Object.freeze(
-  [v1, v2, v3, v4].sort((a, b) => a.version - b.version),
+  [v1, v2, v3, v4, v8].sort((a, b) => a.version - b.version),
 );
