@@ -114,6 +114,22 @@ describe('attachments in messages', () => {
     ]);
   });
 
+  test('a JPEG loses its Exif segment before it is sent; the received size is the stripped size', async () => {
+    const plain = readFileSync(new URL('../fixtures/attachments/plain.jpg', import.meta.url));
+    const secret = Buffer.from('Exif\0\0GPS-48.8567N-2.2944E-secret-position');
+    const app1 = Buffer.concat([Buffer.from([0xff, 0xe1, (secret.length + 2) >> 8, (secret.length + 2) & 0xff]), secret]);
+    const photo = path.join(files, 'photo.jpg');
+    writeFileSync(photo, Buffer.concat([plain.subarray(0, 2), app1, plain.subarray(2)]));
+    const { got } = await sendAndReceive([photo], 'holiday');
+    const out = path.join(files, 'saved-photo.jpg');
+    await bob.saveAttachment({ messageId: got.id, index: 0, path: out });
+    const saved = readFileSync(out);
+    expect(saved.includes(Buffer.from('secret-position'))).toBe(false);
+    expect(got.attachments).toEqual([{ index: 0, name: 'photo.jpg', size: saved.length, type: 'image/jpeg', state: 'pending' }]);
+    expect(saved.length).toBeLessThan(readFileSync(photo).length);
+    expect(saved.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+  });
+
   test('bad input gets typed errors', async () => {
     await expect(alice.sendFiles({ conversation: 'd:bob', paths: [] })).rejects.toMatchObject({ code: 'INVALID' });
     await expect(alice.sendFiles({ conversation: 'd:bob', paths: [files] })).rejects.toMatchObject({ code: 'INVALID' });
