@@ -161,7 +161,12 @@ export class AttachmentManager {
       }
       const reason = failureReason(err);
       this.o.log(`upload of message ${m.id} failed: ${reason}`);
-      this.o.messenger.failMessage(m.id, reason);
+      try {
+        this.o.messenger.failMessage(m.id, reason);
+      } catch (storeErr) {
+        // The store closed under us (the profile is locking): the row stays 'sending' and resumes next time.
+        this.o.log(`upload of message ${m.id}: could not record the failure: ${(storeErr as Error).message}`);
+      }
     }
   }
 
