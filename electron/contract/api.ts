@@ -110,6 +110,28 @@ export interface ContactDetail extends ContactView {
   heldMessages: number;
 }
 
+/** An attachment's transfer state (see AttachmentView). */
+export type AttachmentState = 'pending' | 'uploading' | 'complete' | 'failed';
+
+export interface AttachmentView {
+  index: number;
+  name: string;
+  /** Plaintext bytes. */
+  size: number;
+  /** Media type, e.g. image/png. */
+  type: string;
+  /** Pixel size of an image, when the sender gave it. */
+  width?: number;
+  height?: number;
+  /**
+   * Outgoing: pending → uploading → complete (or failed). Incoming: pending until downloaded and verified, then
+   * complete; failed when the blob is missing or does not verify (the message stays).
+   */
+  state: AttachmentState;
+  /** Why the attachment failed. */
+  error?: string;
+}
+
 export interface MessageView {
   id: string;
   /** The conversation the message belongs to. */
@@ -137,6 +159,8 @@ export interface MessageView {
   deleted?: boolean;
   /** Our message: when the peer read it (null: not yet, or read receipts are off). */
   readAt?: number | null;
+  /** The files of a message that carries files (its body is the caption); absent for other messages. */
+  attachments?: AttachmentView[];
 }
 
 /** Everything known about one message, for its info dialog. */

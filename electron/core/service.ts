@@ -164,6 +164,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     const a = this.active;
     this.active = null;
     if (!a) return;
+    await a.files.settled(); // the connection is closed: a running upload stops and keeps its state
     await a.messenger.close();
     await a.pool.close().catch(() => undefined);
     a.store.close();
@@ -182,12 +183,13 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     const timer = this.pendingStartup ?? new StartupTimer();
     this.pendingStartup = null;
     timer.lap('vault unlock');
-    const { keys, store, pool, messenger } = await openUnlocked(contents, {
+    const { keys, store, pool, messenger, files } = await openUnlocked(contents, {
       profile: this.profile,
       options: this.o,
       warmPool: this.o.connect !== false && this.profile.meta.relayUrl !== null,
       log: this.log,
       timer,
+      channel: () => this.transport,
     });
     const meta = this.profile.meta;
     messenger.on('message-received', (m) => {
@@ -199,7 +201,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     messenger.on('contact-key-changed', (m) => this.emit('contact-key-changed', m));
     messenger.on('contacts-changed', (m) => this.emit('contacts-changed', m));
     messenger.setDisplayName(this.settings.displayName);
-    this.active = { contents, keys, store, pool, messenger };
+    this.active = { contents, keys, store, pool, messenger, files };
     timer.lap('messenger');
     this.startup = timer;
     this.log('identity unlocked, history opened');
@@ -239,6 +241,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
         this.emitState();
       }),
       t.on('session-replaced', () => this.log(SESSION_REPLACED_MESSAGE, { scope: 'relay', level: 'warn' })),
+      t.on('authenticated', () => a.files.resumeUploads()),
     );
     a.pool.warm();
     a.messenger.attach(t);
@@ -445,6 +448,16 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     const m = await sendIn(await this.messenger, req?.conversation, req?.text, req?.replyTo === undefined ? {} : { replyTo: req.replyTo });
     this.log(`message ${m.id} ${m.state}`, { level: 'debug' });
     return m;
+  }
+
+  /** Files with an optional caption (main process / CLI: paths on this machine). Resolves once queued. */
+  async sendFiles(req: { conversation: ConversationId; paths: string[]; caption?: string }): Promise<MessageView> {
+    return (await this.ready()).files.sendFiles(directContactOf(req?.conversation), req.paths, req.caption ?? '');
+  }
+
+  /** Downloads (if needed), verifies and writes one attachment to `path`. */
+  async saveAttachment(req: { messageId: string; index: number; path: string }): Promise<void> {
+    await (await this.ready()).files.saveAttachment(req?.messageId, req?.index, req?.path);
   }
 
   async retryMessage(req: { id: string }): Promise<MessageView> {

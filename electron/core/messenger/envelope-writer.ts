@@ -12,6 +12,7 @@
 import { newMessageId, type Payload } from '../crypto/index.js';
 import type { ContactRecord, MessageRecord } from '../store/types.js';
 import { afterIncomingText, applyIncoming, applyRead, conversationOf, isActionPayload, type ApplyContext } from './actions-apply.js';
+import { toAttachmentView } from '../store/attachments.js';
 import type { AckItem, MessengerContext, OpenResult } from './types.js';
 
 /** Failure rows (undecryptable or not stored) shown per contact per hour before they are counted in one row. */
@@ -103,6 +104,11 @@ export class EnvelopeWriter {
           receivedAt: now,
           state: 'delivered',
       });
+      if (p.type === 'files') {
+        // Its descriptors go to the attachments table in the same savepoint (a message never exists without its files).
+        store.attachments.insertReceived(m.seq, p.attachments);
+        m.attachments = store.attachments.list(m.seq).map(toAttachmentView);
+      }
       out.received.push(p.type === 'text' ? afterIncomingText(this.applyContext(), m, p) : m);
       return;
     }

@@ -21,7 +21,9 @@ import {
 import type { ContactDetail, ContactView, ConversationId, ConversationSummary, KeyChangeView, MessageInfo, MessagePage, MessageView } from '../../contract/api.js';
 import { directConversation } from '../../contract/api.js';
 import { newMessageId } from '../crypto/index.js';
-import type { ContactRecord, HistoryStore } from '../store/types.js';
+import type { ContactRecord, HistoryStore, MessageRecord } from '../store/types.js';
+import { toAttachmentView } from '../store/attachments.js';
+import type { AttachmentDescriptor } from '../attachments/descriptor.js';
 import { toContactView, toMessageView } from '../store/history.js';
 import { TypedEmitter } from '../transport/emitter.js';
 import { TransportError } from '../transport/errors.js';
@@ -173,14 +175,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     if (utf8(text).byteLength > LIMITS.maxTextBytes) {
       throw new CoreError('INVALID', `A message can be at most ${LIMITS.maxTextBytes} bytes`);
     }
-    let c = this.requireContact(contactName);
-    if (c.blocked) throw new CoreError('BLOCKED', `${c.username} is blocked; unblock them to send`);
-    if (c.rejectedFingerprint && !c.pendingFingerprint) {
-      throw new CoreError('KEY_REJECTED', `You rejected ${c.username}'s new key; sending to them stays blocked`);
-    }
-    if (c.request) c = this.store.updateContact(c.username, { request: false });
-    await this.trust.maybeCheckKey(c.username);
-    c = this.requireContact(c.username);
+    const c = await this.sendableContact(contactName);
 
     const reply = o.replyTo === undefined ? undefined : this.actions.replyRef(o.replyTo, directConversation(c.username));
     const id = newMessageId();
@@ -246,6 +241,62 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     return this.displayName ? { name: this.displayName } : {};
   }
 
+  /** The contact, checked that we may send to it now (not blocked, key not rejected; a request is accepted). */
+  async sendableContact(contactName: string): Promise<ContactRecord> {
+    let c = this.requireContact(contactName);
+    if (c.blocked) throw new CoreError('BLOCKED', `${c.username} is blocked; unblock them to send`);
+    if (c.rejectedFingerprint && !c.pendingFingerprint) {
+      throw new CoreError('KEY_REJECTED', `You rejected ${c.username}'s new key; sending to them stays blocked`);
+    }
+    if (c.request) c = this.store.updateContact(c.username, { request: false });
+    await this.trust.maybeCheckKey(c.username);
+    return this.requireContact(c.username);
+  }
+
+  /**
+   * A message with files, before its files are uploaded (attachments/manager.ts): the row exists in 'sending' so
+   * the upload state can be kept with it; `queueFiles` seals and queues it once every blob is complete.
+   */
+  insertFilesMessage(contact: ContactRecord, caption: string, addFiles: (seq: number) => void): MessageRecord {
+    const rec = this.store.transaction(() => {
+      const m = this.store.insertMessage({
+        id: newMessageId(),
+        contact: contact.username,
+        direction: 'out',
+        senderFingerprint: this.me.fingerprint,
+        body: caption,
+        sentAt: this.now(),
+        state: 'sending',
+        unread: false,
+      });
+      addFiles(m.seq);
+      return m;
+    });
+    return rec;
+  }
+
+  /** Seals the files payload of a message made by insertFilesMessage and queues it like a text message. */
+  async queueFiles(id: string, attachments: AttachmentDescriptor[]): Promise<void> {
+    const m = this.store.getMessage(id, { direction: 'out' });
+    if (!m || m.state !== 'sending') throw new CoreError('NOT_FOUND', 'No such message waiting for its files');
+    const c = this.requireContact(m.contact);
+    const envelope = await this.outbox.seal(c.identity, { v: 1, type: 'files', ts: m.sentAt, body: m.body ?? '', attachments }, id);
+    const held = c.pendingFingerprint !== null;
+    this.store.transaction(() => {
+      if (this.store.getOutbox(id)) return; // queued already (a resumed upload that raced a restart)
+      this.store.enqueueOutbox({ envelopeId: id, contact: c.username, kind: 'message', messageId: id, envelope, held });
+    });
+    void this.flushOutbox();
+  }
+
+  /** Fails an outgoing message with a reason the user can read (a file that could not be uploaded). */
+  failMessage(id: string, reason: string): void {
+    const m = this.store.getMessage(id, { direction: 'out' });
+    if (!m) return;
+    this.store.setMessageState(id, { contact: m.contact, direction: 'out' }, 'failed', reason);
+    this.emit('message-state', { id, conversation: directConversation(m.contact), contact: m.contact, state: 'failed', error: reason });
+  }
+
   /** Re-sends a failed message (same id), or makes a waiting one due now. */
   async retryMessage(id: string): Promise<MessageView> {
     const m = this.store.getMessage(id, { direction: 'out' });
@@ -260,6 +311,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     const c = this.requireContact(m.contact);
     if (c.blocked) throw new CoreError('BLOCKED', `${c.username} is blocked; unblock them to send`);
     if (m.body === null) throw new CoreError('INVALID', 'This message has no text to re-send');
+    if (this.store.attachments.list(m.seq).length > 0) throw new CoreError('INVALID', 'A message with files is re-sent by sending the files again');
     const envelope = await this.outbox.seal(c.identity, { v: 1, type: 'text', ts: m.sentAt, body: m.body, ...this.nameField() }, m.id);
     const rec = this.store.transaction(() => {
       this.store.removeOutbox(id);
@@ -403,7 +455,13 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
   loadMessages(contact: string, before?: number | null, limit?: number): MessagePage {
     this.requireContact(contact);
     const page = this.store.loadPage(contact, { before: before ?? null, limit: limit ?? 50 });
-    return { ...page, messages: page.messages.map((m) => this.view(m)) };
+    return { ...page, messages: page.messages.map((m) => this.view(this.withAttachments(m))) };
+  }
+
+  /** A message's view with its attachments (if it has any). */
+  withAttachments(m: MessageView): MessageView {
+    const files = this.store.attachments.list(m.seq);
+    return toMessageView(files.length > 0 ? { ...m, attachments: files.map(toAttachmentView) } : m);
   }
 
   /** Marks the conversation read; sends a read receipt for what was unread when read receipts are on. */

@@ -42,6 +42,7 @@ import { GroupStore } from './groups.js';
 import * as guards from './receive-guards.js';
 import * as outbox from './outbox-queries.js';
 import { ActionStore } from './actions.js';
+import { AttachmentStore } from './attachments.js';
 import { directConversation } from '../../contract/api.js';
 
 type Db = BetterSqlite3.Database;
@@ -65,6 +66,8 @@ export class SqliteHistoryStore implements HistoryStore {
   private readonly q = (sql: string): BetterSqlite3.Statement => this.st(sql);
 
   readonly actions = new ActionStore(this.q, (what, fn) => this.guard(what, fn));
+  /** The attachments of messages (attachments.ts). */
+  readonly attachments = new AttachmentStore(this.q);
 
   /** Cached prepared statement. */
   private st(sql: string): BetterSqlite3.Statement {

@@ -8,6 +8,7 @@
  */
 import type BetterSqlite3 from 'better-sqlite3-multiple-ciphers';
 import type { PublicIdentity, Envelope } from '../../../relay/protocol/index.js';
+import type { AttachmentStore } from './attachments.js';
 import type {
   ContactView,
   ConversationId,
@@ -198,6 +199,8 @@ export interface HistoryStore {
   readonly groups: GroupStore;
   /** PRAGMA user_version after migrations. */
   readonly schemaVersion: number;
+  /** The attachments of messages (store/attachments.ts). */
+  readonly attachments: AttachmentStore;
 
   /** Runs fn in one IMMEDIATE transaction (nested calls become savepoints). Rolls back if fn throws. */
   transaction<T>(fn: () => T): T;
