@@ -21,6 +21,10 @@ export function jsonLine(o: unknown): void {
 export function formatMessage(m: MessageView): string {
   const when = new Date(m.sentAt).toISOString().replace('T', ' ').slice(0, 19);
   const arrow = m.direction === 'in' ? `<- ${m.contact}` : `-> ${m.contact}`;
-  const body = m.body ?? (m.state === 'undecryptable' ? `[undecryptable: ${m.error ?? 'unknown reason'}]` : '[deleted]');
-  return `${when} ${arrow} [${m.state}] ${body}`;
+  const body = m.deleted ? '[This message was deleted]' : (m.body ?? (m.state === 'undecryptable' ? `[undecryptable: ${m.error ?? 'unknown reason'}]` : '[deleted]'));
+  const quote = m.replyTo ? ` [reply to ${m.replyTo.author}: "${m.replyTo.excerpt}"]` : '';
+  const edited = m.edited && !m.deleted ? ' (edited)' : '';
+  const reactions = Object.entries(m.reactions ?? {}).map(([e, who]) => `${e} ${who.join(',')}`);
+  // The id last, for reply/react/edit/delete.
+  return `${when} ${arrow} [${m.state}] ${body}${edited}${reactions.length ? ` {${reactions.join('; ')}}` : ''}${quote} #${m.id}`;
 }

@@ -72,6 +72,19 @@ const METHODS: Record<string, Method> = {
     const m = await svc.sendMessage({ conversation: refConversation(to), text });
     return { id: m.id, state: m.state };
   },
+  reply: async (svc, p) => {
+    const { id, text } = parse(z.object({ id: z.string().min(1).max(64), text: z.string().min(1) }).strict(), p);
+    const { message } = await svc.messageInfo({ id });
+    const m = await svc.sendMessage({ conversation: message.conversation, text, replyTo: id });
+    return { id: m.id, state: m.state };
+  },
+  react: async (svc, p) => svc.reactToMessage(parse(z.object({ id: z.string().min(1).max(64), emoji: z.string().min(1).max(64).nullable() }).strict(), p)),
+  edit: async (svc, p) => svc.editMessage(parse(z.object({ id: z.string().min(1).max(64), text: z.string().min(1) }).strict(), p)),
+  delete: async (svc, p) => {
+    const { id, everyone } = parse(z.object({ id: z.string().min(1).max(64), everyone: z.boolean().optional() }).strict(), p);
+    await svc.deleteMessage({ id, everyone: everyone ?? false });
+    return { id, deleted: everyone ? 'everyone' : 'me' };
+  },
   history: async (svc, p) => {
     const { username: u, limit } = parse(z.object({ username: z.string().min(1).max(70), limit: z.number().int().min(1).max(500).optional() }).strict(), p);
     return (await svc.loadMessages({ conversation: refConversation(u), limit: limit ?? 50 })).messages;

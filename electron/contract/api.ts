@@ -110,6 +110,28 @@ export interface ContactDetail extends ContactView {
   heldMessages: number;
 }
 
+/** An attachment's transfer state (see AttachmentView). */
+export type AttachmentState = 'pending' | 'uploading' | 'complete' | 'failed';
+
+export interface AttachmentView {
+  index: number;
+  name: string;
+  /** Plaintext bytes. */
+  size: number;
+  /** Media type, e.g. image/png. */
+  type: string;
+  /** Pixel size of an image, when the sender gave it. */
+  width?: number;
+  height?: number;
+  /**
+   * Outgoing: pending → uploading → complete (or failed). Incoming: pending until downloaded and verified, then
+   * complete; failed when the blob is missing or does not verify (the message stays).
+   */
+  state: AttachmentState;
+  /** Why the attachment failed. */
+  error?: string;
+}
+
 export interface MessageView {
   id: string;
   /** The conversation the message belongs to. */
@@ -127,6 +149,27 @@ export interface MessageView {
   error: string | null;
   /** Monotonic position in the conversation, the keyset-pagination cursor. */
   seq: number;
+  /** The message this one replies to, as quoted (author and a short excerpt). */
+  replyTo?: { id: string; author: string; excerpt: string } | null;
+  /** Current reactions: emoji → usernames who reacted with it. */
+  reactions?: Record<string, string[]>;
+  /** Edited by its author (earlier versions: messageInfo). */
+  edited?: boolean;
+  /** Deleted for everyone by its author ("This message was deleted"). */
+  deleted?: boolean;
+  /** Our message: when the peer read it (null: not yet, or read receipts are off). */
+  readAt?: number | null;
+  /** The files of a message that carries files (its body is the caption); absent for other messages. */
+  attachments?: AttachmentView[];
+}
+
+/** Everything known about one message, for its info dialog. */
+export interface MessageInfo {
+  message: MessageView;
+  /** Every version, oldest first (the original included); empty when never edited. */
+  versions: Array<{ ts: number; body: string }>;
+  /** Our message: per member, when it was delivered and read (read times hidden when read receipts are off). */
+  receipts: Array<{ member: string; deliveredAt: number | null; readAt: number | null }>;
 }
 
 export interface ConversationSummary {
@@ -237,10 +280,17 @@ export interface ParleyApi {
 
   listConversations(req: { filter?: string }): Promise<ConversationSummary[]>;
   loadMessages(req: { conversation: ConversationId; before?: number | null; limit?: number }): Promise<MessagePage>;
-  sendMessage(req: { conversation: ConversationId; text: string }): Promise<MessageView>;
+  /** `replyTo`: the id of a message of this conversation that the new one quotes. */
+  sendMessage(req: { conversation: ConversationId; text: string; replyTo?: string }): Promise<MessageView>;
+  /** Our reaction to a message (one per person; null removes it). `conversation` narrows an ambiguous id. */
+  reactToMessage(req: { id: string; emoji: string | null; conversation?: ConversationId }): Promise<MessageView>;
+  /** Replaces the text of one of our messages (within 24 hours). */
+  editMessage(req: { id: string; text: string; conversation?: ConversationId }): Promise<MessageView>;
+  messageInfo(req: { id: string; conversation?: ConversationId }): Promise<MessageInfo>;
   retryMessage(req: { id: string }): Promise<MessageView>;
   markRead(req: { conversation: ConversationId }): Promise<void>;
-  deleteMessage(req: { id: string }): Promise<void>;
+  /** Deletes for me (local), or with `everyone` one of our messages for everyone (within 24 hours). */
+  deleteMessage(req: { id: string; everyone?: boolean; conversation?: ConversationId }): Promise<void>;
   deleteConversation(req: { conversation: ConversationId }): Promise<void>;
   /** Full-text search, newest first, with highlighted snippets (contract/search.ts). */
   searchMessages(req: SearchRequest): Promise<SearchResults>;
@@ -272,6 +322,8 @@ export interface ParleyApi {
 export interface ParleyEvents {
   'message-received': MessageView;
   'message-state': { id: string; conversation: ConversationId; contact: string; state: MessageState; error: string | null };
+  /** A message changed: edited, deleted for everyone, reacted to or read. */
+  'message-updated': MessageView;
   'contact-key-changed': { username: string; change: KeyChangeView };
   'contacts-changed': { username: string };
   'connection-changed': ConnectionState;
@@ -289,11 +341,12 @@ export const METHODS = Object.freeze([
   'setRelay', 'listConversations', 'loadMessages', 'sendMessage', 'retryMessage', 'markRead', 'deleteMessage',
   'deleteConversation', 'searchMessages', 'loadMessagesAround', 'saveDraft', 'getDraft', 'addContact', 'getContact', 'setVerified', 'acceptKeyChange', 'rejectKeyChange',
   'acceptRequest', 'setBlocked', 'exportIdentity', 'importIdentity', 'updateSettings', 'getDebugLog',
+  'reactToMessage', 'editMessage', 'messageInfo',
 ] as const satisfies readonly MethodName[]);
 
 export const EVENTS = Object.freeze([
   'message-received', 'message-state', 'contact-key-changed', 'contacts-changed', 'connection-changed',
-  'onboarding-progress', 'state-changed',
+  'onboarding-progress', 'state-changed', 'message-updated',
 ] as const satisfies readonly EventName[]);
 
 // Compile-time check that METHODS lists every method exactly (no more, no fewer).

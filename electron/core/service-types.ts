@@ -1,4 +1,5 @@
 /** The service's options and its unlocked state, shared by service.ts and account.ts. */
+import type { AttachmentManager } from './attachments/manager.js';
 import type { IdentityKeys } from './crypto/index.js';
 import type { LazyPool } from './lazy-pool.js';
 import type { Messenger, MessengerOptions } from './messenger/messenger.js';
@@ -50,4 +51,5 @@ export interface Active {
   store: HistoryStore;
   pool: LazyPool;
   messenger: Messenger;
+  files: AttachmentManager;
 }

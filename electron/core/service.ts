@@ -38,6 +38,7 @@ import type {
   MessagePage,
   MessagesAround,
   MessagesAroundRequest,
+  MessageInfo,
   MessageView,
   ParleyApi,
   ParleyEvents,
@@ -163,6 +164,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     const a = this.active;
     this.active = null;
     if (!a) return;
+    await a.files.settled(); // the connection is closed: a running upload stops and keeps its state
     await a.messenger.close();
     await a.pool.close().catch(() => undefined);
     a.store.close();
@@ -181,12 +183,13 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     const timer = this.pendingStartup ?? new StartupTimer();
     this.pendingStartup = null;
     timer.lap('vault unlock');
-    const { keys, store, pool, messenger } = await openUnlocked(contents, {
+    const { keys, store, pool, messenger, files } = await openUnlocked(contents, {
       profile: this.profile,
       options: this.o,
       warmPool: this.o.connect !== false && this.profile.meta.relayUrl !== null,
       log: this.log,
       timer,
+      channel: () => this.transport,
     });
     const meta = this.profile.meta;
     messenger.on('message-received', (m) => {
@@ -194,10 +197,11 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
       this.emit('message-received', m);
     });
     messenger.on('message-state', (m) => this.emit('message-state', m));
+    messenger.on('message-updated', (m) => this.emit('message-updated', m));
     messenger.on('contact-key-changed', (m) => this.emit('contact-key-changed', m));
     messenger.on('contacts-changed', (m) => this.emit('contacts-changed', m));
     messenger.setDisplayName(this.settings.displayName);
-    this.active = { contents, keys, store, pool, messenger };
+    this.active = { contents, keys, store, pool, messenger, files };
     timer.lap('messenger');
     this.startup = timer;
     this.log('identity unlocked, history opened');
@@ -237,6 +241,7 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
         this.emitState();
       }),
       t.on('session-replaced', () => this.log(SESSION_REPLACED_MESSAGE, { scope: 'relay', level: 'warn' })),
+      t.on('authenticated', () => a.files.resumeUploads()),
     );
     a.pool.warm();
     a.messenger.attach(t);
@@ -439,10 +444,20 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
     return loadIn(await this.messenger, req?.conversation, req?.before, req?.limit);
   }
 
-  async sendMessage(req: { conversation: ConversationId; text: string }): Promise<MessageView> {
-    const m = await sendIn(await this.messenger, req?.conversation, req?.text);
+  async sendMessage(req: { conversation: ConversationId; text: string; replyTo?: string }): Promise<MessageView> {
+    const m = await sendIn(await this.messenger, req?.conversation, req?.text, req?.replyTo === undefined ? {} : { replyTo: req.replyTo });
     this.log(`message ${m.id} ${m.state}`, { level: 'debug' });
     return m;
+  }
+
+  /** Files with an optional caption (main process / CLI: paths on this machine). Resolves once queued. */
+  async sendFiles(req: { conversation: ConversationId; paths: string[]; caption?: string }): Promise<MessageView> {
+    return (await this.ready()).files.sendFiles(directContactOf(req?.conversation), req.paths, req.caption ?? '');
+  }
+
+  /** Downloads (if needed), verifies and writes one attachment to `path`. */
+  async saveAttachment(req: { messageId: string; index: number; path: string }): Promise<void> {
+    await (await this.ready()).files.saveAttachment(req?.messageId, req?.index, req?.path);
   }
 
   async retryMessage(req: { id: string }): Promise<MessageView> {
@@ -450,11 +465,25 @@ export class ParleyService extends TypedEmitter<ParleyEvents> implements ParleyA
   }
 
   async markRead(req: { conversation: ConversationId }): Promise<void> {
-    markReadIn(await this.messenger, req?.conversation);
+    await markReadIn(await this.messenger, req?.conversation);
   }
 
-  async deleteMessage(req: { id: string }): Promise<void> {
-    (await this.messenger).deleteMessage(req.id);
+  async reactToMessage(req: { id: string; emoji: string | null; conversation?: ConversationId }): Promise<MessageView> {
+    return (await this.messenger).react(req.id, req.emoji, req.conversation);
+  }
+
+  async editMessage(req: { id: string; text: string; conversation?: ConversationId }): Promise<MessageView> {
+    return (await this.messenger).edit(req.id, req.text, req.conversation);
+  }
+
+  async messageInfo(req: { id: string; conversation?: ConversationId }): Promise<MessageInfo> {
+    return (await this.messenger).messageInfo(req.id, req.conversation);
+  }
+
+  async deleteMessage(req: { id: string; everyone?: boolean; conversation?: ConversationId }): Promise<void> {
+    const m = await this.messenger;
+    if (req.everyone) await m.deleteForEveryone(req.id, req.conversation);
+    else m.deleteMessage(req.id, req.conversation);
   }
 
   async deleteConversation(req: { conversation: ConversationId }): Promise<void> {

@@ -2,6 +2,8 @@
  * Opening an unlocked profile: the identity keys, the crypto worker pool, the encrypted history store and the
  * messenger on top of them. The service wires the result to its events and the relay connection.
  */
+import path from 'node:path';
+import { AttachmentManager, type AttachmentManagerOptions } from './attachments/manager.js';
 import { loadIdentity, type IdentityKeys } from './crypto/index.js';
 import { LazyPool } from './lazy-pool.js';
 import { Messenger } from './messenger/messenger.js';
@@ -24,6 +26,8 @@ export async function openUnlocked(
     log: NonNullable<ParleyServiceOptions['log']>;
     /** Records the phases below (identity import, database open, migrations check, dedupe prune, messenger). */
     timer?: StartupTimer;
+    /** The relay connection of the moment (attachments move over it). */
+    channel: AttachmentManagerOptions['channel'];
   },
 ): Promise<Active> {
   const pool = new LazyPool({ secret: contents.identity, ...(o.options.cryptoPoolSize ? { size: o.options.cryptoPoolSize } : {}) });
@@ -57,5 +61,12 @@ export async function openUnlocked(
     log: (msg: string) => o.log(msg, { scope: 'messenger' }),
     ...o.options.messenger,
   });
-  return { contents, keys, store, pool, messenger };
+  const files = new AttachmentManager({
+    store,
+    messenger,
+    channel: o.channel,
+    cacheDir: path.join(o.profile.dir, 'attachments'),
+    log: (msg: string) => o.log(msg, { scope: 'attachments' }),
+  });
+  return { contents, keys, store, pool, messenger, files };
 }

@@ -13,13 +13,28 @@ import { fromUtf8, LIMITS, messageIdSchema, toB64u, utf8 } from '../../../relay/
 import { PayloadError } from './errors.js';
 import { attachmentListSchema, canonicalDescriptor, type AttachmentDescriptor } from '../attachments/descriptor.js';
 import {
-  canonicalJson,
+  canonicalJson as groupCanonicalJson,
   groupChangePayloadSchema,
   groupScopeFields,
   groupStatePayloadSchema,
   type GroupChangePayload,
   type GroupStatePayload,
 } from './group-payload.js';
+import {
+  canonicalJson,
+  deleteSchema,
+  editSchema,
+  reactionSchema,
+  readSchema,
+  replySchema,
+  textBodySchema,
+  tsSchema,
+  type DeletePayload,
+  type EditPayload,
+  type ReactionPayload,
+  type ReadPayload,
+  type ReplyRef,
+} from './payload-actions.js';
 import { randomBytes } from './primitives.js';
 
 /** `g`: the group (absent = the direct conversation with the sender); `m`: the group message id (group-payload.ts). */
@@ -29,25 +44,24 @@ interface GroupScope {
 }
 
 export type Payload =
-  /** `name`: the sender's display name (optional, PROTOCOL.md §6.1). */
-  | ({ v: 1; type: 'text'; ts: number; body: string; name?: string } & GroupScope)
+  /** `name`: the sender's display name (optional, PROTOCOL.md §6.1); `reply`: the quoted message. */
+  | ({ v: 1; type: 'text'; ts: number; body: string; name?: string; reply?: ReplyRef } & GroupScope)
   | { v: 1; type: 'receipt'; ts: number; ids: string[] }
   /** Files with an optional caption (`body` may be empty); PROTOCOL.md §10.2. */
   | ({ v: 1; type: 'files'; ts: number; body: string; attachments: AttachmentDescriptor[] } & GroupScope)
   | GroupChangePayload
-  | GroupStatePayload;
-
-/** Message ids per read receipt (≈ 25 KiB of JSON: the 32 KiB bucket). */
-export const MAX_RECEIPT_IDS = 1024;
+  | GroupStatePayload
+  | ReactionPayload
+  | EditPayload
+  | DeletePayload
+  | ReadPayload;
 
 /** Lone UTF-16 surrogates cannot be encoded as UTF-8, so they would not round-trip: reject them. */
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
-const tsSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
-const bodySchema = z
-  .string()
-  .refine((s) => !LONE_SURROGATE.test(s), 'body: lone surrogate')
-  .refine((s) => utf8(s).byteLength <= LIMITS.maxTextBytes, `body: more than ${LIMITS.maxTextBytes} UTF-8 bytes`);
+/** Message ids per read receipt (≈ 25 KiB of JSON: the 32 KiB bucket). */
+export const MAX_RECEIPT_IDS = 1024;
+
 
 /** Characters in a display name (Unicode code points). */
 export const MAX_DISPLAY_NAME = 64;
@@ -63,11 +77,15 @@ export const displayNameSchema = z
   .refine((s) => !/\p{Cc}/u.test(s) && !LONE_SURROGATE.test(s), 'name: control character or lone surrogate');
 
 export const payloadSchema = z.discriminatedUnion('type', [
-  z.object({ v: z.literal(1), type: z.literal('text'), ts: tsSchema, body: bodySchema, ...groupScopeFields, name: displayNameSchema.optional() }).strict(),
+  z.object({ v: z.literal(1), type: z.literal('text'), ts: tsSchema, body: textBodySchema, reply: replySchema.optional(), ...groupScopeFields, name: displayNameSchema.optional() }).strict(),
   z.object({ v: z.literal(1), type: z.literal('receipt'), ts: tsSchema, ids: z.array(messageIdSchema).min(1).max(MAX_RECEIPT_IDS) }).strict(),
-  z.object({ v: z.literal(1), type: z.literal('files'), ts: tsSchema, body: bodySchema, attachments: attachmentListSchema, ...groupScopeFields }).strict(),
+  z.object({ v: z.literal(1), type: z.literal('files'), ts: tsSchema, body: textBodySchema, attachments: attachmentListSchema, ...groupScopeFields }).strict(),
   groupChangePayloadSchema,
   groupStatePayloadSchema,
+  reactionSchema,
+  editSchema,
+  deleteSchema,
+  readSchema,
 ]);
 
 /** Smallest bucket (power of two, ≥ minBucket) holding `n` bytes, or null when n > maxBucket. */
@@ -82,12 +100,13 @@ export function isBucket(n: number): boolean {
   return n >= LIMITS.minBucket && n <= LIMITS.maxBucket && (n & (n - 1)) === 0;
 }
 
-/** Canonical JSON of a payload (fixed key order). */
+/** Canonical JSON of a payload (fixed key order, see payload-actions.ts). */
 function toJson(p: Payload): string {
   if (p.type === 'text' || p.type === 'files') {
     // Optional fields only when present, in this order: without them exactly the v1 text encoding (older clients'
     // strict decoders keep working for direct messages).
     const o: Record<string, unknown> = { v: p.v, type: p.type, ts: p.ts, body: p.body };
+    if (p.type === 'text' && p.reply !== undefined) o.reply = { id: p.reply.id, author: p.reply.author, excerpt: p.reply.excerpt };
     if (p.type === 'files') o.attachments = p.attachments.map(canonicalDescriptor);
     if (p.g !== undefined) o.g = p.g;
     if (p.m !== undefined) o.m = p.m;
@@ -95,6 +114,7 @@ function toJson(p: Payload): string {
     return JSON.stringify(o);
   }
   if (p.type === 'receipt') return JSON.stringify({ v: p.v, type: p.type, ts: p.ts, ids: p.ids });
+  if (p.type === 'group-change' || p.type === 'group-state') return groupCanonicalJson(p);
   return canonicalJson(p);
 }
 

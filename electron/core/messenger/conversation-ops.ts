@@ -17,13 +17,14 @@ export function loadIn(m: Messenger, conversation: unknown, before?: number | nu
   return t.kind === 'group' ? m.groups.loadPage(t.groupId, before, limit) : m.loadMessages(t.username, before, limit);
 }
 
-export function sendIn(m: Messenger, conversation: unknown, text: string): Promise<MessageView> {
+export function sendIn(m: Messenger, conversation: unknown, text: string, opts: { replyTo?: string } = {}): Promise<MessageView> {
   const t = target(conversation);
-  return t.kind === 'group' ? m.groups.sendText(t.groupId, text) : m.sendText(t.username, text);
+  // Replies in groups come with group actions (the group side of actions-apply.ts); a direct reply quotes here.
+  return t.kind === 'group' ? m.groups.sendText(t.groupId, text) : m.sendText(t.username, text, opts);
 }
 
-export function markReadIn(m: Messenger, conversation: unknown): void {
+export async function markReadIn(m: Messenger, conversation: unknown): Promise<void> {
   const t = target(conversation);
   if (t.kind === 'group') m.groups.markRead(t.groupId);
-  else m.markRead(t.username);
+  else await m.markRead(t.username);
 }

@@ -11,6 +11,8 @@
  */
 import { newMessageId, type Payload } from '../crypto/index.js';
 import type { ContactRecord, MessageRecord } from '../store/types.js';
+import { afterIncomingText, applyIncoming, applyRead, conversationOf, isActionPayload, type ApplyContext } from './actions-apply.js';
+import { toAttachmentView } from '../store/attachments.js';
 import type { AckItem, MessengerContext, OpenResult } from './types.js';
 
 /** Failure rows (undecryptable or not stored) shown per contact per hour before they are counted in one row. */
@@ -22,13 +24,15 @@ export interface WriteOutcome {
   received: MessageRecord[];
   /** Our sent messages that a receipt marked delivered. */
   states: Array<{ id: string; contact: string }>;
+  /** Messages an action changed (edited, deleted, reacted to). */
+  updated: MessageRecord[];
   quarantined: number;
   collapsed: number;
   /** Contacts whose display name changed (payload `name`). */
   renamed: string[];
 }
 
-export const emptyOutcome = (): WriteOutcome => ({ received: [], states: [], quarantined: 0, collapsed: 0, renamed: [] });
+export const emptyOutcome = (): WriteOutcome => ({ received: [], states: [], updated: [], quarantined: 0, collapsed: 0, renamed: [] });
 
 /** The envelope being written: who it is attributed to, its header and the raw envelope (kept if quarantined). */
 export interface IncomingRef {
@@ -79,6 +83,10 @@ export class EnvelopeWriter {
     const p: Payload = r.payload;
     if (this.groups?.receive(ref, p, now, out)) return;
     if (p.type === 'group-change' || p.type === 'group-state') return;
+    if (p.type !== 'text' && p.type !== 'files' && p.type !== 'receipt') {
+      this.writeAction(ref, p, now, out);
+      return;
+    }
     // A message with files keeps its caption as the body; its attachments are kept by the attachment store.
     if (p.type === 'text' || p.type === 'files') {
       // The name the sender chose travels inside the encrypted payload; the latest one wins.
@@ -86,8 +94,7 @@ export class EnvelopeWriter {
         store.updateContact(contact.username, { displayName: p.name });
         out.renamed.push(contact.username);
       }
-      out.received.push(
-        store.insertMessage({
+      const m = store.insertMessage({
           id: ack.id,
           contact: contact.username,
           direction: 'in',
@@ -96,18 +103,47 @@ export class EnvelopeWriter {
           sentAt: p.ts,
           receivedAt: now,
           state: 'delivered',
-        }),
-      );
+      });
+      if (p.type === 'files') {
+        // Its descriptors go to the attachments table in the same savepoint (a message never exists without its files).
+        store.attachments.insertReceived(m.seq, p.attachments);
+        m.attachments = store.attachments.list(m.seq).map(toAttachmentView);
+      }
+      out.received.push(p.type === 'text' ? afterIncomingText(this.applyContext(), m, p) : m);
       return;
     }
     for (const id of p.ids) {
       const m = store.getMessage(id, { contact: contact.username, direction: 'out' });
+      if (m) store.actions.recordReceipt(m.seq, contact.username, 'delivered', now);
       if (!m && this.groups?.receipt(contact.username, id)) continue;
       if (!m || (m.state !== 'sending' && m.state !== 'sent')) continue;
       store.setMessageState(id, { contact: contact.username, direction: 'out' }, 'delivered', null);
       store.removeOutbox(id);
       out.states.push({ id, contact: contact.username });
     }
+  }
+
+  private applyContext(): ApplyContext {
+    return { store: this.ctx.store, me: this.ctx.me().username, log: (msg) => this.ctx.log(msg) };
+  }
+
+  /** Reactions, edits, deletes and read receipts (actions-apply.ts): they change earlier messages, add no row. */
+  private writeAction(ref: IncomingRef, p: Extract<Payload, { type: 'reaction' | 'edit' | 'delete' | 'read' }>, now: number, out: WriteOutcome): void {
+    const sender = ref.contact.username;
+    const conversation = conversationOf(sender, p.g);
+    if (!conversation) {
+      this.ctx.log(`refused a ${p.type} from ${sender}: unknown group`);
+      return;
+    }
+    if (p.type === 'read') {
+      const { read, moved } = applyRead(this.applyContext(), conversation, sender, p, now);
+      for (const m of moved) out.states.push({ id: m.id, contact: m.contact });
+      out.updated.push(...read);
+      return;
+    }
+    if (!isActionPayload(p)) return;
+    const done = applyIncoming(this.applyContext(), { conversation, actor: sender, envelopeId: ref.ack.id, payload: p, receivedAt: now });
+    if (done.message) out.updated.push(done.message);
   }
 
   /**
@@ -190,6 +226,7 @@ export class EnvelopeWriter {
 function merge(into: WriteOutcome, from: WriteOutcome): void {
   into.received.push(...from.received);
   into.states.push(...from.states);
+  into.updated.push(...from.updated);
   into.quarantined += from.quarantined;
   into.collapsed += from.collapsed;
   into.renamed.push(...from.renamed);

@@ -412,6 +412,7 @@ export class Ingest implements PendingReopener {
 
   private afterStore(out: WriteOutcome, receiptsQueued: boolean, prepared: Prepared[]): void {
     for (const m of out.received) this.ctx.emit('message-received', toMessageView(m));
+    for (const m of out.updated) this.ctx.emit('message-updated', toMessageView(m));
     for (const s of out.states) this.ctx.emit('message-state', { id: s.id, conversation: directConversation(s.contact), contact: s.contact, state: 'delivered', error: null });
     const pendingContacts = new Set(prepared.flatMap((p) => (p.kind === 'pending' ? [p.contact.username] : [])));
     for (const u of new Set([...pendingContacts, ...out.renamed])) this.ctx.emit('contacts-changed', { username: u });

@@ -18,10 +18,12 @@ import {
   validateIdentity,
   type PublicIdentity,
 } from '../../../relay/protocol/index.js';
-import type { ContactDetail, ContactView, ConversationSummary, KeyChangeView, MessagePage, MessageView } from '../../contract/api.js';
+import type { ContactDetail, ContactView, ConversationId, ConversationSummary, KeyChangeView, MessageInfo, MessagePage, MessageView } from '../../contract/api.js';
 import { directConversation } from '../../contract/api.js';
 import { newMessageId } from '../crypto/index.js';
-import type { ContactRecord, HistoryStore } from '../store/types.js';
+import type { ContactRecord, HistoryStore, MessageRecord } from '../store/types.js';
+import { toAttachmentView } from '../store/attachments.js';
+import type { AttachmentDescriptor } from '../attachments/descriptor.js';
 import { toContactView, toMessageView } from '../store/history.js';
 import { TypedEmitter } from '../transport/emitter.js';
 import { TransportError } from '../transport/errors.js';
@@ -30,6 +32,7 @@ import { CoreError } from './errors.js';
 import { Groups } from './groups.js';
 import { GroupReceiver } from './groups-receive.js';
 import { Ingest } from './ingest.js';
+import { MessageActions } from './actions.js';
 import { Outbox } from './outbox.js';
 import { Trust } from './trust.js';
 import type { GroupOutboxHooks, Me, MessengerContext, MessengerEvents, MessengerOptions, ReceiveDiagnostics, SealerOpener, Transport } from './types.js';
@@ -51,6 +54,8 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
   private readonly ingest: Ingest;
   /** Group chats: create, change, send, info (groups.ts); their receive side is in the ingest (groups-receive.ts). */
   readonly groups: Groups;
+  /** React, edit, delete for everyone, read receipts (actions.ts). */
+  readonly actions: MessageActions;
 
   constructor(private readonly o: MessengerOptions) {
     super();
@@ -68,7 +73,9 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
       closed: () => this.closed,
       now: () => this.now(),
       log,
-      emit: (event, payload) => this.emit(event, payload),
+      // Messages announced to the UI carry their reply quote, reactions and edit/delete/read state.
+      emit: (event, payload) =>
+        this.emit(event, (event === 'message-received' || event === 'message-updated' ? this.view(payload as MessageView) : payload) as typeof payload),
     };
     // Trust and the receive path need each other only through interfaces: trust re-opens pending envelopes via
     // `reopener`, the receive path resolves senders via `senders`; both are wired here.
@@ -88,6 +95,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     this.groups = new Groups({ ctx, outbox: this.outbox, ensureContact: (u, fp) => this.ensureMemberContact(u, fp) });
     ingest = new Ingest({ ctx, senders: this.trust, outbox: this.outbox, groups: new GroupReceiver(ctx) });
     this.ingest = ingest;
+    this.actions = new MessageActions({ ctx, outbox: this.outbox, requireContact: (u) => this.requireContact(u) });
   }
 
   get identity(): Me {
@@ -161,23 +169,18 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
 
   // ---- sending ----------------------------------------------------------------------------------------------
 
-  async sendText(contactName: string, text: string): Promise<MessageView> {
+  /** `replyTo`: the id of a message of this conversation the new one quotes (author and a short excerpt). */
+  async sendText(contactName: string, text: string, o: { replyTo?: string } = {}): Promise<MessageView> {
     if (typeof text !== 'string' || text.trim().length === 0) throw new CoreError('INVALID', 'A message cannot be empty');
     if (utf8(text).byteLength > LIMITS.maxTextBytes) {
       throw new CoreError('INVALID', `A message can be at most ${LIMITS.maxTextBytes} bytes`);
     }
-    let c = this.requireContact(contactName);
-    if (c.blocked) throw new CoreError('BLOCKED', `${c.username} is blocked; unblock them to send`);
-    if (c.rejectedFingerprint && !c.pendingFingerprint) {
-      throw new CoreError('KEY_REJECTED', `You rejected ${c.username}'s new key; sending to them stays blocked`);
-    }
-    if (c.request) c = this.store.updateContact(c.username, { request: false });
-    await this.trust.maybeCheckKey(c.username);
-    c = this.requireContact(c.username);
+    const c = await this.sendableContact(contactName);
 
+    const reply = o.replyTo === undefined ? undefined : this.actions.replyRef(o.replyTo, directConversation(c.username));
     const id = newMessageId();
     const ts = this.now();
-    const envelope = await this.outbox.seal(c.identity, { v: 1, type: 'text', ts, body: text, ...this.nameField() }, id);
+    const envelope = await this.outbox.seal(c.identity, { v: 1, type: 'text', ts, body: text, ...(reply ? { reply } : {}), ...this.nameField() }, id);
     const held = c.pendingFingerprint !== null;
     const rec = this.store.transaction(() => {
       const m = this.store.insertMessage({
@@ -190,11 +193,43 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
         state: 'sending',
         unread: false,
       });
+      if (reply) this.store.actions.setReply(m.seq, reply);
       this.store.enqueueOutbox({ envelopeId: id, contact: c.username, kind: 'message', messageId: id, envelope, held });
       return m;
     });
     void this.flushOutbox();
-    return toMessageView(rec);
+    return this.view(rec);
+  }
+
+  // ---- acting on messages (actions.ts) ------------------------------------------------------------------------
+
+  /** A message's view with what the action tables add (reply quote, reactions, edited, deleted, read). */
+  view(m: MessageView): MessageView {
+    const d = this.store.actions.detailsOf(m);
+    const reactions: Record<string, string[]> = {};
+    for (const r of d.reactions) (reactions[r.emoji] ??= []).push(r.reactor);
+    const showRead = this.actions.readReceiptsEnabled();
+    const readAt = m.direction === 'out' && showRead ? d.receipts.reduce<number | null>((a, r) => (r.readAt !== null && (a === null || r.readAt < a) ? r.readAt : a), null) : null;
+    return { ...toMessageView(m), replyTo: d.reply, reactions, edited: d.editedAt !== null, deleted: d.deletedAt !== null, readAt };
+  }
+
+  async react(id: string, emoji: string | null, conversation?: ConversationId): Promise<MessageView> {
+    return this.view(await this.actions.react(id, emoji, conversation));
+  }
+
+  async edit(id: string, text: string, conversation?: ConversationId): Promise<MessageView> {
+    return this.view(await this.actions.edit(id, text, conversation));
+  }
+
+  async deleteForEveryone(id: string, conversation?: ConversationId): Promise<MessageView> {
+    return this.view(await this.actions.deleteForEveryone(id, conversation));
+  }
+
+  messageInfo(id: string, conversation?: ConversationId): MessageInfo {
+    const m = this.actions.find(id, conversation);
+    const d = this.store.actions.detailsOf(m);
+    const showRead = this.actions.readReceiptsEnabled();
+    return { message: this.view(m), versions: d.versions, receipts: d.receipts.map((r) => ({ ...r, readAt: showRead ? r.readAt : null })) };
   }
 
   /** The display name to put in text payloads ('' or null: none, contacts see the username). */
@@ -204,6 +239,62 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
 
   private nameField(): { name?: string } {
     return this.displayName ? { name: this.displayName } : {};
+  }
+
+  /** The contact, checked that we may send to it now (not blocked, key not rejected; a request is accepted). */
+  async sendableContact(contactName: string): Promise<ContactRecord> {
+    let c = this.requireContact(contactName);
+    if (c.blocked) throw new CoreError('BLOCKED', `${c.username} is blocked; unblock them to send`);
+    if (c.rejectedFingerprint && !c.pendingFingerprint) {
+      throw new CoreError('KEY_REJECTED', `You rejected ${c.username}'s new key; sending to them stays blocked`);
+    }
+    if (c.request) c = this.store.updateContact(c.username, { request: false });
+    await this.trust.maybeCheckKey(c.username);
+    return this.requireContact(c.username);
+  }
+
+  /**
+   * A message with files, before its files are uploaded (attachments/manager.ts): the row exists in 'sending' so
+   * the upload state can be kept with it; `queueFiles` seals and queues it once every blob is complete.
+   */
+  insertFilesMessage(contact: ContactRecord, caption: string, addFiles: (seq: number) => void): MessageRecord {
+    const rec = this.store.transaction(() => {
+      const m = this.store.insertMessage({
+        id: newMessageId(),
+        contact: contact.username,
+        direction: 'out',
+        senderFingerprint: this.me.fingerprint,
+        body: caption,
+        sentAt: this.now(),
+        state: 'sending',
+        unread: false,
+      });
+      addFiles(m.seq);
+      return m;
+    });
+    return rec;
+  }
+
+  /** Seals the files payload of a message made by insertFilesMessage and queues it like a text message. */
+  async queueFiles(id: string, attachments: AttachmentDescriptor[]): Promise<void> {
+    const m = this.store.getMessage(id, { direction: 'out' });
+    if (!m || m.state !== 'sending') throw new CoreError('NOT_FOUND', 'No such message waiting for its files');
+    const c = this.requireContact(m.contact);
+    const envelope = await this.outbox.seal(c.identity, { v: 1, type: 'files', ts: m.sentAt, body: m.body ?? '', attachments }, id);
+    const held = c.pendingFingerprint !== null;
+    this.store.transaction(() => {
+      if (this.store.getOutbox(id)) return; // queued already (a resumed upload that raced a restart)
+      this.store.enqueueOutbox({ envelopeId: id, contact: c.username, kind: 'message', messageId: id, envelope, held });
+    });
+    void this.flushOutbox();
+  }
+
+  /** Fails an outgoing message with a reason the user can read (a file that could not be uploaded). */
+  failMessage(id: string, reason: string): void {
+    const m = this.store.getMessage(id, { direction: 'out' });
+    if (!m) return;
+    this.store.setMessageState(id, { contact: m.contact, direction: 'out' }, 'failed', reason);
+    this.emit('message-state', { id, conversation: directConversation(m.contact), contact: m.contact, state: 'failed', error: reason });
   }
 
   /** Re-sends a failed message (same id), or makes a waiting one due now. */
@@ -220,6 +311,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     const c = this.requireContact(m.contact);
     if (c.blocked) throw new CoreError('BLOCKED', `${c.username} is blocked; unblock them to send`);
     if (m.body === null) throw new CoreError('INVALID', 'This message has no text to re-send');
+    if (this.store.attachments.list(m.seq).length > 0) throw new CoreError('INVALID', 'A message with files is re-sent by sending the files again');
     const envelope = await this.outbox.seal(c.identity, { v: 1, type: 'text', ts: m.sentAt, body: m.body, ...this.nameField() }, m.id);
     const rec = this.store.transaction(() => {
       this.store.removeOutbox(id);
@@ -363,21 +455,33 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
   loadMessages(contact: string, before?: number | null, limit?: number): MessagePage {
     this.requireContact(contact);
     const page = this.store.loadPage(contact, { before: before ?? null, limit: limit ?? 50 });
-    return { ...page, messages: page.messages.map(toMessageView) };
+    return { ...page, messages: page.messages.map((m) => this.view(this.withAttachments(m))) };
   }
 
-  markRead(contact: string): void {
+  /** A message's view with its attachments (if it has any). */
+  withAttachments(m: MessageView): MessageView {
+    const files = this.store.attachments.list(m.seq);
+    return toMessageView(files.length > 0 ? { ...m, attachments: files.map(toAttachmentView) } : m);
+  }
+
+  /** Marks the conversation read; sends a read receipt for what was unread when read receipts are on. */
+  async markRead(contact: string): Promise<void> {
     this.requireContact(contact);
-    this.store.markRead(contact);
+    await this.actions.markRead(directConversation(contact));
   }
 
-  deleteMessage(id: string): void {
-    if (this.store.deleteMessage(id) === 0) throw new CoreError('NOT_FOUND', 'No such message');
+  /** Deletes a message for me only (nothing is sent). `conversation` narrows an ambiguous id. */
+  deleteMessage(id: string, conversation?: ConversationId): void {
+    const m = conversation ? this.actions.find(id, conversation) : null;
+    if (this.store.deleteMessage(id, m ? { contact: m.contact } : {}) === 0) throw new CoreError('NOT_FOUND', 'No such message');
   }
 
   deleteConversation(contact: string): void {
     this.requireContact(contact);
-    this.store.deleteConversation(contact);
+    this.store.transaction(() => {
+      this.store.deleteConversation(contact);
+      this.store.actions.clearPending(directConversation(contact));
+    });
     this.emit('contacts-changed', { username: contact });
   }
 

@@ -3,7 +3,7 @@
  * nothing from its siblings, so the parts depend on it and on each other only through the interfaces here.
  */
 import type { Envelope, LookupRequest, PublicIdentity } from '../../../relay/protocol/index.js';
-import type { ParleyEvents } from '../../contract/api.js';
+import type { MessageView, ParleyEvents } from '../../contract/api.js';
 import type { Payload } from '../crypto/index.js';
 import type { BackoffOptions } from '../transport/backoff.js';
 import type { LookupAnswer, RelayClientEvents } from '../transport/relay-client.js';
@@ -85,6 +85,8 @@ export type MessengerEvents = Pick<
   ParleyEvents,
   'message-received' | 'message-state' | 'contact-key-changed' | 'contacts-changed'
 > & {
+  /** A message changed by an action (edited, deleted for everyone, reacted to, read). */
+  'message-updated': MessageView;
   /** After each committed batch of incoming envelopes: how many messages were stored in it. */
   'batch-stored': { stored: number; acked: number };
   /** A group's state or timeline changed (a change applied, a snapshot received, a refusal recorded). */

@@ -145,6 +145,7 @@ export function toMessageView(m: MessageView): MessageView {
     state: m.state,
     error: m.error,
     seq: m.seq,
+    ...(m.attachments ? { attachments: m.attachments } : {}),
   };
 }
 

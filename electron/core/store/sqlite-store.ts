@@ -41,6 +41,8 @@ import {
 import { GroupStore } from './groups.js';
 import * as guards from './receive-guards.js';
 import * as outbox from './outbox-queries.js';
+import { ActionStore } from './actions.js';
+import { AttachmentStore } from './attachments.js';
 import { directConversation } from '../../contract/api.js';
 
 type Db = BetterSqlite3.Database;
@@ -62,6 +64,10 @@ export class SqliteHistoryStore implements HistoryStore {
 
   /** The statement cache as a function, for the query modules (receive-guards.ts, outbox-queries.ts). */
   private readonly q = (sql: string): BetterSqlite3.Statement => this.st(sql);
+
+  readonly actions = new ActionStore(this.q, (what, fn) => this.guard(what, fn));
+  /** The attachments of messages (attachments.ts). */
+  readonly attachments = new AttachmentStore(this.q);
 
   /** Cached prepared statement. */
   private st(sql: string): BetterSqlite3.Statement {

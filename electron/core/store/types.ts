@@ -8,6 +8,7 @@
  */
 import type BetterSqlite3 from 'better-sqlite3-multiple-ciphers';
 import type { PublicIdentity, Envelope } from '../../../relay/protocol/index.js';
+import type { AttachmentStore } from './attachments.js';
 import type {
   ContactView,
   ConversationId,
@@ -198,6 +199,8 @@ export interface HistoryStore {
   readonly groups: GroupStore;
   /** PRAGMA user_version after migrations. */
   readonly schemaVersion: number;
+  /** The attachments of messages (store/attachments.ts). */
+  readonly attachments: AttachmentStore;
 
   /** Runs fn in one IMMEDIATE transaction (nested calls become savepoints). Rolls back if fn throws. */
   transaction<T>(fn: () => T): T;
@@ -320,9 +323,76 @@ export interface HistoryStore {
    */
   query<T>(what: string, fn: (st: StoreQuery) => T): T;
 
+  // ---- message actions (migration 7) ----------------------------------------------------------------------------
+  readonly actions: ActionQueries;
+
   // ---- settings -------------------------------------------------------------------------------------------------
   /** JSON value or undefined. */
   getSetting<T = unknown>(key: string): T | undefined;
   setSetting(key: string, value: unknown): void;
   deleteSetting(key: string): void;
+}
+
+export interface ReplyRecord {
+  id: string;
+  author: string;
+  excerpt: string;
+}
+
+export interface MessageVersion {
+  ts: number;
+  body: string;
+}
+
+export interface ReactionRecord {
+  reactor: string;
+  emoji: string;
+  ts: number;
+}
+
+export interface ReceiptRecord {
+  member: string;
+  deliveredAt: number | null;
+  readAt: number | null;
+}
+
+/** What the action tables add to a message row. */
+export interface MessageActions {
+  reply: ReplyRecord | null;
+  editedAt: number | null;
+  deletedAt: number | null;
+  /** Oldest first, the original included; empty when never edited. */
+  versions: MessageVersion[];
+  /** Current reactions (removed ones left out), oldest first. */
+  reactions: ReactionRecord[];
+  receipts: ReceiptRecord[];
+}
+
+export interface PendingAction {
+  seq: number;
+  conversation: ConversationId;
+  actor: string;
+  targetId: string;
+  targetAuthor: string;
+  envelopeId: string;
+  /** The action payload as decoded (validated again when applied). */
+  payload: unknown;
+  receivedAt: number;
+}
+
+/** The message-action tables (migration 7; electron/core/store/actions.ts). */
+export interface ActionQueries {
+  findMessage(conversation: ConversationId, direction: Direction, sender: string | null, id: string): MessageRecord | null;
+  findById(id: string): MessageRecord[];
+  setReply(seq: number, reply: ReplyRecord): void;
+  addVersion(m: Pick<MessageRecord, 'seq' | 'sentAt' | 'body'>, ts: number, envelopeId: string, body: string): string;
+  markDeleted(seq: number, ts: number): void;
+  setReaction(seq: number, reactor: string, emoji: string | null, ts: number, envelopeId: string): boolean;
+  recordReceipt(seq: number, member: string, kind: 'delivered' | 'read', at: number): void;
+  unreadIncoming(conversation: ConversationId): Array<{ id: string; sender: string }>;
+  detailsOf(m: Pick<MessageRecord, 'seq'>): MessageActions;
+  addPending(p: Omit<PendingAction, 'seq'>): void;
+  takePending(conversation: ConversationId, targetId: string, targetAuthor: string): PendingAction[];
+  countPending(conversation?: ConversationId): number;
+  clearPending(conversation: ConversationId): void;
 }

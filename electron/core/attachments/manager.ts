@@ -1,0 +1,235 @@
+/**
+ * Sending and saving attachments for the core (main process and CLI; the renderer path comes later).
+ *
+ * Sending: the message row ('sending', body = caption) and one attachments row per file are written first, so an
+ * upload's state (blob, key, nonce prefix) is kept in the encrypted database as soon as the relay assigns the blob,
+ * and a restart continues the upload from the relay's offset (resumeUploads). JPEG and PNG files lose their
+ * metadata on the way (streamed; the size sent is the stripped size). Once every blob is complete the files
+ * payload is sealed and queued like a text message. An upload the relay refuses for good fails the message with
+ * the reason; a lost connection leaves it waiting for the next one.
+ *
+ * Saving: the ciphertext is downloaded into the profile's attachment cache (encrypted at rest, resumable), verified
+ * completely, and only then decrypted to the path the user chose. A blob that does not verify fails the attachment
+ * with the reason and keeps the message.
+ */
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { LIMITS, utf8 } from '../../../relay/protocol/index.js';
+import type { MessageView } from '../../contract/api.js';
+import type { Messenger } from '../messenger/messenger.js';
+import { CoreError } from '../messenger/errors.js';
+import type { AttachmentRecord } from '../store/attachments.js';
+import type { HistoryStore, MessageRecord } from '../store/types.js';
+import { TransportError } from '../transport/errors.js';
+import { attachmentDescriptorSchema, fileNameSchema, MAX_ATTACHMENTS, type AttachmentDescriptor } from './descriptor.js';
+import { mediaTypeFor } from './media-type.js';
+import { AttachmentStreamError } from './stream.js';
+import { MetadataStripError, stripMetadata, strippableType } from './strip-metadata.js';
+import { ackBlob, AttachmentTransferError, downloadBlob, saveBlobFile, uploadAttachment, verifyBlobFile, type BlobChannel } from './transfer.js';
+
+export interface AttachmentManagerOptions {
+  store: HistoryStore;
+  messenger: Messenger;
+  /** The authenticated relay connection, or null while there is none. */
+  channel: () => (BlobChannel & { readonly online: boolean }) | null;
+  /** Where downloaded ciphertext is cached (inside the profile folder). */
+  cacheDir: string;
+  log: (msg: string) => void;
+}
+
+const PROGRESS_EVERY_BYTES = 4 * 1024 * 1024;
+
+export class AttachmentManager {
+  private readonly running = new Map<number, Promise<void>>();
+
+  constructor(private readonly o: AttachmentManagerOptions) {}
+
+  /** Queues a message with files; resolves once it is stored ('sending'), the uploads continue in the background. */
+  async sendFiles(contactName: string, paths: unknown, caption: unknown = ''): Promise<MessageView> {
+    if (!Array.isArray(paths) || paths.length === 0 || paths.length > MAX_ATTACHMENTS) {
+      throw new CoreError('INVALID', `A message carries 1 to ${MAX_ATTACHMENTS} files`);
+    }
+    if (typeof caption !== 'string') throw new CoreError('INVALID', 'The caption must be text');
+    if (utf8(caption).byteLength > LIMITS.maxTextBytes) throw new CoreError('INVALID', `A caption can be at most ${LIMITS.maxTextBytes} bytes`);
+    const files: Array<{ source: string; name: string; type: string; size: number }> = [];
+    for (const p of paths) {
+      if (typeof p !== 'string' || p.length === 0) throw new CoreError('INVALID', 'A file path must be text');
+      const source = path.resolve(p);
+      const st = await fs.stat(source).catch(() => null);
+      if (!st?.isFile()) throw new CoreError('INVALID', `Not a readable file: ${path.basename(source)}`);
+      const name = fileNameSchema.safeParse(path.basename(source));
+      if (!name.success) throw new CoreError('INVALID', `Unsupported file name: ${name.error.issues[0]?.message ?? 'invalid'}`);
+      files.push({ source, name: name.data, type: mediaTypeFor(name.data), size: st.size });
+    }
+    const contact = await this.o.messenger.sendableContact(contactName);
+    const m = this.o.messenger.insertFilesMessage(contact, caption, (seq) => files.forEach((f, i) => this.o.store.attachments.insertOutgoing(seq, i, f)));
+    void this.upload(m);
+    return this.o.messenger.withAttachments(m);
+  }
+
+  /** Continues every upload a restart or a lost connection interrupted (call when the relay is reachable). */
+  resumeUploads(): void {
+    for (const seq of this.o.store.attachments.unfinishedUploads()) {
+      const m = this.messageBySeq(seq);
+      if (m && m.state === 'sending') void this.upload(m);
+    }
+  }
+
+  /** Resolves when every upload started so far has finished (or stopped). */
+  async settled(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
+  }
+
+  /** Downloads (if needed), verifies and writes one attachment of a message to `dest`. */
+  async saveAttachment(messageId: unknown, index: unknown, dest: unknown): Promise<void> {
+    if (typeof messageId !== 'string' || !Number.isInteger(index) || typeof dest !== 'string' || dest.length === 0) {
+      throw new CoreError('INVALID', 'saveAttachment needs a message id, a file index and a path');
+    }
+    const m = this.o.store.getMessage(messageId, { direction: 'in' }) ?? this.o.store.getMessage(messageId, { direction: 'out' });
+    if (!m) throw new CoreError('NOT_FOUND', 'No such message');
+    const a = this.o.store.attachments.get(m.seq, index as number);
+    if (!a?.descriptor) throw new CoreError('NOT_FOUND', a ? 'This file has not been uploaded yet' : 'No such attachment');
+    const d = a.descriptor;
+    const cache = a.cachePath ?? path.join(this.o.cacheDir, `${d.blob}.blob`);
+    const check = { key: d.key, size: d.size, chunk: d.chunk, sha256: d.sha256 };
+    try {
+      let verified = a.state === 'complete' && a.cachePath !== null && (await exists(cache));
+      if (!verified) {
+        const ch = this.online();
+        await fs.mkdir(this.o.cacheDir, { recursive: true, mode: 0o700 });
+        this.o.store.attachments.update(m.seq, a.index, { cachePath: cache });
+        await downloadBlob(ch, d.blob, cache);
+        await verifyBlobFile(cache, check);
+        this.o.store.attachments.update(m.seq, a.index, { state: 'complete', error: null, offset: d.size });
+        verified = true;
+        if (m.direction === 'in') await ackBlob(ch, d.blob).catch(() => false); // the relay may delete it now
+      }
+      await saveBlobFile(cache, check, path.resolve(dest));
+    } catch (err) {
+      if (err instanceof AttachmentStreamError) {
+        const reason = `the file does not verify (${err.reason}): it was damaged or altered`;
+        this.o.store.attachments.update(m.seq, a.index, { state: 'failed', error: reason });
+        await fs.rm(cache, { force: true });
+        throw new CoreError('INVALID', `Attachment ${a.index} of message ${m.id}: ${reason}`);
+      }
+      if (err instanceof TransportError) {
+        if (!err.retryable) {
+          const reason = `the relay refused the download (${err.code})`;
+          this.o.store.attachments.update(m.seq, a.index, { state: 'failed', error: reason });
+          throw new CoreError('RELAY', `Attachment ${a.index} of message ${m.id}: ${reason}`, { cause: err });
+        }
+        throw new CoreError('OFFLINE', `Downloading needs the relay: ${err.message}`, { cause: err });
+      }
+      if (err instanceof CoreError) throw err;
+      throw new CoreError('STORAGE', `Saving the attachment failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  private online(): BlobChannel {
+    const ch = this.o.channel();
+    if (!ch?.online) throw new CoreError('OFFLINE', 'Moving files needs the relay, which is not reachable');
+    return ch;
+  }
+
+  private messageBySeq(seq: number): MessageRecord | null {
+    const ids = this.o.store.attachments.messageIdOf(seq);
+    return ids ? this.o.store.getMessage(ids, { direction: 'out' }) : null;
+  }
+
+  /** One upload run per message at a time. */
+  private upload(m: MessageRecord): Promise<void> {
+    const running = this.running.get(m.seq);
+    if (running) return running;
+    const p = this.uploadAll(m).finally(() => this.running.delete(m.seq));
+    this.running.set(m.seq, p);
+    return p;
+  }
+
+  private async uploadAll(m: MessageRecord): Promise<void> {
+    const { store } = this.o;
+    try {
+      const contact = this.o.messenger.requireContact(m.contact);
+      const descriptors: AttachmentDescriptor[] = [];
+      for (const a of store.attachments.list(m.seq)) descriptors.push(a.descriptor ?? (await this.uploadOne(m, a, contact.fingerprint)));
+      await this.o.messenger.queueFiles(m.id, descriptors);
+    } catch (err) {
+      const retry = (err instanceof TransportError && err.retryable) || (err instanceof CoreError && err.code === 'OFFLINE');
+      if (retry) {
+        this.o.log(`upload of message ${m.id} waits for the relay: ${(err as Error).message}`);
+        return;
+      }
+      const reason = failureReason(err);
+      this.o.log(`upload of message ${m.id} failed: ${reason}`);
+      try {
+        this.o.messenger.failMessage(m.id, reason);
+      } catch (storeErr) {
+        // The store closed under us (the profile is locking): the row stays 'sending' and resumes next time.
+        this.o.log(`upload of message ${m.id}: could not record the failure: ${(storeErr as Error).message}`);
+      }
+    }
+  }
+
+  private async uploadOne(m: MessageRecord, a: AttachmentRecord, recipient: string): Promise<AttachmentDescriptor> {
+    const { store } = this.o;
+    const source = a.source!;
+    const kind = strippableType(a.type);
+    const open = kind ? () => stripMetadata(kind, createReadStream(source)) : () => createReadStream(source);
+    let plainSize: number;
+    try {
+      plainSize = kind ? await countBytes(open()) : (await fs.stat(source)).size;
+    } catch (err) {
+      if (err instanceof MetadataStripError) throw err;
+      throw new AttachmentFileError(`${a.name} cannot be read: ${(err as Error).message}`);
+    }
+    store.attachments.update(m.seq, a.index, { state: 'uploading', size: plainSize });
+    const ch = this.online();
+    let reported = 0;
+    const up = await uploadAttachment(ch, {
+      open,
+      plainSize,
+      recipients: [recipient],
+      ...(a.upload ? { resume: a.upload } : {}),
+      onBegin: (s) => store.attachments.update(m.seq, a.index, { upload: s }),
+      onProgress: (sent) => {
+        if (sent - reported < PROGRESS_EVERY_BYTES) return;
+        reported = sent;
+        store.attachments.update(m.seq, a.index, { offset: sent });
+      },
+    });
+    const descriptor = attachmentDescriptorSchema.parse({
+      blob: up.blob,
+      key: up.key,
+      size: plainSize,
+      chunk: up.chunk,
+      sha256: up.sha256,
+      name: a.name,
+      type: a.type,
+    });
+    store.attachments.update(m.seq, a.index, { descriptor, state: 'complete', offset: up.blobSize, error: null });
+    return descriptor;
+  }
+}
+
+class AttachmentFileError extends Error {}
+
+function failureReason(err: unknown): string {
+  if (err instanceof TransportError) return `the relay refused a file (${err.code}): ${err.message}`;
+  if (err instanceof AttachmentTransferError) return `a file could not be sent: ${err.message}`;
+  if (err instanceof MetadataStripError) return `an image could not be cleaned of its metadata: ${err.message}`;
+  if (err instanceof AttachmentFileError) return err.message;
+  return `a file could not be sent: ${(err as Error).message}`;
+}
+
+async function countBytes(src: AsyncIterable<Uint8Array>): Promise<number> {
+  let n = 0;
+  for await (const c of src) n += c.byteLength;
+  return n;
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.stat(file).then(
+    () => true,
+    () => false,
+  );
+}
