@@ -4,7 +4,7 @@
  * two in order; carol offline catches up; after carol's removal a later message never reaches her and the relay's
  * data holds no plaintext of it.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { cleanupAll, fixtureFile, onCleanup, removeKeychainEntry, requireDbusSession, runCli, spawnCli, startTestRelay, tmpDir, type TestRelay } from '../helpers/core.js';
@@ -85,6 +85,9 @@ describe('three CLI profiles in one group', { timeout: 300_000 }, () => {
     expect((await bodiesOf('carol', ref)).some((m) => m.body === secret)).toBe(false);
     const info = JSON.parse((await cli('carol', 'group-info', ref, '--json')).stdout) as { active: boolean };
     expect(info.active).toBe(false);
-    for (const f of readdirSync(relay.dataDir)) expect(readFileSync(path.join(relay.dataDir, f)).includes(secret)).toBe(false);
+    // Every file the relay keeps (its SQLite files and the blobs folder), not only the top level.
+    const files = readdirSync(relay.dataDir, { recursive: true, encoding: 'utf8' }).map((f) => path.join(relay.dataDir, f)).filter((f) => statSync(f).isFile());
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) expect(readFileSync(f).includes(secret), f).toBe(false);
   });
 });

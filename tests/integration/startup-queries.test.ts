@@ -14,7 +14,10 @@ import { aliceAndBob, cleanupAll, PASSPHRASE, reopenService, startTestRelay, wai
 afterAll(cleanupAll);
 
 /** Tables whose size is the number of conversations (or fixed): a scan of them is bounded by what the list shows. */
-const SCANNABLE = new Set(['contacts', 'conversations', 'settings', 'sqlite_master', 'sqlite_schema']);
+// Tables with at most one row per contact or conversation (drafts: one per conversation with a half-typed message).
+// Partial indexes hold only the rows still to do (unfinished uploads), never the history: scanning one is bounded.
+const PARTIAL_INDEXES = new Set(['attachments_unfinished']);
+const SCANNABLE = new Set(['contacts', 'conversations', 'drafts', 'settings', 'sqlite_master', 'sqlite_schema']);
 const KEYWORDS = new Set(['where', 'on', 'left', 'inner', 'join', 'order', 'group', 'limit', 'set', 'using', 'returning', 'values', 'as']);
 
 /** alias → table for every FROM/JOIN/UPDATE/INTO in a statement. */
@@ -86,7 +89,8 @@ describe('start-up path', () => {
           const m = /^SCAN (\w+)/.exec(detail);
           if (!m) continue;
           const table = tables.get(m[1]!.toLowerCase()) ?? m[1]!.toLowerCase();
-          if (!SCANNABLE.has(table)) scans.push(`${detail}  ←  ${sql.replace(/\s+/g, ' ')}`);
+          const index = / USING (?:COVERING )?INDEX (\w+)/.exec(detail)?.[1];
+          if (!SCANNABLE.has(table) && !(index && PARTIAL_INDEXES.has(index))) scans.push(`${detail}  ←  ${sql.replace(/\s+/g, ' ')}`);
         }
       }
     } finally {

@@ -7,7 +7,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSyn
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openHistoryStore, type HistoryStore } from '../../electron/core/store/index.js';
+import { LATEST_VERSION, openHistoryStore, type HistoryStore } from '../../electron/core/store/index.js';
 import { openHistoryStore as openWithInternals } from '../../electron/core/store/history.js';
 import { searchMessages } from '../../electron/core/store/search.js';
 import type { PublicIdentity } from '../../relay/protocol/index.js';
@@ -66,7 +66,7 @@ describe('migration v6 from an old profile', () => {
 
     const store = openHistoryStore({ path: file, key });
     try {
-      expect(store.schemaVersion).toBe(6);
+      expect(store.schemaVersion).toBe(LATEST_VERSION); // v6 and every later migration
       // Bodies look like "alice message 3 ✓": each contact's word finds exactly its messages.
       for (const who of ['alice', 'bob', 'carol']) {
         const want = rows.filter((r) => r.body.toLowerCase().includes(who)).map((r) => r.seq);

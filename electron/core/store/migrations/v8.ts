@@ -23,5 +23,8 @@ export const v8: Migration = {
       cache_path  TEXT,
       PRIMARY KEY (message_seq, idx)
     ) WITHOUT ROWID;
+    -- Uploads to resume at every connect: found without scanning every attachment ever received.
+    CREATE INDEX attachments_unfinished ON attachments(message_seq)
+      WHERE source IS NOT NULL AND state IN ('pending', 'uploading');
   `,
 };
