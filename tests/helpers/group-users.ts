@@ -60,7 +60,11 @@ export function next<E extends keyof MessengerEvents & string>(m: Messenger, eve
   });
 }
 
-/** Waits until `cond` holds, re-checking after each event of `m` (bounded by the test's timeout). */
+/**
+ * Waits until `cond` holds, re-checking after each event of `m` and every 50 ms (state reached through a path that
+ * emits none of these events, e.g. a receipt folded into another batch, must not hang the test; bounded by the
+ * test's timeout).
+ */
 export function until(ms: Messenger[], cond: () => boolean): Promise<void> {
   return new Promise<void>((resolve) => {
     if (cond()) return resolve();
@@ -71,6 +75,8 @@ export function until(ms: Messenger[], cond: () => boolean): Promise<void> {
         resolve();
       }
     };
+    const timer = setInterval(check, 50);
+    offs.push(() => clearInterval(timer));
     for (const m of ms) for (const e of ['batch-stored', 'group-changed', 'message-state', 'group-delivery'] as const) offs.push(m.on(e, check));
   });
 }
