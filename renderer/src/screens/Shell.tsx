@@ -193,7 +193,7 @@ export function Shell(): ReactNode {
         </div>
         {/* The listbox holds only options (a screen reader announces "list box, 3 items"); the loading and empty
             states, with their button, sit beside it. */}
-        <div className="list" ref={listRef} data-testid="conversation-list">
+        <div className="list" ref={listRef} aria-busy={conversations === null} data-testid="conversation-list">
           {conversations === null && <div className="list-empty">{t('shell.loading')}</div>}
           {conversations?.length === 0 && (
             <div className="list-empty">
