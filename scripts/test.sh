@@ -22,11 +22,13 @@ echo "test: vitest"; npx vitest run --reporter=default --reporter=json --outputF
 # relay-live and relay-durability drive the SQLite store's commit-hold test hook and ack folding, which the PostgreSQL
 # store does not have (relay-store-pg covers that store's restart and ack paths); relay-mdns runs its relay inside a
 # network namespace, which cannot reach the test's PostgreSQL on the host's loopback (discovery is store-neutral);
-# relay-cluster runs on PostgreSQL already, in the pass above.
+# relay-cluster and relay-cluster-faults run on PostgreSQL already, in the pass above (their own servers; the
+# faults test stops and restarts its PostgreSQL mid-load).
 echo "test: vitest (relay suites on the PostgreSQL store)"
 PARLEY_TEST_STORE=postgres npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest-pg.json \
   --exclude tests/integration/relay-live.test.ts --exclude tests/integration/relay-durability.test.ts \
   --exclude tests/integration/relay-mdns.test.ts --exclude tests/integration/relay-cluster.test.ts \
+  --exclude tests/integration/relay-cluster-faults.test.ts \
   tests/integration/relay-*.test.ts
 echo "test: playwright"; PLAYWRIGHT_JSON_OUTPUT_NAME=test-results/playwright.json npx playwright test --reporter=list,json
 node scripts/test-summary.mjs
