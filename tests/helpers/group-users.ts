@@ -1,5 +1,5 @@
 /**
- * Users for group tests over the in-memory relay (Transport seam): real encrypted SQLite, real crypto workers, real
+ * Users for messenger tests over the in-memory relay (Transport seam; groups and direct chats): real encrypted SQLite, real crypto workers, real
  * Messenger; only the relay is in memory.
  */
 import path from 'node:path';
