@@ -26,6 +26,7 @@ export async function groupUser(relay: MemoryRelay, username: string, n: number)
     me: { username, identity: keys.public, fingerprint: keys.fingerprint },
     keyCheckIntervalMs: 0,
     keyCheckOnSendMs: 0,
+    log: (m: string) => { if (process.env.PARLEY_TEST_LOG) console.error(`[${username}] ${m}`); },
   });
   onCleanup(async () => {
     await messenger.close();
@@ -62,21 +63,30 @@ export function next<E extends keyof MessengerEvents & string>(m: Messenger, eve
 
 /**
  * Waits until `cond` holds, re-checking after each event of `m` and every 50 ms (state reached through a path that
- * emits none of these events, e.g. a receipt folded into another batch, must not hang the test; bounded by the
- * test's timeout).
+ * emits none of these events, e.g. a receipt folded into another batch, must not hang the test). Bounded: after
+ * `timeoutMs` it rejects with `describe()` (what the state was), so a test that cannot get there says why instead of
+ * running into the test timeout.
  */
-export function until(ms: Messenger[], cond: () => boolean): Promise<void> {
-  return new Promise<void>((resolve) => {
+export function until(ms: Messenger[], cond: () => boolean, describe: () => string = () => '', timeoutMs = 40_000): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     if (cond()) return resolve();
     const offs: Array<() => void> = [];
+    const stop = () => {
+      for (const o of offs) o();
+    };
     const check = () => {
       if (cond()) {
-        for (const o of offs) o();
+        stop();
         resolve();
       }
     };
     const timer = setInterval(check, 50);
-    offs.push(() => clearInterval(timer));
+    const limit = setTimeout(() => {
+      stop();
+      const diag = ms.map((m) => JSON.stringify(m.diagnostics())).join(' ');
+      reject(new Error(`until: not reached after ${timeoutMs} ms; ${describe()}; receive diagnostics: ${diag}`));
+    }, timeoutMs);
+    offs.push(() => clearInterval(timer), () => clearTimeout(limit));
     for (const m of ms) for (const e of ['batch-stored', 'group-changed', 'message-state', 'group-delivery'] as const) offs.push(m.on(e, check));
   });
 }

@@ -21,13 +21,17 @@ async function trio() {
   await alice.messenger.addContact('carol');
   const info = await alice.messenger.groups.create('team', ['bob', 'carol']);
   const g = info.id;
-  await until([bob.messenger, carol.messenger], () => !!bob.store.groups.getGroup(g) && !!carol.store.groups.getGroup(g));
+  await until(
+    [bob.messenger, carol.messenger],
+    () => !!bob.store.groups.getGroup(g) && !!carol.store.groups.getGroup(g),
+    () => `group known to bob: ${!!bob.store.groups.getGroup(g)}, to carol: ${!!carol.store.groups.getGroup(g)}`,
+  );
   return { relay, alice, bob, carol, g };
 }
 
 describe('groups over the in-memory relay', () => {
   it('creates a group; each member’s messages reach the other two in order, with delivery per member', async () => {
-    const { alice, bob, carol, g } = await trio();
+    const { relay, alice, bob, carol, g } = await trio();
     expect(g).toMatch(/^[0-9a-f]{32}$/);
     for (const u of [bob, carol]) {
       const i = u.messenger.groups.info(g);
@@ -43,14 +47,20 @@ describe('groups over the in-memory relay', () => {
     await bob.messenger.groups.sendText(g, 'b1');
     await carol.messenger.groups.sendText(g, 'c1');
     const has = (u: GroupUser, n: number) => () => u.messenger.groups.loadPage(g).messages.length === n;
-    await until([alice.messenger, bob.messenger, carol.messenger], () => has(alice, 4)() && has(bob, 4)() && has(carol, 4)());
+    const shown = () =>
+      [alice, bob, carol].map((u) => `${u.username} has [${bodies(u, g).join(', ')}], ${relay.queueOf(u.keys.fingerprint).length} unacknowledged`).join('; ');
+    await until([alice.messenger, bob.messenger, carol.messenger], () => has(alice, 4)() && has(bob, 4)() && has(carol, 4)(), shown);
     for (const u of [alice, bob, carol]) {
       const lines = bodies(u, g);
       expect(lines.filter((l) => l.startsWith('alice:'))).toEqual(['alice: a1', 'alice: a2']);
       expect(lines).toContain('bob: b1');
       expect(lines).toContain('carol: c1');
     }
-    await until([alice.messenger], () => alice.messenger.groups.deliveries(a1.id).delivered === 2);
+    await until(
+      [alice.messenger],
+      () => alice.messenger.groups.deliveries(a1.id).delivered === 2,
+      () => `deliveries of a1: ${JSON.stringify(alice.messenger.groups.deliveries(a1.id))}; unacknowledged at the relay for alice ${relay.queueOf(alice.keys.fingerprint).length}, bob ${relay.queueOf(bob.keys.fingerprint).length}, carol ${relay.queueOf(carol.keys.fingerprint).length}`,
+    );
     expect(alice.messenger.groups.deliveries(a1.id)).toEqual({
       delivered: 2,
       total: 2,
