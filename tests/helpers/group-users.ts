@@ -6,7 +6,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CryptoPool, loadIdentity } from '../../electron/core/crypto/index.js';
 import { Messenger } from '../../electron/core/messenger/messenger.js';
-import type { MessengerEvents } from '../../electron/core/messenger/types.js';
+import type { MessengerEvents, MessengerOptions } from '../../electron/core/messenger/types.js';
 import { openHistoryStore } from '../../electron/core/store/index.js';
 import { onCleanup, tmpDir } from './core.js';
 import { fixtureIdentity } from './identities.js';
@@ -14,7 +14,8 @@ import type { MemoryRelay, MemoryTransport } from './memory-relay.js';
 
 export type GroupUser = Awaited<ReturnType<typeof groupUser>>;
 
-export async function groupUser(relay: MemoryRelay, username: string, n: number) {
+/** `options`: messenger options for this user (e.g. an injected clock or retry backoff). */
+export async function groupUser(relay: MemoryRelay, username: string, n: number, options: Partial<MessengerOptions> = {}) {
   const secret = await fixtureIdentity(n);
   const keys = await loadIdentity(secret);
   relay.register({ username, identity: keys.public, fingerprint: keys.fingerprint });
@@ -27,6 +28,7 @@ export async function groupUser(relay: MemoryRelay, username: string, n: number)
     keyCheckIntervalMs: 0,
     keyCheckOnSendMs: 0,
     log: (m: string) => { if (process.env.PARLEY_TEST_LOG) console.error(`[${username}] ${m}`); },
+    ...options,
   });
   onCleanup(async () => {
     await messenger.close();

@@ -21,6 +21,10 @@ export class MemoryRelay {
   readonly directory = new Map<string, Entry>();
   private readonly queues = new Map<string, LooseDelivered[]>();
   private readonly links = new Map<string, MemoryTransport>();
+  /** Every send that reached the relay, refused or not, in order (outbox tests count attempts). */
+  readonly sendAttempts: Array<{ from: string; id: string }> = [];
+  /** Fault injection: a send for which this returns an error is refused with it (nothing is queued). */
+  sendFault: ((from: string, envelope: Envelope) => TransportError | null) | null = null;
 
   register(e: Entry): void {
     this.directory.set(e.username, e);
@@ -86,6 +90,9 @@ export class MemoryTransport extends TypedEmitter<TransportEvents> implements Tr
 
   async send(envelope: Envelope): Promise<{ id: string; duplicate: boolean }> {
     if (!this.online) throw new TransportError('OFFLINE', 'not connected');
+    this.relay.sendAttempts.push({ from: this.fingerprint, id: envelope.id });
+    const fault = this.relay.sendFault?.(this.fingerprint, envelope);
+    if (fault) throw fault;
     return this.relay.accept(this.fingerprint, envelope);
   }
 
