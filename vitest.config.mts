@@ -6,7 +6,9 @@ export default defineConfig({
     exclude: [...configDefaults.exclude],
     environment: 'node',
     pool: 'forks',
-    testTimeout: 60_000,
+    // Generous: on 2 busy cores a test that starts several crypto workers (3–4 users, each a worker thread that
+    // loads its keys) was seen taking 40 s; a hang still fails, and the group tests' until() says where it stood.
+    testTimeout: 120_000,
     hookTimeout: 120_000,
     // 2 cores here; integration tests spawn relays and clients of their own.
     maxWorkers: 2,

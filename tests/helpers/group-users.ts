@@ -69,7 +69,7 @@ export function next<E extends keyof MessengerEvents & string>(m: Messenger, eve
  * `timeoutMs` it rejects with `describe()` (what the state was), so a test that cannot get there says why instead of
  * running into the test timeout.
  */
-export function until(ms: Messenger[], cond: () => boolean, describe: () => string = () => '', timeoutMs = 40_000): Promise<void> {
+export function until(ms: Messenger[], cond: () => boolean, describe: () => string = () => '', timeoutMs = 90_000): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     if (cond()) return resolve();
     const offs: Array<() => void> = [];
