@@ -3,7 +3,7 @@
  * history.ts opens the file, applies the key and migrates, then hands the connection to this class).
  */
 import type BetterSqlite3 from 'better-sqlite3-multiple-ciphers';
-import type { Envelope, PublicIdentity } from '../../../relay/protocol/index.js';
+import type { Envelope } from '../../../relay/protocol/index.js';
 import {
   DEFAULT_PAGE,
   MAX_PAGE,
@@ -11,7 +11,6 @@ import {
   STATES,
   contactFromRow,
   json,
-  keyChangeFromRow,
   messageFromRow,
   parse,
   toContactView,
@@ -41,6 +40,7 @@ import {
 import { GroupStore } from './groups.js';
 import * as guards from './receive-guards.js';
 import * as outbox from './outbox-queries.js';
+import * as contacts from './contacts-queries.js';
 import { ActionStore } from './actions.js';
 import { AttachmentStore } from './attachments.js';
 import { directConversation } from '../../contract/api.js';
@@ -108,119 +108,41 @@ export class SqliteHistoryStore implements HistoryStore {
     this.db.close();
   }
 
-  // ---- contacts ---------------------------------------------------------------------------------------------------
+  // ---- contacts and key changes (contacts-queries.ts) -------------------------------------------------------------
 
   getContact(username: string): ContactRecord | null {
-    return this.guard('getContact', () => {
-      const r = this.st('SELECT * FROM contacts WHERE username = ?').get(username) as Row | undefined;
-      return r ? contactFromRow(r) : null;
-    });
-  }
-
-  private mustContact(username: string, what: string): ContactRecord {
-    const c = this.getContact(username);
-    if (!c) throw new StoreError('NOT_FOUND', `${what}: unknown contact "${username}"`);
-    return c;
+    return this.guard('getContact', () => contacts.getContact(this.q, username));
   }
 
   getContactByFingerprint(fp: string): ContactRecord | null {
-    return this.guard('getContactByFingerprint', () => {
-      const r = (this.st('SELECT * FROM contacts WHERE fingerprint = ? LIMIT 1').get(fp) ??
-        this.st('SELECT * FROM contacts WHERE pending_fingerprint = ? LIMIT 1').get(fp)) as Row | undefined;
-      return r ? contactFromRow(r) : null;
-    });
+    return this.guard('getContactByFingerprint', () => contacts.getContactByFingerprint(this.q, fp));
   }
 
   listContacts(): ContactRecord[] {
-    return this.guard('listContacts', () =>
-      (this.st('SELECT * FROM contacts ORDER BY username').all() as Row[]).map(contactFromRow),
-    );
+    return this.guard('listContacts', () => contacts.listContacts(this.q));
   }
 
   addContact(c: NewContact): ContactRecord {
     if (!c.username || typeof c.username !== 'string') throw new StoreError('INVALID', 'addContact: username required');
-    return this.guard(`addContact("${c.username}")`, () => {
-      this.st(
-        `INSERT INTO contacts (username, identity, fingerprint, request, added_at) VALUES (?, ?, ?, ?, ?)`,
-      ).run(c.username, json(c.identity), c.fingerprint, c.request ? 1 : 0, c.addedAt ?? Date.now());
-      return this.mustContact(c.username, 'addContact');
-    });
+    return this.guard(`addContact("${c.username}")`, () => contacts.addContact(this.q, c));
   }
 
-  updateContact(
-    username: string,
-    patch: Partial<Pick<ContactRecord, 'verified' | 'blocked' | 'request' | 'displayName'>>,
-  ): ContactRecord {
-    return this.guard('updateContact', () =>
-      this.transaction(() => {
-        const c = this.mustContact(username, 'updateContact');
-        this.st('UPDATE contacts SET verified = ?, blocked = ?, request = ?, display_name = ? WHERE username = ?').run(
-          (patch.verified ?? c.verified) ? 1 : 0,
-          (patch.blocked ?? c.blocked) ? 1 : 0,
-          (patch.request ?? c.request) ? 1 : 0,
-          patch.displayName !== undefined ? patch.displayName : c.displayName,
-          username,
-        );
-        return this.mustContact(username, 'updateContact');
-      }),
-    );
+  updateContact(username: string, patch: contacts.ContactPatch): ContactRecord {
+    return this.guard('updateContact', () => this.transaction(() => contacts.updateContact(this.q, username, patch)));
   }
 
-  recordKeyChange(
-    username: string,
-    change: { newIdentity: PublicIdentity; newFingerprint: string; signedByOld: boolean; at?: number },
-  ): KeyChangeRecord {
-    return this.guard('recordKeyChange', () =>
-      this.transaction(() => {
-        const c = this.mustContact(username, 'recordKeyChange');
-        if (change.newFingerprint === c.fingerprint) {
-          throw new StoreError('INVALID', `recordKeyChange: "${username}" already has that identity`);
-        }
-        const at = change.at ?? Date.now();
-        // A newer change supersedes one still pending: that one is recorded as rejected.
-        this.st(`UPDATE key_changes SET resolution = 'rejected' WHERE username = ? AND resolution = 'pending'`).run(username);
-        this.st(
-          `UPDATE contacts SET pending_identity = ?, pending_fingerprint = ?, verified = 0 WHERE username = ?`,
-        ).run(json(change.newIdentity), change.newFingerprint, username);
-        this.st('UPDATE outbox SET held = 1 WHERE contact = ?').run(username);
-        const info = this.st(
-          `INSERT INTO key_changes (username, at, old_fingerprint, new_fingerprint, new_identity, signed_by_old, resolution)
-           VALUES (?, ?, ?, ?, ?, ?, 'pending')`,
-        ).run(username, at, c.fingerprint, change.newFingerprint, json(change.newIdentity), change.signedByOld ? 1 : 0);
-        return keyChangeFromRow(this.st('SELECT * FROM key_changes WHERE id = ?').get(info.lastInsertRowid) as Row);
-      }),
-    );
+  recordKeyChange(username: string, change: contacts.NewKeyChange): KeyChangeRecord {
+    return this.guard('recordKeyChange', () => this.transaction(() => contacts.recordKeyChange(this.q, username, change)));
   }
 
   resolveKeyChange(username: string, resolution: 'accepted' | 'rejected', _at?: number): ContactRecord {
     return this.guard('resolveKeyChange', () =>
-      this.transaction(() => {
-        const c = this.mustContact(username, 'resolveKeyChange');
-        if (!c.pendingIdentity || !c.pendingFingerprint) {
-          throw new StoreError('NOT_FOUND', `resolveKeyChange: no key change pending for "${username}"`);
-        }
-        this.st(`UPDATE key_changes SET resolution = ? WHERE username = ? AND resolution = 'pending'`).run(resolution, username);
-        if (resolution === 'accepted') {
-          this.st(
-            `UPDATE contacts SET identity = pending_identity, fingerprint = pending_fingerprint, pending_identity = NULL,
-               pending_fingerprint = NULL, rejected_fingerprint = NULL, verified = 0 WHERE username = ?`,
-          ).run(username);
-          this.st('UPDATE outbox SET held = 0 WHERE contact = ?').run(username);
-        } else {
-          this.st(
-            `UPDATE contacts SET rejected_fingerprint = pending_fingerprint, pending_identity = NULL,
-               pending_fingerprint = NULL WHERE username = ?`,
-          ).run(username);
-        }
-        return this.mustContact(username, 'resolveKeyChange');
-      }),
+      this.transaction(() => contacts.resolveKeyChange(this.q, username, resolution)),
     );
   }
 
   listKeyChanges(username: string): KeyChangeRecord[] {
-    return this.guard('listKeyChanges', () =>
-      (this.st('SELECT * FROM key_changes WHERE username = ? ORDER BY id').all(username) as Row[]).map(keyChangeFromRow),
-    );
+    return this.guard('listKeyChanges', () => contacts.listKeyChanges(this.q, username));
   }
 
   deleteContact(username: string): void {
@@ -415,7 +337,7 @@ export class SqliteHistoryStore implements HistoryStore {
   enqueueOutbox(item: NewOutboxItem): OutboxItem {
     return this.guard(`enqueueOutbox(${item.envelopeId})`, () =>
       this.transaction(() => {
-        const c = this.mustContact(item.contact, 'enqueueOutbox');
+        const c = contacts.mustContact(this.q, item.contact, 'enqueueOutbox');
         return outbox.enqueueOutbox(this.q, item, c.pendingFingerprint !== null);
       }),
     );
