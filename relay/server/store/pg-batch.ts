@@ -32,6 +32,22 @@ class OpError extends Error {
 
 type Enq = Extract<PgOp, { t: 'enqueue' }>;
 
+/*
+ * The enqueue path's statements, prepared once per connection (named): a batch is BEGIN, these four, COMMIT. Every
+ * round trip inside the transaction is time the recipients stay locked, and batches from this or another node that
+ * share a recipient wait for that.
+ */
+const SQL_LOCK = `INSERT INTO recipients (recipient) SELECT r FROM unnest($1::text[]) AS r ORDER BY r
+  ON CONFLICT (recipient) DO UPDATE SET last_seq = recipients.last_seq RETURNING recipient, last_seq`;
+const SQL_USAGE = `SELECT d.recipient, COUNT(*) AS n, COALESCE(SUM(e.size), 0) AS bytes FROM deliveries d JOIN envelopes e ON e.seq = d.seq
+  WHERE d.recipient = ANY($1::text[]) AND d.acked_at IS NULL GROUP BY d.recipient`;
+const SQL_INSERT_ENVELOPES = `INSERT INTO envelopes (sender, id, body, size, received_at, expires_at)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::bigint[])
+  ON CONFLICT (sender, id) DO NOTHING RETURNING seq, sender, id`;
+/** The deliveries and the recipients' new counters in one statement (a data-modifying WITH always runs to completion). */
+const SQL_DELIVERIES = `WITH d AS (INSERT INTO deliveries (recipient, seq, rseq) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[]))
+  UPDATE recipients SET last_seq = v.l FROM unnest($4::text[], $5::bigint[]) AS v(r, l) WHERE recipient = v.r`;
+
 /** Runs inside BEGIN … COMMIT on `c` (the caller commits); `prevLocked` / `locked` chain the lock step of batches. */
 export async function applyPgBatch(c: PoolClient, ops: PgOp[], prevLocked: Promise<void>, locked: () => void): Promise<PgBatchResult> {
   const out: PgBatchResult = { values: new Array(ops.length).fill(null), errors: [] };
@@ -58,22 +74,17 @@ export async function applyPgBatch(c: PoolClient, ops: PgOp[], prevLocked: Promi
 
 async function enqueueAll(c: PoolClient, ops: PgOp[], enqIdx: number[], out: PgBatchResult): Promise<void> {
   const recipients = [...new Set(enqIdx.flatMap((i) => (ops[i] as Enq).to))].sort();
-  await c.query('INSERT INTO recipients (recipient) SELECT r FROM unnest($1::text[]) AS r ORDER BY r ON CONFLICT DO NOTHING', [recipients]);
-  const lockRows = await c.query<{ recipient: string; last_seq: string }>(
-    'SELECT recipient, last_seq FROM recipients WHERE recipient = ANY($1::text[]) ORDER BY recipient FOR UPDATE',
-    [recipients],
-  );
+  // One statement creates the missing rows and locks them all, in sorted order (rows are taken in input order), and
+  // returns each counter as of its lock (after waiting for a concurrent holder, the latest committed value).
+  const lockRows = await c.query<{ recipient: string; last_seq: string }>({ name: 'parley_lock_recipients', text: SQL_LOCK, values: [recipients] });
   const last = new Map(lockRows.rows.map((r) => [r.recipient, Number(r.last_seq)]));
 
   // Quotas, under the locks: unacknowledged count and bytes of each recipient an enqueue with a quota names.
   const quotaRecipients = [...new Set(enqIdx.flatMap((i) => ((ops[i] as Enq).quota ? (ops[i] as Enq).to : [])))];
   const usage = new Map<string, { count: number; bytes: number }>();
   if (quotaRecipients.length > 0) {
-    const u = await c.query<{ recipient: string; n: string; bytes: string }>(
-      `SELECT d.recipient, COUNT(*) AS n, COALESCE(SUM(e.size), 0) AS bytes FROM deliveries d JOIN envelopes e ON e.seq = d.seq
-       WHERE d.recipient = ANY($1::text[]) AND d.acked_at IS NULL GROUP BY d.recipient`,
-      [quotaRecipients],
-    );
+    // a statement of its own, after the locks: its snapshot includes what a batch we waited for committed
+    const u = await c.query<{ recipient: string; n: string; bytes: string }>({ name: 'parley_usage', text: SQL_USAGE, values: [quotaRecipients] });
     for (const r of u.rows) usage.set(r.recipient, { count: Number(r.n), bytes: Number(r.bytes) });
   }
   const admitted: number[] = [];
@@ -98,12 +109,11 @@ async function enqueueAll(c: PoolClient, ops: PgOp[], enqIdx: number[], out: PgB
   }
   if (admitted.length === 0) return;
   const a = admitted.map((i) => ops[i] as Enq);
-  const ins = await c.query<{ seq: string; sender: string; id: string }>(
-    `INSERT INTO envelopes (sender, id, body, size, received_at, expires_at)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::bigint[])
-     ON CONFLICT (sender, id) DO NOTHING RETURNING seq, sender, id`,
-    [a.map((o) => o.from), a.map((o) => o.id), a.map((o) => o.body), a.map((o) => o.size), a.map((o) => o.receivedAt), a.map((o) => o.expiresAt)],
-  );
+  const ins = await c.query<{ seq: string; sender: string; id: string }>({
+    name: 'parley_insert_envelopes',
+    text: SQL_INSERT_ENVELOPES,
+    values: [a.map((o) => o.from), a.map((o) => o.id), a.map((o) => o.body), a.map((o) => o.size), a.map((o) => o.receivedAt), a.map((o) => o.expiresAt)],
+  });
   const seqOf = new Map(ins.rows.map((r) => [`${r.sender}/${r.id}`, Number(r.seq)]));
   const dRecipient: string[] = [];
   const dSeq: number[] = [];
@@ -129,14 +139,7 @@ async function enqueueAll(c: PoolClient, ops: PgOp[], enqIdx: number[], out: PgB
     out.values[i] = seqs;
   }
   if (dRecipient.length === 0) return;
-  await c.query(
-    'INSERT INTO deliveries (recipient, seq, rseq) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])',
-    [dRecipient, dSeq, dRseq],
-  );
-  await c.query(
-    'UPDATE recipients SET last_seq = v.l FROM unnest($1::text[], $2::bigint[]) AS v(r, l) WHERE recipient = v.r',
-    [[...last.keys()], [...last.values()]],
-  );
+  await c.query({ name: 'parley_insert_deliveries', text: SQL_DELIVERIES, values: [dRecipient, dSeq, dRseq, [...last.keys()], [...last.values()]] });
 }
 
 async function register(c: PoolClient, op: Extract<PgOp, { t: 'register' }>): Promise<{ rotated: boolean; previous: string | null }> {
