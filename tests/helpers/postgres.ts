@@ -3,7 +3,7 @@
  * folder, trust auth for user `parley`; never the system service. PostgreSQL refuses to run as root, so when the
  * tests run as root the folder is given to the `postgres` user and the binaries run under runuser.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,17 +24,36 @@ export interface TestPostgres {
   createDatabase(name: string): Promise<string>;
   /** Fast shutdown and start again on the same folder and port. */
   restart(): Promise<void>;
-  /** Fast shutdown (open transactions abort, clients are disconnected); `start()` brings it back on the same port. */
-  halt(): void;
-  start(): void;
+  /**
+   * Fast shutdown (open transactions abort, clients are disconnected); `start()` brings it back on the same port.
+   * Both run pg_ctl asynchronously: a test's own sockets keep answering the relay's pings meanwhile (a shutdown
+   * checkpoint on a busy disk takes seconds; a blocked event loop would look like a dead client to the relay).
+   */
+  halt(): Promise<void>;
+  start(): Promise<void>;
   stop(): void;
 }
 
 
-function runAsOwner(args: string[]): void {
+function ownerCommand(args: string[]): [string, string[]] {
   const asRoot = process.getuid?.() === 0;
   const [cmd, ...rest] = asRoot ? ['runuser', '-u', 'postgres', '--', ...args] : args;
-  const r = spawnSync(cmd!, rest, { encoding: 'utf8', timeout: 60_000 });
+  return [cmd!, rest];
+}
+
+/** runAsOwner without blocking the event loop. */
+function runAsOwnerAsync(args: string[]): Promise<void> {
+  const [cmd, rest] = ownerCommand(args);
+  return new Promise((resolve, reject) => {
+    execFile(cmd, rest, { encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${args[0]} failed: ${stderr || stdout || err.message}`)) : resolve(),
+    );
+  });
+}
+
+function runAsOwner(args: string[]): void {
+  const [cmd, rest] = ownerCommand(args);
+  const r = spawnSync(cmd, rest, { encoding: 'utf8', timeout: 60_000 });
   if (r.status !== 0) throw new Error(`${args[0]} failed: ${r.stderr || r.stdout}`);
 }
 
@@ -48,15 +67,24 @@ export async function startPostgres(): Promise<TestPostgres> {
   }
   runAsOwner([path.join(BIN, 'initdb'), '-D', data, '-A', 'trust', '-U', 'parley', '--no-sync']);
   const port = await freePort();
-  const start = () =>
-    runAsOwner([
-      path.join(BIN, 'pg_ctl'), '-D', data, '-l', path.join(dir, 'log'), '-w', '-t', '60', '-o',
-      `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c max_connections=300`, 'start',
-    ]);
-  const stopServer = () => runAsOwner([path.join(BIN, 'pg_ctl'), '-D', data, '-m', 'fast', '-w', 'stop']);
-  start();
+  const startArgs = [
+    path.join(BIN, 'pg_ctl'), '-D', data, '-l', path.join(dir, 'log'), '-w', '-t', '60', '-o',
+    `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c max_connections=300`, 'start',
+  ];
+  const stopArgs = [path.join(BIN, 'pg_ctl'), '-D', data, '-m', 'fast', '-w', 'stop'];
+  const stopServer = () => runAsOwner(stopArgs);
+  runAsOwner(startArgs);
   const url = (db = 'postgres') => `postgres://parley@127.0.0.1:${port}/${db}`;
   let stopped = false;
+  let running = true;
+  const halt = async () => {
+    running = false;
+    await runAsOwnerAsync(stopArgs);
+  };
+  const start = async () => {
+    await runAsOwnerAsync(startArgs);
+    running = true;
+  };
   return {
     port,
     dir,
@@ -72,16 +100,16 @@ export async function startPostgres(): Promise<TestPostgres> {
       return url(name);
     },
     async restart() {
-      stopServer();
-      start();
+      await halt();
+      await start();
     },
-    halt: stopServer,
+    halt,
     start,
     stop() {
       if (stopped) return;
       stopped = true;
       try {
-        stopServer();
+        if (running) stopServer();
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

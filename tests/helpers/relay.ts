@@ -290,6 +290,8 @@ export class RelayClient {
   readonly deliveries: Delivered[] = [];
   readonly challenges: Challenge[] = [];
   sessionReplaced = false;
+  /** Why socket.io closed the connection ('transport close', 'ping timeout', 'io server disconnect', …), once it did. */
+  disconnectReason: string | null = null;
   private waiters: Array<() => void> = [];
 
   private constructor(readonly socket: ClientSocket) {
@@ -306,7 +308,10 @@ export class RelayClient {
       this.sessionReplaced = true;
       this.notify();
     });
-    socket.on('disconnect', () => this.notify());
+    socket.on('disconnect', (reason) => {
+      this.disconnectReason = String(reason);
+      this.notify();
+    });
   }
 
   private notify() {

@@ -78,12 +78,16 @@ async function sendUntilAcked(c: RelayClient, env: Envelope, onRefusal?: (code: 
   const refusals: string[] = [];
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     // the relay must survive its database going away: a dropped connection here means the node died
-    if (!c.connected) throw new Error(`connection to the relay lost while sending ${env.id}`);
+    if (!c.connected) {
+      const exits = nodes.map((n) => `${n.child.exitCode ?? n.child.signalCode ?? 'running'}`).join(', ');
+      throw new Error(`connection to the relay lost while sending ${env.id} (${c.disconnectReason}; relays: ${exits})`);
+    }
     const r = await c.send(env).catch((e: Error) => ({ ok: false as const, error: { code: 'TIMEOUT', message: e.message } }));
     if (r.ok) return refusals;
     refusals.push(r.error.code);
     onRefusal?.(r.error.code);
-    await new Promise((res) => setTimeout(res, 100)); // client back-off, not a wait for a relay state
+    // client back-off (exponential, capped at 1 s), not a wait for a relay state: the budget outlasts a slow shutdown
+    await new Promise((res) => setTimeout(res, Math.min(100 * 2 ** Math.min(attempt - 1, 4), 1_000)));
   }
   throw new Error(`envelope ${env.id} never acknowledged: ${refusals.slice(-3).join(', ')}`);
 }
@@ -159,27 +163,30 @@ describe('relay cluster faults', { timeout: 240_000 }, () => {
     const sent: string[][] = parties.map(() => []);
     const refusals: string[] = [];
     let acked = 0;
-    let halted = false;
-    let restarted = false;
+    // pg_ctl runs asynchronously: these clients keep answering the relays' pings while PostgreSQL's shutdown
+    // checkpoint takes its time (blocking them for 40 s made the relays drop them: 'ping timeout')
+    let halted: Promise<void> | null = null;
+    let haltDone = false;
+    let restarted: Promise<void> | null = null;
     const onRefusal = (code: string) => {
       refusals.push(code);
       // down until the senders have seen it fail a few times; then PostgreSQL comes back on the same port
-      if (halted && !restarted && refusals.length >= 4) {
-        restarted = true;
-        pgServer.start();
-      }
+      if (haltDone && !restarted && refusals.length >= 4) restarted = pgServer.start();
     };
     await Promise.all(parties.map(async (_p, i) => {
       for (const env of envs[i]!) {
         await sendUntilAcked(rxs[i]!, env, onRefusal);
         sent[i]!.push(env.id);
         if (++acked === Math.floor((N * K) / 3) && !halted) {
-          halted = true;
-          pgServer.halt(); // fast shutdown mid-load: open transactions abort, the relays' connections drop
+          // fast shutdown mid-load: open transactions abort, the relays' connections drop
+          halted = pgServer.halt().then(() => void (haltDone = true));
         }
       }
     }));
-    expect(halted && restarted).toBe(true);
+    expect(halted).not.toBeNull();
+    expect(restarted).not.toBeNull();
+    await halted;
+    await restarted;
     for (let i = 0; i < N; i++) {
       const from = (i + N - 1) % N;
       await rxs[i]!.until(() => firstSeen[i]!.length >= K, 30_000, `party ${i} receiving ${K} envelopes`);

@@ -6,6 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Envelope } from '../../relay/protocol/index.js';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { PgEnvelopeStore } from '../../relay/server/store/pg.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 
@@ -33,7 +35,7 @@ async function open(db: string, opts: ConstructorParameters<typeof PgEnvelopeSto
 
 beforeAll(async () => {
   server = await startPostgres();
-  for (const db of ['nodes', 'quota', 'sweep', 'restart']) await server.createDatabase(db);
+  for (const db of ['nodes', 'quota', 'sweep', 'restart', 'inline']) await server.createDatabase(db);
 });
 afterAll(async () => {
   for (const s of stores) await s.close().catch(() => undefined);
@@ -83,6 +85,25 @@ describe('PostgreSQL store', () => {
     const dropped = await Promise.all([n1.sweep(Date.now()), n2.sweep(Date.now()), n1.sweep(Date.now())]);
     expect(dropped.reduce((a, b) => a + b, 0)).toBe(60);
     expect((await n2.pending(B, 0, 100)).map((p) => p.envelope.id)).toEqual(['fresh']);
+  });
+
+  it('keeps a sealed envelope of ~2 KB and up to a page inline: no TOAST row (and no pglz attempt) per enqueue', async () => {
+    const s = await open('inline');
+    // the size of a real one-recipient envelope (two RSA-4096 wrapped keys are most of it), and one near a page
+    for (const [id, n] of [['two-kb', 2_300], ['seven-kb', 7_000]] as const) {
+      // ciphertext: incompressible
+      const e = { ...env(A, id, [B]), ct: randomBytes(n).toString('base64url').slice(0, n) } as unknown as Envelope;
+      expect((await enqueue(s, e)).duplicate).toBe(false);
+    }
+    const c = new pg.Client({ connectionString: server.url('inline') });
+    await c.connect();
+    try {
+      const toast = (await c.query<{ t: string }>(`SELECT reltoastrelid::regclass::text AS t FROM pg_class WHERE relname = 'envelopes'`)).rows[0]!.t;
+      expect(Number((await c.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${toast}`)).rows[0]!.n)).toBe(0);
+    } finally {
+      await c.end();
+    }
+    expect((await s.pending(B, 0, 10)).map((p) => p.envelope.id)).toEqual(['two-kb', 'seven-kb']);
   });
 
   it('a database restart fails the writes it interrupts with a typed error; later writes succeed, nothing duplicated', async () => {

@@ -8,7 +8,7 @@
  * Quotas: with the recipients locked, their unacknowledged counts cannot grow under us, so the check below and the
  * insert are one atomic step across all nodes.
  */
-import type { PoolClient } from 'pg';
+import type { PoolClient, QueryResult } from 'pg';
 import type { ErrorCode, PublicIdentity } from '../../protocol/index.js';
 
 export type PgOp =
@@ -32,14 +32,47 @@ class OpError extends Error {
 
 type Enq = Extract<PgOp, { t: 'enqueue' }>;
 
-/** Runs inside BEGIN … COMMIT on `c` (the caller commits); `prevLocked` / `locked` chain the lock step of batches. */
+/*
+ * The enqueue path: BEGIN and the lock in one round trip, the quota count and the envelope insert (prepared once per
+ * connection), then the deliveries and COMMIT in one round trip. The first and last carry their few values as escaped
+ * literals (a multi-statement query takes no parameters): every round trip inside the transaction is time the
+ * recipients stay locked, and a batch from this or another node that shares a recipient waits for that.
+ */
+const lockSql = (recipients: string) => `INSERT INTO recipients (recipient) SELECT r FROM unnest(${recipients}) AS r ORDER BY r
+  ON CONFLICT (recipient) DO UPDATE SET last_seq = recipients.last_seq RETURNING recipient, last_seq`;
+const SQL_USAGE = `SELECT d.recipient, COUNT(*) AS n, COALESCE(SUM(e.size), 0) AS bytes FROM deliveries d JOIN envelopes e ON e.seq = d.seq
+  WHERE d.recipient = ANY($1::text[]) AND d.acked_at IS NULL GROUP BY d.recipient`;
+const SQL_INSERT_ENVELOPES = `INSERT INTO envelopes (sender, id, body, size, received_at, expires_at)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::bigint[])
+  ON CONFLICT (sender, id) DO NOTHING RETURNING seq, sender, id`;
+/** The deliveries and the recipients' new counters in one statement (a data-modifying WITH always runs to completion). */
+const deliveriesSql = (recipient: string, seq: string, rseq: string, counterOf: string, counter: string) =>
+  `WITH d AS (INSERT INTO deliveries (recipient, seq, rseq) SELECT * FROM unnest(${recipient}, ${seq}, ${rseq}))
+  UPDATE recipients SET last_seq = v.l FROM unnest(${counterOf}, ${counter}) AS v(r, l) WHERE recipient = v.r`;
+
+function textArray(c: PoolClient, values: readonly string[]): string {
+  return `ARRAY[${values.map((v) => c.escapeLiteral(v)).join(',')}]::text[]`;
+}
+function bigintArray(values: readonly number[]): string {
+  for (const v of values) if (!Number.isSafeInteger(v)) throw new Error(`not an integer: ${v}`);
+  return `ARRAY[${values.join(',')}]::bigint[]`;
+}
+
+/**
+ * One batch on `c`, from BEGIN to COMMIT (resolves once committed; on a throw the caller rolls back).
+ * `prevLocked` / `locked` chain the lock step of batches: this batch asks for its recipient locks only after the
+ * previous batch of this store holds its own, and signals as soon as it holds them.
+ */
 export async function applyPgBatch(c: PoolClient, ops: PgOp[], prevLocked: Promise<void>, locked: () => void): Promise<PgBatchResult> {
   const out: PgBatchResult = { values: new Array(ops.length).fill(null), errors: [] };
   const enqIdx: number[] = [];
   for (let i = 0; i < ops.length; i++) if (ops[i]!.t === 'enqueue') enqIdx.push(i);
+  const onlyEnqueues = enqIdx.length === ops.length;
+  let committed = false;
   await prevLocked;
   try {
-    if (enqIdx.length > 0) await enqueueAll(c, ops, enqIdx, out);
+    if (enqIdx.length > 0) committed = await enqueueAll(c, ops, enqIdx, out, locked, onlyEnqueues);
+    else await c.query('BEGIN');
   } finally {
     locked();
   }
@@ -53,27 +86,25 @@ export async function applyPgBatch(c: PoolClient, ops: PgOp[], prevLocked: Promi
       out.errors.push([i, e.code, e.message]);
     }
   }
+  if (!committed) await c.query('COMMIT');
   return out;
 }
 
-async function enqueueAll(c: PoolClient, ops: PgOp[], enqIdx: number[], out: PgBatchResult): Promise<void> {
+/** BEGIN and the enqueues of the batch; returns whether it also committed (`commit`: nothing else follows). */
+async function enqueueAll(c: PoolClient, ops: PgOp[], enqIdx: number[], out: PgBatchResult, locked: () => void, commit: boolean): Promise<boolean> {
   const recipients = [...new Set(enqIdx.flatMap((i) => (ops[i] as Enq).to))].sort();
-  await c.query('INSERT INTO recipients (recipient) SELECT r FROM unnest($1::text[]) AS r ORDER BY r ON CONFLICT DO NOTHING', [recipients]);
-  const lockRows = await c.query<{ recipient: string; last_seq: string }>(
-    'SELECT recipient, last_seq FROM recipients WHERE recipient = ANY($1::text[]) ORDER BY recipient FOR UPDATE',
-    [recipients],
-  );
+  // One statement creates the missing rows and locks them all, in sorted order (rows are taken in input order), and
+  // returns each counter as of its lock (after waiting for a concurrent holder, the latest committed value).
+  const [, lockRows] = (await c.query(`BEGIN; ${lockSql(textArray(c, recipients))}`)) as unknown as [unknown, QueryResult<{ recipient: string; last_seq: string }>];
+  locked();
   const last = new Map(lockRows.rows.map((r) => [r.recipient, Number(r.last_seq)]));
 
   // Quotas, under the locks: unacknowledged count and bytes of each recipient an enqueue with a quota names.
   const quotaRecipients = [...new Set(enqIdx.flatMap((i) => ((ops[i] as Enq).quota ? (ops[i] as Enq).to : [])))];
   const usage = new Map<string, { count: number; bytes: number }>();
   if (quotaRecipients.length > 0) {
-    const u = await c.query<{ recipient: string; n: string; bytes: string }>(
-      `SELECT d.recipient, COUNT(*) AS n, COALESCE(SUM(e.size), 0) AS bytes FROM deliveries d JOIN envelopes e ON e.seq = d.seq
-       WHERE d.recipient = ANY($1::text[]) AND d.acked_at IS NULL GROUP BY d.recipient`,
-      [quotaRecipients],
-    );
+    // a statement of its own, after the locks: its snapshot includes what a batch we waited for committed
+    const u = await c.query<{ recipient: string; n: string; bytes: string }>({ name: 'parley_usage', text: SQL_USAGE, values: [quotaRecipients] });
     for (const r of u.rows) usage.set(r.recipient, { count: Number(r.n), bytes: Number(r.bytes) });
   }
   const admitted: number[] = [];
@@ -96,14 +127,13 @@ async function enqueueAll(c: PoolClient, ops: PgOp[], enqIdx: number[], out: PgB
     }
     admitted.push(i);
   }
-  if (admitted.length === 0) return;
+  if (admitted.length === 0) return false;
   const a = admitted.map((i) => ops[i] as Enq);
-  const ins = await c.query<{ seq: string; sender: string; id: string }>(
-    `INSERT INTO envelopes (sender, id, body, size, received_at, expires_at)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::bigint[])
-     ON CONFLICT (sender, id) DO NOTHING RETURNING seq, sender, id`,
-    [a.map((o) => o.from), a.map((o) => o.id), a.map((o) => o.body), a.map((o) => o.size), a.map((o) => o.receivedAt), a.map((o) => o.expiresAt)],
-  );
+  const ins = await c.query<{ seq: string; sender: string; id: string }>({
+    name: 'parley_insert_envelopes',
+    text: SQL_INSERT_ENVELOPES,
+    values: [a.map((o) => o.from), a.map((o) => o.id), a.map((o) => o.body), a.map((o) => o.size), a.map((o) => o.receivedAt), a.map((o) => o.expiresAt)],
+  });
   const seqOf = new Map(ins.rows.map((r) => [`${r.sender}/${r.id}`, Number(r.seq)]));
   const dRecipient: string[] = [];
   const dSeq: number[] = [];
@@ -128,15 +158,10 @@ async function enqueueAll(c: PoolClient, ops: PgOp[], enqIdx: number[], out: PgB
     }
     out.values[i] = seqs;
   }
-  if (dRecipient.length === 0) return;
-  await c.query(
-    'INSERT INTO deliveries (recipient, seq, rseq) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])',
-    [dRecipient, dSeq, dRseq],
-  );
-  await c.query(
-    'UPDATE recipients SET last_seq = v.l FROM unnest($1::text[], $2::bigint[]) AS v(r, l) WHERE recipient = v.r',
-    [[...last.keys()], [...last.values()]],
-  );
+  if (dRecipient.length === 0) return false;
+  const sql = deliveriesSql(textArray(c, dRecipient), bigintArray(dSeq), bigintArray(dRseq), textArray(c, [...last.keys()]), bigintArray([...last.values()]));
+  await c.query(commit ? `${sql}; COMMIT` : sql);
+  return commit;
 }
 
 async function register(c: PoolClient, op: Extract<PgOp, { t: 'register' }>): Promise<{ rotated: boolean; previous: string | null }> {

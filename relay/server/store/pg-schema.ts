@@ -49,6 +49,17 @@ CREATE INDEX deliveries_pending ON deliveries (recipient, rseq) WHERE acked_at I
 CREATE INDEX deliveries_seq ON deliveries (seq);
 `,
   },
+  {
+    // Sealed envelopes are ~2 KB of ciphertext (two RSA-4096 wrapped keys alone are 1.4 KB of base64): just past the
+    // ~2 KB point where PostgreSQL TOASTs a row, which cost every enqueue a pglz attempt on incompressible bytes and
+    // a second insert into the TOAST table and its index. Rows up to a page stay inline; larger bodies go out of
+    // line uncompressed.
+    version: 2,
+    sql: `
+ALTER TABLE envelopes SET (toast_tuple_target = 8160);
+ALTER TABLE envelopes ALTER COLUMN body SET STORAGE EXTERNAL;
+`,
+  },
 ];
 
 export async function migrate(pool: Pool): Promise<number> {

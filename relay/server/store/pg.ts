@@ -130,9 +130,7 @@ export class PgEnvelopeStore implements EnvelopeStore {
       for (let attempt = 1; ; attempt++) {
         const { c, release } = await checkout(this.writePool);
         try {
-          await c.query('BEGIN');
-          const res = await applyPgBatch(c, ops, attempt === 1 ? prev : Promise.resolve(), signal);
-          await c.query('COMMIT');
+          const res = await applyPgBatch(c, ops, attempt === 1 ? prev : Promise.resolve(), signal); // BEGIN … COMMIT
           release();
           return res;
         } catch (e) {
