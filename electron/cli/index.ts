@@ -26,6 +26,8 @@ Commands:
   send <ref> <text>          send a message to <username> or #<groupId> (queued and retried if the relay is unreachable)
   listen                     print received messages and events as JSON lines until interrupted
   history <ref>              print the latest messages of a conversation: <username> or #<groupId> (--limit N, --json)
+  search <query>             search every conversation, newest first; matches between ** (--in <ref> for one
+                             conversation, --limit N up to 200, --json); CJK and emoji match anywhere in a word
   group-create <name> <username>...   create a group (prints group #<groupId>); you are its admin
   group-add|group-remove <#groupId> <username>...   add / remove members (admins)
   group-admin <#groupId> <username>   make a member admin; group-rename <#groupId> <name>

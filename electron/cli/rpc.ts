@@ -89,6 +89,10 @@ const METHODS: Record<string, Method> = {
     const { username: u, limit } = parse(z.object({ username: z.string().min(1).max(70), limit: z.number().int().min(1).max(500).optional() }).strict(), p);
     return (await svc.loadMessages({ conversation: refConversation(u), limit: limit ?? 50 })).messages;
   },
+  search: async (svc, p) => {
+    const { query, in: ref, limit } = parse(z.object({ query: z.string().min(1).max(256), in: z.string().min(1).max(70).optional(), limit: z.number().int().min(1).max(200).optional() }).strict(), p);
+    return (await svc.searchMessages({ query, ...(ref ? { conversation: refConversation(ref) } : {}), ...(limit ? { limit } : {}) })).hits;
+  },
   verify: async (svc, p) => {
     const { username: u, confirm } = parse(z.object({ username, confirm: z.string().max(200).optional() }).strict(), p);
     await svc.checkContactKey({ username: u }).catch(() => undefined);

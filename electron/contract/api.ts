@@ -243,6 +243,8 @@ export interface MessagesAround {
   /** Oldest first, the anchor among them. */
   messages: MessageView[];
   anchorSeq: number;
+  /** How many older messages the conversation has before messages[0] (its position, 0 = the oldest). */
+  position: number;
   /** Pass as `before` to loadMessages for older messages; null at the start of history. */
   nextCursor: number | null;
   /** Messages newer than the last one returned exist (the UI reloads the latest page to get back to the end). */

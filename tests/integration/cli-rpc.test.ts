@@ -132,6 +132,10 @@ describe('cli rpc: JSON-RPC 2.0 on one unlocked, connected core', { timeout: 120
 
     const history = await rpc.call('history', { username: 'bob', limit: 10 });
     expect((history.result as Msg[]).map((m) => m.body)).toEqual(expect.arrayContaining(['hello from the bot', 'hi bot']));
+    // search: the hits as `search --json` prints them, newest first; bad params are JSON-RPC errors.
+    const found = await rpc.call('search', { query: 'BOT', in: 'bob' });
+    expect((found.result as Msg[]).map((h) => (h.snippet as Msg).text)).toEqual(['hi bot', 'hello from the bot']);
+    expect(await rpc.call('search', { query: 'x', limit: 500 })).toMatchObject({ error: { code: -32602 } });
 
     // A batch gets one array back; a notification (no id) inside it gets no entry.
     rpc.sendRaw(JSON.stringify([{ jsonrpc: '2.0', id: 'b1', method: 'contacts' }, { jsonrpc: '2.0', method: 'whoami' }]));

@@ -264,11 +264,14 @@ describe('loadMessagesAround', () => {
     expect(around.anchorSeq).toBe(anchor);
     expect(around.nextCursor).toBe(seqs[995]);
     expect(around.hasNewer).toBe(true);
+    // Its place in the whole conversation: the app's timeline puts the window there.
+    expect(around.position).toBe(995);
     const byId = store.query('t', (st) => loadMessagesAround(st, { conversation: conv, id: around.messages[5]!.id, context: 5 }));
     expect(byId.anchorSeq).toBe(anchor);
     const first = store.query('t', (st) => loadMessagesAround(st, { conversation: conv, seq: seqs[0]!, context: 3 }));
     expect(first.messages.map((m) => m.seq)).toEqual(seqs.slice(0, 4));
     expect(first.nextCursor).toBeNull();
+    expect(first.position).toBe(0);
     // A message of another conversation is not "around" this one.
     expect(() => store.query('t', (st) => loadMessagesAround(st, { conversation: 'd:alice', seq: anchor }))).toThrow(
       expect.objectContaining({ code: 'NOT_FOUND' }),

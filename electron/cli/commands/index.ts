@@ -4,6 +4,7 @@ import { CONTACTS_COMMANDS } from './contacts.js';
 import { GROUPS_COMMANDS } from './groups.js';
 import { IDENTITY_COMMANDS } from './identity.js';
 import { MESSAGES_COMMANDS } from './messages.js';
+import { SEARCH_COMMANDS } from './search.js';
 import type { CliCommand } from './types.js';
 
 export type { CliCommand } from './types.js';
@@ -14,4 +15,5 @@ export const COMMANDS: Readonly<Record<string, CliCommand>> = Object.freeze({
   ...MESSAGES_COMMANDS,
   ...GROUPS_COMMANDS,
   ...ACTIONS_COMMANDS,
+  ...SEARCH_COMMANDS,
 });

@@ -112,9 +112,13 @@ export function loadMessagesAround(st: StoreQuery, req: MessagesAroundRequest): 
   const rows = [...(moreOlder ? older.slice(0, context) : older).reverse(), ...(hasNewer ? newer.slice(0, context + 1) : newer)];
   const messages = rows.map((r) => toMessageView(messageFromRow(r)));
   const total = st('SELECT total FROM conversations WHERE id = ?').get(req.conversation) as Row | undefined;
+  // Counted on the (conversation, seq) index: what the app needs to place this window in the whole timeline.
+  const firstSeq = rows.length ? Number(rows[0]!.seq) : anchorSeq;
+  const before = st('SELECT count(*) AS n FROM messages WHERE conversation = ? AND seq < ?').get(req.conversation, firstSeq) as Row;
   return {
     messages,
     anchorSeq,
+    position: Number(before.n),
     nextCursor: moreOlder && messages.length ? messages[0]!.seq : null,
     hasNewer,
     total: total ? Number(total.total) : 0,

@@ -20,6 +20,7 @@ import { Bubble, messageName } from './chat/Bubble.js';
 import { Composer } from './chat/Composer.js';
 import { KeyChangeBanner, KeyChangeLine } from './chat/KeyChange.js';
 import { useApp, useEvent } from '../state.js';
+import { fromAround, type JumpTarget } from './search/jump.js';
 
 const PAGE = 200;
 /**
@@ -28,6 +29,8 @@ const PAGE = 200;
  * changes no offset either: only real measurements (cached by message id) do.
  */
 const ROW_ESTIMATE = 48;
+/** Messages loaded on each side of a search result the chat opens at. */
+const JUMP_CONTEXT = 50;
 
 /**
  * Where a message sits relative to a key change in this timeline. Incoming messages count from when this computer
@@ -38,7 +41,7 @@ function placedAt(m: MessageView): number {
   return m.direction === 'in' ? (m.receivedAt ?? m.sentAt) : m.sentAt;
 }
 
-export function Chat(p: { username: string; onShowContact: () => void; onChanged: () => void }): ReactNode {
+export function Chat(p: { username: string; onShowContact: () => void; onChanged: () => void; jumpTo?: JumpTarget | null }): ReactNode {
   const { bridge, state, fail } = useApp();
   const { t, i18n } = useTranslation();
   const [detail, setDetail] = useState<ContactDetail | null>(null);
@@ -51,6 +54,14 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
   // not the whole list again.
   const [announcement, setAnnouncement] = useState('');
   const { username } = p;
+  // Opened at a search result: the loaded window may end before the newest message (hasNewer); new messages are not
+  // appended to it then, and "Jump to the latest messages" (or sending) reloads the newest page.
+  const [hasNewer, setHasNewer] = useState(false);
+  const hasNewerRef = useRef(false);
+  hasNewerRef.current = hasNewer;
+  const [target, setTarget] = useState<string | null>(null);
+  const pendingJump = useRef<number | null>(null);
+  const jumpTo = p.jumpTo ?? null;
 
   const loadDetail = useCallback(() => {
     bridge.getContact({ username }).then(setDetail, fail);
@@ -58,14 +69,21 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
 
   useEffect(() => {
     loadDetail();
-    bridge.loadMessages({ conversation: `d:${username}`, limit: PAGE }).then(
-      (page) => {
-        setTl(fromPage(page));
-        void bridge.markRead({ conversation: `d:${username}` }).then(p.onChanged, () => undefined);
-      },
+    const loaded = jumpTo
+      ? bridge.loadMessagesAround({ conversation: `d:${username}`, id: jumpTo.id, context: JUMP_CONTEXT }).then((a) => {
+          const { history, anchorIndex } = fromAround(a);
+          pendingJump.current = anchorIndex;
+          atBottom.current = false;
+          setHasNewer(a.hasNewer);
+          setTarget(jumpTo.id);
+          setTl(history);
+        })
+      : bridge.loadMessages({ conversation: `d:${username}`, limit: PAGE }).then((page) => setTl(fromPage(page)));
+    loaded.then(
+      () => void bridge.markRead({ conversation: `d:${username}` }).then(p.onChanged, () => undefined),
       (e: unknown) => setLoadError(errorText(e)),
     );
-  }, [bridge, username]);
+  }, [bridge, username, jumpTo?.nonce]);
 
   useEvent('contacts-changed', (e) => e.username === username && loadDetail());
   useEvent('contact-key-changed', (e) => e.username === username && loadDetail());
@@ -78,7 +96,7 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
   );
   useEvent('message-received', (m) => {
     if (m.contact !== username) return;
-    setTl((t) => (t ? append(t, m) : t));
+    setTl((t) => (t && !hasNewerRef.current ? append(t, m) : t));
     if (m.direction === 'in') setAnnouncement(messageName(m, username, t));
     if (document.visibilityState === 'visible') reader.request();
   });
@@ -128,6 +146,14 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
   const opened = useRef(false);
   useLayoutEffect(() => {
     if (!tl || rows === 0) return;
+    const jump = pendingJump.current;
+    if (jump !== null) {
+      pendingJump.current = null;
+      opened.current = true;
+      virtualizer.scrollToIndex(jump, { align: 'center' });
+      requestAnimationFrame(() => virtualizer.scrollToIndex(jump, { align: 'center' }));
+      return;
+    }
     if (!opened.current || atBottom.current) {
       opened.current = true;
       virtualizer.scrollToIndex(rows - 1, { align: 'end' });
@@ -151,11 +177,20 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
       });
   }, [firstVisible, tl, bridge, username, fail]);
 
+  const toLatest = (): void => {
+    bridge.loadMessages({ conversation: `d:${username}`, limit: PAGE }).then((page) => {
+      atBottom.current = true;
+      setHasNewer(false);
+      setTarget(null);
+      setTl(fromPage(page));
+    }, fail);
+  };
   const send = async (text: string): Promise<boolean> => {
     try {
       const m = await bridge.sendMessage({ conversation: `d:${username}`, text });
       atBottom.current = true;
-      setTl((t) => (t ? append(t, m) : t));
+      if (hasNewerRef.current) toLatest();
+      else setTl((t) => (t ? append(t, m) : t));
       p.onChanged();
       return true;
     } catch (e) {
@@ -316,7 +351,13 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
               const sepDay = prev === undefined ? vi.index === 0 : layout.daySeparator;
               const before = changes.filter((c) => c.at <= placedAt(m) && (!prev || c.at > placedAt(prev)));
               return (
-                <div key={key} data-index={vi.index} ref={virtualizer.measureElement} style={style}>
+                <div
+                  key={key}
+                  data-index={vi.index}
+                  ref={virtualizer.measureElement}
+                  style={style}
+                  {...(m.id === target ? { className: 'jump-target', 'aria-current': true, 'data-testid': 'jump-target' } : {})}
+                >
                   {sepDay && (
                     <div className="day" role="listitem">
                       <span>{dayLabel(m.sentAt, Date.now(), i18n.language, { today: t('time.today'), yesterday: t('time.yesterday') })}</span>
@@ -333,6 +374,11 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
         )}
       </div>
 
+      {hasNewer && (
+        <button type="button" className="btn jump-latest" onClick={toLatest} data-testid="jump-latest">
+          {t('search.latest')}
+        </button>
+      )}
       {disabledReason ? (
         <div className="composer-disabled" role="status" data-testid="composer-disabled">
           <Lock size={16} aria-hidden /> {disabledReason}

@@ -18,6 +18,8 @@ import { AddContactDialog } from './AddContactDialog.js';
 import { Chat } from './Chat.js';
 import { ContactDialog } from './ContactDialog.js';
 import { SettingsPage } from './Settings.js';
+import type { JumpTarget } from './search/jump.js';
+import { useMessageSearch } from './search/useMessageSearch.js';
 
 const MIN_W = 240;
 /** A conversation row's height (styles.css `.row`): fixed, so the virtualized list never measures rows. */
@@ -92,7 +94,20 @@ export function Shell(): ReactNode {
   const open = useCallback((username: string): void => {
     setSelected(username);
     setView('chat');
+    setJump(null);
   }, []);
+  // A chosen search result: its conversation opens at that message (only direct conversations have a chat view).
+  const [jump, setJump] = useState<(JumpTarget & { username: string }) | null>(null);
+  const searchPanel = useMessageSearch({
+    openConversation: view === 'chat' ? selected : null,
+    onPick: (hit) => {
+      if (!hit.conversation.startsWith('d:')) return;
+      const username = hit.conversation.slice(2);
+      setSelected(username);
+      setView('chat');
+      setJump((j) => ({ username, id: hit.id, nonce: (j?.nonce ?? 0) + 1 }));
+    },
+  });
 
   // Only the rows in view (and a few around them) are in the DOM: a profile with thousands of conversations paints
   // its list as fast as one with ten, and a reload during a catch-up re-renders a screenful, not every row.
@@ -262,7 +277,13 @@ export function Shell(): ReactNode {
         {view === 'settings' ? (
           <SettingsPage onClose={() => setView('chat')} />
         ) : selected ? (
-          <Chat key={selected} username={selected} onShowContact={() => setContactDialog(selected)} onChanged={reloadSoon} />
+          <Chat
+            key={selected}
+            username={selected}
+            onShowContact={() => setContactDialog(selected)}
+            onChanged={reloadSoon}
+            jumpTo={jump?.username === selected ? jump : null}
+          />
         ) : (
           <div className="empty" data-testid="empty-state">
             <div className="art" aria-hidden>
@@ -291,6 +312,7 @@ export function Shell(): ReactNode {
           }}
         />
       )}
+      {searchPanel}
       {contactDialog && <ContactDialog username={contactDialog} onClose={() => setContactDialog(null)} onChanged={reloadSoon} />}
     </div>
   );
