@@ -1,15 +1,12 @@
 /**
  * The renderer's search helpers: the shortcut keys, placing a loadMessagesAround window in the timeline, and the
- * snippet rendered as text nodes and <mark>s (never HTML, whatever the message holds).
+ * snippet cut into plain and marked pieces (rendered as text nodes and <mark>s, never HTML).
  */
 import { describe, expect, it } from 'vitest';
-import { createElement } from 'react';
-import { renderToStaticMarkup } from 'react-dom/server';
 import type { MessagesAround, MessageView } from '../../electron/contract/api.js';
 import { messageAt } from '../../renderer/src/lib/history.js';
 import { fromAround } from '../../renderer/src/screens/search/jump.js';
-import { Snippet } from '../../renderer/src/screens/search/Snippet.js';
-import { searchShortcut } from '../../renderer/src/screens/search/useMessageSearch.js';
+import { searchShortcut, snippetParts } from '../../renderer/src/screens/search/parts.js';
 
 const key = (k: string, mods: { ctrl?: boolean; meta?: boolean; shift?: boolean; alt?: boolean } = {}) => ({
   key: k,
@@ -43,16 +40,15 @@ describe('fromAround', () => {
   });
 });
 
-describe('Snippet', () => {
-  const html = (text: string, ranges: Array<{ start: number; end: number }>, cut = false) =>
-    renderToStaticMarkup(createElement(Snippet, { snippet: { text, ranges, cutStart: cut, cutEnd: cut } }));
-  it('marks each range and escapes everything else', () => {
-    expect(html('Meet at the Café <b>now</b>', [{ start: 12, end: 16 }])).toBe(
-      '<span class="snippet">Meet at the <mark>Café</mark> &lt;b&gt;now&lt;/b&gt;</span>',
-    );
-    expect(html('我们去東京タワー', [{ start: 3, end: 5 }], true)).toBe('<span class="snippet">…我们去<mark>東京</mark>タワー…</span>');
+describe('snippetParts', () => {
+  const parts = (text: string, ranges: Array<{ start: number; end: number }>) =>
+    snippetParts({ text, ranges, cutStart: false, cutEnd: false }).map((p) => (p.mark ? `[${p.text}]` : p.text)).join('|');
+  it('cuts the text into plain and marked pieces (markup in a message stays text)', () => {
+    expect(parts('Meet at the Café <b>now</b>', [{ start: 12, end: 16 }])).toBe('Meet at the |[Café]| <b>now</b>');
+    expect(parts('我们去東京タワー', [{ start: 3, end: 5 }])).toBe('我们去|[東京]|タワー');
+    expect(parts('no match', [])).toBe('no match');
   });
   it('a range past the end or overlapping the previous one cannot repeat or lose text', () => {
-    expect(html('abcdef', [{ start: 1, end: 3 }, { start: 2, end: 99 }])).toBe('<span class="snippet">a<mark>bc</mark><mark>def</mark></span>');
+    expect(parts('abcdef', [{ start: 1, end: 3 }, { start: 2, end: 99 }])).toBe('a|[bc]|[def]');
   });
 });

@@ -6,13 +6,8 @@
 import { useEffect, useState } from 'react';
 import type { ReactNode } from 'react';
 import type { SearchHit } from '../../../../electron/contract/api.js';
+import { searchShortcut } from './parts.js';
 import { SearchPanel, type SearchScope } from './SearchPanel.js';
-
-/** Which search a key event asks for, or null when it is not a search shortcut. */
-export function searchShortcut(e: Pick<KeyboardEvent, 'key' | 'ctrlKey' | 'metaKey' | 'shiftKey' | 'altKey'>): 'conversation' | 'all' | null {
-  if (!(e.ctrlKey || e.metaKey) || e.altKey || e.key.toLowerCase() !== 'f') return null;
-  return e.shiftKey ? 'all' : 'conversation';
-}
 
 export function useMessageSearch(p: { openConversation: string | null; onPick: (hit: SearchHit) => void }): ReactNode {
   const [scope, setScope] = useState<SearchScope | null>(null);
