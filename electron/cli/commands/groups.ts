@@ -21,7 +21,7 @@ function printInfo(i: GroupInfo, a: Args): void {
     return;
   }
   out(`group #${i.id} “${i.name}” version ${i.version}${i.active ? '' : ' (you are not a member)'}${i.request ? ' (request)' : ''}`);
-  for (const m of i.members) out(`  ${m.role === 'admin' ? 'admin ' : 'member'} ${m.username}`);
+  for (const m of i.members) out(`  ${m.role === 'admin' ? 'admin ' : 'member'} ${m.username}${i.held.includes(m.username) ? ' (held: key change pending)' : ''}`);
 }
 
 /** Runs a change, waits until it has left the outbox (or the timeout), prints the group. */

@@ -31,6 +31,8 @@ export interface GroupInfo {
   active: boolean;
   request: boolean;
   members: Array<{ username: string; role: 'admin' | 'member'; fingerprint: string }>;
+  /** Members whose key change waits for our decision: what we send them is held back (for them only) until then. */
+  held: string[];
   events: Array<{ at: number; kind: 'change' | 'refused'; text: string }>;
   unread: number;
   total: number;
@@ -78,10 +80,19 @@ export class Groups implements GroupOutboxHooks {
     return { v: 1, type: 'text', ts: m.sentAt, body: m.body, g: e.group, m: e.messageId };
   }
 
-  /** Delivery of one of our group messages per member: "delivered to 3 of 5" and the details. */
+  /**
+   * Delivery of one of our group messages per member: "delivered to 3 of 5" and the details. A member still
+   * 'sending' while their key change waits for the user is 'held' (their envelope leaves only after an accept).
+   */
   deliveries(messageId: string): { delivered: number; total: number; members: Array<{ username: string; state: string }> } {
     const ds = this.ctx.store.groups.listDeliveries(messageId);
-    return { delivered: ds.filter((d) => d.state === 'delivered').length, total: ds.length, members: ds.map((d) => ({ username: d.member, state: d.state })) };
+    const members = ds.map((d) => ({ username: d.member, state: d.state === 'sending' && this.isHeld(d.member) ? 'held' : d.state }));
+    return { delivered: ds.filter((d) => d.state === 'delivered').length, total: ds.length, members };
+  }
+
+  /** A member whose key change is pending: what we send them waits in the outbox. */
+  private isHeld(username: string): boolean {
+    return username !== this.ctx.me().username && (this.ctx.store.getContact(username)?.pendingFingerprint ?? null) !== null;
   }
 
   private get ctx(): MessengerContext {
@@ -267,6 +278,7 @@ export class Groups implements GroupOutboxHooks {
       active: r.active,
       request: r.request,
       members: r.state.members.map((m) => ({ username: m.u, role: m.role, fingerprint: m.fp })),
+      held: r.state.members.filter((m) => this.isHeld(m.u)).map((m) => m.u),
       events: this.ctx.store.groups.listEvents(id).map(({ at, kind, text }) => ({ at, kind, text })),
       ...counts,
     };
