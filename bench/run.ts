@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fmt, machine, now, printResult, ROOT, type Bench, type BenchOptions, type BenchResult } from './lib/common.js';
 import { openBench } from './open.js';
 import { sealBench } from './seal.js';
+import { groupSealBench } from './group-seal.js';
 import { backlogBench } from './backlog.js';
 import { routingBench } from './routing.js';
 import { queueBench } from './queue.js';
@@ -27,6 +28,7 @@ import { catchupUiBench } from './catchup-ui.js';
 const BENCHES: Array<[string, Bench]> = [
   ['open', openBench],
   ['seal', sealBench],
+  ['group-seal', groupSealBench],
   ['backlog', backlogBench],
   ['routing', routingBench],
   ['queue', queueBench],
@@ -45,7 +47,7 @@ const BENCHES: Array<[string, Bench]> = [
  * go before the ones that leave it large (backlog's service, routing's 1 000 socket.io clients); measured, queue ran
  * ~20 % slower after routing than before it.
  */
-const RUN_ORDER = ['open', 'seal', 'queue', 'queue-pg', 'history', 'search', 'backlog', 'cli-rpc', 'routing', 'cluster', 'memory', 'renderer', 'startup', 'catchup-ui'];
+const RUN_ORDER = ['open', 'seal', 'group-seal', 'queue', 'queue-pg', 'history', 'search', 'backlog', 'cli-rpc', 'routing', 'cluster', 'memory', 'renderer', 'startup', 'catchup-ui'];
 
 function usage(): string {
   return `usage: npm run bench -- [--quick] [--runs=N] [--markdown] [${BENCHES.map(([n]) => n).join('|')} ...]`;

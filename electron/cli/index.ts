@@ -32,6 +32,7 @@ Commands:
   group-add|group-remove <#groupId> <username>...   add / remove members (admins)
   group-admin <#groupId> <username>   make a member admin; group-rename <#groupId> <name>
   group-leave <#groupId>     leave a group
+  group-accept|group-block <#groupId>   accept a group request (added by a non-contact), or block it
   group-info <#groupId>      name, version, members with roles (--json adds events and counts)
   groups                     list your groups
   verify <username>          show the safety number of you and <username>; with --confirm <60 digits> (or the

@@ -36,8 +36,10 @@ export async function groupUser(relay: MemoryRelay, username: string, n: number,
     store.close();
   });
   let transport: MemoryTransport | null = null;
+  /** The keys in use: `keys` until the user rotates. */
+  let current = { keys, pool };
   const connect = async () => {
-    const t = relay.connect(keys.fingerprint);
+    const t = relay.connect(current.keys.fingerprint);
     transport = t;
     const authed = new Promise<void>((r) => t.on('authenticated', () => r()));
     messenger.attach(t);
@@ -49,7 +51,23 @@ export async function groupUser(relay: MemoryRelay, username: string, n: number,
     messenger.attach(null);
     transport = null;
   };
-  return { username, messenger, store, keys, pool, connect, disconnect, transport: () => transport };
+  /**
+   * The user rotates to cached identity `m` (same profile and history, as account.ts rotateIdentity does): the relay
+   * serves the new key for the username (unsigned by the old one) and the user reconnects with it.
+   */
+  const rotate = async (m: number) => {
+    const nextSecret = await fixtureIdentity(m);
+    const nextKeys = await loadIdentity(nextSecret);
+    const nextPool = new CryptoPool({ secret: nextSecret, size: 1 });
+    onCleanup(() => nextPool.close());
+    disconnect();
+    relay.register({ username, identity: nextKeys.public, fingerprint: nextKeys.fingerprint });
+    messenger.setIdentity({ username, identity: nextKeys.public, fingerprint: nextKeys.fingerprint }, nextPool);
+    current = { keys: nextKeys, pool: nextPool };
+    await connect();
+    return nextKeys;
+  };
+  return { username, messenger, store, keys, pool, connect, disconnect, rotate, current: () => current, transport: () => transport };
 }
 
 export function next<E extends keyof MessengerEvents & string>(m: Messenger, event: E, pred: (p: MessengerEvents[E]) => boolean) {

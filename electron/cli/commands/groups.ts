@@ -1,5 +1,6 @@
 /**
- * Group commands: group-create, group-add, group-remove, group-leave, group-admin, group-info, groups. A group is
+ * Group commands: group-create, group-add, group-remove, group-leave, group-admin, group-accept, group-block,
+ * group-info, groups. A group is
  * named `#<groupId>` (32 hex characters); `send`, `history` and `listen` accept it too (refConversation).
  */
 import type { ConversationId } from '../../contract/api.js';
@@ -20,8 +21,8 @@ function printInfo(i: GroupInfo, a: Args): void {
     jsonLine(i);
     return;
   }
-  out(`group #${i.id} “${i.name}” version ${i.version}${i.active ? '' : ' (you are not a member)'}${i.request ? ' (request)' : ''}`);
-  for (const m of i.members) out(`  ${m.role === 'admin' ? 'admin ' : 'member'} ${m.username}`);
+  out(`group #${i.id} “${i.name}” version ${i.version}${i.active ? '' : ' (you are not a member)'}${i.request ? ' (request)' : ''}${i.blocked ? ' (blocked)' : ''}`);
+  for (const m of i.members) out(`  ${m.role === 'admin' ? 'admin ' : 'member'} ${m.username}${i.held.includes(m.username) ? ' (held: key change pending)' : ''}`);
 }
 
 /** Runs a change, waits until it has left the outbox (or the timeout), prints the group. */
@@ -80,6 +81,22 @@ export const GROUPS_COMMANDS: Record<string, CliCommand> = {
     run: (svc, a) => {
       const [ref] = need(a.rest, 1, '<#groupId>');
       return change(svc, a, (g) => g.leave(parseGroupRef(ref!)));
+    },
+  },
+  'group-accept': {
+    connect: false,
+    run: async (svc, a) => {
+      const [ref] = need(a.rest, 1, '<#groupId>');
+      printInfo((await svc.groups()).acceptRequest(parseGroupRef(ref!)), a);
+      return EXIT.ok;
+    },
+  },
+  'group-block': {
+    connect: false,
+    run: async (svc, a) => {
+      const [ref] = need(a.rest, 1, '<#groupId>');
+      printInfo((await svc.groups()).blockRequest(parseGroupRef(ref!)), a);
+      return EXIT.ok;
     },
   },
   'group-info': {

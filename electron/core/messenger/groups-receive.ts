@@ -59,6 +59,12 @@ export class GroupReceiver implements GroupSink {
 
   private handle(ref: IncomingRef, p: GroupPayload, now: number, out: WriteOutcome): void {
     const from = ref.contact.username;
+    const gid = p.type === 'group-state' ? p.state.g : p.type === 'group-change' ? p.change.g : p.g!;
+    if (this.ctx.store.groups.getGroup(gid)?.blocked) {
+      // A blocked request stays refused: logged (without contents), never shown or applied.
+      this.ctx.log(`group ${p.type} from ${from} dropped: the group request was blocked`);
+      return;
+    }
     if (p.type === 'group-state') return this.snapshot(ref, p, now);
     if (p.type === 'group-change') return this.change(ref, p, now);
     const g = p.g!;
@@ -86,7 +92,7 @@ export class GroupReceiver implements GroupSink {
     const groups = this.ctx.store.groups;
     const rec = groups.getGroup(s.g);
     if (!rec) {
-      groups.createGroup({ id: s.g, base: s, request: ref.contact.request, at: now });
+      groups.createGroup({ id: s.g, base: s, request: ref.contact.request, addedBy: from, at: now });
       groups.addEvent(s.g, now, 'change', `${from} added you to “${s.name}”`);
       recompute(this.ctx, s.g, now);
       this.ctx.emit('group-changed', { group: s.g });

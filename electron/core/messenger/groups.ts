@@ -30,7 +30,11 @@ export interface GroupInfo {
   adminOnlyRename: boolean;
   active: boolean;
   request: boolean;
+  /** We blocked this group's request: refused for good. */
+  blocked: boolean;
   members: Array<{ username: string; role: 'admin' | 'member'; fingerprint: string }>;
+  /** Members whose key change waits for our decision: what we send them is held back (for them only) until then. */
+  held: string[];
   events: Array<{ at: number; kind: 'change' | 'refused'; text: string }>;
   unread: number;
   total: number;
@@ -78,10 +82,19 @@ export class Groups implements GroupOutboxHooks {
     return { v: 1, type: 'text', ts: m.sentAt, body: m.body, g: e.group, m: e.messageId };
   }
 
-  /** Delivery of one of our group messages per member: "delivered to 3 of 5" and the details. */
+  /**
+   * Delivery of one of our group messages per member: "delivered to 3 of 5" and the details. A member still
+   * 'sending' while their key change waits for the user is 'held' (their envelope leaves only after an accept).
+   */
   deliveries(messageId: string): { delivered: number; total: number; members: Array<{ username: string; state: string }> } {
     const ds = this.ctx.store.groups.listDeliveries(messageId);
-    return { delivered: ds.filter((d) => d.state === 'delivered').length, total: ds.length, members: ds.map((d) => ({ username: d.member, state: d.state })) };
+    const members = ds.map((d) => ({ username: d.member, state: d.state === 'sending' && this.isHeld(d.member) ? 'held' : d.state }));
+    return { delivered: ds.filter((d) => d.state === 'delivered').length, total: ds.length, members };
+  }
+
+  /** A member whose key change is pending: what we send them waits in the outbox. */
+  private isHeld(username: string): boolean {
+    return username !== this.ctx.me().username && (this.ctx.store.getContact(username)?.pendingFingerprint ?? null) !== null;
   }
 
   private get ctx(): MessengerContext {
@@ -266,7 +279,9 @@ export class Groups implements GroupOutboxHooks {
       adminOnlyRename: r.state.adminOnlyRename,
       active: r.active,
       request: r.request,
+      blocked: r.blocked,
       members: r.state.members.map((m) => ({ username: m.u, role: m.role, fingerprint: m.fp })),
+      held: r.state.members.filter((m) => this.isHeld(m.u)).map((m) => m.u),
       events: this.ctx.store.groups.listEvents(id).map(({ at, kind, text }) => ({ at, kind, text })),
       ...counts,
     };
@@ -284,8 +299,27 @@ export class Groups implements GroupOutboxHooks {
 
   /** Accepts a group we were added to by someone who is not a contact (a message request). */
   acceptRequest(id: string): GroupInfo {
-    this.require(id);
+    const r = this.require(id);
+    if (r.blocked) throw new CoreError('BLOCKED', `You blocked the request of #${id}`);
     this.ctx.store.groups.updateGroup(id, { request: false });
+    return this.info(id);
+  }
+
+  /**
+   * Blocks a group request: the group is refused for good (we leave it locally; its later messages, changes and
+   * snapshots are dropped) and whoever added us is blocked like a direct request. Nothing is sent: the sender learns
+   * nothing from a block.
+   */
+  blockRequest(id: string): GroupInfo {
+    const r = this.require(id);
+    if (!r.request && !r.blocked) throw new CoreError('INVALID', `#${id} is not a request; leave the group instead`);
+    const adder = r.addedBy ? this.ctx.store.getContact(r.addedBy) : null;
+    this.ctx.store.transaction(() => {
+      this.ctx.store.groups.updateGroup(id, { blocked: true, active: false, request: false });
+      if (adder && !adder.blocked) this.ctx.store.updateContact(adder.username, { blocked: true, request: false });
+    });
+    if (adder) this.ctx.emit('contacts-changed', { username: adder.username });
+    this.ctx.emit('group-changed', { group: id });
     return this.info(id);
   }
 

@@ -228,7 +228,13 @@ export class Trust implements SenderResolver, KeyChecker {
     // so the old-key envelopes can never leave once the hold is released.
     const resealed = new Map<string, Envelope>();
     for (const item of store.listOutbox(username)) {
-      if (item.kind !== 'message' || !item.messageId) continue;
+      if (item.kind !== 'message') continue;
+      if (!item.messageId) {
+        // A group control message (a change or a state snapshot): no row holds its payload but our own sealed copy.
+        const control = await this.ownControlPayload(item.envelope);
+        if (control) resealed.set(item.envelopeId, await this.d.seal(before.pendingIdentity, control, item.envelopeId));
+        continue;
+      }
       const gp = this.d.groups?.resealPayload(item.envelopeId);
       if (gp) {
         resealed.set(item.envelopeId, await this.d.seal(before.pendingIdentity, gp, item.envelopeId));
@@ -267,6 +273,21 @@ export class Trust implements SenderResolver, KeyChecker {
     this.ctx.emit('contacts-changed', { username });
     void this.d.outbox.flushOutbox();
     return toContactView(this.requireContact(username));
+  }
+
+  /**
+   * The group control payload of one of our held envelopes, read back from the sender's own copy (every envelope
+   * wraps its key for the sender too, PROTOCOL.md §5.5). Null when it is not one, or does not open (then it is dropped
+   * like a receipt, and logged without contents).
+   */
+  private async ownControlPayload(envelope: Envelope): Promise<Payload | null> {
+    try {
+      const { payload } = await this.ctx.crypto().open(envelope, this.ctx.me().identity);
+      return payload.type === 'group-change' || payload.type === 'group-state' ? payload : null;
+    } catch (err) {
+      this.ctx.log(`a held group control envelope could not be re-read: ${(err as Error).message}`);
+      return null;
+    }
   }
 
   async rejectKeyChange(username: string): Promise<ContactView> {

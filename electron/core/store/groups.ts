@@ -19,6 +19,10 @@ export interface GroupRecord {
   active: boolean;
   /** Added by someone who is not a contact: a message request. */
   request: boolean;
+  /** Who added us (the sender of the first snapshot we took), null for a group we created. */
+  addedBy: string | null;
+  /** We blocked the request: the group is refused for good (its later messages, changes and snapshots too). */
+  blocked: boolean;
   createdAt: number;
 }
 
@@ -58,6 +62,8 @@ function groupFromRow(r: Row): GroupRecord {
     state: parse<GroupState>(r.state),
     active: bool(r.active),
     request: bool(r.request),
+    addedBy: r.added_by == null ? null : String(r.added_by),
+    blocked: bool(r.blocked),
     createdAt: Number(r.created_at),
   };
 }
@@ -91,21 +97,29 @@ export class GroupStore {
   }
 
   /** A new group and its conversation. Throws EXISTS when the id is known. */
-  createGroup(g: { id: string; base: GroupState; request: boolean; at: number }): GroupRecord {
+  createGroup(g: { id: string; base: GroupState; request: boolean; addedBy?: string | null; at: number }): GroupRecord {
     return this.guard(`createGroup(${g.id})`, () => {
       const json = JSON.stringify(g.base);
-      this.st('INSERT INTO groups (id, base, state, active, request, created_at) VALUES (?, ?, ?, 1, ?, ?)').run(g.id, json, json, g.request ? 1 : 0, g.at);
+      this.st('INSERT INTO groups (id, base, state, active, request, added_by, created_at) VALUES (?, ?, ?, 1, ?, ?, ?)').run(
+        g.id,
+        json,
+        json,
+        g.request ? 1 : 0,
+        g.addedBy ?? null,
+        g.at,
+      );
       this.st(`INSERT OR IGNORE INTO conversations (id, kind) VALUES (?, 'group')`).run(groupConversation(g.id));
       return this.getGroup(g.id)!;
     });
   }
 
-  updateGroup(id: string, patch: { base?: GroupState; state?: GroupState; active?: boolean; request?: boolean }): void {
+  updateGroup(id: string, patch: { base?: GroupState; state?: GroupState; active?: boolean; request?: boolean; blocked?: boolean }): void {
     this.guard(`updateGroup(${id})`, () => {
       const r = this.st(
         `UPDATE groups SET base = coalesce(@base, base), state = coalesce(@state, state), active = coalesce(@active, active),
-           request = coalesce(@request, request) WHERE id = @id`,
+           request = coalesce(@request, request), blocked = coalesce(@blocked, blocked) WHERE id = @id`,
       ).run({
+        blocked: patch.blocked === undefined ? null : patch.blocked ? 1 : 0,
         id,
         base: patch.base ? JSON.stringify(patch.base) : null,
         state: patch.state ? JSON.stringify(patch.state) : null,
