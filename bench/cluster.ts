@@ -54,7 +54,7 @@ async function measure(
   try {
     const extra = setup === 'one node' ? ['--store', url] : ['--store', url, '--cluster', redis.url];
     for (let i = 0; i < (setup === 'one node' ? 1 : 2); i++) {
-      const n = await spawnRelay({ dataDir, extraArgs: extra, limits: BENCH_LIMITS, logLevel: 'warn' });
+      const n = await spawnRelay({ dataDir, extraArgs: extra, limits: BENCH_LIMITS }); // info: spawnRelay waits for the "relay listening" line
       pin?.pinRelay(n.child.pid!);
       nodes.push(n);
     }

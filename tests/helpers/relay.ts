@@ -290,6 +290,8 @@ export class RelayClient {
   readonly deliveries: Delivered[] = [];
   readonly challenges: Challenge[] = [];
   sessionReplaced = false;
+  /** How long call() waits for the relay's answer before rejecting (a client's patience; load tests raise it). */
+  timeoutMs = 10_000;
   /** Why socket.io closed the connection ('transport close', 'ping timeout', 'io server disconnect', …), once it did. */
   disconnectReason: string | null = null;
   private waiters: Array<() => void> = [];
@@ -361,10 +363,10 @@ export class RelayClient {
     return this.socket.connected;
   }
 
-  /** Emit with an ack; times out after `ms`. */
+  /** Emit with an ack; times out after `timeoutMs`. */
   async call<T extends object = object>(event: string, ...args: unknown[]): Promise<Ack<T>> {
     const s = this.socket as unknown as { timeout(ms: number): { emitWithAck(ev: string, ...a: unknown[]): Promise<Ack<T>> } };
-    return s.timeout(10_000).emitWithAck(event, ...args);
+    return s.timeout(this.timeoutMs).emitWithAck(event, ...args);
   }
 
   /**

@@ -1,12 +1,9 @@
 /**
- * Cluster mode: one private PostgreSQL, one private Redis, three relay processes sharing one data folder (one relay
- * key: clients pin one fingerprint whichever node they reach). Real sockets, real processes, real databases.
- *
- * Load: 9 parties, three per node, each sending 15 envelopes in order to the next party, which sits on another node
- * (every delivery crosses nodes). One node is killed with SIGKILL mid-load; its clients reconnect to a surviving node
- * and retry what was never acknowledged. Then every envelope is delivered to its recipient, each sender's envelopes
- * arrive in send order (first copies), and after the client's dedupe by id nothing is shown twice. (9 parties rather
- * than 300: RSA-4096 fixture identities and 2 shared cores; the same paths run per party.)
+ * Cluster mode: one private PostgreSQL, one private Redis, relay processes sharing one data folder (one relay key:
+ * clients pin one fingerprint whichever node they reach). Real sockets, real processes, real databases: one identity
+ * on two nodes, a receiver busy right after auth, quotas across nodes. The load test (300 clients, three nodes, kill -9
+ * of a relay, PostgreSQL restarted, Redis killed) is relay-cluster-load.test.ts; small fault cases are in
+ * relay-cluster-faults.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Envelope } from '../../relay/protocol/index.js';
@@ -69,25 +66,9 @@ async function loginListening(
   return c;
 }
 
-/** The send's ack, or null if the connection dropped first (the node died). */
-function sendOrDrop(c: RelayClient, env: Envelope): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (!c.connected) return resolve(false);
-    const onDrop = () => resolve(false);
-    c.socket.once('disconnect', onDrop);
-    c.send(env).then(
-      (r) => {
-        c.socket.off('disconnect', onDrop);
-        resolve(r.ok);
-      },
-      () => resolve(false),
-    );
-  });
-}
-
 beforeAll(async () => {
   [pgServer, redis] = await Promise.all([startPostgres(), startRedis()]);
-  parties = await makeParties(...Array.from({ length: 9 }, (_, i) => `party${i}`));
+  parties = await makeParties('party0', 'party1');
 });
 
 afterAll(async () => {
@@ -105,7 +86,8 @@ describe('relay cluster (PostgreSQL + Redis, three nodes)', { timeout: 240_000 }
     expect(n2.fingerprint).toBe(n1.fingerprint);
     const first = await login(n1.url, n1.fingerprint, parties[0]!);
     const second = await login(n2.url, n2.fingerprint, parties[0]!);
-    await first.until(() => first.sessionReplaced, 10_000, 'session-replaced on the first node');
+    // the claim travels through Redis to the other node: generous for 2 busy cores
+    await first.until(() => first.sessionReplaced, 30_000, 'session-replaced on the first node');
     expect(second.sessionReplaced).toBe(false);
     expect(second.connected).toBe(true);
     // metrics name the node that answers
@@ -167,77 +149,5 @@ describe('relay cluster (PostgreSQL + Redis, three nodes)', { timeout: 240_000 }
     rx.close();
     await a.stop();
     await b.stop();
-  });
-
-  it('delivers every acknowledged envelope across nodes, in order, through a kill -9 of one node', async () => {
-    const url = await pgServer.createDatabase('load');
-    const live = [await startNode(url), await startNode(url), await startNode(url)];
-    await registerParties(live[0]!.url, parties);
-    const K = 15;
-    const N = parties.length;
-    const nodeOf = (i: number) => live[i % 3]!;
-    const clientNode: SpawnedRelay[] = parties.map((_p, i) => nodeOf(i));
-    const firstSeen: string[][] = parties.map(() => []);
-    const seenIds: Array<Set<string>> = parties.map(() => new Set());
-    let dead: SpawnedRelay | null = null;
-    const survivor = () => live.find((n) => n !== dead)!;
-
-    // receivers: keep the first copy of each id (the app's dedupe) and acknowledge everything they get
-    const receiver = (i: number) => (c: RelayClient, p: Deliver) => {
-      for (const d of p.envelopes) {
-        if (!seenIds[i]!.has(d.envelope.id)) {
-          seenIds[i]!.add(d.envelope.id);
-          firstSeen[i]!.push(d.envelope.id);
-        }
-      }
-      void c.ack(p.envelopes.map((d) => ({ from: d.envelope.from, id: d.envelope.id }))).catch(() => undefined);
-    };
-    const clients: RelayClient[] = await Promise.all(parties.map((p, i) => loginListening(nodeOf(i).url, nodeOf(i).fingerprint, p, receiver(i))));
-    const reconnect = async (i: number) => {
-      const n = survivor();
-      const c = await loginListening(n.url, n.fingerprint, parties[i]!, receiver(i));
-      clients[i] = c;
-      clientNode[i] = n;
-    };
-
-    const sent: string[][] = parties.map(() => []);
-    const envs = await Promise.all(parties.map(async (p, i) => {
-      const out: Envelope[] = [];
-      for (let j = 0; j < K; j++) out.push(await sealText(p, [parties[(i + 1) % N]!], `from ${i} #${j}`));
-      return out;
-    }));
-    let acked = 0;
-    const senders = parties.map(async (_p, i) => {
-      for (const env of envs[i]!) {
-        // bounded retries: the send goes again (same id) until the relay acknowledges it
-        for (let attempt = 0; ; attempt++) {
-          if (attempt > 20) throw new Error(`party ${i}: envelope ${env.id} never acknowledged`);
-          if (!clients[i]!.connected) await reconnect(i);
-          if (await sendOrDrop(clients[i]!, env)) break;
-        }
-        sent[i]!.push(env.id);
-        acked++;
-        if (acked === Math.floor((N * K) / 3) && !dead) {
-          dead = live[2]!;
-          void dead.kill9(); // mid-load: its clients' sends in flight are dropped, they reconnect elsewhere
-        }
-      }
-    });
-    await Promise.all(senders);
-    expect(dead).not.toBeNull();
-    // receivers of the dead node reconnect too (a client would). Wait for each one to notice the kill first: right
-    // after a kill -9 its socket can still read as connected, and checking `connected` alone raced with that.
-    for (let i = 0; i < N; i++) {
-      if (clientNode[i] !== dead) continue;
-      await clients[i]!.until(() => !clients[i]!.connected, 15_000, `party ${i} noticing its node is gone`);
-      await reconnect(i);
-    }
-    for (let i = 0; i < N; i++) {
-      const from = (i + N - 1) % N;
-      await clients[i]!.until(() => firstSeen[i]!.length >= K, 30_000, `party ${i} receiving ${K} envelopes`);
-      // exactly the envelopes its sender got acknowledged, each once after dedupe, in send order
-      expect(firstSeen[i]).toEqual(sent[from]);
-    }
-    for (const c of clients) c.close();
   });
 });
