@@ -73,6 +73,7 @@ export function searchMessages(st: StoreQuery, req: SearchRequest): SearchHit[] 
   const where: string[] = [];
   let from: string;
   let order: string;
+  let candidates = false;
   if (words.length) {
     // The word index drives, newest first (FTS5 walks its rowids backwards and stops at the limit).
     from = 'messages_fts f JOIN messages m ON m.seq = f.rowid';
@@ -91,14 +92,15 @@ export function searchMessages(st: StoreQuery, req: SearchRequest): SearchHit[] 
   } else {
     // Only 1–2 character CJK/emoji terms, too short for trigrams: the candidates of the first one (v14's indexes),
     // checked with instr below; a common piece scans instead (newest first, stops at the limit).
+    // As `m.seq IN (...)`: SQLite walks that list newest first (no sort of every candidate) and stops at the limit.
     const c = shortCandidates(st, substrings[0]!.text);
+    from = 'messages m';
+    order = 'm.seq DESC';
     if (c) {
-      from = `(${c.sql}) c JOIN messages m ON m.seq = c.seq`;
-      order = 'c.seq DESC';
+      candidates = true;
+      where.push(`m.seq IN (${c.sql})`);
       params.push(...c.params);
     } else {
-      from = 'messages m';
-      order = 'm.seq DESC';
       where.push('m.body IS NOT NULL');
     }
   }
@@ -110,7 +112,7 @@ export function searchMessages(st: StoreQuery, req: SearchRequest): SearchHit[] 
   if (req.conversation !== undefined) {
     // Unary + keeps SQLite from driving the query by the conversation index and running one FTS query per message
     // (measured: minutes on 100 000 messages); the index scan stays first, the conversation a filter.
-    where.push(from.startsWith('messages m') ? 'm.conversation = ?' : '+m.conversation = ?');
+    where.push(from.startsWith('messages m') && !candidates ? 'm.conversation = ?' : '+m.conversation = ?');
     params.push(req.conversation);
   }
   const sql = `SELECT m.seq, m.id, m.conversation, m.sender, m.direction, m.sent_at, m.body FROM ${from}
