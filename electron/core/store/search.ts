@@ -6,13 +6,47 @@
 import type { ConversationId, Direction } from '../../contract/api.js';
 import type { MessagesAround, MessagesAroundRequest, SearchHit, SearchRequest } from '../../contract/api.js';
 import { MESSAGE_COLS, messageFromRow, toMessageView, type Row } from './rows.js';
-import { makeSnippet, parseQuery, trigramMatch, trigramUsable, wordMatch, MAX_QUERY_CHARS } from './search-query.js';
+import { ftsString, makeSnippet, parseQuery, trigramMatch, trigramUsable, wordMatch, MAX_QUERY_CHARS } from './search-query.js';
 import { StoreError, type StoreQuery } from './types.js';
 
 export const DEFAULT_SEARCH_LIMIT = 50;
 export const MAX_SEARCH_LIMIT = 200;
 export const DEFAULT_CONTEXT = 25;
 export const MAX_CONTEXT = 200;
+/**
+ * A short piece that starts more distinct trigrams than this is common: scanning newest first finds a page of
+ * results sooner than merging that many trigram lists.
+ */
+export const MAX_SHORT_TRIGRAMS = 256;
+/** Above every character in SQLite's BINARY (UTF-8 byte) order: the end of a term range. */
+const TOP = '\u{10FFFF}';
+
+/**
+ * Every message that can contain a 1–2 character piece (migration v14), as SQL over bound parameters, or null when
+ * the piece is too common to be worth it. An occurrence is either followed by enough characters to start a
+ * trigram (the trigram vocabulary lists those trigrams, found by term range) or within the last two characters.
+ */
+function shortCandidates(st: StoreQuery, piece: string): { sql: string; params: unknown[] } | null {
+  const grams = (
+    st(`SELECT term FROM messages_trigram_vocab WHERE term >= ? AND term <= ? LIMIT ${MAX_SHORT_TRIGRAMS + 1}`).all(piece, piece + TOP) as Row[]
+  ).map((r) => String(r.term));
+  if (grams.length > MAX_SHORT_TRIGRAMS) return null;
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  if (grams.length) {
+    parts.push('SELECT rowid AS seq FROM messages_trigram WHERE messages_trigram MATCH ?');
+    params.push(grams.map(ftsString).join(' OR '));
+  }
+  if (Array.from(piece).length === 2) {
+    parts.push('SELECT seq FROM messages WHERE substr(body, -2) = ?');
+    params.push(piece);
+  } else {
+    // One character: second to last (or the whole body), or last.
+    parts.push('SELECT seq FROM messages WHERE substr(body, -2) >= ? AND substr(body, -2) <= ?', 'SELECT seq FROM messages WHERE substr(body, -1) = ?');
+    params.push(piece, piece + TOP, piece);
+  }
+  return { sql: parts.join(' UNION '), params };
+}
 
 function checkLimit(what: string, v: number | undefined, dflt: number, max: number): number {
   const n = v ?? dflt;
@@ -39,6 +73,7 @@ export function searchMessages(st: StoreQuery, req: SearchRequest): SearchHit[] 
   const where: string[] = [];
   let from: string;
   let order: string;
+  let candidates = false;
   if (words.length) {
     // The word index drives, newest first (FTS5 walks its rowids backwards and stops at the limit).
     from = 'messages_fts f JOIN messages m ON m.seq = f.rowid';
@@ -55,10 +90,19 @@ export function searchMessages(st: StoreQuery, req: SearchRequest): SearchHit[] 
     where.push('messages_trigram MATCH ?');
     params.push(trigramMatch(indexed));
   } else {
-    // Only 1–2 character CJK/emoji terms: too short for trigrams, so a scan (newest first, stops at the limit).
+    // Only 1–2 character CJK/emoji terms, too short for trigrams: the candidates of the first one (v14's indexes),
+    // checked with instr below; a common piece scans instead (newest first, stops at the limit).
+    // As `m.seq IN (...)`: SQLite walks that list newest first (no sort of every candidate) and stops at the limit.
+    const c = shortCandidates(st, substrings[0]!.text);
     from = 'messages m';
     order = 'm.seq DESC';
-    where.push('m.body IS NOT NULL');
+    if (c) {
+      candidates = true;
+      where.push(`m.seq IN (${c.sql})`);
+      params.push(...c.params);
+    } else {
+      where.push('m.body IS NOT NULL');
+    }
   }
   // The exact substring: trigrams say "contains these three-letter pieces", instr says "in this order, adjacent".
   for (const t of substrings) {
@@ -68,7 +112,7 @@ export function searchMessages(st: StoreQuery, req: SearchRequest): SearchHit[] 
   if (req.conversation !== undefined) {
     // Unary + keeps SQLite from driving the query by the conversation index and running one FTS query per message
     // (measured: minutes on 100 000 messages); the index scan stays first, the conversation a filter.
-    where.push(from.startsWith('messages m') ? 'm.conversation = ?' : '+m.conversation = ?');
+    where.push(from.startsWith('messages m') && !candidates ? 'm.conversation = ?' : '+m.conversation = ?');
     params.push(req.conversation);
   }
   const sql = `SELECT m.seq, m.id, m.conversation, m.sender, m.direction, m.sent_at, m.body FROM ${from}
