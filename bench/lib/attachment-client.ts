@@ -4,7 +4,7 @@
  *   node --expose-gc --import tsx bench/lib/attachment-client.ts send <profile> <to> <file>
  *   node --expose-gc --import tsx bench/lib/attachment-client.ts receive <profile> <out>
  *
- * Both unlock and connect, settle (two forced GCs), print {"ready":true,"rss":<bytes>} and sample their RSS every
+ * Both unlock and connect, exchange one warm-up text (the sender waits for its delivery receipt), settle (two forced GCs), print {"ready":true,"rss":<bytes>} and sample their RSS every
  * 10 ms from then on. The sender waits for a "go" line on stdin, sends the file and prints {"sent":ms} once the
  * message is 'sent'; the receiver saves the first file that arrives (download, verify, decrypt to <out>) and prints
  * {"saved":true}. Both then print {"peakRss":<bytes>} and exit. The passphrase comes from PARLEY_PASSPHRASE.
@@ -19,6 +19,16 @@ async function main(): Promise<void> {
   const svc = new ParleyService({ profileDir: profileDir!, vault: 'file', passphrase: process.env.PARLEY_PASSPHRASE ?? '', kdfIterations: 600_000 });
   await svc.start();
   await svc.waitOnline(60_000);
+  // Warm up before the baseline: one text message each way boots the crypto workers (sealing, opening, the
+  // receipt) and the relay paths, which a running client has anyway; the growth measured is the transfer's own.
+  if (role === 'send') {
+    const warm = await svc.sendMessage({ conversation: `d:${a1!}`, text: 'warm-up' });
+    await new Promise<void>((resolve) => {
+      svc.on('message-state', (s) => s.id === warm.id && s.state === 'delivered' && resolve());
+    });
+  } else {
+    await new Promise<void>((resolve) => svc.on('message-received', (x) => x.body === 'warm-up' && resolve()));
+  }
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
   gc?.();
