@@ -145,4 +145,25 @@ describe('files from the command line', { timeout: 300_000 }, () => {
       expect(sha(out)).toBe(sha(notes));
     }
   });
+
+  test('relay down: send-file queues (exit 3); with the relay back, the next listen uploads and sends it', { timeout: 300_000 }, async () => {
+    const port = Number(new URL(relay.url).port);
+    await relay.close();
+    const late = path.join(files, 'late.txt');
+    writeFileSync(late, 'sent while the relay was down\n');
+    const queued = await cli('alice', '--timeout', '2', 'send-file', 'bob', late);
+    expect(queued.code).toBe(3);
+    const id = /^queued ([A-Za-z0-9_-]{22})$/m.exec(queued.stdout)?.[1];
+    expect(id).toBeDefined();
+    expect(queued.stderr).toContain(`queued ${id}: the relay is not reachable`);
+
+    relay = await startTestRelay({ dataDir: relay.dataDir, port });
+    const aliceBack = spawnCli(['--profile', dirs.alice!, 'listen']);
+    await aliceBack.waitForLine((l) => l.event === 'state' && l.id === id && (l.state === 'sent' || l.state === 'delivered'), 120_000);
+    expect(await aliceBack.stop()).toBe(0);
+    const bobListen = spawnCli(['--profile', dirs.bob!, 'listen']);
+    const got = await bobListen.waitForLine((l) => l.event === 'message' && l.id === id, 60_000);
+    expect(got.attachments).toEqual([{ index: 0, name: 'late.txt', size: 30, type: 'text/plain' }]);
+    expect(await bobListen.stop()).toBe(0);
+  });
 });
