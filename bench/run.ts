@@ -23,6 +23,7 @@ import { rendererBench } from './renderer.js';
 import { cliRpcBench } from './cli-rpc.js';
 import { startupBench } from './startup.js';
 import { catchupUiBench } from './catchup-ui.js';
+import { attachmentBench } from './attachment.js';
 
 /** In the issue's order (the order of the summary, the JSON and the Markdown table). */
 const BENCHES: Array<[string, Bench]> = [
@@ -41,13 +42,14 @@ const BENCHES: Array<[string, Bench]> = [
   ['cli-rpc', cliRpcBench],
   ['startup', startupBench],
   ['catchup-ui', catchupUiBench],
+  ['attachment', attachmentBench],
 ];
 /**
  * Run order: the benchmarks whose Parley side runs inside this process and is sensitive to its heap (queue, history)
  * go before the ones that leave it large (backlog's service, routing's 1 000 socket.io clients); measured, queue ran
  * ~20 % slower after routing than before it.
  */
-const RUN_ORDER = ['open', 'seal', 'group-seal', 'queue', 'queue-pg', 'history', 'search', 'backlog', 'cli-rpc', 'routing', 'cluster', 'memory', 'renderer', 'startup', 'catchup-ui'];
+const RUN_ORDER = ['open', 'seal', 'group-seal', 'queue', 'queue-pg', 'history', 'search', 'backlog', 'cli-rpc', 'routing', 'cluster', 'memory', 'renderer', 'startup', 'catchup-ui', 'attachment'];
 
 function usage(): string {
   return `usage: npm run bench -- [--quick] [--runs=N] [--markdown] [${BENCHES.map(([n]) => n).join('|')} ...]`;

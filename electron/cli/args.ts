@@ -29,7 +29,7 @@ export interface Args {
  * switch in parseArgs; the command reads them from `a.options` / `a.flags`.
  */
 export const VALUE_OPTIONS = new Set<string>(['--caption', '--in']);
-export const FLAG_OPTIONS = new Set<string>(['--everyone']);
+export const FLAG_OPTIONS = new Set<string>(['--everyone', '--progress']);
 
 export function parseArgs(argv: string[]): Args {
   const a: Args = {

@@ -24,7 +24,11 @@ Commands:
   add <username>             look a user up on the relay and pin their identity
   contacts                   list contacts (verified, blocked, request, key change pending)
   send <ref> <text>          send a message to <username> or #<groupId> (queued and retried if the relay is unreachable)
-  listen                     print received messages and events as JSON lines until interrupted
+  listen                     print received messages and events as JSON lines until interrupted (a message's files
+                             as attachments: [{index, name, size, type}])
+  send-file <ref> <path>     encrypt and upload a file to <username> or #<groupId> (--caption <text>, --progress);
+                             prints sent <id>, or queued <id> (exit 3) when the relay is unreachable
+  save-attachment <messageId> <index> <path>   download (if needed), verify and write file <index> of a message
   history <ref>              print the latest messages of a conversation: <username> or #<groupId> (--limit N, --json)
   search <query>             search every conversation, newest first; matches between ** (--in <ref> for one
                              conversation, --limit N up to 200, --json); CJK and emoji match anywhere in a word

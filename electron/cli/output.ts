@@ -18,6 +18,11 @@ export function jsonLine(o: unknown): void {
   process.stdout.write(JSON.stringify(o) + '\n');
 }
 
+/** A message's files as the CLI lists them: index (for save-attachment), name, size in bytes, media type. */
+export function listedAttachments(m: MessageView): Array<{ index: number; name: string; size: number; type: string }> | undefined {
+  return m.attachments?.map(({ index, name, size, type }) => ({ index, name, size, type }));
+}
+
 export function formatMessage(m: MessageView): string {
   const when = new Date(m.sentAt).toISOString().replace('T', ' ').slice(0, 19);
   const arrow = m.direction === 'in' ? `<- ${m.contact}` : `-> ${m.contact}`;
@@ -25,6 +30,7 @@ export function formatMessage(m: MessageView): string {
   const quote = m.replyTo ? ` [reply to ${m.replyTo.author}: "${m.replyTo.excerpt}"]` : '';
   const edited = m.edited && !m.deleted ? ' (edited)' : '';
   const reactions = Object.entries(m.reactions ?? {}).map(([e, who]) => `${e} ${who.join(',')}`);
+  const files = (m.attachments ?? []).map((a) => ` [file ${a.index}: ${a.name}, ${a.size} bytes, ${a.type}${a.state === 'failed' ? `, failed: ${a.error ?? 'unknown reason'}` : ''}]`).join('');
   // The id last, for reply/react/edit/delete.
-  return `${when} ${arrow} [${m.state}] ${body}${edited}${reactions.length ? ` {${reactions.join('; ')}}` : ''}${quote} #${m.id}`;
+  return `${when} ${arrow} [${m.state}] ${body}${files}${edited}${reactions.length ? ` {${reactions.join('; ')}}` : ''}${quote} #${m.id}`;
 }

@@ -41,6 +41,7 @@ import type {
   Settings,
 } from '../contract/api.js';
 import { messagesAround, readDraft, search, storeDraft, withDrafts } from './search-and-drafts.js';
+import type { AttachmentProgress } from './attachments/manager.js';
 import type { IdentitySecret } from './crypto/index.js';
 import { CoreError } from './messenger/errors.js';
 import { StartupTimer, type StartupPhase } from './startup-timings.js';
@@ -112,9 +113,14 @@ export class ParleyService extends ServiceCore implements ParleyApi {
     return m;
   }
 
-  /** Files with an optional caption (main process / CLI: paths on this machine). Resolves once queued. */
+  /** Files with an optional caption (main process / CLI: paths on this machine), direct or group. Resolves once queued. */
   async sendFiles(req: { conversation: ConversationId; paths: string[]; caption?: string }): Promise<MessageView> {
-    return (await this.ready()).files.sendFiles(directContactOf(req?.conversation), req.paths, req.caption ?? '');
+    return (await this.ready()).files.sendFiles(req?.conversation, req?.paths, req?.caption ?? '');
+  }
+
+  /** Upload and download progress of attachments (the CLI's --progress); returns the unsubscribe function. */
+  async onAttachmentProgress(fn: (p: AttachmentProgress) => void): Promise<() => void> {
+    return (await this.ready()).files.onProgress(fn);
   }
 
   /** Downloads (if needed), verifies and writes one attachment to `path`. */

@@ -1,5 +1,6 @@
 /** Every CLI command by name. A new domain adds a module here (e.g. groups.ts) and one spread line below. */
 import { ACTIONS_COMMANDS } from './actions.js';
+import { ATTACHMENTS_COMMANDS } from './attachments.js';
 import { CONTACTS_COMMANDS } from './contacts.js';
 import { GROUPS_COMMANDS } from './groups.js';
 import { IDENTITY_COMMANDS } from './identity.js';
@@ -16,4 +17,5 @@ export const COMMANDS: Readonly<Record<string, CliCommand>> = Object.freeze({
   ...GROUPS_COMMANDS,
   ...ACTIONS_COMMANDS,
   ...SEARCH_COMMANDS,
+  ...ATTACHMENTS_COMMANDS,
 });

@@ -1,7 +1,7 @@
 /** Messaging commands: send, listen, history, rpc. */
 import type { ParleyService } from '../../core/service.js';
 import { EXIT, need, type Args } from '../args.js';
-import { formatMessage, jsonLine, out } from '../output.js';
+import { formatMessage, jsonLine, listedAttachments, out } from '../output.js';
 import { errorCode } from '../../core/messenger/errors.js';
 import { serveRpc } from '../rpc.js';
 import { refConversation } from './groups.js';
@@ -52,7 +52,8 @@ async function sendCommand(svc: ParleyService, a: Args): Promise<number> {
 }
 
 async function listenCommand(svc: ParleyService, _a: Args): Promise<number> {
-  svc.on('message-received', (m) => jsonLine({ event: 'message', ...m }));
+  // A message's files as {index, name, size, type} (the index is what save-attachment takes).
+  svc.on('message-received', (m) => jsonLine({ event: 'message', ...m, ...(m.attachments ? { attachments: listedAttachments(m) } : {}) }));
   svc.on('message-state', (s) => jsonLine({ event: 'state', ...s }));
   svc.on('contact-key-changed', (k) => jsonLine({ event: 'key-changed', ...k }));
   svc.on('contacts-changed', (c) => jsonLine({ event: 'contacts-changed', ...c }));

@@ -16,7 +16,7 @@ import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { LIMITS, utf8 } from '../../../relay/protocol/index.js';
-import type { MessageView } from '../../contract/api.js';
+import { parseConversationId, type MessageView } from '../../contract/api.js';
 import type { Messenger } from '../messenger/messenger.js';
 import { CoreError } from '../messenger/errors.js';
 import type { AttachmentRecord } from '../store/attachments.js';
@@ -40,13 +40,38 @@ export interface AttachmentManagerOptions {
 
 const PROGRESS_EVERY_BYTES = 4 * 1024 * 1024;
 
+/** How far one file's upload or download is, in ciphertext bytes (for progress bars and the CLI's --progress). */
+export interface AttachmentProgress {
+  messageId: string;
+  index: number;
+  direction: 'up' | 'down';
+  done: number;
+  total: number;
+}
+
 export class AttachmentManager {
   private readonly running = new Map<number, Promise<void>>();
+  private readonly progressListeners = new Set<(p: AttachmentProgress) => void>();
 
   constructor(private readonly o: AttachmentManagerOptions) {}
 
-  /** Queues a message with files; resolves once it is stored ('sending'), the uploads continue in the background. */
-  async sendFiles(contactName: string, paths: unknown, caption: unknown = ''): Promise<MessageView> {
+  /** Calls `fn` as transfers move on; returns the unsubscribe function. */
+  onProgress(fn: (p: AttachmentProgress) => void): () => void {
+    this.progressListeners.add(fn);
+    return () => this.progressListeners.delete(fn);
+  }
+
+  private progress(p: AttachmentProgress): void {
+    for (const fn of this.progressListeners) fn(p);
+  }
+
+  /**
+   * Queues a message with files to a direct conversation (`d:<username>`) or a group (`g:<id>`); resolves once it is
+   * stored ('sending'), the uploads continue in the background.
+   */
+  async sendFiles(conversation: unknown, paths: unknown, caption: unknown = ''): Promise<MessageView> {
+    const target = typeof conversation === 'string' ? parseConversationId(conversation) : null;
+    if (!target) throw new CoreError('INVALID', 'Invalid conversation: expected d:<username> or g:<32 hex characters>');
     if (!Array.isArray(paths) || paths.length === 0 || paths.length > MAX_ATTACHMENTS) {
       throw new CoreError('INVALID', `A message carries 1 to ${MAX_ATTACHMENTS} files`);
     }
@@ -62,8 +87,11 @@ export class AttachmentManager {
       if (!name.success) throw new CoreError('INVALID', `Unsupported file name: ${name.error.issues[0]?.message ?? 'invalid'}`);
       files.push({ source, name: name.data, type: mediaTypeFor(name.data), size: st.size });
     }
-    const contact = await this.o.messenger.sendableContact(contactName);
-    const m = this.o.messenger.insertFilesMessage(contact, caption, (seq) => files.forEach((f, i) => this.o.store.attachments.insertOutgoing(seq, i, f)));
+    const addFiles = (seq: number) => files.forEach((f, i) => this.o.store.attachments.insertOutgoing(seq, i, f));
+    const m =
+      target.kind === 'group'
+        ? this.o.messenger.groupFiles.insert(target.groupId, caption, addFiles)
+        : this.o.messenger.insertFilesMessage(await this.o.messenger.sendableContact(target.username), caption, addFiles);
     void this.upload(m);
     return this.o.messenger.withAttachments(m);
   }
@@ -99,7 +127,7 @@ export class AttachmentManager {
         const ch = this.online();
         await fs.mkdir(this.o.cacheDir, { recursive: true, mode: 0o700 });
         this.o.store.attachments.update(m.seq, a.index, { cachePath: cache });
-        await downloadBlob(ch, d.blob, cache);
+        await downloadBlob(ch, d.blob, cache, { onProgress: (done, total) => this.progress({ messageId: m.id, index: a.index, direction: 'down', done, total }) });
         await verifyBlobFile(cache, check);
         this.o.store.attachments.update(m.seq, a.index, { state: 'complete', error: null, offset: d.size });
         verified = true;
@@ -133,8 +161,7 @@ export class AttachmentManager {
   }
 
   private messageBySeq(seq: number): MessageRecord | null {
-    const ids = this.o.store.attachments.messageIdOf(seq);
-    return ids ? this.o.store.getMessage(ids, { direction: 'out' }) : null;
+    return this.o.store.getMessageBySeq(seq);
   }
 
   /** One upload run per message at a time. */
@@ -149,10 +176,13 @@ export class AttachmentManager {
   private async uploadAll(m: MessageRecord): Promise<void> {
     const { store } = this.o;
     try {
-      const contact = this.o.messenger.requireContact(m.contact);
+      const group = groupOf(m);
+      // Who may download: the contact, or every other member of the group (checked again at each resume).
+      const recipients = group ? this.o.messenger.groupFiles.recipients(group) : [this.o.messenger.requireContact(m.contact).fingerprint];
       const descriptors: AttachmentDescriptor[] = [];
-      for (const a of store.attachments.list(m.seq)) descriptors.push(a.descriptor ?? (await this.uploadOne(m, a, contact.fingerprint)));
-      await this.o.messenger.queueFiles(m.id, descriptors);
+      for (const a of store.attachments.list(m.seq)) descriptors.push(a.descriptor ?? (await this.uploadOne(m, a, recipients)));
+      if (group) await this.o.messenger.groupFiles.queue(group, m.id, descriptors);
+      else await this.o.messenger.queueFiles(m.id, descriptors);
     } catch (err) {
       const retry = (err instanceof TransportError && err.retryable) || (err instanceof CoreError && err.code === 'OFFLINE');
       if (retry) {
@@ -162,7 +192,9 @@ export class AttachmentManager {
       const reason = failureReason(err);
       this.o.log(`upload of message ${m.id} failed: ${reason}`);
       try {
-        this.o.messenger.failMessage(m.id, reason);
+        const group = groupOf(m);
+        if (group) this.o.messenger.groupFiles.fail(group, m.id, reason);
+        else this.o.messenger.failMessage(m.id, reason);
       } catch (storeErr) {
         // The store closed under us (the profile is locking): the row stays 'sending' and resumes next time.
         this.o.log(`upload of message ${m.id}: could not record the failure: ${(storeErr as Error).message}`);
@@ -170,7 +202,7 @@ export class AttachmentManager {
     }
   }
 
-  private async uploadOne(m: MessageRecord, a: AttachmentRecord, recipient: string): Promise<AttachmentDescriptor> {
+  private async uploadOne(m: MessageRecord, a: AttachmentRecord, recipients: string[]): Promise<AttachmentDescriptor> {
     const { store } = this.o;
     const source = a.source!;
     const kind = strippableType(a.type);
@@ -188,10 +220,11 @@ export class AttachmentManager {
     const up = await uploadAttachment(ch, {
       open,
       plainSize,
-      recipients: [recipient],
+      recipients,
       ...(a.upload ? { resume: a.upload } : {}),
       onBegin: (s) => store.attachments.update(m.seq, a.index, { upload: s }),
-      onProgress: (sent) => {
+      onProgress: (sent, total) => {
+        this.progress({ messageId: m.id, index: a.index, direction: 'up', done: sent, total });
         if (sent - reported < PROGRESS_EVERY_BYTES) return;
         reported = sent;
         store.attachments.update(m.seq, a.index, { offset: sent });
@@ -212,6 +245,12 @@ export class AttachmentManager {
 }
 
 class AttachmentFileError extends Error {}
+
+/** The group of one of our messages, or null for a direct one. */
+function groupOf(m: MessageRecord): string | null {
+  const c = parseConversationId(m.conversation);
+  return c?.kind === 'group' ? c.groupId : null;
+}
 
 function failureReason(err: unknown): string {
   if (err instanceof TransportError) return `the relay refused a file (${err.code}): ${err.message}`;

@@ -14,7 +14,9 @@ function target(conversation: unknown): { kind: 'direct'; username: string } | {
 
 export function loadIn(m: Messenger, conversation: unknown, before?: number | null, limit?: number): MessagePage {
   const t = target(conversation);
-  return t.kind === 'group' ? m.groups.loadPage(t.groupId, before, limit) : m.loadMessages(t.username, before, limit);
+  if (t.kind === 'direct') return m.loadMessages(t.username, before, limit);
+  const page = m.groups.loadPage(t.groupId, before, limit);
+  return { ...page, messages: page.messages.map((x) => m.withAttachments(x)) }; // a group message's files
 }
 
 export function sendIn(m: Messenger, conversation: unknown, text: string, opts: { replyTo?: string } = {}): Promise<MessageView> {

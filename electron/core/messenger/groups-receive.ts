@@ -4,13 +4,15 @@
  * refused with a reason recorded as a group event (and logged without contents), never applied.
  */
 import type { Payload } from '../crypto/index.js';
+import { toAttachmentView } from '../store/attachments.js';
 import { applyChange, changeHash, describeChange, isMember, resolve, stateSigningInput, changeSigningInput, verifySig, type GroupState, type SignedChange } from './group-rules.js';
 import type { GroupSink, IncomingRef, WriteOutcome } from './envelope-writer.js';
 import type { MessengerContext } from './types.js';
 
-export type GroupPayload = Extract<Payload, { type: 'group-change' | 'group-state' }> | Extract<Payload, { type: 'text' }>;
+export type GroupPayload = Extract<Payload, { type: 'group-change' | 'group-state' }> | Extract<Payload, { type: 'text' | 'files' }>;
 
-export const isGroupPayload = (p: Payload): p is GroupPayload => p.type === 'group-change' || p.type === 'group-state' || (p.type === 'text' && p.g !== undefined);
+export const isGroupPayload = (p: Payload): p is GroupPayload =>
+  p.type === 'group-change' || p.type === 'group-state' || ((p.type === 'text' || p.type === 'files') && p.g !== undefined);
 
 /** Re-resolves a group from its base and every change kept, records system lines for what got applied. */
 export function recompute(ctx: MessengerContext, group: string, now: number): GroupState {
@@ -75,9 +77,13 @@ export class GroupReceiver implements GroupSink {
     if (!rec.active) return this.refuse(g, from, 'a message', 'we are no longer a member', now);
     const id = p.m ?? ref.ack.id;
     if (this.ctx.store.groups.getMessage(g, id, 'in', from)) return; // another envelope of the same message
-    out.received.push(
-      this.ctx.store.groups.insertMessage({ id, group: g, direction: 'in', sender: from, senderFingerprint: ref.ack.from, body: p.body, sentAt: p.ts, receivedAt: now, state: 'delivered' }),
-    );
+    const m = this.ctx.store.groups.insertMessage({ id, group: g, direction: 'in', sender: from, senderFingerprint: ref.ack.from, body: p.body, sentAt: p.ts, receivedAt: now, state: 'delivered' });
+    if (p.type === 'files') {
+      // Its descriptors in the same savepoint, as for a direct files message (a message never exists without its files).
+      this.ctx.store.attachments.insertReceived(m.seq, p.attachments);
+      m.attachments = this.ctx.store.attachments.list(m.seq).map(toAttachmentView);
+    }
+    out.received.push(m);
   }
 
   private snapshot(ref: IncomingRef, p: Extract<Payload, { type: 'group-state' }>, now: number): void {

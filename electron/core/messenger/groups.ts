@@ -344,6 +344,6 @@ export interface Sealed {
 
 function groupOf(p: Payload): string {
   if (p.type === 'group-change') return p.change.g;
-  if (p.type === 'text' && p.g) return p.g;
+  if ((p.type === 'text' || p.type === 'files') && p.g) return p.g;
   return '';
 }

@@ -287,7 +287,7 @@ export class Ingest implements PendingReopener {
             part.flatMap((p, j) => {
               const r = opened[j];
               // A group message is acknowledged by its group message id (`m`), shared by all its envelopes.
-              return p.kind === 'open' && r && 'payload' in r && r.payload.type === 'text' ? [{ contact: p.contact, id: r.payload.m ?? p.ack.id }] : [];
+              return p.kind === 'open' && r && 'payload' in r && (r.payload.type === 'text' || r.payload.type === 'files') ? [{ contact: p.contact, id: r.payload.m ?? p.ack.id }] : [];
             }),
           );
           return { opened, receipts };
@@ -419,7 +419,7 @@ export class Ingest implements PendingReopener {
     if (receiptsQueued) void this.d.outbox.flushOutbox();
   }
 
-  /** Seals one receipt per contact (ids of stored text messages). Best effort: a failure only loses the receipt. */
+  /** Seals one receipt per contact (ids of stored text and files messages). Best effort: a failure only loses the receipt. */
   private async sealReceipts(items: Array<{ contact: ContactRecord; id: string }>): Promise<SealedReceipt[]> {
     const by = new Map<string, { contact: ContactRecord; ids: string[] }>();
     for (const it of items) {

@@ -29,6 +29,7 @@ import { TypedEmitter } from '../transport/emitter.js';
 import { TransportError } from '../transport/errors.js';
 import type { LooseDelivered } from '../transport/schemas.js';
 import { CoreError } from './errors.js';
+import { GroupFiles } from './group-files.js';
 import { Groups } from './groups.js';
 import { GroupReceiver } from './groups-receive.js';
 import { Ingest } from './ingest.js';
@@ -54,6 +55,8 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
   private readonly ingest: Ingest;
   /** Group chats: create, change, send, info (groups.ts); their receive side is in the ingest (groups-receive.ts). */
   readonly groups: Groups;
+  /** Files in groups, the group side of attachments/manager.ts (group-files.ts). */
+  readonly groupFiles: GroupFiles;
   /** React, edit, delete for everyone, read receipts (actions.ts). */
   readonly actions: MessageActions;
 
@@ -82,7 +85,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     let ingest: Ingest | null = null;
     const groupHooks: GroupOutboxHooks = {
       envelopeDone: (id, outcome, error) => this.groups.envelopeDone(id, outcome, error),
-      resealPayload: (id) => this.groups.resealPayload(id),
+      resealPayload: (id) => this.groupFiles.resealPayload(id) ?? this.groups.resealPayload(id),
     };
     this.outbox = new Outbox(ctx, { checkContactKey: (u) => this.trust.checkContactKey(u) }, groupHooks);
     this.trust = new Trust({
@@ -93,6 +96,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
       groups: groupHooks,
     });
     this.groups = new Groups({ ctx, outbox: this.outbox, ensureContact: (u, fp) => this.ensureMemberContact(u, fp) });
+    this.groupFiles = new GroupFiles(ctx, this.groups);
     ingest = new Ingest({ ctx, senders: this.trust, outbox: this.outbox, groups: new GroupReceiver(ctx) });
     this.ingest = ingest;
     this.actions = new MessageActions({ ctx, outbox: this.outbox, requireContact: (u) => this.requireContact(u) });

@@ -1,0 +1,74 @@
+/**
+ * One side of the `attachment` benchmark in its own process, so its RSS is its own:
+ *
+ *   node --expose-gc --import tsx bench/lib/attachment-client.ts send <profile> <to> <file>
+ *   node --expose-gc --import tsx bench/lib/attachment-client.ts receive <profile> <out>
+ *
+ * Both unlock and connect, exchange one warm-up text (the sender waits for its delivery receipt), settle (two forced GCs), print {"ready":true,"rss":<bytes>} and sample their RSS every
+ * 10 ms from then on. The sender waits for a "go" line on stdin, sends the file and prints {"sent":ms} once the
+ * message is 'sent'; the receiver saves the first file that arrives (download, verify, decrypt to <out>) and prints
+ * {"saved":true}. Both then print {"peakRss":<bytes>} and exit. The passphrase comes from PARLEY_PASSPHRASE.
+ */
+import { createInterface } from 'node:readline';
+import { ParleyService } from '../../electron/core/service.js';
+
+const [role, profileDir, a1, a2] = process.argv.slice(2);
+const emit = (o: object): void => void process.stdout.write(JSON.stringify(o) + '\n');
+
+async function main(): Promise<void> {
+  const svc = new ParleyService({ profileDir: profileDir!, vault: 'file', passphrase: process.env.PARLEY_PASSPHRASE ?? '', kdfIterations: 600_000 });
+  await svc.start();
+  await svc.waitOnline(60_000);
+  // Warm up before the baseline: one text message each way boots the crypto workers (sealing, opening, the
+  // receipt) and the relay paths, which a running client has anyway; the growth measured is the transfer's own.
+  if (role === 'send') {
+    const warm = await svc.sendMessage({ conversation: `d:${a1!}`, text: 'warm-up' });
+    await new Promise<void>((resolve) => {
+      svc.on('message-state', (s) => s.id === warm.id && s.state === 'delivered' && resolve());
+    });
+  } else {
+    await new Promise<void>((resolve) => svc.on('message-received', (x) => x.body === 'warm-up' && resolve()));
+  }
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
+  let peak = process.memoryUsage.rss();
+  emit({ ready: true, rss: peak });
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 10);
+  try {
+    if (role === 'send') {
+      const go = createInterface({ input: process.stdin });
+      await new Promise<void>((r) => go.once('line', () => r()));
+      go.close();
+      const t0 = performance.now();
+      let id = '';
+      const done = new Promise<void>((resolve, reject) =>
+        svc.on('message-state', (s) => {
+          if (s.id !== id) return;
+          if (s.state === 'failed') reject(new Error(`send failed: ${s.error ?? ''}`));
+          else if (s.state !== 'sending') resolve();
+        }),
+      );
+      id = (await svc.sendFiles({ conversation: `d:${a1!}`, paths: [a2!] })).id;
+      await done;
+      emit({ sent: performance.now() - t0 });
+    } else {
+      const m = await new Promise<{ id: string }>((resolve) => svc.on('message-received', (x) => x.attachments && resolve(x)));
+      await svc.saveAttachment({ messageId: m.id, index: 0, path: a1! });
+      emit({ saved: true });
+    }
+  } finally {
+    clearInterval(sampler);
+    peak = Math.max(peak, process.memoryUsage.rss());
+    emit({ peakRss: peak });
+    await svc.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`attachment-client ${role}: ${(err as Error).message}\n`);
+    process.exit(1);
+  },
+);
