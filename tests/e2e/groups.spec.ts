@@ -86,9 +86,12 @@ test('create a group, talk, add, remove, leave', async ({ browser }) => {
   });
 
   await test.step('Ann and Ben talk; each sees the other by name', async () => {
+    // Ben has his direct chat with Ann open (adding her opened it): her group message must not land in it.
+    await expect(ben.getByTestId('chat').getByRole('heading', { name: 'ann', exact: true })).toBeVisible();
     await send(ann, 'Who is in for Saturday?');
     await expect(ben.getByTestId('conversation').filter({ hasText: GROUP })).toContainText('2 members');
     await expect(ben.getByTestId('conversation').filter({ hasText: GROUP }).getByTestId('unread')).toHaveText('1');
+    await expect(ben.getByTestId('chat').getByTestId('message')).toHaveCount(0);
     await openGroup(ben);
     await expect(groupLine(ben, `ann added you to “${GROUP}”`)).toBeVisible();
     const m = from(ben, 'Who is in for Saturday?');
