@@ -8,14 +8,16 @@ import type { GroupState } from '../crypto/group-payload.js';
 import { bool, parse, type Row } from './rows.js';
 import type { StoreQuery } from './types.js';
 
+/** Driven by conversations (one row per conversation, scanned for the list anyway); groups by primary key. */
 export function listGroupSummaries(st: StoreQuery, filter?: string): { groups: GroupConversationSummary[]; lastSeq: Map<ConversationId, number> } {
   const f = filter?.trim() ? filter.trim().toLowerCase() : null;
   const rows = st(
     `SELECT g.id, g.state, g.active, g.request, g.created_at, v.id AS v_id, v.unread AS v_unread, v.last_seq AS v_last,
             m.id AS m_id, m.body AS m_body, m.sent_at AS m_sent_at, m.direction AS m_direction, m.state AS m_state, m.sender AS m_sender
-       FROM groups g
-       JOIN conversations v ON v.id = 'g:' || g.id
+       FROM conversations v
+       JOIN groups g ON g.id = substr(v.id, 3)
        LEFT JOIN messages m ON m.seq = v.last_seq
+      WHERE v.kind = 'group'
       ORDER BY v.last_seq IS NULL DESC, v.last_seq DESC, g.created_at DESC, g.id`,
   ).all() as Row[];
   const groups: GroupConversationSummary[] = [];
