@@ -4,6 +4,10 @@
  * are generated from METHODS and EVENTS so nobody writes a channel name twice. No runtime dependencies.
  */
 
+import { GROUP_EVENTS, GROUP_METHODS, type GroupApi, type GroupBrief, type GroupEvents } from './groups.js';
+
+export type * from './groups.js';
+
 export type MessageState = 'sending' | 'sent' | 'delivered' | 'failed' | 'undecryptable';
 export type Direction = 'in' | 'out';
 
@@ -172,7 +176,20 @@ export interface MessageInfo {
   receipts: Array<{ member: string; deliveredAt: number | null; readAt: number | null }>;
 }
 
-export interface ConversationSummary {
+/** A row of the conversation list: a direct conversation or a group. */
+export type ConversationSummary = DirectConversationSummary | GroupConversationSummary;
+
+export interface GroupConversationSummary {
+  id: ConversationId;
+  kind: 'group';
+  group: GroupBrief;
+  /** `sender`: the author of an incoming last message (null for ours). */
+  lastMessage: (Pick<MessageView, 'id' | 'body' | 'sentAt' | 'direction' | 'state'> & { sender: string | null }) | null;
+  unread: number;
+  draft: string | null;
+}
+
+export interface DirectConversationSummary {
   id: ConversationId;
   kind: 'direct';
   contact: ContactView;
@@ -268,7 +285,7 @@ export interface CreateIdentityRequest {
 }
 
 /** The API the renderer calls. Every method returns a promise; failures reject with an ApiError-shaped error. */
-export interface ParleyApi {
+export interface ParleyApi extends GroupApi {
   getState(): Promise<AppState>;
   testRelay(req: { url: string }): Promise<{ ok: true; fingerprint: string } | { ok: false; error: string }>;
   discoverRelays(): Promise<DiscoveredRelay[]>;
@@ -321,7 +338,7 @@ export interface ParleyApi {
 }
 
 /** Events the main process pushes to the renderer. */
-export interface ParleyEvents {
+export interface ParleyEvents extends GroupEvents {
   'message-received': MessageView;
   'message-state': { id: string; conversation: ConversationId; contact: string; state: MessageState; error: string | null };
   /** A message changed: edited, deleted for everyone, reacted to or read. */
@@ -344,11 +361,13 @@ export const METHODS = Object.freeze([
   'deleteConversation', 'searchMessages', 'loadMessagesAround', 'saveDraft', 'getDraft', 'addContact', 'getContact', 'setVerified', 'acceptKeyChange', 'rejectKeyChange',
   'acceptRequest', 'setBlocked', 'exportIdentity', 'importIdentity', 'updateSettings', 'getDebugLog',
   'reactToMessage', 'editMessage', 'messageInfo',
+  ...GROUP_METHODS,
 ] as const satisfies readonly MethodName[]);
 
 export const EVENTS = Object.freeze([
   'message-received', 'message-state', 'contact-key-changed', 'contacts-changed', 'connection-changed',
   'onboarding-progress', 'state-changed', 'message-updated',
+  ...GROUP_EVENTS,
 ] as const satisfies readonly EventName[]);
 
 // Compile-time check that METHODS lists every method exactly (no more, no fewer).

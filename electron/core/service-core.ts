@@ -167,6 +167,8 @@ export abstract class ServiceCore extends TypedEmitter<ParleyEvents> {
     messenger.on('message-updated', (m) => this.emit('message-updated', m));
     messenger.on('contact-key-changed', (m) => this.emit('contact-key-changed', m));
     messenger.on('contacts-changed', (m) => this.emit('contacts-changed', m));
+    messenger.on('group-changed', (e) => this.emit('group-changed', { group: e.group, conversation: `g:${e.group}` }));
+    messenger.on('group-delivery', (e) => this.emit('group-delivery', { group: e.group, conversation: `g:${e.group}`, id: e.id }));
     messenger.setDisplayName(this.settings.displayName);
     this.active = { contents, keys, store, pool, messenger, files };
     timer.lap('messenger');

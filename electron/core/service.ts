@@ -42,6 +42,8 @@ import type {
 } from '../contract/api.js';
 import { messagesAround, readDraft, search, storeDraft, withDrafts } from './search-and-drafts.js';
 import type { AttachmentProgress } from './attachments/manager.js';
+import { GroupApiImpl, withGroups } from './group-api.js';
+import type { GroupDeliveries, GroupView } from '../contract/api.js';
 import type { IdentitySecret } from './crypto/index.js';
 import { CoreError } from './messenger/errors.js';
 import { StartupTimer, type StartupPhase } from './startup-timings.js';
@@ -95,7 +97,7 @@ export class ParleyService extends ServiceCore implements ParleyApi {
 
   async listConversations(req: { filter?: string } = {}): Promise<ConversationSummary[]> {
     const a = await this.ready();
-    return this.startup.once('list query', () => withDrafts(a.store, a.messenger.listConversations(req?.filter)));
+    return this.startup.once('list query', () => withDrafts(a.store, withGroups(a.store, a.messenger.listConversations(req?.filter), req?.filter)));
   }
 
   /** The last unlock's phases (startup-timings.ts), for the start-up benchmark; not part of the renderer's API. */
@@ -172,6 +174,48 @@ export class ParleyService extends ServiceCore implements ParleyApi {
 
   async getDraft(req: { conversation: ConversationId }): Promise<{ text: string | null }> {
     return readDraft((await this.ready()).store, req);
+  }
+
+  // ---- groups (group-api.ts) -----------------------------------------------------------------------------------
+
+  private async groupApi(): Promise<GroupApiImpl> {
+    return new GroupApiImpl((await this.messenger).groups, () => this.profile.meta.username ?? '');
+  }
+
+  async createGroup(req: { name: string; members: string[] }): Promise<GroupView> {
+    return (await this.groupApi()).create(req);
+  }
+
+  async addGroupMembers(req: { group: string; members: string[] }): Promise<GroupView> {
+    return (await this.groupApi()).add(req);
+  }
+
+  async removeGroupMembers(req: { group: string; members: string[] }): Promise<GroupView> {
+    return (await this.groupApi()).remove(req);
+  }
+
+  async setGroupAdmin(req: { group: string; username: string }): Promise<GroupView> {
+    return (await this.groupApi()).setAdmin(req);
+  }
+
+  async renameGroup(req: { group: string; name: string }): Promise<GroupView> {
+    return (await this.groupApi()).rename(req);
+  }
+
+  async leaveGroup(req: { group: string }): Promise<GroupView> {
+    return (await this.groupApi()).leave(req);
+  }
+
+  async groupInfo(req: { group: string }): Promise<GroupView> {
+    return (await this.groupApi()).info(req);
+  }
+
+  async acceptGroupRequest(req: { group: string }): Promise<GroupView> {
+    return (await this.groupApi()).acceptRequest(req);
+  }
+
+  async groupDeliveries(req: { id: string }): Promise<GroupDeliveries> {
+    return (await this.groupApi()).deliveries(req);
   }
 
   // ---- contacts ---------------------------------------------------------------------------------------------

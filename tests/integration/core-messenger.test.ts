@@ -40,7 +40,7 @@ describe('messenger behaviour', () => {
 
     const convs = await bob.listConversations({});
     expect(convs).toHaveLength(1);
-    expect(convs[0]!.contact).toMatchObject({ username: 'alice', request: true });
+    expect(convs[0]).toMatchObject({ kind: 'direct', contact: { username: 'alice', request: true } });
     expect(convs[0]!.unread).toBe(1);
     await bob.markRead({ conversation: 'd:alice' });
     expect((await bob.listConversations({}))[0]!.unread).toBe(0);

@@ -16,7 +16,7 @@ export const MAX_GROUP_NAME = 64;
 
 export const groupIdSchema = z.string().regex(/^[0-9a-f]{32}$/, 'group id: 32 lowercase hex');
 const hashSchema = z.string().regex(/^[0-9a-f]{64}$/, 'hash: 64 lowercase hex');
-const nameSchema = z
+export const nameSchema = z
   .string()
   .min(1)
   .max(MAX_GROUP_NAME)

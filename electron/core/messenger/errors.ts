@@ -19,7 +19,9 @@ export type CoreErrorCode =
   | 'WRONG_PASSPHRASE'
   | 'PASSPHRASE_REQUIRED'
   | 'STORAGE' // history database or vault I/O failure
-  | 'CRYPTO'; // sealing failed
+  | 'CRYPTO' // sealing failed
+  | 'NOT_ADMIN' // a group change only its admins may make
+  | 'NOT_MEMBER'; // a group we left or were removed from
 
 export class CoreError extends Error {
   constructor(

@@ -18,7 +18,7 @@ import {
   validateIdentity,
   type PublicIdentity,
 } from '../../../relay/protocol/index.js';
-import type { ContactDetail, ContactView, ConversationId, ConversationSummary, KeyChangeView, MessageInfo, MessagePage, MessageView } from '../../contract/api.js';
+import type { ContactDetail, ContactView, ConversationId, DirectConversationSummary, KeyChangeView, MessageInfo, MessagePage, MessageView } from '../../contract/api.js';
 import { directConversation } from '../../contract/api.js';
 import { newMessageId } from '../crypto/index.js';
 import type { ContactRecord, HistoryStore, MessageRecord } from '../store/types.js';
@@ -452,7 +452,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     return toContactView(r);
   }
 
-  listConversations(filter?: string): ConversationSummary[] {
+  listConversations(filter?: string): DirectConversationSummary[] {
     return this.store.listConversations(filter ? { filter } : {}).filter((s) => !s.contact.blocked);
   }
 

@@ -22,7 +22,7 @@ import {
   StoreError,
   type ContactRecord,
   type ConversationId,
-  type ConversationSummary,
+  type DirectConversationSummary,
   type Direction,
   type HistoryStore,
   type KeyChangeRecord,
@@ -276,7 +276,7 @@ export class SqliteHistoryStore implements HistoryStore {
     );
   }
 
-  listConversations(o: { filter?: string } = {}): ConversationSummary[] {
+  listConversations(o: { filter?: string } = {}): DirectConversationSummary[] {
     const filter = o.filter?.trim() ? o.filter.trim().toLowerCase() : null;
     return this.guard('listConversations', () => {
       const rows = this.st(

@@ -13,6 +13,7 @@ import type {
   ContactView,
   ConversationId,
   ConversationSummary,
+  DirectConversationSummary,
   Direction,
   KeyChangeView,
   MessagePage,
@@ -22,7 +23,7 @@ import type {
 
 import type { GroupStore } from './groups.js';
 
-export type { ContactView, ConversationId, ConversationSummary, Direction, KeyChangeView, MessagePage, MessageState, MessageView };
+export type { ContactView, ConversationId, ConversationSummary, DirectConversationSummary, Direction, KeyChangeView, MessagePage, MessageState, MessageView };
 
 /** The store's cached prepared statement for a SQL text: what the per-domain query modules run on. */
 export type StoreQuery = (sql: string) => BetterSqlite3.Statement;
@@ -268,7 +269,8 @@ export interface HistoryStore {
    * One summary per contact (blocked included, the caller filters), most recent activity first; `filter` matches
    * a username substring (case-insensitive). Uses the conversations counters: O(contacts), not O(messages).
    */
-  listConversations(o?: { filter?: string }): ConversationSummary[];
+  /** Direct conversations only (groups: group-summaries.ts). */
+  listConversations(o?: { filter?: string }): DirectConversationSummary[];
   /** Number of messages (of one contact, or all). */
   countMessages(contact?: string): number;
 

@@ -19,6 +19,8 @@ export const errorsDe: Record<ErrorCode, string> = {
   PASSPHRASE_REQUIRED: 'Dafür wird eine Passphrase benötigt. Gib sie ein und versuche es erneut.',
   STORAGE: 'Parley konnte seine Dateien auf diesem Computer nicht lesen oder schreiben. Prüfe den freien Speicherplatz und starte Parley neu.',
   CRYPTO: 'Parley konnte das nicht verschlüsseln. Versuche es erneut; wenn es wieder passiert, starte Parley neu.',
+  NOT_ADMIN: 'Nur Admins dieser Gruppe können das tun.',
+  NOT_MEMBER: 'Du bist kein Mitglied dieser Gruppe mehr.',
   BAD_ARGUMENTS: 'Parley konnte die Eingabe nicht verwenden. Prüfe das Formular und versuche es erneut.',
   UNKNOWN_METHOD: 'Dieser Teil von Parley passt nicht zum Rest der App. Starte Parley neu; wenn es bleibt, installiere es neu.',
   BRIDGE_DOWN: 'Die Verbindung zum Parley-Kern ist unterbrochen. Sie wird automatisch wiederhergestellt; versuche es gleich noch einmal.',

@@ -19,6 +19,8 @@ export const errorsEn: Record<ErrorCode, string> = {
   PASSPHRASE_REQUIRED: 'A passphrase is needed for this. Enter it and try again.',
   STORAGE: 'Parley could not read or write its files on this computer. Check free disk space, then restart Parley.',
   CRYPTO: 'Parley could not encrypt this. Try again; if it keeps happening, restart Parley.',
+  NOT_ADMIN: 'Only admins of this group can do that.',
+  NOT_MEMBER: 'You are no longer a member of this group.',
   BAD_ARGUMENTS: 'Parley could not use what was entered. Check the form and try again.',
   UNKNOWN_METHOD: 'This part of Parley does not match the rest of the app. Restart Parley; if it persists, reinstall it.',
   BRIDGE_DOWN: 'Lost the connection to the Parley core. It reconnects by itself; try again in a moment.',

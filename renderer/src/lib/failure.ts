@@ -10,6 +10,7 @@ export const ERROR_CODES = [
   // Core (electron/core/messenger/errors.ts)
   'INVALID', 'NOT_FOUND', 'EXISTS', 'BLOCKED', 'KEY_REJECTED', 'NO_KEY_CHANGE', 'KEY_MISMATCH', 'OFFLINE', 'RELAY', 'RELAY_CHANGED',
   'NO_IDENTITY', 'LOCKED', 'KEYCHAIN_UNAVAILABLE', 'WRONG_PASSPHRASE', 'PASSPHRASE_REQUIRED', 'STORAGE', 'CRYPTO',
+  'NOT_ADMIN', 'NOT_MEMBER',
   // Shell / IPC / bridge
   'BAD_ARGUMENTS', 'UNKNOWN_METHOD', 'BRIDGE_DOWN', 'CANCELLED',
   // Relay protocol (relay/protocol/errors.ts)

@@ -95,7 +95,8 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
     [bridge, username],
   );
   useEvent('message-received', (m) => {
-    if (m.contact !== username) return;
+    // A group message from this contact carries them as its `contact` too: only this conversation's messages count.
+    if (m.contact !== username || m.conversation !== `d:${username}`) return;
     setTl((t) => (t && !hasNewerRef.current ? append(t, m) : t));
     if (m.direction === 'in') setAnnouncement(messageName(m, username, t));
     if (document.visibilityState === 'visible') reader.request();

@@ -7,8 +7,8 @@ import type { CSSProperties, KeyboardEvent as ReactKeyboardEvent, PointerEvent a
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useTranslation } from 'react-i18next';
 import type { TFunction } from 'i18next';
-import { ArrowLeft, MessageSquarePlus, Search, Settings as SettingsIcon, ShieldAlert, ShieldCheck, UserPlus } from 'lucide-react';
-import type { ConversationSummary } from '../../../electron/contract/api.js';
+import { ArrowLeft, MessageSquarePlus, Search, Settings as SettingsIcon, ShieldAlert, ShieldCheck, UserPlus, Users } from 'lucide-react';
+import type { ConversationSummary, DirectConversationSummary } from '../../../electron/contract/api.js';
 import { Avatar } from '../components/Avatar.js';
 import { ConnectionStatus } from '../components/ConnectionStatus.js';
 import { InviteCard } from '../components/InviteCard.js';
@@ -20,6 +20,10 @@ import { ContactDialog } from './ContactDialog.js';
 import { SettingsPage } from './Settings.js';
 import type { JumpTarget } from './search/jump.js';
 import { useMessageSearch } from './search/useMessageSearch.js';
+import { GroupChat } from './group/GroupChat.js';
+import { GroupRow } from './group/GroupRow.js';
+import { NewGroupDialog } from './group/NewGroupDialog.js';
+import { isGroupKey, rowKeyOf } from './group/rows.js';
 
 const MIN_W = 240;
 /** A conversation row's height (styles.css `.row`): fixed, so the virtualized list never measures rows. */
@@ -47,6 +51,7 @@ export function Shell(): ReactNode {
   const [selected, setSelected] = useState<string | null>(() => sessionStorage.getItem('parley-selected'));
   const [view, setView] = useState<'chat' | 'settings'>('chat');
   const [adding, setAdding] = useState(false);
+  const [creatingGroup, setCreatingGroup] = useState(false);
   const [contactDialog, setContactDialog] = useState<string | null>(null);
   const searchRef = useRef<HTMLInputElement>(null);
   const listRef = useRef<HTMLDivElement>(null);
@@ -71,6 +76,7 @@ export function Shell(): ReactNode {
   useEvent('contacts-changed', reloadSoon);
   useEvent('contact-key-changed', reloadSoon);
   useEvent('state-changed', reloadSoon);
+  useEvent('group-changed', reloadSoon);
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
@@ -115,7 +121,7 @@ export function Shell(): ReactNode {
   const rowHeight = useCallback(() => ROW_HEIGHT, []);
   const conversationsRef = useRef(conversations);
   conversationsRef.current = conversations;
-  const rowKey = useCallback((i: number) => conversationsRef.current?.[i]?.contact.username ?? i, []);
+  const rowKey = useCallback((i: number) => (conversationsRef.current?.[i] ? rowKeyOf(conversationsRef.current[i]) : i), []);
   const listVirtualizer = useVirtualizer({
     count: conversations?.length ?? 0,
     getScrollElement: getListElement,
@@ -133,10 +139,10 @@ export function Shell(): ReactNode {
     if (!conversations || conversations.length === 0) return;
     if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp' && e.key !== 'Home' && e.key !== 'End') return;
     e.preventDefault();
-    const i = conversations.findIndex((c) => c.contact.username === selected);
+    const i = conversations.findIndex((c) => rowKeyOf(c) === selected);
     let n = e.key === 'ArrowDown' ? i + 1 : e.key === 'ArrowUp' ? i - 1 : e.key === 'Home' ? 0 : conversations.length - 1;
     n = Math.max(0, Math.min(conversations.length - 1, n));
-    const name = conversations[n]!.contact.username;
+    const name = rowKeyOf(conversations[n]!);
     open(name);
     focusRow(n, name);
   };
@@ -170,6 +176,9 @@ export function Shell(): ReactNode {
           <button type="button" className="icon-btn" aria-label={t('addContact.title')} title={t('addContact.title')} onClick={() => setAdding(true)}>
             <UserPlus size={18} aria-hidden />
           </button>
+          <button type="button" className="icon-btn" aria-label={t('group.new')} title={t('group.new')} onClick={() => setCreatingGroup(true)} data-testid="new-group">
+            <Users size={18} aria-hidden />
+          </button>
           <button
             type="button"
             className="icon-btn"
@@ -196,8 +205,8 @@ export function Shell(): ReactNode {
                 e.preventDefault();
                 const first = conversations?.[0];
                 if (first) {
-                  open(first.contact.username);
-                  focusRow(0, first.contact.username);
+                  open(rowKeyOf(first));
+                  focusRow(0, rowKeyOf(first));
                 }
               } else if (e.key === 'Escape') setFilter('');
             }}
@@ -228,6 +237,10 @@ export function Shell(): ReactNode {
             <div style={{ height: listVirtualizer.getTotalSize(), position: 'relative', width: '100%' }} role="listbox" aria-label={t('shell.conversations')} onKeyDown={onListKey}>
               {listVirtualizer.getVirtualItems().map((vi) => {
                 const c = conversations[vi.index]!;
+                if (c.kind === 'group') {
+                  const common = { onOpen: open, position: vi.index + 1, setSize: conversations.length, top: vi.start };
+                  return <GroupRow key={c.id} c={c} selected={c.id === selected} {...common} />;
+                }
                 return (
                   <ConversationRow
                     key={c.contact.username}
@@ -276,6 +289,8 @@ export function Shell(): ReactNode {
         </div>
         {view === 'settings' ? (
           <SettingsPage onClose={() => setView('chat')} />
+        ) : selected && isGroupKey(selected) ? (
+          <GroupChat key={selected} conversation={selected} onChanged={reloadSoon} />
         ) : selected ? (
           <Chat
             key={selected}
@@ -313,12 +328,22 @@ export function Shell(): ReactNode {
         />
       )}
       {searchPanel}
+      {creatingGroup && (
+        <NewGroupDialog
+          onClose={() => setCreatingGroup(false)}
+          onCreated={(conversation) => {
+            setCreatingGroup(false);
+            reload();
+            open(conversation);
+          }}
+        />
+      )}
       {contactDialog && <ContactDialog username={contactDialog} onClose={() => setContactDialog(null)} onChanged={reloadSoon} />}
     </div>
   );
 }
 
-function preview(c: ConversationSummary, t: TFunction): string {
+function preview(c: DirectConversationSummary, t: TFunction): string {
   if (c.draft) return t('shell.draft', { text: c.draft.replace(/\s+/g, ' ') });
   if (c.contact.request && !c.lastMessage) return t('shell.wantsToMessage');
   const m = c.lastMessage;
@@ -329,7 +354,7 @@ function preview(c: ConversationSummary, t: TFunction): string {
 }
 
 interface RowProps {
-  c: ConversationSummary;
+  c: DirectConversationSummary;
   selected: boolean;
   onOpen: (username: string) => void;
   /** 1-based position and list length (only the rows in view are in the DOM, so assistive tech is told). */

@@ -6,6 +6,7 @@ import { Check, CheckCheck, CircleAlert, Clock, Lock, RotateCw } from 'lucide-re
 import type { MessageView } from '../../../../electron/contract/api.js';
 import { clockTime } from '../../lib/format.js';
 import { describeReason } from '../../runtime/index.js';
+import { Avatar } from '../../components/Avatar.js';
 
 /** Catalog keys of the delivery states (the tick's accessible name). */
 const STATE_LABEL: Record<MessageView['state'], string> = {
@@ -41,17 +42,24 @@ export function messageName(m: MessageView, sender: string, t: TFunction): strin
   return t('message.nameOut', { time, state: t(STATE_LABEL[m.state]).toLowerCase(), body });
 }
 
-export function Bubble({ m, sender, groupStart, groupEnd, onRetry }: { m: MessageView; sender: string; groupStart: boolean; groupEnd: boolean; onRetry: (id: string) => void }): ReactNode {
+/** `showSender`: a group conversation, where the first of a run of incoming messages carries its author's name and avatar. */
+export function Bubble({ m, sender, groupStart, groupEnd, onRetry, showSender, footer }: { m: MessageView; sender: string; groupStart: boolean; groupEnd: boolean; onRetry: (id: string) => void; showSender?: boolean; footer?: ReactNode }): ReactNode {
   const { t } = useTranslation();
   // Each message is one list item named by messageName(); its parts stay readable for someone who moves inside it.
   const item = { role: 'listitem', 'aria-label': messageName(m, sender, t) } as const;
   const cls = `bubble-wrap ${m.direction} ${groupEnd ? 'ge' : ''}`;
+  const author = showSender && groupStart && m.direction === 'in' ? (
+    <div className="sender" aria-hidden>
+      <Avatar name={sender} size="sm" /> <span data-testid="message-sender">{sender}</span>
+    </div>
+  ) : null;
   if (m.state === 'undecryptable' || m.body === null) {
     // The core's reason is for logs; people get the sentence for its code.
     const reason = describeReason(m.error ?? 'malformed').text;
     return (
       <div className={`msg-row ${groupStart ? 'gs' : ''}`}>
         <div className={cls} data-testid="message" data-state="undecryptable" data-id={m.id} {...item}>
+          {author}
           <div className="bubble undecryptable" title={reason} aria-label={t('message.undecryptableLabel', { reason })} tabIndex={0}>
             <Lock size={14} aria-hidden /> {t('message.undecryptable')}
           </div>
@@ -70,6 +78,7 @@ export function Bubble({ m, sender, groupStart, groupEnd, onRetry }: { m: Messag
   return (
     <div className={`msg-row ${groupStart ? 'gs' : ''}`}>
       <div className={cls} data-testid="message" data-state={m.state} data-id={m.id} {...item}>
+        {author}
         <div className={`bubble ${m.state === 'failed' ? 'failed' : ''}`}>{m.body}</div>
         {showMeta && (
           <div className="meta">
@@ -91,6 +100,7 @@ export function Bubble({ m, sender, groupStart, groupEnd, onRetry }: { m: Messag
             )}
           </div>
         )}
+        {footer}
       </div>
     </div>
   );

@@ -17,13 +17,16 @@ export function Composer({
   username,
   onSend,
   onDraftSaved,
+  group,
 }: {
   username: string;
   onSend: (text: string) => Promise<boolean>;
   onDraftSaved?: () => void;
+  /** A group's conversation (then `username` is the group's name, for the label). */
+  group?: `g:${string}`;
 }): ReactNode {
   const { bridge } = useApp();
-  const conversation = `d:${username}` as const;
+  const conversation = group ?? (`d:${username}` as const);
   const [text, setText] = useState('');
   const pending = useRef<string | null>(null);
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);

@@ -1,0 +1,223 @@
+/**
+ * One group conversation: header (group glyph, name, member count that opens the members panel), a request or
+ * "you left" banner, the timeline (messages with their sender's name and avatar, and the group's system lines in
+ * time order), "delivered to 3 of 5" under our recent messages, and the composer while we are a member.
+ * The timeline is a plain list of the newest PAGE messages with "Show earlier messages" (groups are new; the
+ * virtualized list of Chat.tsx is for the 100 000-message direct conversations).
+ */
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
+import { CircleAlert, Info, LoaderCircle, LogOut, Users } from 'lucide-react';
+import type { GroupView, MessageView } from '../../../../electron/contract/api.js';
+import { dayLabel } from '../../lib/format.js';
+import { rowLayout } from '../../lib/timeline.js';
+import { errorText } from '../../runtime/index.js';
+import { useApp, useEvent } from '../../state.js';
+import { Bubble, messageName } from '../chat/Bubble.js';
+import { Composer } from '../chat/Composer.js';
+import { DeliveryLine } from './DeliveryDetails.js';
+import { GroupAvatar } from './GroupAvatar.js';
+import { MembersPanel } from './MembersPanel.js';
+import { SystemLineItem } from './SystemLineItem.js';
+import './group.css';
+
+const PAGE = 200;
+/** Our newest messages that show "delivered to n of m" (each asks the core once, and again when it changes). */
+const DELIVERY_LINES = 10;
+
+type Item = { kind: 'message'; at: number; m: MessageView } | { kind: 'event'; at: number; text: string; refused: boolean; key: string };
+
+const placedAt = (m: MessageView): number => (m.direction === 'in' ? (m.receivedAt ?? m.sentAt) : m.sentAt);
+
+export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => void }): ReactNode {
+  const { bridge, state, fail } = useApp();
+  const { t, i18n } = useTranslation();
+  const id = p.conversation.slice(2);
+  const me = state.profile?.username ?? '';
+  const [info, setInfo] = useState<GroupView | null>(null);
+  const [messages, setMessages] = useState<MessageView[] | null>(null);
+  const [cursor, setCursor] = useState<number | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [panel, setPanel] = useState(false);
+  const [announcement, setAnnouncement] = useState('');
+
+  const loadInfo = useCallback(() => {
+    bridge.groupInfo({ group: id }).then(setInfo, (e: unknown) => setLoadError(errorText(e)));
+  }, [bridge, id]);
+  // The list reloads after a read; through a ref so a new onChanged from the parent does not reload the timeline.
+  const onChanged = useRef(p.onChanged);
+  onChanged.current = p.onChanged;
+  const markRead = useCallback(() => {
+    void bridge.markRead({ conversation: p.conversation }).then(() => onChanged.current(), () => undefined);
+  }, [bridge, p.conversation]);
+
+  useEffect(() => {
+    loadInfo();
+    bridge.loadMessages({ conversation: p.conversation, limit: PAGE }).then((page) => {
+      setMessages(page.messages);
+      setCursor(page.nextCursor);
+      markRead();
+    }, (e: unknown) => setLoadError(errorText(e)));
+  }, [bridge, p.conversation, loadInfo, markRead]);
+
+  useEvent('group-changed', (e) => e.group === id && loadInfo());
+  useEvent('message-received', (m) => {
+    if (m.conversation !== p.conversation) return;
+    setMessages((list) => (list && !list.some((x) => x.id === m.id && x.sender === m.sender) ? [...list, m] : list));
+    if (m.direction === 'in') setAnnouncement(messageName(m, m.sender ?? '', t));
+    if (document.visibilityState === 'visible') markRead();
+  });
+  useEvent('message-state', (e) => {
+    if (e.conversation !== p.conversation) return;
+    setMessages((list) => list && list.map((m) => (m.id === e.id && m.direction === 'out' ? { ...m, state: e.state, error: e.error } : m)));
+  });
+
+  const older = (): void => {
+    if (cursor === null) return;
+    bridge.loadMessages({ conversation: p.conversation, before: cursor, limit: PAGE }).then((page) => {
+      setMessages((list) => [...page.messages, ...(list ?? [])]);
+      setCursor(page.nextCursor);
+    }, fail);
+  };
+
+  const send = async (text: string): Promise<boolean> => {
+    try {
+      const m = await bridge.sendMessage({ conversation: p.conversation, text });
+      setMessages((list) => (list ? [...list, m] : [m]));
+      p.onChanged();
+      return true;
+    } catch (e) {
+      fail(e);
+      return false;
+    }
+  };
+
+  const items = useMemo<Item[]>(() => {
+    if (!messages || !info) return [];
+    const first = messages[0] ? placedAt(messages[0]) : -Infinity;
+    // Lines older than the first loaded message belong with the earlier page (unless this is the whole history).
+    const events = info.events.filter((e) => cursor === null || e.at >= first);
+    const out: Item[] = [
+      ...messages.map((m) => ({ kind: 'message' as const, at: placedAt(m), m })),
+      ...events.map((e, i) => ({ kind: 'event' as const, at: e.at, text: e.text, refused: e.kind === 'refused', key: `e${e.at}-${i}` })),
+    ];
+    // Stable: messages keep their stored order; a line goes before the messages stored after it.
+    return out.sort((a, b) => a.at - b.at || (a.kind === b.kind ? 0 : a.kind === 'event' ? -1 : 1));
+  }, [messages, info, cursor]);
+
+  const recentOwn = useMemo(() => new Set((messages ?? []).filter((m) => m.direction === 'out').slice(-DELIVERY_LINES).map((m) => m.id)), [messages]);
+  const name = info?.name ?? '';
+  const memberCount = info?.members.length ?? 0;
+
+  return (
+    <section className="main" aria-label={t('group.region', { name })} data-testid="group-chat">
+      <header className="chat-head">
+        <GroupAvatar name={name} id={id} />
+        <div className="who">
+          <h2 className="name" data-testid="group-name">{name}</h2>
+          <button type="button" className="verify" onClick={() => setPanel(true)} data-testid="group-members-button" aria-haspopup="dialog">
+            <Users size={14} aria-hidden /> {t('group.members', { count: memberCount })}
+          </button>
+        </div>
+        <button type="button" className="icon-btn" aria-label={t('group.about', { name })} title={t('group.aboutTitle')} onClick={() => setPanel(true)}>
+          <Info size={18} aria-hidden />
+        </button>
+      </header>
+
+      {info?.request && info.active && (
+        <div className="banner info" role="region" aria-label={t('group.requestTitle', { name })}>
+          <Info size={18} aria-hidden />
+          <div className="text">
+            <strong>{t('group.requestTitle', { name })}</strong>
+            <span className="muted">{t('group.requestBody')}</span>
+          </div>
+          <div className="actions">
+            <button type="button" className="btn primary" onClick={() => bridge.acceptGroupRequest({ group: id }).then(setInfo, fail)}>
+              {t('chat.accept')}
+            </button>
+            <button type="button" className="btn danger" onClick={() => bridge.leaveGroup({ group: id }).then(setInfo, fail)}>
+              <LogOut size={16} aria-hidden /> {t('group.leave')}
+            </button>
+          </div>
+        </div>
+      )}
+
+      <div className="sr-only" aria-live="polite" data-testid="message-announcer">
+        {announcement}
+      </div>
+      <div className="messages" role="region" aria-label={t('chat.messages')} tabIndex={0} data-testid="messages">
+        {loadError && (
+          <div className="empty" role="alert">
+            <CircleAlert size={28} aria-hidden />
+            <p>{t('chat.loadFailed', { reason: loadError })}</p>
+          </div>
+        )}
+        {(!messages || !info) && !loadError && (
+          <div className="center-fill" aria-busy="true">
+            <LoaderCircle size={24} className="spin" aria-hidden /> {t('chat.loading')}
+          </div>
+        )}
+        {cursor !== null && (
+          <div className="sysline">
+            <button type="button" className="btn ghost" onClick={older}>
+              {t('group.earlier')}
+            </button>
+          </div>
+        )}
+        {items.length > 0 && (
+          <div role="list">
+            {items.map((it, i) => {
+              if (it.kind === 'event') return <SystemLineItem key={it.key} text={it.text} refused={it.refused} />;
+              const m = it.m;
+              const prevItem = items[i - 1];
+              const nextItem = items[i + 1];
+              const prev = prevItem?.kind === 'message' ? prevItem.m : undefined;
+              const next = nextItem?.kind === 'message' ? nextItem.m : undefined;
+              const layout = rowLayout(prev, m, next);
+              const start = layout.groupStart || prev?.sender !== m.sender;
+              const end = layout.groupEnd || next?.sender !== m.sender;
+              const day = i === 0 || (prev ? layout.daySeparator : !items.slice(0, i).some((x) => x.kind === 'message'));
+              return (
+                <div key={`${m.id}-${m.sender ?? ''}`}>
+                  {day && (
+                    <div className="day" role="listitem">
+                      <span>{dayLabel(m.sentAt, Date.now(), i18n.language, { today: t('time.today'), yesterday: t('time.yesterday') })}</span>
+                    </div>
+                  )}
+                  <Bubble
+                    m={m}
+                    sender={m.sender ?? me}
+                    showSender
+                    groupStart={start}
+                    groupEnd={end}
+                    onRetry={(mid) => bridge.retryMessage({ id: mid }).catch(fail)}
+                    footer={recentOwn.has(m.id) && m.state !== 'failed' ? <DeliveryLine id={m.id} group={id} /> : null}
+                  />
+                </div>
+              );
+            })}
+          </div>
+        )}
+        {messages && info && items.length === 0 && (
+          <div className="empty">
+            <div className="art" aria-hidden>
+              <Users size={32} />
+            </div>
+            <h3>{t('group.helloTitle', { name })}</h3>
+            <p>{t('group.helloBody')}</p>
+          </div>
+        )}
+      </div>
+
+      {info && !info.active ? (
+        <div className="composer-disabled" role="status" data-testid="composer-disabled">
+          <LogOut size={16} aria-hidden /> {t('group.notMember')}
+        </div>
+      ) : info ? (
+        <Composer username={name} group={p.conversation} onSend={send} onDraftSaved={p.onChanged} />
+      ) : null}
+      {panel && info && <MembersPanel info={info} me={me} onClose={() => setPanel(false)} onChanged={(g) => { setInfo(g); p.onChanged(); }} />}
+    </section>
+  );
+}
