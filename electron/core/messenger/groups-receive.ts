@@ -4,6 +4,7 @@
  * refused with a reason recorded as a group event (and logged without contents), never applied.
  */
 import type { Payload } from '../crypto/index.js';
+import { afterIncomingText } from './actions-apply.js';
 import { applyChange, changeHash, describeChange, isMember, resolve, stateSigningInput, changeSigningInput, verifySig, type GroupState, type SignedChange } from './group-rules.js';
 import type { GroupSink, IncomingRef, WriteOutcome } from './envelope-writer.js';
 import type { MessengerContext } from './types.js';
@@ -38,6 +39,9 @@ export class GroupReceiver implements GroupSink {
     if (!mine) return ds.length > 0;
     if (mine.state === 'delivered') return true;
     g.setDelivery(id, mine.group, from, 'delivered');
+    // The per-member times shown by the message's info (actions.ts).
+    const ours = g.getMessage(mine.group, id, 'out');
+    if (ours) this.ctx.store.actions.recordReceipt(ours.seq, from, 'delivered', this.ctx.now());
     const all = ds.every((d) => d.member === from || d.state === 'delivered');
     const m = all ? g.setMessageState(mine.group, id, 'delivered') : null;
     this.ctx.emit('group-delivery', { group: mine.group, id });
@@ -69,9 +73,9 @@ export class GroupReceiver implements GroupSink {
     if (!rec.active) return this.refuse(g, from, 'a message', 'we are no longer a member', now);
     const id = p.m ?? ref.ack.id;
     if (this.ctx.store.groups.getMessage(g, id, 'in', from)) return; // another envelope of the same message
-    out.received.push(
-      this.ctx.store.groups.insertMessage({ id, group: g, direction: 'in', sender: from, senderFingerprint: ref.ack.from, body: p.body, sentAt: p.ts, receivedAt: now, state: 'delivered' }),
-    );
+    const m = this.ctx.store.groups.insertMessage({ id, group: g, direction: 'in', sender: from, senderFingerprint: ref.ack.from, body: p.body, sentAt: p.ts, receivedAt: now, state: 'delivered' });
+    // Its reply quote, and the reactions, edits or deletes that arrived before it (actions-apply.ts).
+    out.received.push(afterIncomingText({ store: this.ctx.store, me: this.ctx.me().username, log: (msg) => this.ctx.log(msg) }, m, p));
   }
 
   private snapshot(ref: IncomingRef, p: Extract<Payload, { type: 'group-state' }>, now: number): void {
