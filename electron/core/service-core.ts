@@ -168,6 +168,7 @@ export abstract class ServiceCore extends TypedEmitter<ParleyEvents> {
     messenger.on('contact-key-changed', (m) => this.emit('contact-key-changed', m));
     messenger.on('contacts-changed', (m) => this.emit('contacts-changed', m));
     messenger.setDisplayName(this.settings.displayName);
+    messenger.actions.setReadReceipts(this.settings.readReceipts);
     this.active = { contents, keys, store, pool, messenger, files };
     timer.lap('messenger');
     this.startup = timer;

@@ -35,7 +35,7 @@ let mainWindow: BrowserWindow | null = null;
 let core: ParleyCore | null = null;
 let desktopLog: DesktopLog | null = null;
 let badge: UnreadBadge | null = null;
-let settings: Settings = { notifications: 'full', theme: 'system', insecureRelay: false, displayName: '' };
+let settings: Settings = { notifications: 'full', theme: 'system', insecureRelay: false, displayName: '', readReceipts: true };
 
 if (!app.requestSingleInstanceLock()) {
   app.quit();
