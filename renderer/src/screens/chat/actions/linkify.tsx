@@ -8,43 +8,7 @@ import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ExternalLink } from 'lucide-react';
 import { Dialog } from '../../../components/Dialog.js';
-
-/** A URL candidate: a scheme we show as a link, up to white space or characters that end one in prose. */
-const URL_RE = /\b(?:https?:\/\/|mailto:)[^\s<>"'`]+/gi;
-/** Punctuation that usually ends the sentence rather than the address. */
-const TRAILING = /[.,!?;:)\]}>]+$/;
-
-export type TextPart = { kind: 'text'; text: string } | { kind: 'link'; text: string };
-
-/** Splits text into plain runs and link runs; concatenating every part's text gives back the input. */
-export function splitLinks(text: string): TextPart[] {
-  const parts: TextPart[] = [];
-  let last = 0;
-  for (const m of text.matchAll(URL_RE)) {
-    let url = m[0];
-    // Keep a closing parenthesis that belongs to the address (…/Foo_(bar)).
-    const cut = url.match(TRAILING)?.[0] ?? '';
-    if (cut && !(cut.startsWith(')') && url.slice(0, -cut.length).includes('('))) url = url.slice(0, url.length - cut.length);
-    const start = m.index ?? 0;
-    if (url.replace(/^(?:https?:\/\/|mailto:)/i, '').length === 0) continue;
-    if (start > last) parts.push({ kind: 'text', text: text.slice(last, start) });
-    parts.push({ kind: 'link', text: url });
-    last = start + url.length;
-  }
-  if (last < text.length) parts.push({ kind: 'text', text: text.slice(last) });
-  return parts;
-}
-
-/** The schemes a message link may open with (the main process allows the same set). */
-export function isOpenableLink(url: string): boolean {
-  try {
-    const u = new URL(url);
-    if (u.protocol === 'mailto:') return true;
-    return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password && u.hostname !== '';
-  } catch {
-    return false;
-  }
-}
+import { isOpenableLink, splitLinks } from './links.js';
 
 /** Message text with its links; a click asks before anything opens. */
 export function Linkified({ text }: { text: string }): ReactNode {
