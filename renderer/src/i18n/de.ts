@@ -322,7 +322,7 @@ export const de: Catalog = {
     menu: "Weitere Aktionen",
     replyingTo: "Antwort an {{name}}",
     cancelReply: "Antwort abbrechen",
-    quote: "Antwort an {{name}}: {{excerpt}}. Original zeigen",
+    showOriginal: "Original zeigen",
     notLoaded: "Die ursprüngliche Nachricht ist nicht mehr geladen",
     you: "Du",
     edited: "bearbeitet",

@@ -324,7 +324,7 @@ export const en = {
     menu: "More actions",
     replyingTo: "Replying to {{name}}",
     cancelReply: "Cancel reply",
-    quote: "Reply to {{name}}: {{excerpt}}. Show the original",
+    showOriginal: "Show the original",
     notLoaded: "The original message is not loaded any more",
     you: "You",
     edited: "edited",

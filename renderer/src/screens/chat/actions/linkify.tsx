@@ -4,6 +4,7 @@
  * process checks the scheme again before it hands the address to the browser (electron/main/links.ts).
  */
 import { useState } from 'react';
+import { createPortal } from 'react-dom';
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ExternalLink } from 'lucide-react';
@@ -35,7 +36,8 @@ export function Linkified({ text }: { text: string }): ReactNode {
           </a>
         ),
       )}
-      {asking && <LinkDialog url={asking} onClose={() => setAsking(null)} />}
+      {/* Outside the message row: rows are transformed, which would trap a fixed-position dialog inside them. */}
+      {asking && createPortal(<LinkDialog url={asking} onClose={() => setAsking(null)} />, document.body)}
     </>
   );
 }

@@ -19,13 +19,13 @@ export function Quote({ m, h }: { m: MessageView; h?: MessageActionHandlers }): 
       type="button"
       className="quote"
       data-testid="message-quote"
-      aria-label={t('actions.quote', { name, excerpt: q.excerpt })}
       onClick={() => h?.onJump(q.id)}
     >
       <span className="quote-author">
         <CornerUpLeft size={12} aria-hidden /> {name}
       </span>
       <span className="quote-text">{q.excerpt}</span>
+      <span className="sr-only">{t('actions.showOriginal')}</span>
     </button>
   );
 }
@@ -45,7 +45,6 @@ export function Reactions({ m, h }: { m: MessageView; h?: MessageActionHandlers 
             type="button"
             className={`reaction ${mine ? 'mine' : ''}`}
             title={names}
-            aria-label={`${t('actions.reactedBy', { emoji, names })}${mine ? `. ${t('actions.removeReaction', { emoji })}` : ''}`}
             aria-pressed={mine}
             data-testid="reaction"
             data-emoji={emoji}
@@ -53,6 +52,7 @@ export function Reactions({ m, h }: { m: MessageView; h?: MessageActionHandlers 
             onClick={() => h?.onReact(m, mine ? null : emoji)}
           >
             <span aria-hidden>{emoji}</span> <span className="count">{who.length}</span>
+            <span className="sr-only">{t('actions.reactedBy', { emoji, names })}</span>
           </button>
         );
       })}
