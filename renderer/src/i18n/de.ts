@@ -347,7 +347,7 @@ export const de: Catalog = {
     never: "noch nicht",
     versions: "Frühere Fassungen",
     close: "Schließen",
-    read: "Gelesen",
+    read: "Zugestellt und gelesen",
     linkTitle: "Diesen Link öffnen?",
     linkBody: "Er wird im Browser geöffnet. Prüfe zuerst die vollständige Adresse:",
     linkOpen: "Im Browser öffnen",

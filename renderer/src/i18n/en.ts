@@ -349,7 +349,7 @@ export const en = {
     never: "not yet",
     versions: "Earlier versions",
     close: "Close",
-    read: "Read",
+    read: "Delivered and read",
     linkTitle: "Open this link?",
     linkBody: "It opens in your browser. Check the full address first:",
     linkOpen: "Open in browser",
