@@ -79,6 +79,8 @@ export interface Settings {
   insecureRelay: boolean;
   /** The name shown to contacts, sent only inside encrypted messages; '' for none (contacts see the username). */
   displayName: string;
+  /** Send read receipts and show others' (on by default); off sends none and shows none. */
+  readReceipts: boolean;
 }
 
 export interface ContactView {

@@ -170,6 +170,7 @@ export abstract class ServiceCore extends TypedEmitter<ParleyEvents> {
     messenger.on('group-changed', (e) => this.emit('group-changed', { group: e.group, conversation: `g:${e.group}` }));
     messenger.on('group-delivery', (e) => this.emit('group-delivery', { group: e.group, conversation: `g:${e.group}`, id: e.id }));
     messenger.setDisplayName(this.settings.displayName);
+    messenger.actions.setReadReceipts(this.settings.readReceipts);
     this.active = { contents, keys, store, pool, messenger, files };
     timer.lap('messenger');
     this.startup = timer;

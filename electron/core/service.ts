@@ -270,6 +270,7 @@ export class ParleyService extends ServiceCore implements ParleyApi {
     writeSettings(this.profile.dir, next);
     this.settings = next;
     this.active?.messenger.setDisplayName(next.displayName);
+    this.active?.messenger.actions.setReadReceipts(next.readReceipts);
     this.emitState();
     return { ...next };
   }

@@ -11,7 +11,7 @@ import { writeFileAtomic } from './profile.js';
 
 export const SETTINGS_FILE = 'settings.json';
 
-export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({ notifications: 'full', theme: 'system', insecureRelay: false, displayName: '' });
+export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({ notifications: 'full', theme: 'system', insecureRelay: false, displayName: '', readReceipts: true });
 
 /** The settings saved in `profileDir`, or the defaults (a missing or damaged file is not an error). */
 export function readSettings(profileDir: string): Settings {
@@ -23,6 +23,8 @@ export function readSettings(profileDir: string): Settings {
       // Only an explicit true counts: an insecure relay is never allowed by accident.
       insecureRelay: raw.insecureRelay === true,
       displayName: typeof raw.displayName === 'string' && displayNameSchema.safeParse(raw.displayName).success ? raw.displayName : '',
+      // On unless explicitly turned off (like Signal).
+      readReceipts: raw.readReceipts !== false,
     };
   } catch {
     return { ...DEFAULT_SETTINGS };
@@ -51,6 +53,10 @@ export function applySettingsPatch(current: Settings, req: Partial<Settings> | u
       throw new CoreError('INVALID', 'displayName: up to 64 characters, no control characters');
     }
     next.displayName = name;
+  }
+  if (req?.readReceipts !== undefined) {
+    if (typeof req.readReceipts !== 'boolean') throw new CoreError('INVALID', 'readReceipts: true or false');
+    next.readReceipts = req.readReceipts;
   }
   return next;
 }

@@ -13,7 +13,7 @@ import { createDesktopLog, type DesktopLog } from './desktop-log.js';
 import type { ParleyCore } from './host.js';
 import { forwardEvents, registerIpc } from './ipc.js';
 import type { TrustedOrigins } from './ipc-validate.js';
-import { isAllowedExternalLink } from './links.js';
+import { isAllowedExternalLink, isMessageLink } from './links.js';
 import { installUnreadBadge } from './badge.js';
 import type { UnreadBadge } from './badge.js';
 import { buildMenu } from './menu.js';
@@ -35,7 +35,7 @@ let mainWindow: BrowserWindow | null = null;
 let core: ParleyCore | null = null;
 let desktopLog: DesktopLog | null = null;
 let badge: UnreadBadge | null = null;
-let settings: Settings = { notifications: 'full', theme: 'system', insecureRelay: false, displayName: '' };
+let settings: Settings = { notifications: 'full', theme: 'system', insecureRelay: false, displayName: '', readReceipts: true };
 
 if (!app.requestSingleInstanceLock()) {
   app.quit();
@@ -58,7 +58,8 @@ app.on('web-contents-created', (_e, contents) => {
   contents.on('will-redirect', (e) => e.preventDefault());
   contents.on('will-attach-webview', (e) => e.preventDefault());
   contents.setWindowOpenHandler(({ url }) => {
-    if (isAllowedExternalLink(url)) void shell.openExternal(url);
+    // Links in messages (the renderer asked the user first) and the app's own links; nothing else leaves the app.
+    if (isAllowedExternalLink(url) || isMessageLink(url)) void shell.openExternal(url);
     return { action: 'deny' };
   });
 });

@@ -100,6 +100,7 @@ export const IPC_SCHEMAS = {
       theme: z.enum(['system', 'light', 'dark']).optional(),
       insecureRelay: z.boolean().optional(),
       displayName: z.string().max(256).optional(),
+      readReceipts: z.boolean().optional(),
     }),
   ]),
   getDebugLog: none,

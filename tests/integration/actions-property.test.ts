@@ -92,7 +92,7 @@ function deliver(store: HistoryStore, ctx: ApplyContext, d: Delivery): void {
       afterIncomingText(ctx, m, { v: 1, type: 'text', ts: T0, body: 'original' });
       return;
     }
-    const conversation = conversationOf(d.actor, d.payload.g);
+    const conversation = conversationOf(ctx, d.actor, d.payload.g);
     if (conversation) applyIncoming(ctx, { conversation, actor: d.actor, envelopeId: d.envelopeId, payload: d.payload, receivedAt: T0 });
   });
 }

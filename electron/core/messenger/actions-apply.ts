@@ -3,11 +3,12 @@
  * receive path's transaction. Who may do what (PROTOCOL.md §6.1):
  *  - an edit or a delete only from the message's author (the target is looked up among the actor's own messages,
  *    so naming someone else's id can never reach their message), within EDIT_WINDOW_MS of it by the author's clock;
- *  - a reaction only from a member of the conversation, on a message by a member;
+ *  - a reaction only from a member of the conversation, on a message by a member (in a group: its current members,
+ *    the sender's key being the one the group lists);
  *  - an action for a message not seen yet is kept (bounded) and applied when that message arrives, so the end state
  *    does not depend on delivery order (edits: the newest by sender time wins; a delete wins over everything).
  */
-import { directConversation, type ConversationId } from '../../contract/api.js';
+import { directConversation, groupConversation, parseConversationId, type ConversationId } from '../../contract/api.js';
 import { payloadSchema, type Payload } from '../crypto/index.js';
 import type { ActionPayload, ReadPayload } from '../crypto/payload-actions.js';
 import type { HistoryStore, MessageRecord } from '../store/types.js';
@@ -34,16 +35,26 @@ export interface IncomingAction {
 }
 
 /**
- * The conversation a payload from `sender` addresses: the direct conversation when `g` is absent. Group ids are
- * refused until groups exist on this client (the groups work replaces this with a membership check).
+ * The conversation a payload from `sender` addresses: the direct conversation when `g` is absent; with `g`, that
+ * group when we know it, are still in it, and the sender is a current member whose key (`senderFp`, the envelope's
+ * verified signer) is the one the group lists. Anything else is null (refused).
  */
-export function conversationOf(sender: string, g: string | undefined): ConversationId | null {
-  return g === undefined ? directConversation(sender) : null;
+export function conversationOf(ctx: Pick<ApplyContext, 'store'>, sender: string, g: string | undefined, senderFp?: string): ConversationId | null {
+  if (g === undefined) return directConversation(sender);
+  const rec = ctx.store.groups.getGroup(g);
+  if (!rec || !rec.active) return null;
+  const member = rec.state.members.find((m) => m.u === sender);
+  if (!member || (senderFp !== undefined && member.fp !== senderFp)) return null;
+  return groupConversation(g);
 }
 
-/** Members of a conversation: for a direct one, us and the peer. */
-export function isMember(conversation: ConversationId, username: string, me: string): boolean {
-  return conversation.startsWith('d:') ? username === me || conversation === directConversation(username) : false;
+/** Members of a conversation: for a direct one, us and the peer; for a group, its current members. */
+export function isMember(ctx: Pick<ApplyContext, 'store' | 'me'>, conversation: ConversationId, username: string): boolean {
+  if (conversation.startsWith('d:')) return username === ctx.me || conversation === directConversation(username);
+  const parsed = parseConversationId(conversation);
+  if (parsed?.kind !== 'group') return false;
+  const rec = ctx.store.groups.getGroup(parsed.groupId);
+  return !!rec && rec.active && rec.state.members.some((m) => m.u === username);
 }
 
 export function isActionPayload(p: Payload): p is ActionPayload {
@@ -62,7 +73,7 @@ function targetAuthor(a: IncomingAction): string {
 /** Applies an incoming action, or keeps it for a message not seen yet. Returns what happened and the message. */
 export function applyIncoming(ctx: ApplyContext, a: IncomingAction): { result: ApplyResult; message: MessageRecord | null } {
   const author = targetAuthor(a);
-  if (!isMember(a.conversation, a.actor, ctx.me) || !isMember(a.conversation, author, ctx.me)) {
+  if (!isMember(ctx, a.conversation, a.actor) || !isMember(ctx, a.conversation, author)) {
     ctx.log(`refused a ${a.payload.type} from ${a.actor}: not a member of the conversation`);
     return { result: 'refused', message: null };
   }
@@ -95,7 +106,7 @@ function applyTo(ctx: ApplyContext, m: MessageRecord, a: IncomingAction): { resu
   if (deletedAt !== null) return refuse('the message was deleted');
   const p = a.payload;
   if (p.type === 'reaction') {
-    if (!isMember(m.conversation, a.actor, ctx.me)) return refuse('not a member');
+    if (!isMember(ctx, m.conversation, a.actor)) return refuse('not a member');
     actions.setReaction(m.seq, a.actor, p.emoji, p.ts, a.envelopeId);
   } else {
     if (authorOf(m, ctx.me) !== a.actor) return refuse('only the author may change a message');
@@ -112,7 +123,7 @@ function applyTo(ctx: ApplyContext, m: MessageRecord, a: IncomingAction): { resu
  */
 export function afterIncomingText(ctx: ApplyContext, m: MessageRecord, p: Extract<Payload, { type: 'text' }>): MessageRecord {
   if (p.reply) {
-    if (isMember(m.conversation, p.reply.author, ctx.me)) ctx.store.actions.setReply(m.seq, p.reply);
+    if (isMember(ctx, m.conversation, p.reply.author)) ctx.store.actions.setReply(m.seq, p.reply);
     else ctx.log(`dropped a reply quote from ${authorOf(m, ctx.me)}: it names someone outside the conversation`);
   }
   applyWaiting(ctx, m);
@@ -142,12 +153,13 @@ export function applyRead(
 ): { read: MessageRecord[]; moved: MessageRecord[] } {
   const moved: MessageRecord[] = [];
   const read: MessageRecord[] = [];
-  if (!isMember(conversation, actor, ctx.me)) return { read, moved };
+  if (!isMember(ctx, conversation, actor) || actor === ctx.me) return { read, moved };
   for (const id of p.ids) {
     const m = ctx.store.actions.findMessage(conversation, 'out', null, id);
     if (!m) continue;
     ctx.store.actions.recordReceipt(m.seq, actor, 'read', now);
-    if (m.state === 'sending' || m.state === 'sent') {
+    // A group message's state follows its per-member deliveries (groups-receive.ts); only a direct one moves here.
+    if (conversation.startsWith('d:') && (m.state === 'sending' || m.state === 'sent')) {
       const r = ctx.store.setMessageState(id, { contact: m.contact, direction: 'out' }, 'delivered', null);
       ctx.store.removeOutbox(id);
       if (r) moved.push(r);

@@ -3,14 +3,18 @@
  * the other side's). Each action is sealed to the peer, applied locally and queued in the outbox in ONE transaction
  * (kind 'receipt': an envelope that carries no message row of its own), so it is sent after the message it names
  * (the outbox keeps per-contact order) and survives restarts.
+ *
+ * In a group an action carries `g` and goes to every current member but us (the group fan-out of groups.ts); a read
+ * receipt goes only to the author of the messages it names, so members do not learn what others read.
  */
 import { LIMITS, utf8, type Envelope } from '../../../relay/protocol/index.js';
-import { parseConversationId, type ConversationId } from '../../contract/api.js';
+import { parseConversationId, type ConversationId, type MessageInfo } from '../../contract/api.js';
 import { newMessageId, type Payload } from '../crypto/index.js';
 import { MAX_READ_IDS, excerptOf, isSingleEmoji, type ReplyRef } from '../crypto/payload-actions.js';
 import type { ContactRecord, MessageRecord } from '../store/types.js';
 import { EDIT_WINDOW_MS, authorOf } from './actions-apply.js';
 import { CoreError } from './errors.js';
+import type { Sealed } from './groups.js';
 import type { MessengerContext, OutboxKick } from './types.js';
 
 /** Setting key: send and show read receipts (default on). */
@@ -20,7 +24,12 @@ export interface ActionDeps {
   ctx: MessengerContext;
   outbox: OutboxKick & { seal(to: ContactRecord['identity'], payload: Payload, id: string): Promise<Envelope> };
   requireContact(username: string): ContactRecord;
+  /** Seals a payload for these group members (groups.ts fan-out: batches of 32, held members apart). */
+  sealForGroup(usernames: string[], payload: Payload): Promise<Sealed[]>;
 }
+
+type Receipt = MessageInfo['receipts'][number];
+type MessageRef = Pick<MessageRecord, 'seq' | 'id' | 'direction' | 'conversation'>;
 
 export class MessageActions {
   private readonly ctx: MessengerContext;
@@ -82,30 +91,65 @@ export class MessageActions {
   }
 
   /**
-   * Marks a conversation read and, when read receipts are on, tells the peer which of its messages were read (one
-   * sealed 'read' payload per MAX_READ_IDS ids). Returns how many ids a receipt named.
+   * Marks a conversation read and, when read receipts are on, tells each author which of their messages were read
+   * (sealed 'read' payloads of at most MAX_READ_IDS ids; in a group with `g`, to the author only). Returns how many
+   * ids the receipts named.
    */
   async markRead(conversation: ConversationId): Promise<number> {
     const { store } = this.ctx;
-    const contact = this.directContact(conversation);
-    const unread = store.actions.unreadIncoming(conversation);
-    if (!this.readReceiptsEnabled() || unread.length === 0 || contact.blocked || contact.pendingFingerprint) {
-      store.markRead(contact.username);
-      return 0;
+    const parsed = parseConversationId(conversation);
+    if (!parsed) throw new CoreError('INVALID', 'Not a conversation id');
+    const g = parsed.kind === 'group' ? parsed.groupId : undefined;
+    if (g !== undefined && !store.groups.getGroup(g)) throw new CoreError('NOT_FOUND', `Unknown group #${g}`);
+    const direct = parsed.kind === 'direct' ? this.d.requireContact(parsed.username) : null;
+    const bySender = new Map<string, string[]>();
+    for (const u of store.actions.unreadIncoming(conversation)) {
+      const author = direct ? direct.username : u.sender;
+      bySender.set(author, [...(bySender.get(author) ?? []), u.id]);
     }
-    const ids = unread.map((u) => u.id);
-    const sealed: Array<{ id: string; envelope: Envelope }> = [];
-    for (let i = 0; i < ids.length; i += MAX_READ_IDS) {
-      const envId = newMessageId();
-      const payload: Payload = { v: 1, type: 'read', ts: this.ctx.now(), ids: ids.slice(i, i + MAX_READ_IDS) };
-      sealed.push({ id: envId, envelope: await this.d.outbox.seal(contact.identity, payload, envId) });
+    const sealed: Array<{ id: string; contact: string; envelope: Envelope }> = [];
+    let named = 0;
+    if (this.readReceiptsEnabled() && (g === undefined || store.groups.getGroup(g)!.active)) {
+      for (const [sender, ids] of bySender) {
+        const contact = direct ?? store.getContact(sender);
+        if (!contact || contact.blocked || contact.pendingFingerprint) continue;
+        for (let i = 0; i < ids.length; i += MAX_READ_IDS) {
+          const envId = newMessageId();
+          const payload: Payload = { v: 1, type: 'read', ts: this.ctx.now(), ...(g ? { g } : {}), ids: ids.slice(i, i + MAX_READ_IDS) };
+          sealed.push({ id: envId, contact: contact.username, envelope: await this.d.outbox.seal(contact.identity, payload, envId) });
+          named += payload.ids.length;
+        }
+      }
     }
     store.transaction(() => {
-      store.markRead(contact.username);
-      for (const s of sealed) store.enqueueOutbox({ envelopeId: s.id, contact: contact.username, kind: 'receipt', messageId: null, envelope: s.envelope });
+      if (direct) store.markRead(direct.username);
+      else store.groups.markRead(g!);
+      for (const s of sealed) store.enqueueOutbox({ envelopeId: s.id, contact: s.contact, kind: 'receipt', messageId: null, envelope: s.envelope });
     });
-    void this.d.outbox.flushOutbox();
-    return ids.length;
+    if (sealed.length > 0) void this.d.outbox.flushOutbox();
+    return named;
+  }
+
+  /**
+   * Per member, when one of our messages was delivered and read (read times hidden when read receipts are off). In a
+   * group every member it was sent to is listed, those who have not received it yet with nulls.
+   */
+  receiptsOf(m: MessageRef): Receipt[] {
+    const { store } = this.ctx;
+    const showRead = this.readReceiptsEnabled();
+    const known = store.actions.detailsOf(m).receipts.map((r) => ({ ...r, readAt: showRead ? r.readAt : null }));
+    if (m.direction !== 'out' || !m.conversation.startsWith('g:')) return known;
+    const all = new Map<string, Receipt>(store.groups.listDeliveries(m.id).map((d) => [d.member, { member: d.member, deliveredAt: null, readAt: null }]));
+    for (const r of known) all.set(r.member, r);
+    return [...all.values()].sort((a, b) => (a.member < b.member ? -1 : a.member > b.member ? 1 : 0));
+  }
+
+  /** When our message counts as read: by the peer; in a group, once every member read it (the last read time). */
+  readAtOf(m: MessageRef): number | null {
+    if (m.direction !== 'out' || !this.readReceiptsEnabled()) return null;
+    const rs = this.receiptsOf(m);
+    if (m.conversation.startsWith('g:')) return rs.length > 0 && rs.every((r) => r.readAt !== null) ? Math.max(...rs.map((r) => r.readAt!)) : null;
+    return rs.reduce<number | null>((a, r) => (r.readAt !== null && (a === null || r.readAt < a) ? r.readAt : a), null);
   }
 
   private directContact(conversation: ConversationId): ContactRecord {
@@ -128,8 +172,10 @@ export class MessageActions {
     return m;
   }
 
-  /** Seals `payload` to the peer, then applies it locally and queues it in one transaction. */
+  /** Seals `payload` to the peer (or the group's members), then applies it locally and queues it in one transaction. */
   private async send(m: MessageRecord, payload: Payload, applyLocally: (envelopeId: string, ts: number) => void): Promise<MessageRecord> {
+    const parsed = parseConversationId(m.conversation);
+    if (parsed?.kind === 'group') return this.sendToGroup(m, parsed.groupId, payload, applyLocally);
     const c = this.directContact(m.conversation);
     if (c.blocked) throw new CoreError('BLOCKED', `${c.username} is blocked; unblock them to send`);
     if (c.rejectedFingerprint && !c.pendingFingerprint) throw new CoreError('KEY_REJECTED', `You rejected ${c.username}'s new key; sending to them stays blocked`);
@@ -143,5 +189,26 @@ export class MessageActions {
     });
     void this.d.outbox.flushOutbox();
     return rec;
+  }
+
+  /** The group side of send(): `g` added, sealed for every current member but us. */
+  private async sendToGroup(m: MessageRecord, g: string, payload: Payload, applyLocally: (envelopeId: string, ts: number) => void): Promise<MessageRecord> {
+    const { store } = this.ctx;
+    const rec = store.groups.getGroup(g);
+    if (!rec) throw new CoreError('NOT_FOUND', `Unknown group #${g}`);
+    if (!rec.active) throw new CoreError('INVALID', `You are no longer a member of #${g}`);
+    const me = this.ctx.me().username;
+    const members = rec.state.members.map((x) => x.u).filter((u) => u !== me);
+    const sealed = await this.d.sealForGroup(members, { ...payload, g } as Payload);
+    const localId = sealed[0]?.envelopeId ?? newMessageId();
+    const out = store.transaction(() => {
+      applyLocally(localId, payload.ts);
+      for (const e of sealed) {
+        store.enqueueOutbox({ envelopeId: e.envelopeId, contact: e.members[0]!, kind: 'receipt', messageId: null, envelope: e.envelope, held: e.held });
+      }
+      return store.getMessageBySeq(m.seq)!;
+    });
+    if (sealed.length > 0) void this.d.outbox.flushOutbox();
+    return out;
   }
 }

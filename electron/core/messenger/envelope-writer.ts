@@ -130,9 +130,9 @@ export class EnvelopeWriter {
   /** Reactions, edits, deletes and read receipts (actions-apply.ts): they change earlier messages, add no row. */
   private writeAction(ref: IncomingRef, p: Extract<Payload, { type: 'reaction' | 'edit' | 'delete' | 'read' }>, now: number, out: WriteOutcome): void {
     const sender = ref.contact.username;
-    const conversation = conversationOf(sender, p.g);
+    const conversation = conversationOf(this.applyContext(), sender, p.g, ref.ack.from);
     if (!conversation) {
-      this.ctx.log(`refused a ${p.type} from ${sender}: unknown group`);
+      this.ctx.log(`refused a ${p.type} from ${sender}: not a member of that group`);
       return;
     }
     if (p.type === 'read') {

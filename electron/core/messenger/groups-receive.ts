@@ -5,6 +5,7 @@
  */
 import type { Payload } from '../crypto/index.js';
 import { toAttachmentView } from '../store/attachments.js';
+import { afterIncomingText } from './actions-apply.js';
 import { applyChange, changeHash, describeChange, isMember, resolve, stateSigningInput, changeSigningInput, verifySig, type GroupState, type SignedChange } from './group-rules.js';
 import type { GroupSink, IncomingRef, WriteOutcome } from './envelope-writer.js';
 import type { MessengerContext } from './types.js';
@@ -40,6 +41,9 @@ export class GroupReceiver implements GroupSink {
     if (!mine) return ds.length > 0;
     if (mine.state === 'delivered') return true;
     g.setDelivery(id, mine.group, from, 'delivered');
+    // The per-member times shown by the message's info (actions.ts).
+    const ours = g.getMessage(mine.group, id, 'out');
+    if (ours) this.ctx.store.actions.recordReceipt(ours.seq, from, 'delivered', this.ctx.now());
     const all = ds.every((d) => d.member === from || d.state === 'delivered');
     const m = all ? g.setMessageState(mine.group, id, 'delivered') : null;
     this.ctx.emit('group-delivery', { group: mine.group, id });
@@ -83,7 +87,8 @@ export class GroupReceiver implements GroupSink {
       this.ctx.store.attachments.insertReceived(m.seq, p.attachments);
       m.attachments = this.ctx.store.attachments.list(m.seq).map(toAttachmentView);
     }
-    out.received.push(m);
+    // Its reply quote, and the reactions, edits or deletes that arrived before it (actions-apply.ts).
+    out.received.push(p.type === 'text' ? afterIncomingText({ store: this.ctx.store, me: this.ctx.me().username, log: (msg) => this.ctx.log(msg) }, m, p) : m);
   }
 
   private snapshot(ref: IncomingRef, p: Extract<Payload, { type: 'group-state' }>, now: number): void {

@@ -11,6 +11,7 @@ import { LIMITS, toB64u, utf8, type Envelope, type PublicIdentity } from '../../
 import { groupConversation, type ConversationId, type MessagePage, type MessageView } from '../../contract/api.js';
 import { newMessageId, type Payload } from '../crypto/index.js';
 import { LABEL_CHANGE, LABEL_STATE, MAX_GROUP_MEMBERS, canonicalJson, groupIdSchema, type GroupChange, type GroupState } from '../crypto/group-payload.js';
+import type { ReplyRef } from '../crypto/payload-actions.js';
 import { randomBytes } from '../crypto/primitives.js';
 import type { ContactRecord } from '../store/types.js';
 import type { GroupRecord } from '../store/groups.js';
@@ -79,7 +80,8 @@ export class Groups implements GroupOutboxHooks {
     const e = this.ctx.store.groups.getEnvelope(envelopeId);
     const m = e ? this.ctx.store.groups.getMessage(e.group, e.messageId, 'out') : null;
     if (!e || !m || m.body === null) return null;
-    return { v: 1, type: 'text', ts: m.sentAt, body: m.body, g: e.group, m: e.messageId };
+    const reply = this.ctx.store.actions.detailsOf(m).reply;
+    return { v: 1, type: 'text', ts: m.sentAt, body: m.body, ...(reply ? { reply } : {}), g: e.group, m: e.messageId };
   }
 
   /**
@@ -200,8 +202,11 @@ export class Groups implements GroupOutboxHooks {
     return this.info(id);
   }
 
-  /** Sends a text to every current member but us. Returns our message (delivery per member in `deliveries`). */
-  async sendText(id: string, text: string): Promise<MessageView> {
+  /**
+   * Sends a text to every current member but us. Returns our message (delivery per member in `deliveries`).
+   * `reply`: the quote of an earlier message of the group (actions.ts replyRef).
+   */
+  async sendText(id: string, text: string, reply?: ReplyRef): Promise<MessageView> {
     if (typeof text !== 'string' || text.trim().length === 0) throw new CoreError('INVALID', 'A message cannot be empty');
     if (utf8(text).byteLength > LIMITS.maxTextBytes) throw new CoreError('INVALID', `A message can be at most ${LIMITS.maxTextBytes} bytes`);
     const rec = this.require(id);
@@ -211,10 +216,11 @@ export class Groups implements GroupOutboxHooks {
     const members = rec.state.members.map((m) => m.u).filter((u) => u !== me.username);
     const messageId = newMessageId();
     const ts = this.ctx.now();
-    const envelopes = await this.sealFor(members, { v: 1, type: 'text', ts, body: text, g: id, m: messageId });
+    const envelopes = await this.sealFor(members, { v: 1, type: 'text', ts, body: text, ...(reply ? { reply } : {}), g: id, m: messageId });
     const rec2 = this.ctx.store.transaction(() => {
       const g = this.ctx.store.groups;
       const m = g.insertMessage({ id: messageId, group: id, direction: 'out', sender: null, senderFingerprint: me.fingerprint, body: text, sentAt: ts, state: members.length ? 'sending' : 'sent' });
+      if (reply) this.ctx.store.actions.setReply(m.seq, reply);
       for (const u of members) g.setDelivery(messageId, id, u, 'sending');
       this.enqueue(envelopes, { group: id, messageId });
       return m;

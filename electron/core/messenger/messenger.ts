@@ -99,7 +99,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     this.groupFiles = new GroupFiles(ctx, this.groups);
     ingest = new Ingest({ ctx, senders: this.trust, outbox: this.outbox, groups: new GroupReceiver(ctx) });
     this.ingest = ingest;
-    this.actions = new MessageActions({ ctx, outbox: this.outbox, requireContact: (u) => this.requireContact(u) });
+    this.actions = new MessageActions({ ctx, outbox: this.outbox, requireContact: (u) => this.requireContact(u), sealForGroup: (u, p) => this.groups.sealFor(u, p) });
   }
 
   get identity(): Me {
@@ -212,8 +212,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     const d = this.store.actions.detailsOf(m);
     const reactions: Record<string, string[]> = {};
     for (const r of d.reactions) (reactions[r.emoji] ??= []).push(r.reactor);
-    const showRead = this.actions.readReceiptsEnabled();
-    const readAt = m.direction === 'out' && showRead ? d.receipts.reduce<number | null>((a, r) => (r.readAt !== null && (a === null || r.readAt < a) ? r.readAt : a), null) : null;
+    const readAt = this.actions.readAtOf(m);
     return { ...toMessageView(m), replyTo: d.reply, reactions, edited: d.editedAt !== null, deleted: d.deletedAt !== null, readAt };
   }
 
@@ -231,9 +230,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
 
   messageInfo(id: string, conversation?: ConversationId): MessageInfo {
     const m = this.actions.find(id, conversation);
-    const d = this.store.actions.detailsOf(m);
-    const showRead = this.actions.readReceiptsEnabled();
-    return { message: this.view(m), versions: d.versions, receipts: d.receipts.map((r) => ({ ...r, readAt: showRead ? r.readAt : null })) };
+    return { message: this.view(m), versions: this.store.actions.detailsOf(m).versions, receipts: this.actions.receiptsOf(m) };
   }
 
   /** The display name to put in text payloads ('' or null: none, contacts see the username). */

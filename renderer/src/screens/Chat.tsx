@@ -7,7 +7,7 @@ import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } fr
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { Ban, CircleAlert, Info, Lock, LoaderCircle, Shield, ShieldAlert, ShieldCheck, WifiOff } from 'lucide-react';
+import { Ban, CircleAlert, Info, Lock, LoaderCircle, Shield, ShieldAlert, ShieldCheck, Trash2, WifiOff } from 'lucide-react';
 import type { ContactDetail, MessageView } from '../../../electron/contract/api.js';
 import { Avatar } from '../components/Avatar.js';
 import { dayLabel } from '../lib/format.js';
@@ -19,6 +19,7 @@ import { coalesce } from '../lib/coalesce.js';
 import { Bubble, messageName } from './chat/Bubble.js';
 import { Composer } from './chat/Composer.js';
 import { KeyChangeBanner, KeyChangeLine } from './chat/KeyChange.js';
+import { useMessageActions } from './chat/actions/useMessageActions.js';
 import { useApp, useEvent } from '../state.js';
 import { fromAround, type JumpTarget } from './search/jump.js';
 
@@ -42,7 +43,7 @@ function placedAt(m: MessageView): number {
 }
 
 export function Chat(p: { username: string; onShowContact: () => void; onChanged: () => void; jumpTo?: JumpTarget | null }): ReactNode {
-  const { bridge, state, fail } = useApp();
+  const { bridge, state, fail, toast } = useApp();
   const { t, i18n } = useTranslation();
   const [detail, setDetail] = useState<ContactDetail | null>(null);
   const [tl, setTl] = useState<History | null>(null);
@@ -62,6 +63,8 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
   const [target, setTarget] = useState<string | null>(null);
   const pendingJump = useRef<number | null>(null);
   const jumpTo = p.jumpTo ?? null;
+  // Bumped to load the timeline again (a message or the whole conversation deleted on this device).
+  const [reloads, setReloads] = useState(0);
 
   const loadDetail = useCallback(() => {
     bridge.getContact({ username }).then(setDetail, fail);
@@ -83,7 +86,7 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
       () => void bridge.markRead({ conversation: `d:${username}` }).then(p.onChanged, () => undefined),
       (e: unknown) => setLoadError(errorText(e)),
     );
-  }, [bridge, username, jumpTo?.nonce]);
+  }, [bridge, username, jumpTo?.nonce, reloads]);
 
   useEvent('contacts-changed', (e) => e.username === username && loadDetail());
   useEvent('contact-key-changed', (e) => e.username === username && loadDetail());
@@ -100,6 +103,9 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
     setTl((t) => (t && !hasNewerRef.current ? append(t, m) : t));
     if (m.direction === 'in') setAnnouncement(messageName(m, username, t));
     if (document.visibilityState === 'visible') reader.request();
+  });
+  useEvent('message-updated', (m) => {
+    if (m.conversation === `d:${username}`) setTl((t) => (t ? update(t, m.id, () => m) : t));
   });
   useEvent('message-state', (e) => {
     if (e.contact !== username) return;
@@ -186,9 +192,29 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
       setTl(fromPage(page));
     }, fail);
   };
+  const acts = useMessageActions({
+    conversation: `d:${username}`,
+    name: username,
+    onUpdated: (m) => setTl((t) => (t ? update(t, m.id, () => m) : t)),
+    onReload: () => {
+      setReloads((n) => n + 1);
+      p.onChanged();
+    },
+    onJump: (id) => {
+      // The original, when loaded: scroll to it and move focus there; otherwise say it is not loaded any more.
+      const t0 = tlRef.current;
+      let at = -1;
+      for (let i = t0 ? t0.base : 0; t0 && i < t0.base + t0.size; i++) if (messageAt(t0, i)?.id === id) at = i;
+      if (at < 0) return toast(t('actions.notLoaded'));
+      virtualizer.scrollToIndex(at, { align: 'center' });
+      requestAnimationFrame(() => document.querySelector<HTMLElement>(`[data-testid="message"][data-id="${CSS.escape(id)}"]`)?.focus());
+    },
+  });
   const send = async (text: string): Promise<boolean> => {
     try {
-      const m = await bridge.sendMessage({ conversation: `d:${username}`, text });
+      const replyTo = acts.replyTo?.id;
+      const m = await bridge.sendMessage({ conversation: `d:${username}`, text, ...(replyTo ? { replyTo } : {}) });
+      acts.clearReply();
       atBottom.current = true;
       if (hasNewerRef.current) toLatest();
       else setTl((t) => (t ? append(t, m) : t));
@@ -254,6 +280,9 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
             {conn.status === 'connecting' ? t('status.connectingLong') : t('chat.disconnected')}
           </span>
         )}
+        <button type="button" className="icon-btn" aria-label={t('actions.deleteConversation')} title={t('actions.deleteConversation')} onClick={acts.askDeleteConversation} data-testid="delete-conversation">
+          <Trash2 size={18} aria-hidden />
+        </button>
         <button type="button" className="icon-btn" aria-label={t('chat.about', { name: username })} title={t('chat.aboutTitle')} onClick={p.onShowContact}>
           <Info size={18} aria-hidden />
         </button>
@@ -367,7 +396,7 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
                   {before.map((c) => (
                     <KeyChangeLine key={c.at} username={username} change={c} />
                   ))}
-                  <Bubble m={m} sender={username} groupStart={layout.groupStart || sepDay} groupEnd={layout.groupEnd} onRetry={retry} />
+                  <Bubble m={m} sender={username} groupStart={layout.groupStart || sepDay} groupEnd={layout.groupEnd} onRetry={retry} actions={acts.handlers} />
                 </div>
               );
             })}
@@ -385,8 +414,12 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
           <Lock size={16} aria-hidden /> {disabledReason}
         </div>
       ) : (
-        <Composer username={username} onSend={send} onDraftSaved={p.onChanged} />
+        <>
+          {acts.replyBar}
+          <Composer username={username} onSend={send} onDraftSaved={p.onChanged} />
+        </>
       )}
+      {acts.dialogs}
     </section>
   );
 }

@@ -17,6 +17,7 @@ import { useApp } from '../state.js';
 import { copyText } from '../lib/clipboard.js';
 import { DisplayNameForm } from './settings/DisplayNameForm.js';
 import { EmbeddedRelayCard } from './settings/EmbeddedRelayCard.js';
+import { ReadReceiptsToggle } from './settings/ReadReceiptsToggle.js';
 import { chooseLanguage, LANGUAGES, resolveChoice, savedChoice } from '../i18n/index.js';
 import type { LanguageChoice } from '../i18n/index.js';
 
@@ -322,6 +323,7 @@ function PreferencesCard(): ReactNode {
         </div>
         <p className="muted small">{t('settings.notifNote')}</p>
       </section>
+      <ReadReceiptsToggle />
       <section className="card" aria-labelledby="set-theme">
         <h3 id="set-theme">
           <Palette size={18} aria-hidden /> {t('settings.appearance')}

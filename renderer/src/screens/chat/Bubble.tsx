@@ -7,6 +7,10 @@ import type { MessageView } from '../../../../electron/contract/api.js';
 import { clockTime } from '../../lib/format.js';
 import { describeReason } from '../../runtime/index.js';
 import { Avatar } from '../../components/Avatar.js';
+import { Linkified } from './actions/linkify.js';
+import { MessageToolbar } from './actions/MessageToolbar.js';
+import { DeletedBody, Quote, Reactions } from './actions/parts.js';
+import type { ChatActions } from './actions/useMessageActions.js';
 
 /** Catalog keys of the delivery states (the tick's accessible name). */
 const STATE_LABEL: Record<MessageView['state'], string> = {
@@ -17,7 +21,7 @@ const STATE_LABEL: Record<MessageView['state'], string> = {
   undecryptable: 'message.undecryptable',
 };
 
-function StateIcon({ state }: { state: MessageView['state'] }): ReactNode {
+function StateIcon({ state }: { state: MessageView['state'] | 'read' }): ReactNode {
   switch (state) {
     case 'sending':
       return <Clock size={13} aria-hidden />;
@@ -25,6 +29,8 @@ function StateIcon({ state }: { state: MessageView['state'] }): ReactNode {
       return <Check size={13} aria-hidden />;
     case 'delivered':
       return <CheckCheck size={13} aria-hidden className="delivered" />;
+    case 'read':
+      return <CheckCheck size={13} aria-hidden className="read" />;
     default:
       return null;
   }
@@ -37,22 +43,52 @@ function StateIcon({ state }: { state: MessageView['state'] }): ReactNode {
  */
 export function messageName(m: MessageView, sender: string, t: TFunction): string {
   const time = clockTime(m.sentAt);
-  const body = m.state === 'undecryptable' || m.body === null ? t('message.undecryptableLabel', { reason: describeReason(m.error ?? 'malformed').text }) : m.body;
+  const body = m.deleted ? t('actions.deleted') : m.state === 'undecryptable' || m.body === null ? t('message.undecryptableLabel', { reason: describeReason(m.error ?? 'malformed').text }) : m.body;
   if (m.direction === 'in') return t('message.nameIn', { name: sender, time, body });
   return t('message.nameOut', { time, state: t(STATE_LABEL[m.state]).toLowerCase(), body });
 }
 
 /** `showSender`: a group conversation, where the first of a run of incoming messages carries its author's name and avatar. */
-export function Bubble({ m, sender, groupStart, groupEnd, onRetry, showSender, footer }: { m: MessageView; sender: string; groupStart: boolean; groupEnd: boolean; onRetry: (id: string) => void; showSender?: boolean; footer?: ReactNode }): ReactNode {
+export function Bubble({ m, sender, groupStart, groupEnd, onRetry, showSender, footer, actions }: { m: MessageView; sender: string; groupStart: boolean; groupEnd: boolean; onRetry: (id: string) => void; showSender?: boolean; footer?: ReactNode; actions?: ChatActions['handlers'] }): ReactNode {
   const { t } = useTranslation();
   // Each message is one list item named by messageName(); its parts stay readable for someone who moves inside it.
-  const item = { role: 'listitem', 'aria-label': messageName(m, sender, t) } as const;
+  // Right click, the Menu key or Shift+F10 open its actions menu (actions/MessageToolbar.tsx).
+  const item = {
+    role: 'listitem',
+    'aria-label': messageName(m, sender, t),
+    tabIndex: -1,
+    onContextMenu: actions
+      ? (e: React.MouseEvent) => {
+          e.preventDefault();
+          actions.onMenu(m, { x: e.clientX, y: e.clientY });
+        }
+      : undefined,
+    onKeyDown: actions
+      ? (e: React.KeyboardEvent) => {
+          if (e.key !== 'ContextMenu' && !(e.key === 'F10' && e.shiftKey)) return;
+          e.preventDefault();
+          const r = (e.currentTarget as HTMLElement).getBoundingClientRect();
+          actions.onMenu(m, { x: r.left + 24, y: r.top + 24 });
+        }
+      : undefined,
+  } as const;
   const cls = `bubble-wrap ${m.direction} ${groupEnd ? 'ge' : ''}`;
   const author = showSender && groupStart && m.direction === 'in' ? (
     <div className="sender" aria-hidden>
       <Avatar name={sender} size="sm" /> <span data-testid="message-sender">{sender}</span>
     </div>
   ) : null;
+  if (m.deleted) {
+    return (
+      <div className={`msg-row ${groupStart ? 'gs' : ''}`}>
+        <div className={cls} data-testid="message" data-state={m.state} data-id={m.id} data-deleted="true" {...item}>
+          {author}
+          <DeletedBody />
+          {actions && <MessageToolbar m={m} h={actions} />}
+        </div>
+      </div>
+    );
+  }
   if (m.state === 'undecryptable' || m.body === null) {
     // The core's reason is for logs; people get the sentence for its code.
     const reason = describeReason(m.error ?? 'malformed').text;
@@ -73,19 +109,27 @@ export function Bubble({ m, sender, groupStart, groupEnd, onRetry, showSender, f
       </div>
     );
   }
-  const showMeta = groupEnd || m.state === 'failed';
+  const showMeta = groupEnd || m.state === 'failed' || m.edited === true;
+  const tick = m.readAt ? 'read' : m.state;
+  const tickLabel = m.readAt ? t('actions.read') : t(STATE_LABEL[m.state]);
   const failure = m.state === 'failed' && m.error ? describeReason(m.error) : null;
   return (
     <div className={`msg-row ${groupStart ? 'gs' : ''}`}>
       <div className={cls} data-testid="message" data-state={m.state} data-id={m.id} {...item}>
         {author}
-        <div className={`bubble ${m.state === 'failed' ? 'failed' : ''}`}>{m.body}</div>
+        <div className={`bubble ${m.state === 'failed' ? 'failed' : ''}`}>
+          <Quote m={m} h={actions} />
+          <Linkified text={m.body} />
+        </div>
+        <Reactions m={m} h={actions} />
+        {actions && <MessageToolbar m={m} h={actions} />}
         {showMeta && (
           <div className="meta">
             <time dateTime={new Date(m.sentAt).toISOString()}>{clockTime(m.sentAt)}</time>
+            {m.edited && <span data-testid="message-edited">· {t('actions.edited')}</span>}
             {m.direction === 'out' && m.state !== 'failed' && (
-              <span role="img" title={t(STATE_LABEL[m.state])} aria-label={t(STATE_LABEL[m.state])} style={{ display: 'inline-flex' }} data-testid="message-state">
-                <StateIcon state={m.state} />
+              <span role="img" title={tickLabel} aria-label={tickLabel} style={{ display: 'inline-flex' }} data-testid="message-state" data-tick={tick}>
+                <StateIcon state={tick} />
               </span>
             )}
             {m.state === 'failed' && (
