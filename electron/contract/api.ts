@@ -4,6 +4,9 @@
  * are generated from METHODS and EVENTS so nobody writes a channel name twice. No runtime dependencies.
  */
 
+import type { AttachmentApi, AttachmentProgress } from './attachments.js';
+import { ATTACHMENT_METHODS } from './attachments.js';
+
 export type MessageState = 'sending' | 'sent' | 'delivered' | 'failed' | 'undecryptable';
 export type Direction = 'in' | 'out';
 
@@ -75,6 +78,9 @@ export interface Settings {
   insecureRelay: boolean;
   /** The name shown to contacts, sent only inside encrypted messages; '' for none (contacts see the username). */
   displayName: string;
+  /** Received images up to autoDownloadMaxBytes download by themselves; other files wait for a click. */
+  autoDownloadImages: boolean;
+  autoDownloadMaxBytes: number;
 }
 
 export interface ContactView {
@@ -123,6 +129,8 @@ export interface AttachmentView {
   /** Pixel size of an image, when the sender gave it. */
   width?: number;
   height?: number;
+  /** An image's inline preview (base64url JPEG, PNG or WebP, ≤ 8 KiB), when the sender made one. */
+  thumbnail?: string;
   /**
    * Outgoing: pending → uploading → complete (or failed). Incoming: pending until downloaded and verified, then
    * complete; failed when the blob is missing or does not verify (the message stays).
@@ -266,7 +274,7 @@ export interface CreateIdentityRequest {
 }
 
 /** The API the renderer calls. Every method returns a promise; failures reject with an ApiError-shaped error. */
-export interface ParleyApi {
+export interface ParleyApi extends AttachmentApi {
   getState(): Promise<AppState>;
   testRelay(req: { url: string }): Promise<{ ok: true; fingerprint: string } | { ok: false; error: string }>;
   discoverRelays(): Promise<DiscoveredRelay[]>;
@@ -329,6 +337,8 @@ export interface ParleyEvents {
   'connection-changed': ConnectionState;
   'onboarding-progress': OnboardingProgress;
   'state-changed': AppState;
+  /** An attachment's upload or download moved on. */
+  'attachment-progress': AttachmentProgress;
 }
 
 export type MethodName = keyof ParleyApi;
@@ -342,11 +352,12 @@ export const METHODS = Object.freeze([
   'deleteConversation', 'searchMessages', 'loadMessagesAround', 'saveDraft', 'getDraft', 'addContact', 'getContact', 'setVerified', 'acceptKeyChange', 'rejectKeyChange',
   'acceptRequest', 'setBlocked', 'exportIdentity', 'importIdentity', 'updateSettings', 'getDebugLog',
   'reactToMessage', 'editMessage', 'messageInfo',
+  ...ATTACHMENT_METHODS,
 ] as const satisfies readonly MethodName[]);
 
 export const EVENTS = Object.freeze([
   'message-received', 'message-state', 'contact-key-changed', 'contacts-changed', 'connection-changed',
-  'onboarding-progress', 'state-changed', 'message-updated',
+  'onboarding-progress', 'state-changed', 'message-updated', 'attachment-progress',
 ] as const satisfies readonly EventName[]);
 
 // Compile-time check that METHODS lists every method exactly (no more, no fewer).

@@ -9,6 +9,7 @@ import type { ConversationId, MethodName, ParleyApi } from '../contract/api.js';
 import { CONVERSATION_ID_RE } from '../contract/api.js';
 import { LIMITS, USERNAME_RE } from '../../relay/protocol/limits.js';
 import { parseRelayUrl } from '../core/transport/relay-url.js';
+import { ATTACHMENT_IPC_SCHEMAS } from './ipc-schemas-attachments.js';
 
 const username = z.string().regex(USERNAME_RE, 'username: 3–32 characters a-z 0-9 _ . - starting with a letter or digit');
 
@@ -99,9 +100,12 @@ export const IPC_SCHEMAS = {
       theme: z.enum(['system', 'light', 'dark']).optional(),
       insecureRelay: z.boolean().optional(),
       displayName: z.string().max(256).optional(),
+      autoDownloadImages: z.boolean().optional(),
+      autoDownloadMaxBytes: z.number().int().min(0).max(32 * 1024 * 1024).optional(),
     }),
   ]),
   getDebugLog: none,
+  ...ATTACHMENT_IPC_SCHEMAS,
 } as const satisfies Record<MethodName, z.ZodType<unknown[]>>;
 
 // Compile-time: every schema's output is assignable to the method's parameters, so a validated call type-checks.

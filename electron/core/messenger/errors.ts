@@ -19,7 +19,8 @@ export type CoreErrorCode =
   | 'WRONG_PASSPHRASE'
   | 'PASSPHRASE_REQUIRED'
   | 'STORAGE' // history database or vault I/O failure
-  | 'CRYPTO'; // sealing failed
+  | 'CRYPTO' // sealing failed
+  | 'CANCELLED'; // the user stopped a transfer
 
 export class CoreError extends Error {
   constructor(

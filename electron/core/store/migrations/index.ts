@@ -13,9 +13,10 @@ import { v7 } from './v7.js';
 import { v8 } from './v8.js';
 import { v9 } from './v9.js';
 import { v10 } from './v10.js';
+import { v12 } from './v12.js';
 
 export type { Migration } from './types.js';
 
 export const MIGRATIONS: readonly Migration[] = Object.freeze(
-  [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10].sort((a, b) => a.version - b.version),
+  [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v12].sort((a, b) => a.version - b.version),
 );
