@@ -19,6 +19,7 @@ import { coalesce } from '../lib/coalesce.js';
 import { Bubble, messageName } from './chat/Bubble.js';
 import { Composer } from './chat/Composer.js';
 import { KeyChangeBanner, KeyChangeLine } from './chat/KeyChange.js';
+import { AttachButton, AttachmentTray, useAttachmentTray } from './chat/attachments/AttachmentTray.js';
 import { useApp, useEvent } from '../state.js';
 
 const PAGE = 200;
@@ -151,6 +152,15 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
       });
   }, [firstVisible, tl, bridge, username, fail]);
 
+  // Files to send: the attach button, drag and drop onto the chat, paste.
+  const tray = useAttachmentTray();
+  const [dragging, setDragging] = useState(false);
+  const sentFiles = (m: MessageView): void => {
+    atBottom.current = true;
+    setTl((t) => (t ? append(t, m) : t));
+    p.onChanged();
+  };
+
   const send = async (text: string): Promise<boolean> => {
     try {
       const m = await bridge.sendMessage({ conversation: `d:${username}`, text });
@@ -188,7 +198,30 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
           : null;
 
   return (
-    <section className="main" aria-label={t('chat.region', { name: username })} data-testid="chat">
+    <section
+      className={`main ${dragging ? 'drop-target' : ''}`}
+      aria-label={t('chat.region', { name: username })}
+      data-testid="chat"
+      onDragOver={(e) => {
+        if (disabledReason || !e.dataTransfer.types.includes('Files')) return;
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={(e) => {
+        if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setDragging(false);
+      }}
+      onDrop={(e) => {
+        setDragging(false);
+        if (disabledReason || e.dataTransfer.files.length === 0) return;
+        e.preventDefault();
+        tray.add(e.dataTransfer.files);
+      }}
+      onPaste={(e) => {
+        if (disabledReason || e.clipboardData.files.length === 0) return;
+        e.preventDefault();
+        tray.add(e.clipboardData.files);
+      }}
+    >
       <header className="chat-head">
         <Avatar name={username} />
         <div className="who">
@@ -251,6 +284,11 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
         </div>
       )}
 
+      {dragging && (
+        <div className="drop-overlay" data-testid="drop-overlay">
+          {t('attach.dropHint')}
+        </div>
+      )}
       <div className="sr-only" aria-live="polite" data-testid="message-announcer">
         {announcement}
       </div>
@@ -338,7 +376,10 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
           <Lock size={16} aria-hidden /> {disabledReason}
         </div>
       ) : (
-        <Composer username={username} onSend={send} onDraftSaved={p.onChanged} />
+        <>
+          <AttachmentTray tray={tray} conversation={`d:${username}`} onSent={sentFiles} />
+          <Composer username={username} onSend={send} onDraftSaved={p.onChanged} attach={<AttachButton tray={tray} />} />
+        </>
       )}
     </section>
   );

@@ -6,6 +6,7 @@ import { Check, CheckCheck, CircleAlert, Clock, Lock, RotateCw } from 'lucide-re
 import type { MessageView } from '../../../../electron/contract/api.js';
 import { clockTime } from '../../lib/format.js';
 import { describeReason } from '../../runtime/index.js';
+import { MessageAttachments } from './attachments/MessageAttachments.js';
 
 /** Catalog keys of the delivery states (the tick's accessible name). */
 const STATE_LABEL: Record<MessageView['state'], string> = {
@@ -36,7 +37,9 @@ function StateIcon({ state }: { state: MessageView['state'] }): ReactNode {
  */
 export function messageName(m: MessageView, sender: string, t: TFunction): string {
   const time = clockTime(m.sentAt);
-  const body = m.state === 'undecryptable' || m.body === null ? t('message.undecryptableLabel', { reason: describeReason(m.error ?? 'malformed').text }) : m.body;
+  const files = m.attachments?.length ? t('attach.filesLabel', { count: m.attachments.length, names: m.attachments.map((a) => a.name).join(', ') }) : '';
+  const text = m.body && files ? `${files} ${m.body}` : m.body || files;
+  const body = m.state === 'undecryptable' || m.body === null ? t('message.undecryptableLabel', { reason: describeReason(m.error ?? 'malformed').text }) : text;
   if (m.direction === 'in') return t('message.nameIn', { name: sender, time, body });
   return t('message.nameOut', { time, state: t(STATE_LABEL[m.state]).toLowerCase(), body });
 }
@@ -70,7 +73,10 @@ export function Bubble({ m, sender, groupStart, groupEnd, onRetry }: { m: Messag
   return (
     <div className={`msg-row ${groupStart ? 'gs' : ''}`}>
       <div className={cls} data-testid="message" data-state={m.state} data-id={m.id} {...item}>
-        <div className={`bubble ${m.state === 'failed' ? 'failed' : ''}`}>{m.body}</div>
+        <div className={`bubble ${m.state === 'failed' ? 'failed' : ''}`}>
+          {m.attachments?.length ? <MessageAttachments m={m} /> : null}
+          {m.body}
+        </div>
         {showMeta && (
           <div className="meta">
             <time dateTime={new Date(m.sentAt).toISOString()}>{clockTime(m.sentAt)}</time>

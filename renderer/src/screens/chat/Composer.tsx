@@ -17,10 +17,13 @@ export function Composer({
   username,
   onSend,
   onDraftSaved,
+  attach,
 }: {
   username: string;
   onSend: (text: string) => Promise<boolean>;
   onDraftSaved?: () => void;
+  /** The attach button, before the text box. */
+  attach?: ReactNode;
 }): ReactNode {
   const { bridge } = useApp();
   const conversation = `d:${username}` as const;
@@ -90,6 +93,7 @@ export function Composer({
         void submit();
       }}
     >
+      {attach}
       <label htmlFor="composer" className="sr-only">
         {t('composer.label', { name: username })}
       </label>
