@@ -325,7 +325,7 @@ export const de: Catalog = {
     loadingImage: "Bild wird geladen…",
     failed: "Diese Datei konnte nicht übertragen oder nicht geprüft werden",
     save: "Speichern unter…",
-    saveNamed: "{{name}} speichern unter…",
+    saveNamed: "Speichern unter… ({{name}})",
     saved: "{{name}} gespeichert",
     open: "Öffnen",
     openNamed: "{{name}} mit dem System öffnen",

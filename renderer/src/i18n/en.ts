@@ -327,7 +327,7 @@ export const en = {
     loadingImage: "Loading the image…",
     failed: "This file could not be transferred or did not verify",
     save: "Save as…",
-    saveNamed: "Save {{name}} as…",
+    saveNamed: "Save as… ({{name}})",
     saved: "Saved {{name}}",
     open: "Open",
     openNamed: "Open {{name}} with the system",

@@ -5,6 +5,7 @@
  * Running transfers show a progress bar with cancel. Images are shown from memory (blob: URLs, revoked when unused).
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
+import { createPortal } from 'react-dom';
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { CircleAlert, Download, ExternalLink, FileText, Image as ImageIcon, X } from 'lucide-react';
@@ -118,12 +119,15 @@ function ImageAttachment({ m, a }: { m: MessageView; a: AttachmentView }): React
         )}
       </figcaption>
       {progress && <ProgressBar p={progress} name={a.name} onCancel={() => void bridge.cancelAttachment({ messageId: m.id, index: a.index }).catch(fail)} />}
-      {viewing && (
+      {viewing &&
+        // Into <body>: the message rows are transformed (virtual list), which would trap a fixed-position dialog.
+        createPortal(
         <Dialog title={a.name} onClose={() => setViewing(false)} wide testId="image-viewer" loading={!full} footer={<SaveButton m={m} a={a} />}>
           <div className="image-viewer">
             {full ? <img src={full} alt={a.name} data-testid="image-full" /> : <p className="muted">{t('attach.loadingImage')}</p>}
           </div>
-        </Dialog>
+        </Dialog>,
+        document.body,
       )}
     </figure>
   );
@@ -192,7 +196,8 @@ function FileAttachment({ m, a }: { m: MessageView; a: AttachmentView }): ReactN
           <ExternalLink size={16} aria-hidden />
         </button>
       </div>
-      {warn && (
+      {warn &&
+        createPortal(
         <Dialog
           title={t('attach.execTitle')}
           onClose={() => setWarn(false)}
@@ -216,7 +221,8 @@ function FileAttachment({ m, a }: { m: MessageView; a: AttachmentView }): ReactN
           }
         >
           <p>{t('attach.execBody', { name: a.name })}</p>
-        </Dialog>
+        </Dialog>,
+        document.body,
       )}
     </div>
   );
