@@ -2,6 +2,7 @@
  * Runs one Parley core (ParleyService) behind the browser bridge — DEVELOPMENT AND TESTS ONLY.
  *
  *   npm run bridge -- --profile ./.tmp/alice [--port 0] [--relay URL] [--insecure-relay] [--backup ./alice.parley-backup]
+ *     [--downloads ./alice-downloads]
  *
  * Secrets never go on the command line, where `ps` and /proc/<pid>/cmdline show them to every local user: the
  * page token comes from PARLEY_BRIDGE_TOKEN or a 0600 file named by --token-file (random when neither is given),
@@ -12,7 +13,7 @@
  * Reads commands on stdin (never from the page): `rotate` (new identity signed by the old one; contacts see a key
  * change), `quit`. SIGTERM/SIGINT close the core cleanly.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     relay: { type: 'string' },
     'insecure-relay': { type: 'boolean', default: false },
     backup: { type: 'string' },
+    downloads: { type: 'string' },
     'kdf-iterations': { type: 'string' },
     renderer: { type: 'string', default: path.resolve(__dirname, '../../out/renderer') },
   },
@@ -55,6 +57,18 @@ function readToken(): string | undefined {
   return token;
 }
 
+/** `dir/name`, or `dir/name (n).ext` when that exists already. */
+function downloadPath(dir: string, name: string): string {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const ext = path.extname(name);
+  const stem = name.slice(0, name.length - ext.length);
+  for (let n = 0; n < 1000; n++) {
+    const candidate = path.join(dir, n === 0 ? name : `${stem} (${n})${ext}`);
+    if (!existsSync(candidate)) return candidate;
+  }
+  throw new Error('too many files with this name in the downloads folder');
+}
+
 async function main(): Promise<void> {
   if (process.platform !== 'win32') process.umask(0o077); // files this process creates are private from birth
   const token = readToken();
@@ -67,6 +81,7 @@ async function main(): Promise<void> {
   desktopLog.forget(token);
   desktopLog.forget(passphrase);
   const backup = values.backup ? path.resolve(values.backup) : path.resolve(values.profile!, '..', `${path.basename(values.profile!)}.parley-backup`);
+  const downloads = values.downloads ? path.resolve(values.downloads) : path.resolve(values.profile!, '..', `${path.basename(values.profile!)}-downloads`);
   const core = new ParleyService({
     profileDir: path.resolve(values.profile!),
     ...(relayUrl ? { relayUrl } : {}),
@@ -77,6 +92,9 @@ async function main(): Promise<void> {
     debugLog: () => desktopLog.recent(),
     // The page never names a file: export/import use the path configured here.
     pickBackupFile: async () => backup,
+    // "Save as…" in the browser runtime: the file lands in the downloads folder configured here (like a browser's
+    // download), under its own name made unique.
+    attachments: { pickSavePath: async (name) => downloadPath(downloads, name) },
   });
   void core.start().catch((e: unknown) => process.stderr.write(`bridge: core start: ${(e as Error).message}\n`));
   const bridge = await startBridge({

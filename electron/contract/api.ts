@@ -7,6 +7,8 @@
 import { GROUP_EVENTS, GROUP_METHODS, type GroupApi, type GroupBrief, type GroupEvents } from './groups.js';
 
 export type * from './groups.js';
+import type { AttachmentApi, AttachmentProgress } from './attachments.js';
+import { ATTACHMENT_METHODS } from './attachments.js';
 
 export type MessageState = 'sending' | 'sent' | 'delivered' | 'failed' | 'undecryptable';
 export type Direction = 'in' | 'out';
@@ -81,6 +83,9 @@ export interface Settings {
   displayName: string;
   /** Send read receipts and show others' (on by default); off sends none and shows none. */
   readReceipts: boolean;
+  /** Received images up to autoDownloadMaxBytes download by themselves; other files wait for a click. */
+  autoDownloadImages: boolean;
+  autoDownloadMaxBytes: number;
 }
 
 export interface ContactView {
@@ -129,6 +134,8 @@ export interface AttachmentView {
   /** Pixel size of an image, when the sender gave it. */
   width?: number;
   height?: number;
+  /** An image's inline preview (base64url JPEG, PNG or WebP, ≤ 8 KiB), when the sender made one. */
+  thumbnail?: string;
   /**
    * Outgoing: pending → uploading → complete (or failed). Incoming: pending until downloaded and verified, then
    * complete; failed when the blob is missing or does not verify (the message stays).
@@ -287,7 +294,7 @@ export interface CreateIdentityRequest {
 }
 
 /** The API the renderer calls. Every method returns a promise; failures reject with an ApiError-shaped error. */
-export interface ParleyApi extends GroupApi {
+export interface ParleyApi extends GroupApi, AttachmentApi {
   getState(): Promise<AppState>;
   testRelay(req: { url: string }): Promise<{ ok: true; fingerprint: string } | { ok: false; error: string }>;
   discoverRelays(): Promise<DiscoveredRelay[]>;
@@ -350,6 +357,8 @@ export interface ParleyEvents extends GroupEvents {
   'connection-changed': ConnectionState;
   'onboarding-progress': OnboardingProgress;
   'state-changed': AppState;
+  /** An attachment's upload or download moved on. */
+  'attachment-progress': AttachmentProgress;
 }
 
 export type MethodName = keyof ParleyApi;
@@ -364,11 +373,12 @@ export const METHODS = Object.freeze([
   'acceptRequest', 'setBlocked', 'exportIdentity', 'importIdentity', 'updateSettings', 'getDebugLog',
   'reactToMessage', 'editMessage', 'messageInfo',
   ...GROUP_METHODS,
+  ...ATTACHMENT_METHODS,
 ] as const satisfies readonly MethodName[]);
 
 export const EVENTS = Object.freeze([
   'message-received', 'message-state', 'contact-key-changed', 'contacts-changed', 'connection-changed',
-  'onboarding-progress', 'state-changed', 'message-updated',
+  'onboarding-progress', 'state-changed', 'message-updated', 'attachment-progress',
   ...GROUP_EVENTS,
 ] as const satisfies readonly EventName[]);
 

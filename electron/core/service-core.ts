@@ -18,6 +18,7 @@ import type {
   Settings,
 } from '../contract/api.js';
 import { Account } from './account.js';
+import type { AttachmentManagerOptions } from './attachments/manager.js';
 import { CoreError } from './messenger/errors.js';
 import type { Messenger } from './messenger/messenger.js';
 import { openProfile, updateProfile, type Profile } from './profile.js';
@@ -145,6 +146,11 @@ export abstract class ServiceCore extends TypedEmitter<ParleyEvents> {
     });
   }
 
+  /** What the app hooks into attachment transfers (ParleyService: progress events, staged copies). */
+  protected attachmentHooks(): Pick<AttachmentManagerOptions, 'progress' | 'released'> {
+    return {};
+  }
+
   protected async activate(contents: VaultContents): Promise<void> {
     // Started when the unlock was asked for (start() with a passphrase or keychain, unlock()); here otherwise.
     const timer = this.pendingStartup ?? new StartupTimer();
@@ -157,6 +163,7 @@ export abstract class ServiceCore extends TypedEmitter<ParleyEvents> {
       log: this.log,
       timer,
       channel: () => this.transport,
+      files: this.attachmentHooks(),
     });
     const meta = this.profile.meta;
     messenger.on('message-received', (m) => {

@@ -1,4 +1,5 @@
 /** The service's options and its unlocked state, shared by service.ts and account.ts. */
+import type { AttachmentShellHooks } from './attachments/app-files.js';
 import type { AttachmentManager } from './attachments/manager.js';
 import type { IdentityKeys } from './crypto/index.js';
 import type { LazyPool } from './lazy-pool.js';
@@ -35,6 +36,8 @@ export interface ParleyServiceOptions {
   messenger?: Pick<MessengerOptions, 'fetchLimit' | 'commitChunk' | 'maxOpensInFlight' | 'retry' | 'keyCheckOnSendMs' | 'keyCheckIntervalMs' | 'keyChecksPerSecond'>;
   /** Shell hook: choose where to save / read an identity backup (Electron: a file dialog). */
   pickBackupFile?: (mode: 'export' | 'import') => Promise<string | null>;
+  /** Shell hooks for attachments: choose files, "Save as…", open with the OS (Electron: dialogs and shell). */
+  attachments?: AttachmentShellHooks;
   /**
    * Diagnostics sink. The core passes ids, states and reasons only: never a message body, key, passphrase or token.
    * `scope` names the module (service, relay, messenger), `level` defaults to info.

@@ -20,10 +20,16 @@
  * AppState are service-core.ts (the base class); the identity lifecycle account.ts, opening an unlocked profile
  * unlocked.ts, the relay this app hosts embedded-host.ts, settings settings.ts; messaging lives in messenger/.
  */
+import path from 'node:path';
 import { usernameSchema } from '../../relay/protocol/index.js';
+import type { AttachmentRef, SendAttachmentsRequest, StagedFile } from '../contract/attachments.js';
+import { AppFiles } from './attachments/app-files.js';
+import type { AttachmentManagerOptions } from './attachments/manager.js';
+import { Staging } from './attachments/staging.js';
 import { directContactOf } from './messenger/conversation-ref.js';
 import { loadIn, markReadIn, sendIn } from './messenger/conversation-ops.js';
 import type {
+  AttachmentView,
   ContactDetail,
   ContactView,
   ConversationId,
@@ -41,7 +47,7 @@ import type {
   Settings,
 } from '../contract/api.js';
 import { messagesAround, readDraft, search, storeDraft, withDrafts } from './search-and-drafts.js';
-import type { AttachmentProgress } from './attachments/manager.js';
+import type { TransferProgress } from './attachments/manager.js';
 import { GroupApiImpl, withGroups } from './group-api.js';
 import type { GroupDeliveries, GroupView } from '../contract/api.js';
 import type { IdentitySecret } from './crypto/index.js';
@@ -121,13 +127,64 @@ export class ParleyService extends ServiceCore implements ParleyApi {
   }
 
   /** Upload and download progress of attachments (the CLI's --progress); returns the unsubscribe function. */
-  async onAttachmentProgress(fn: (p: AttachmentProgress) => void): Promise<() => void> {
+  async onAttachmentProgress(fn: (p: TransferProgress) => void): Promise<() => void> {
     return (await this.ready()).files.onProgress(fn);
   }
 
-  /** Downloads (if needed), verifies and writes one attachment to `path`. */
-  async saveAttachment(req: { messageId: string; index: number; path: string }): Promise<void> {
-    await (await this.ready()).files.saveAttachment(req?.messageId, req?.index, req?.path);
+  // ---- attachments in the app (attachments/app-files.ts) --------------------------------------------------------
+
+  private readonly appFiles = new AppFiles({
+    ready: () => this.ready(),
+    staging: new Staging(path.join(this.profile.dir, 'staging')),
+    hooks: this.o.attachments ?? {},
+  });
+
+  protected override attachmentHooks(): Pick<AttachmentManagerOptions, 'progress' | 'released'> {
+    return {
+      progress: (p) => this.emit('attachment-progress', { messageId: p.message.id, conversation: p.message.conversation, index: p.index, direction: p.direction, done: p.done, total: p.total }),
+      released: (source) => void this.appFiles.released(source),
+    };
+  }
+
+  stageAttachment(req: { name: string; size: number }): Promise<StagedFile> {
+    return this.appFiles.stageAttachment(req);
+  }
+
+  stageAttachmentChunk(req: { token: string; offset: number; data: string }): Promise<{ received: number }> {
+    return this.appFiles.stageAttachmentChunk(req);
+  }
+
+  discardStaged(req: { token: string }): Promise<void> {
+    return this.appFiles.discardStaged(req);
+  }
+
+  chooseAttachments(): Promise<{ files: StagedFile[] | null }> {
+    return this.appFiles.chooseAttachments();
+  }
+
+  sendAttachments(req: SendAttachmentsRequest): Promise<MessageView> {
+    return this.appFiles.sendAttachments(req);
+  }
+
+  downloadAttachment(req: AttachmentRef): Promise<AttachmentView> {
+    return this.appFiles.downloadAttachment(req);
+  }
+
+  cancelAttachment(req: AttachmentRef): Promise<void> {
+    return this.appFiles.cancelAttachment(req);
+  }
+
+  readAttachment(req: AttachmentRef): Promise<{ type: string; data: string }> {
+    return this.appFiles.readAttachment(req);
+  }
+
+  /** Downloads (if needed), verifies and writes one attachment: to `path` (CLI), else where the shell's dialog says. */
+  saveAttachment(req: AttachmentRef & { path?: string }): Promise<{ saved: boolean; location: string | null }> {
+    return this.appFiles.saveAttachment(req);
+  }
+
+  openAttachment(req: AttachmentRef & { confirmed?: boolean }): Promise<{ opened: boolean; warning?: 'executable' }> {
+    return this.appFiles.openAttachment(req);
   }
 
   async retryMessage(req: { id: string }): Promise<MessageView> {

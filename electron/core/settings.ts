@@ -11,7 +11,22 @@ import { writeFileAtomic } from './profile.js';
 
 export const SETTINGS_FILE = 'settings.json';
 
-export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({ notifications: 'full', theme: 'system', insecureRelay: false, displayName: '', readReceipts: true });
+/** Received images up to this size download by themselves unless the user turns it off. */
+export const DEFAULT_AUTO_DOWNLOAD_BYTES = 5 * 1024 * 1024;
+/** The largest auto-download limit the settings accept (the largest image readAttachment serves). */
+export const MAX_AUTO_DOWNLOAD_BYTES = 32 * 1024 * 1024;
+
+export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
+  notifications: 'full',
+  theme: 'system',
+  insecureRelay: false,
+  displayName: '',
+  readReceipts: true,
+  autoDownloadImages: true,
+  autoDownloadMaxBytes: DEFAULT_AUTO_DOWNLOAD_BYTES,
+});
+
+const validAutoDownloadBytes = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0 && (n as number) <= MAX_AUTO_DOWNLOAD_BYTES;
 
 /** The settings saved in `profileDir`, or the defaults (a missing or damaged file is not an error). */
 export function readSettings(profileDir: string): Settings {
@@ -25,6 +40,8 @@ export function readSettings(profileDir: string): Settings {
       displayName: typeof raw.displayName === 'string' && displayNameSchema.safeParse(raw.displayName).success ? raw.displayName : '',
       // On unless explicitly turned off (like Signal).
       readReceipts: raw.readReceipts !== false,
+      autoDownloadImages: raw.autoDownloadImages !== false,
+      autoDownloadMaxBytes: validAutoDownloadBytes(raw.autoDownloadMaxBytes) ? raw.autoDownloadMaxBytes : DEFAULT_AUTO_DOWNLOAD_BYTES,
     };
   } catch {
     return { ...DEFAULT_SETTINGS };
@@ -57,6 +74,14 @@ export function applySettingsPatch(current: Settings, req: Partial<Settings> | u
   if (req?.readReceipts !== undefined) {
     if (typeof req.readReceipts !== 'boolean') throw new CoreError('INVALID', 'readReceipts: true or false');
     next.readReceipts = req.readReceipts;
+  }
+  if (req?.autoDownloadImages !== undefined) {
+    if (typeof req.autoDownloadImages !== 'boolean') throw new CoreError('INVALID', 'autoDownloadImages: true or false');
+    next.autoDownloadImages = req.autoDownloadImages;
+  }
+  if (req?.autoDownloadMaxBytes !== undefined) {
+    if (!validAutoDownloadBytes(req.autoDownloadMaxBytes)) throw new CoreError('INVALID', `autoDownloadMaxBytes: 0 to ${MAX_AUTO_DOWNLOAD_BYTES} bytes`);
+    next.autoDownloadMaxBytes = req.autoDownloadMaxBytes;
   }
   return next;
 }

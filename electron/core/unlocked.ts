@@ -28,6 +28,8 @@ export async function openUnlocked(
     timer?: StartupTimer;
     /** The relay connection of the moment (attachments move over it). */
     channel: AttachmentManagerOptions['channel'];
+    /** The app's hooks into transfers (progress events, removing staged copies). */
+    files?: Pick<AttachmentManagerOptions, 'progress' | 'released'>;
   },
 ): Promise<Active> {
   const pool = new LazyPool({ secret: contents.identity, ...(o.options.cryptoPoolSize ? { size: o.options.cryptoPoolSize } : {}) });
@@ -67,6 +69,7 @@ export async function openUnlocked(
     channel: o.channel,
     cacheDir: path.join(o.profile.dir, 'attachments'),
     log: (msg: string) => o.log(msg, { scope: 'attachments' }),
+    ...o.files,
   });
   return { contents, keys, store, pool, messenger, files };
 }

@@ -17,8 +17,9 @@ export function contentSecurityPolicy(o: { connectSrc?: string[]; devServer?: st
     "default-src 'self'",
     dev ? "script-src 'self' 'unsafe-inline'" : "script-src 'self'",
     dev ? "style-src 'self' 'unsafe-inline'" : "style-src 'self'",
-    // QR codes are inline SVG elements, so no data: images (nothing in the renderer needs them).
-    "img-src 'self'",
+    // QR codes are inline SVG elements, so no data: images. blob: is for attachments only: images the renderer
+    // received as bytes (readAttachment) or read from a local file, shown from memory; media-src stays 'self'.
+    "img-src 'self' blob:",
     "font-src 'self'",
     `connect-src ${connect}`,
     "object-src 'none'",

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AppState, MessageView, Settings } from '../contract/api.js';
 import { ParleyService } from '../core/service.js';
+import { DEFAULT_SETTINGS } from '../core/settings.js';
 import { contentSecurityPolicy } from './csp.js';
 import { createDesktopLog, type DesktopLog } from './desktop-log.js';
 import type { ParleyCore } from './host.js';
@@ -35,7 +36,7 @@ let mainWindow: BrowserWindow | null = null;
 let core: ParleyCore | null = null;
 let desktopLog: DesktopLog | null = null;
 let badge: UnreadBadge | null = null;
-let settings: Settings = { notifications: 'full', theme: 'system', insecureRelay: false, displayName: '', readReceipts: true };
+let settings: Settings = { ...DEFAULT_SETTINGS };
 
 if (!app.requestSingleInstanceLock()) {
   app.quit();
@@ -118,6 +119,24 @@ async function start(): Promise<void> {
       const opts = { title: 'Import identity backup', properties: ['openFile' as const], filters };
       const r = mainWindow ? await dialog.showOpenDialog(mainWindow, opts) : await dialog.showOpenDialog(opts);
       return r.canceled ? null : (r.filePaths[0] ?? null);
+    },
+    // Attachments: the renderer never names a path; the main process shows its own dialogs.
+    attachments: {
+      pickAttachments: async () => {
+        const opts = { title: 'Attach files', properties: ['openFile' as const, 'multiSelections' as const] };
+        const r = mainWindow ? await dialog.showOpenDialog(mainWindow, opts) : await dialog.showOpenDialog(opts);
+        return r.canceled ? [] : r.filePaths;
+      },
+      pickSavePath: async (name) => {
+        const opts = { title: 'Save attachment', defaultPath: join(app.getPath('downloads'), name) };
+        const r = mainWindow ? await dialog.showSaveDialog(mainWindow, opts) : await dialog.showSaveDialog(opts);
+        return r.canceled || !r.filePath ? null : r.filePath;
+      },
+      // Only on the user's request (AttachmentApi.openAttachment; executable types need their confirmation first).
+      openPath: async (file) => {
+        const err = await shell.openPath(file);
+        if (err) throw new Error(`The system could not open the file: ${err}`);
+      },
     },
   });
   core = service;

@@ -10,6 +10,7 @@ import { CONVERSATION_ID_RE } from '../contract/api.js';
 import { LIMITS, USERNAME_RE } from '../../relay/protocol/limits.js';
 import { parseRelayUrl } from '../core/transport/relay-url.js';
 import { GROUP_IPC_SCHEMAS } from './ipc-schemas-groups.js';
+import { ATTACHMENT_IPC_SCHEMAS } from './ipc-schemas-attachments.js';
 
 const username = z.string().regex(USERNAME_RE, 'username: 3–32 characters a-z 0-9 _ . - starting with a letter or digit');
 
@@ -101,10 +102,13 @@ export const IPC_SCHEMAS = {
       insecureRelay: z.boolean().optional(),
       displayName: z.string().max(256).optional(),
       readReceipts: z.boolean().optional(),
+      autoDownloadImages: z.boolean().optional(),
+      autoDownloadMaxBytes: z.number().int().min(0).max(32 * 1024 * 1024).optional(),
     }),
   ]),
   getDebugLog: none,
   ...GROUP_IPC_SCHEMAS,
+  ...ATTACHMENT_IPC_SCHEMAS,
 } as const satisfies Record<MethodName, z.ZodType<unknown[]>>;
 
 // Compile-time: every schema's output is assignable to the method's parameters, so a validated call type-checks.

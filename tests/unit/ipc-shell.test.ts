@@ -44,7 +44,9 @@ describe('CSP', () => {
     expect(csp).toMatch(/script-src 'self'(;|$)/);
     expect(csp).toContain("default-src 'self'");
     expect(csp).toContain("connect-src 'self'");
-    expect(csp).toContain("img-src 'self';");
+    // blob: for attachment images shown from memory, and for nothing else (no data:, no remote images).
+    expect(csp).toContain("img-src 'self' blob:;");
+    expect(csp).not.toMatch(/data:|https?:/);
     expect(csp).not.toContain('unsafe-inline');
   });
   it('relaxes only for the dev server', () => {

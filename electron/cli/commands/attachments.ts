@@ -4,7 +4,7 @@
  * 0 sent / saved, 1 error, 3 queued (the relay was not reachable, or the upload stopped moving: it continues the
  * next time this profile connects, e.g. `listen`, `rpc` or the app). `--progress` prints transfer progress on stderr.
  */
-import type { AttachmentProgress } from '../../core/attachments/manager.js';
+import type { TransferProgress as AttachmentProgress } from '../../core/attachments/manager.js';
 import { errorCode } from '../../core/messenger/errors.js';
 import type { ParleyService } from '../../core/service.js';
 import { EXIT, need, UsageError, type Args } from '../args.js';

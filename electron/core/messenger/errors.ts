@@ -21,7 +21,8 @@ export type CoreErrorCode =
   | 'STORAGE' // history database or vault I/O failure
   | 'CRYPTO' // sealing failed
   | 'NOT_ADMIN' // a group change only its admins may make
-  | 'NOT_MEMBER'; // a group we left or were removed from
+  | 'NOT_MEMBER' // a group we left or were removed from
+  | 'CANCELLED'; // the user stopped a transfer
 
 export class CoreError extends Error {
   constructor(

@@ -23,6 +23,15 @@ export interface AttachmentRecord {
   offset: number;
   error: string | null;
   cachePath: string | null;
+  /** Outgoing: the renderer's preview of an image, until it is part of the descriptor (v12). */
+  preview: AttachmentPreview | null;
+}
+
+/** A thumbnail (base64url) and pixel size made by the renderer from a local image. */
+export interface AttachmentPreview {
+  thumb?: string;
+  width?: number;
+  height?: number;
 }
 
 interface Row {
@@ -38,6 +47,7 @@ interface Row {
   offset: number;
   error: string | null;
   cache_path: string | null;
+  preview?: string | null;
 }
 
 function fromRow(r: Row): AttachmentRecord {
@@ -55,17 +65,20 @@ function fromRow(r: Row): AttachmentRecord {
     offset: r.offset,
     error: r.error,
     cachePath: r.cache_path,
+    preview: r.preview ? (JSON.parse(r.preview) as AttachmentPreview) : null,
   };
 }
 
 export function toAttachmentView(a: AttachmentRecord): AttachmentView {
-  const d = a.descriptor;
+  // The sender's own file shows its preview before the descriptor exists.
+  const d = a.descriptor ?? a.preview;
   return {
     index: a.index,
     name: a.name,
     size: a.size,
     type: a.type,
     ...(d?.width !== undefined && d.height !== undefined ? { width: d.width, height: d.height } : {}),
+    ...(d?.thumb !== undefined ? { thumbnail: d.thumb } : {}),
     state: a.state,
     ...(a.error !== null ? { error: a.error } : {}),
   };
@@ -83,14 +96,15 @@ export class AttachmentStore {
   }
 
   /** An outgoing file before its upload starts. */
-  insertOutgoing(messageSeq: number, index: number, f: { source: string; name: string; type: string; size: number }): void {
-    this.q(`INSERT INTO attachments (message_seq, idx, source, name, type, size, state) VALUES (?, ?, ?, ?, ?, ?, 'pending')`).run(
+  insertOutgoing(messageSeq: number, index: number, f: { source: string; name: string; type: string; size: number; preview?: AttachmentPreview | null }): void {
+    this.q(`INSERT INTO attachments (message_seq, idx, source, name, type, size, state, preview) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)`).run(
       messageSeq,
       index,
       f.source,
       f.name,
       f.type,
       f.size,
+      f.preview ? JSON.stringify(f.preview) : null,
     );
   }
 

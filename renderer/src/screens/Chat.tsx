@@ -20,6 +20,7 @@ import { Bubble, messageName } from './chat/Bubble.js';
 import { Composer } from './chat/Composer.js';
 import { KeyChangeBanner, KeyChangeLine } from './chat/KeyChange.js';
 import { useMessageActions } from './chat/actions/useMessageActions.js';
+import { AttachButton, AttachmentTray, useAttachmentTray } from './chat/attachments/AttachmentTray.js';
 import { useApp, useEvent } from '../state.js';
 import { fromAround, type JumpTarget } from './search/jump.js';
 
@@ -210,6 +211,15 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
       requestAnimationFrame(() => document.querySelector<HTMLElement>(`[data-testid="message"][data-id="${CSS.escape(id)}"]`)?.focus());
     },
   });
+  // Files to send: the attach button, drag and drop onto the chat, paste.
+  const tray = useAttachmentTray();
+  const [dragging, setDragging] = useState(false);
+  const sentFiles = (m: MessageView): void => {
+    atBottom.current = true;
+    setTl((t) => (t ? append(t, m) : t));
+    p.onChanged();
+  };
+
   const send = async (text: string): Promise<boolean> => {
     try {
       const replyTo = acts.replyTo?.id;
@@ -250,7 +260,30 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
           : null;
 
   return (
-    <section className="main" aria-label={t('chat.region', { name: username })} data-testid="chat">
+    <section
+      className={`main ${dragging ? 'drop-target' : ''}`}
+      aria-label={t('chat.region', { name: username })}
+      data-testid="chat"
+      onDragOver={(e) => {
+        if (disabledReason || !e.dataTransfer.types.includes('Files')) return;
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={(e) => {
+        if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setDragging(false);
+      }}
+      onDrop={(e) => {
+        setDragging(false);
+        if (disabledReason || e.dataTransfer.files.length === 0) return;
+        e.preventDefault();
+        tray.add(e.dataTransfer.files);
+      }}
+      onPaste={(e) => {
+        if (disabledReason || e.clipboardData.files.length === 0) return;
+        e.preventDefault();
+        tray.add(e.clipboardData.files);
+      }}
+    >
       <header className="chat-head">
         <Avatar name={username} />
         <div className="who">
@@ -316,6 +349,11 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
         </div>
       )}
 
+      {dragging && (
+        <div className="drop-overlay" data-testid="drop-overlay">
+          {t('attach.dropHint')}
+        </div>
+      )}
       <div className="sr-only" aria-live="polite" data-testid="message-announcer">
         {announcement}
       </div>
@@ -416,7 +454,8 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
       ) : (
         <>
           {acts.replyBar}
-          <Composer username={username} onSend={send} onDraftSaved={p.onChanged} />
+          <AttachmentTray tray={tray} conversation={`d:${username}`} onSent={sentFiles} />
+          <Composer username={username} onSend={send} onDraftSaved={p.onChanged} attach={<AttachButton tray={tray} />} />
         </>
       )}
       {acts.dialogs}

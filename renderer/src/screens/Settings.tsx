@@ -16,6 +16,7 @@ import { InviteCard } from '../components/InviteCard.js';
 import { useApp } from '../state.js';
 import { copyText } from '../lib/clipboard.js';
 import { DisplayNameForm } from './settings/DisplayNameForm.js';
+import { AutoDownloadCard } from './settings/AutoDownloadCard.js';
 import { EmbeddedRelayCard } from './settings/EmbeddedRelayCard.js';
 import { ReadReceiptsToggle } from './settings/ReadReceiptsToggle.js';
 import { chooseLanguage, LANGUAGES, resolveChoice, savedChoice } from '../i18n/index.js';
@@ -342,6 +343,7 @@ function PreferencesCard(): ReactNode {
           ))}
         </div>
       </section>
+      <AutoDownloadCard />
       <LanguageCard />
     </>
   );

@@ -11,6 +11,7 @@ import { Linkified } from './actions/linkify.js';
 import { MessageToolbar } from './actions/MessageToolbar.js';
 import { DeletedBody, Quote, Reactions } from './actions/parts.js';
 import type { ChatActions } from './actions/useMessageActions.js';
+import { MessageAttachments } from './attachments/MessageAttachments.js';
 
 /** Catalog keys of the delivery states (the tick's accessible name). */
 const STATE_LABEL: Record<MessageView['state'], string> = {
@@ -43,7 +44,9 @@ function StateIcon({ state }: { state: MessageView['state'] | 'read' }): ReactNo
  */
 export function messageName(m: MessageView, sender: string, t: TFunction): string {
   const time = clockTime(m.sentAt);
-  const body = m.deleted ? t('actions.deleted') : m.state === 'undecryptable' || m.body === null ? t('message.undecryptableLabel', { reason: describeReason(m.error ?? 'malformed').text }) : m.body;
+  const files = m.attachments?.length ? t('attach.filesLabel', { count: m.attachments.length, names: m.attachments.map((a) => a.name).join(', ') }) : '';
+  const text = m.body && files ? `${files} ${m.body}` : m.body || files;
+  const body = m.deleted ? t('actions.deleted') : m.state === 'undecryptable' || m.body === null ? t('message.undecryptableLabel', { reason: describeReason(m.error ?? 'malformed').text }) : text;
   if (m.direction === 'in') return t('message.nameIn', { name: sender, time, body });
   return t('message.nameOut', { time, state: t(STATE_LABEL[m.state]).toLowerCase(), body });
 }
@@ -118,6 +121,7 @@ export function Bubble({ m, sender, groupStart, groupEnd, onRetry, showSender, f
       <div className={cls} data-testid="message" data-state={m.state} data-id={m.id} {...item}>
         {author}
         <div className={`bubble ${m.state === 'failed' ? 'failed' : ''}`}>
+          {m.attachments?.length ? <MessageAttachments m={m} /> : null}
           <Quote m={m} h={actions} />
           <Linkified text={m.body} />
         </div>

@@ -18,12 +18,15 @@ export function Composer({
   onSend,
   onDraftSaved,
   group,
+  attach,
 }: {
   username: string;
   onSend: (text: string) => Promise<boolean>;
   onDraftSaved?: () => void;
   /** A group's conversation (then `username` is the group's name, for the label). */
   group?: `g:${string}`;
+  /** The attach button, before the text box. */
+  attach?: ReactNode;
 }): ReactNode {
   const { bridge } = useApp();
   const conversation = group ?? (`d:${username}` as const);
@@ -93,6 +96,7 @@ export function Composer({
         void submit();
       }}
     >
+      {attach}
       <label htmlFor="composer" className="sr-only">
         {t('composer.label', { name: username })}
       </label>
