@@ -37,6 +37,8 @@ export interface GroupView {
   members: GroupMemberView[];
   /** Our role; null when we are no longer a member. */
   myRole: GroupRole | null;
+  /** Members whose new key waits for our decision: what we send them is held back (for them only) until then. */
+  held: string[];
   /** The newest 200 timeline lines, oldest first. */
   events: GroupEventView[];
   unread: number;
@@ -52,7 +54,8 @@ export interface GroupBrief {
   request: boolean;
 }
 
-export type GroupDeliveryState = 'sending' | 'sent' | 'delivered' | 'failed';
+/** 'held': the member's key change waits for our decision; their envelope leaves only after we accept it. */
+export type GroupDeliveryState = 'sending' | 'sent' | 'delivered' | 'failed' | 'held';
 
 /** Delivery of one of our group messages: "delivered to 3 of 5", and per member. */
 export interface GroupDeliveries {

@@ -50,6 +50,7 @@ function view(i: GroupInfo, me: string): GroupView {
     request: i.request,
     members: i.members,
     myRole: i.active && mine ? mine.role : null,
+    held: i.held,
     events: i.events,
     unread: i.unread,
     total: i.total,

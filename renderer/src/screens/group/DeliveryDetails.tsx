@@ -2,7 +2,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
-import { Check, CheckCheck, CircleAlert, Clock } from 'lucide-react';
+import { Check, CheckCheck, CircleAlert, Clock, KeyRound } from 'lucide-react';
 import type { GroupDeliveries, GroupDeliveryState } from '../../../../electron/contract/api.js';
 import { Avatar } from '../../components/Avatar.js';
 import { Dialog } from '../../components/Dialog.js';
@@ -13,6 +13,7 @@ const ICON: Record<GroupDeliveryState, ReactNode> = {
   sent: <Check size={14} aria-hidden />,
   delivered: <CheckCheck size={14} aria-hidden className="delivered" />,
   failed: <CircleAlert size={14} aria-hidden />,
+  held: <KeyRound size={14} aria-hidden />,
 };
 
 const STATE_KEY: Record<GroupDeliveryState, string> = {
@@ -20,6 +21,7 @@ const STATE_KEY: Record<GroupDeliveryState, string> = {
   sent: 'group.deliverySent',
   delivered: 'group.deliveryDelivered',
   failed: 'group.deliveryFailed',
+  held: 'group.deliveryHeld',
 };
 
 export function DeliveryLine(p: { id: string; group: string }): ReactNode {

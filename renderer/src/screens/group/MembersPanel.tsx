@@ -62,6 +62,11 @@ export function MembersPanel(p: { info: GroupView; me: string; onClose: () => vo
                 {self && <span className="muted"> {t('group.you')}</span>}
               </span>
               {m.role === 'admin' && <span className="pill ok">{t('group.admin')}</span>}
+              {info.held.includes(m.username) && (
+                <span className="pill warn" data-testid="member-held" title={t('group.heldHint', { name: m.username })}>
+                  {t('group.held')}
+                </span>
+              )}
               {admin && !self && (
                 <span className="row-actions">
                   {m.role !== 'admin' && (
