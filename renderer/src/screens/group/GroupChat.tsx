@@ -16,6 +16,7 @@ import { errorText } from '../../runtime/index.js';
 import { useApp, useEvent } from '../../state.js';
 import { Bubble, messageName } from '../chat/Bubble.js';
 import { Composer } from '../chat/Composer.js';
+import { useMessageActions } from '../chat/actions/useMessageActions.js';
 import { DeliveryLine } from './DeliveryDetails.js';
 import { GroupAvatar } from './GroupAvatar.js';
 import { MembersPanel } from './MembersPanel.js';
@@ -31,7 +32,7 @@ type Item = { kind: 'message'; at: number; m: MessageView } | { kind: 'event'; a
 const placedAt = (m: MessageView): number => (m.direction === 'in' ? (m.receivedAt ?? m.sentAt) : m.sentAt);
 
 export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => void }): ReactNode {
-  const { bridge, state, fail } = useApp();
+  const { bridge, state, fail, toast } = useApp();
   const { t, i18n } = useTranslation();
   const id = p.conversation.slice(2);
   const me = state.profile?.username ?? '';
@@ -52,6 +53,8 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
     void bridge.markRead({ conversation: p.conversation }).then(() => onChanged.current(), () => undefined);
   }, [bridge, p.conversation]);
 
+  // Bumped to load the timeline again (a message or the whole conversation deleted on this device).
+  const [reloads, setReloads] = useState(0);
   useEffect(() => {
     loadInfo();
     bridge.loadMessages({ conversation: p.conversation, limit: PAGE }).then((page) => {
@@ -59,7 +62,28 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
       setCursor(page.nextCursor);
       markRead();
     }, (e: unknown) => setLoadError(errorText(e)));
-  }, [bridge, p.conversation, loadInfo, markRead]);
+  }, [bridge, p.conversation, loadInfo, markRead, reloads]);
+
+  // Reply, react, edit, delete and info, as in a direct chat (chat/actions).
+  const sameMessage = (a: MessageView, b: MessageView): boolean => a.id === b.id && a.sender === b.sender;
+  const acts = useMessageActions({
+    conversation: p.conversation,
+    name: info?.name ?? '',
+    onUpdated: (u) => setMessages((list) => list && list.map((x) => (sameMessage(x, u) ? u : x))),
+    onReload: () => {
+      setReloads((n) => n + 1);
+      p.onChanged();
+    },
+    onJump: (mid) => {
+      const el = document.querySelector<HTMLElement>(`[data-testid="message"][data-id="${CSS.escape(mid)}"]`);
+      if (!el) return toast(t('actions.notLoaded'));
+      el.scrollIntoView({ block: 'center' });
+      el.focus();
+    },
+  });
+  useEvent('message-updated', (u) => {
+    if (u.conversation === p.conversation) setMessages((list) => list && list.map((x) => (sameMessage(x, u) ? u : x)));
+  });
 
   useEvent('group-changed', (e) => e.group === id && loadInfo());
   useEvent('message-received', (m) => {
@@ -83,7 +107,9 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
 
   const send = async (text: string): Promise<boolean> => {
     try {
-      const m = await bridge.sendMessage({ conversation: p.conversation, text });
+      const replyTo = acts.replyTo?.id;
+      const m = await bridge.sendMessage({ conversation: p.conversation, text, ...(replyTo ? { replyTo } : {}) });
+      acts.clearReply();
       setMessages((list) => (list ? [...list, m] : [m]));
       p.onChanged();
       return true;
@@ -193,6 +219,7 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
                     groupEnd={end}
                     onRetry={(mid) => bridge.retryMessage({ id: mid }).catch(fail)}
                     footer={recentOwn.has(m.id) && m.state !== 'failed' ? <DeliveryLine id={m.id} group={id} /> : null}
+                    actions={info?.active ? acts.handlers : undefined}
                   />
                 </div>
               );
@@ -215,8 +242,12 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
           <LogOut size={16} aria-hidden /> {t('group.notMember')}
         </div>
       ) : info ? (
-        <Composer username={name} group={p.conversation} onSend={send} onDraftSaved={p.onChanged} />
+        <>
+          {acts.replyBar}
+          <Composer username={name} group={p.conversation} onSend={send} onDraftSaved={p.onChanged} />
+        </>
       ) : null}
+      {acts.dialogs}
       {panel && info && <MembersPanel info={info} me={me} onClose={() => setPanel(false)} onChanged={(g) => { setInfo(g); p.onChanged(); }} />}
     </section>
   );
