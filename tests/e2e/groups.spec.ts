@@ -150,6 +150,22 @@ test('create a group, talk, add, remove, leave', async ({ browser }) => {
     await ann.keyboard.press('Escape');
   });
 
+  await test.step('reactions in the group: two members react, every member sees who', async () => {
+    for (const [page, emoji] of [[ben, '👍'], [cai, '❤️']] as const) {
+      const m = from(page, 'Bring snacks');
+      await m.hover();
+      const bar = m.getByTestId('message-toolbar');
+      await bar.getByRole('button', { name: 'React', exact: true }).click();
+      await bar.getByRole('button', { name: `React with ${emoji}` }).click();
+    }
+    for (const page of [ann, ben, cai]) {
+      const chips = from(page, 'Bring snacks').getByTestId('reaction');
+      await expect(chips).toHaveCount(2, { timeout: 30_000 });
+      await expect(from(page, 'Bring snacks').locator('[data-testid="reaction"][data-emoji="👍"]')).toHaveAttribute('title', page === ben ? 'You' : 'ben');
+      await expect(from(page, 'Bring snacks').locator('[data-testid="reaction"][data-emoji="❤️"]')).toHaveAttribute('title', page === cai ? 'You' : 'cai');
+    }
+  });
+
   await test.step('Ann removes Cai: Cai is told, and gets nothing sent after', async () => {
     await ann.getByTestId('group-members-button').click();
     const panel = ann.getByTestId('members-panel');
