@@ -17,7 +17,7 @@ export function loadIn(m: Messenger, conversation: unknown, before?: number | nu
   if (t.kind === 'direct') return m.loadMessages(t.username, before, limit);
   // Group messages carry their files, reply quote, reactions and edit/delete/read state like direct ones.
   const page = m.groups.loadPage(t.groupId, before, limit);
-  return { ...page, messages: page.messages.map((x) => m.view(m.withAttachments(x))) };
+  return { ...page, messages: page.messages.map((x) => m.view(x)) };
 }
 
 export async function sendIn(m: Messenger, conversation: unknown, text: string, opts: { replyTo?: string } = {}): Promise<MessageView> {

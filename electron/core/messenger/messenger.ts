@@ -207,13 +207,17 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
 
   // ---- acting on messages (actions.ts) ------------------------------------------------------------------------
 
-  /** A message's view with what the action tables add (reply quote, reactions, edited, deleted, read). */
+  /**
+   * A message's view with its files and what the action tables add (reply quote, reactions, edited, deleted, read).
+   * Every view the UI gets goes through here, so an update (a reaction, a read receipt) never loses the files.
+   */
   view(m: MessageView): MessageView {
+    const withFiles = m.attachments ? m : this.withAttachments(m);
     const d = this.store.actions.detailsOf(m);
     const reactions: Record<string, string[]> = {};
     for (const r of d.reactions) (reactions[r.emoji] ??= []).push(r.reactor);
     const readAt = this.actions.readAtOf(m);
-    return { ...toMessageView(m), replyTo: d.reply, reactions, edited: d.editedAt !== null, deleted: d.deletedAt !== null, readAt };
+    return { ...toMessageView(withFiles), replyTo: d.reply, reactions, edited: d.editedAt !== null, deleted: d.deletedAt !== null, readAt };
   }
 
   async react(id: string, emoji: string | null, conversation?: ConversationId): Promise<MessageView> {
@@ -456,7 +460,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
   loadMessages(contact: string, before?: number | null, limit?: number): MessagePage {
     this.requireContact(contact);
     const page = this.store.loadPage(contact, { before: before ?? null, limit: limit ?? 50 });
-    return { ...page, messages: page.messages.map((m) => this.view(this.withAttachments(m))) };
+    return { ...page, messages: page.messages.map((m) => this.view(m)) };
   }
 
   /** A message's view with its attachments (if it has any). */
