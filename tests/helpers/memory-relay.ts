@@ -25,6 +25,8 @@ export class MemoryRelay {
   readonly sendAttempts: Array<{ from: string; id: string }> = [];
   /** Fault injection: a send for which this returns an error is refused with it (nothing is queued). */
   sendFault: ((from: string, envelope: Envelope) => TransportError | null) | null = null;
+  /** Lets a test act while a lookup waits for its answer (`asker`: the fingerprint of the connection asking). */
+  lookupGate: ((asker: string, q: { username: string } | { fingerprint: string }) => Promise<void>) | null = null;
 
   register(e: Entry): void {
     this.directory.set(e.username, e);
@@ -83,6 +85,7 @@ export class MemoryTransport extends TypedEmitter<TransportEvents> implements Tr
   }
 
   async lookup(q: { username: string } | { fingerprint: string }): Promise<LookupAnswer> {
+    await this.relay.lookupGate?.(this.fingerprint, q);
     const e = 'username' in q ? this.relay.directory.get(q.username) : [...this.relay.directory.values()].find((d) => d.fingerprint === q.fingerprint);
     if (!e) throw new TransportError('NOT_FOUND', 'unknown user');
     return { ...e, rotation: null };

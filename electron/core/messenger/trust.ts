@@ -105,6 +105,9 @@ export class Trust implements SenderResolver, KeyChecker {
     }
     if (ans.username === this.ctx.me().username) return null;
     const existing = store.getContact(ans.username);
+    // Added with this very key while we waited for the relay (a send to a group member who is not a contact yet
+    // adds them too): a current sender, not a key change. Taken for one, the envelope would be held forever.
+    if (existing && existing.fingerprint === fp) return { contact: existing, role: 'current' };
     if (!existing) {
       const c = store.addContact({ username: ans.username, identity: checked.identity, fingerprint: fp, request: true });
       this.ctx.emit('contacts-changed', { username: c.username });
