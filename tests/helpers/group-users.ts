@@ -10,7 +10,7 @@ import type { MessengerEvents, MessengerOptions } from '../../electron/core/mess
 import { openHistoryStore } from '../../electron/core/store/index.js';
 import { onCleanup, tmpDir } from './core.js';
 import { fixtureIdentity } from './identities.js';
-import type { MemoryRelay, MemoryTransport } from './memory-relay.js';
+import { MemoryRelay, type MemoryTransport } from './memory-relay.js';
 
 export type GroupUser = Awaited<ReturnType<typeof groupUser>>;
 
@@ -109,4 +109,29 @@ export function until(ms: Messenger[], cond: () => boolean, describe: () => stri
     offs.push(() => clearInterval(timer), () => clearTimeout(limit));
     for (const m of ms) for (const e of ['batch-stored', 'group-changed', 'message-state', 'group-delivery'] as const) offs.push(m.on(e, check));
   });
+}
+
+/** A group's timeline as `u` shows it, one "sender: body" line per message (`u`'s own under its username). */
+export const groupBodies = (u: GroupUser, g: string): string[] => u.messenger.groups.loadPage(g).messages.map((m) => `${m.sender ?? u.username}: ${m.body}`);
+
+/**
+ * Alice creates group `name` with bob and carol, all connected; resolves once both know the group. `mutual`: bob
+ * and carol have added alice too (otherwise the group is a request from a stranger to them).
+ */
+export async function groupOfThree(name = 'team', o: { mutual?: boolean } = {}) {
+  const relay = new MemoryRelay();
+  const alice = await groupUser(relay, 'alice', 0);
+  const bob = await groupUser(relay, 'bob', 1);
+  const carol = await groupUser(relay, 'carol', 2);
+  for (const u of [alice, bob, carol]) await u.connect();
+  await alice.messenger.addContact('bob');
+  await alice.messenger.addContact('carol');
+  if (o.mutual) for (const u of [bob, carol]) await u.messenger.addContact('alice');
+  const g = (await alice.messenger.groups.create(name, ['bob', 'carol'])).id;
+  await until(
+    [bob.messenger, carol.messenger],
+    () => !!bob.store.groups.getGroup(g) && !!carol.store.groups.getGroup(g),
+    () => `group known to bob: ${!!bob.store.groups.getGroup(g)}, to carol: ${!!carol.store.groups.getGroup(g)}`,
+  );
+  return { relay, alice, bob, carol, g };
 }

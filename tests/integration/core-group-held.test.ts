@@ -5,28 +5,12 @@
  * group messages and group control messages (changes) alike — re-sealed for the new key.
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryRelay } from '../helpers/memory-relay.js';
-import { groupUser, until, type GroupUser } from '../helpers/group-users.js';
+import { groupBodies as bodies, groupOfThree, until } from '../helpers/group-users.js';
 
-const bodies = (u: GroupUser, g: string) => u.messenger.groups.loadPage(g).messages.map((m) => `${m.sender ?? u.username}: ${m.body}`);
-
-async function trio() {
-  const relay = new MemoryRelay();
-  const alice = await groupUser(relay, 'alice', 0);
-  const bob = await groupUser(relay, 'bob', 1);
-  const carol = await groupUser(relay, 'carol', 2);
-  for (const u of [alice, bob, carol]) await u.connect();
-  await alice.messenger.addContact('bob');
-  await alice.messenger.addContact('carol');
-  for (const u of [bob, carol]) await u.messenger.addContact('alice');
-  const g = (await alice.messenger.groups.create('team', ['bob', 'carol'])).id;
-  await until([bob.messenger, carol.messenger], () => !!bob.store.groups.getGroup(g) && !!carol.store.groups.getGroup(g));
-  return { relay, alice, bob, carol, g };
-}
 
 describe('a group member with a pending key change', () => {
   it('is held back alone, is shown as held, and gets the held messages and changes once the key is accepted', async () => {
-    const { relay, alice, bob, carol, g } = await trio();
+    const { relay, alice, bob, carol, g } = await groupOfThree('team', { mutual: true });
     // Bob rotates his key; alice's next key check sees the new key: a key change waits for her decision.
     const bobNext = await bob.rotate(3);
     await alice.messenger.checkContactKey('bob');

@@ -4,22 +4,12 @@
  * refuses it, its later messages and changes (from anyone), and blocks whoever added us.
  */
 import { describe, expect, it } from 'vitest';
-import { MemoryRelay } from '../helpers/memory-relay.js';
-import { groupUser, until, type GroupUser } from '../helpers/group-users.js';
-
-const bodies = (u: GroupUser, g: string) => u.messenger.groups.loadPage(g).messages.map((m) => `${m.sender ?? u.username}: ${m.body}`);
+import type { MemoryRelay } from '../helpers/memory-relay.js';
+import { groupBodies as bodies, groupOfThree, until, type GroupUser } from '../helpers/group-users.js';
 
 /** Alice adds bob and carol, who have never added anyone: to them, the group is a request from a stranger. */
 async function strangers() {
-  const relay = new MemoryRelay();
-  const alice = await groupUser(relay, 'alice', 0);
-  const bob = await groupUser(relay, 'bob', 1);
-  const carol = await groupUser(relay, 'carol', 2);
-  for (const u of [alice, bob, carol]) await u.connect();
-  await alice.messenger.addContact('bob');
-  await alice.messenger.addContact('carol');
-  const g = (await alice.messenger.groups.create('strangers', ['bob', 'carol'])).id;
-  await until([bob.messenger, carol.messenger], () => !!bob.store.groups.getGroup(g) && !!carol.store.groups.getGroup(g));
+  const { relay, alice, bob, carol, g } = await groupOfThree('strangers');
   await alice.messenger.groups.sendText(g, 'hello from alice');
   await until([bob.messenger], () => bodies(bob, g).includes('alice: hello from alice'));
   return { relay, alice, bob, carol, g };

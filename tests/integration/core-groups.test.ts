@@ -6,32 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { utf8 } from '../../relay/protocol/index.js';
 import { toB64u } from '../../relay/protocol/index.js';
 import { LABEL_CHANGE, canonicalJson, type GroupChange } from '../../electron/core/crypto/group-payload.js';
-import { MemoryRelay } from '../helpers/memory-relay.js';
-import { groupUser, until, type GroupUser } from '../helpers/group-users.js';
+import { groupBodies as bodies, groupOfThree, groupUser, until, type GroupUser } from '../helpers/group-users.js';
 
-const bodies = (u: GroupUser, g: string) => u.messenger.groups.loadPage(g).messages.map((m) => `${m.sender ?? u.username}: ${m.body}`);
-
-async function trio() {
-  const relay = new MemoryRelay();
-  const alice = await groupUser(relay, 'alice', 0);
-  const bob = await groupUser(relay, 'bob', 1);
-  const carol = await groupUser(relay, 'carol', 2);
-  for (const u of [alice, bob, carol]) await u.connect();
-  await alice.messenger.addContact('bob');
-  await alice.messenger.addContact('carol');
-  const info = await alice.messenger.groups.create('team', ['bob', 'carol']);
-  const g = info.id;
-  await until(
-    [bob.messenger, carol.messenger],
-    () => !!bob.store.groups.getGroup(g) && !!carol.store.groups.getGroup(g),
-    () => `group known to bob: ${!!bob.store.groups.getGroup(g)}, to carol: ${!!carol.store.groups.getGroup(g)}`,
-  );
-  return { relay, alice, bob, carol, g };
-}
 
 describe('groups over the in-memory relay', () => {
   it('creates a group; each member’s messages reach the other two in order, with delivery per member', async () => {
-    const { relay, alice, bob, carol, g } = await trio();
+    const { relay, alice, bob, carol, g } = await groupOfThree();
     expect(g).toMatch(/^[0-9a-f]{32}$/);
     for (const u of [bob, carol]) {
       const i = u.messenger.groups.info(g);
@@ -73,7 +53,7 @@ describe('groups over the in-memory relay', () => {
   });
 
   it('carol offline catches up; after her removal nothing sent later reaches her', async () => {
-    const { relay, alice, bob, carol, g } = await trio();
+    const { relay, alice, bob, carol, g } = await groupOfThree();
     carol.disconnect();
     await alice.messenger.groups.sendText(g, 'while carol is away');
     await until([bob.messenger], () => bodies(bob, g).includes('alice: while carol is away'));
@@ -94,7 +74,7 @@ describe('groups over the in-memory relay', () => {
   });
 
   it('refuses a non-admin’s membership change and a non-member’s message on every client', async () => {
-    const { relay, alice, bob, carol, g } = await trio();
+    const { relay, alice, bob, carol, g } = await groupOfThree();
     // The core refuses to make it…
     await expect(bob.messenger.groups.remove(g, ['carol'])).rejects.toMatchObject({ code: 'INVALID' });
     // …and a client refuses it when a modified client sends it anyway: a correctly signed change from bob.
