@@ -78,7 +78,8 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
       log,
       // Messages announced to the UI carry their reply quote, reactions and edit/delete/read state.
       emit: (event, payload) =>
-        this.emit(event, (event === 'message-received' || event === 'message-updated' ? this.view(payload as MessageView) : payload) as typeof payload),
+        // A received message carries its files already (no lookup per message on the receive path); an update does not.
+        this.emit(event, (event === 'message-received' || event === 'message-updated' ? this.view(payload as MessageView, event === 'message-updated') : payload) as typeof payload),
     };
     // Trust and the receive path need each other only through interfaces: trust re-opens pending envelopes via
     // `reopener`, the receive path resolves senders via `senders`; both are wired here.
@@ -210,9 +211,10 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
   /**
    * A message's view with its files and what the action tables add (reply quote, reactions, edited, deleted, read).
    * Every view the UI gets goes through here, so an update (a reaction, a read receipt) never loses the files.
+   * `lookUpFiles` false: `m` is known to carry its files already (if any).
    */
-  view(m: MessageView): MessageView {
-    const withFiles = m.attachments ? m : this.withAttachments(m);
+  view(m: MessageView, lookUpFiles = true): MessageView {
+    const withFiles = m.attachments || !lookUpFiles ? m : this.withAttachments(m);
     const d = this.store.actions.detailsOf(m);
     const reactions: Record<string, string[]> = {};
     for (const r of d.reactions) (reactions[r.emoji] ??= []).push(r.reactor);

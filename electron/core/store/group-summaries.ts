@@ -3,9 +3,9 @@
  * conversation's last message position, so the service can merge groups into the direct list in activity order.
  * A query module over the store's cached statements (HistoryStore.query); the group tables are migrations/v5.ts.
  */
-import type { ConversationId, Direction, GroupConversationSummary, MessageState } from '../../contract/api.js';
+import type { ConversationId, GroupConversationSummary } from '../../contract/api.js';
 import type { GroupState } from '../crypto/group-payload.js';
-import { bool, parse, type Row } from './rows.js';
+import { bool, lastMessageFromRow, parse, type Row } from './rows.js';
 import type { StoreQuery } from './types.js';
 
 /** Driven by conversations (one row per conversation, scanned for the list anyway); groups by primary key. */
@@ -29,24 +29,20 @@ export function listGroupSummaries(st: StoreQuery, filter?: string): { groups: G
       id: String(r.v_id) as ConversationId,
       kind: 'group',
       group: { id: String(r.id), name: state.name, memberCount: state.members.length, active: bool(r.active), request: bool(r.request) },
-      lastMessage:
-        r.m_id == null
-          ? null
-          : {
-              id: String(r.m_id),
-              body: r.m_body == null ? null : String(r.m_body),
-              sentAt: Number(r.m_sent_at),
-              direction: r.m_direction as Direction,
-              state: r.m_state as MessageState,
-              sender: r.m_sender == null ? null : String(r.m_sender),
-            },
+      lastMessage: withSender(lastMessageFromRow(r), r),
       unread: Number(r.v_unread),
       draft: null, // filled in by the service (drafts.ts listDrafts)
     });
   }
   const lastSeq = new Map<ConversationId, number>();
+  // Only needed to merge groups into the direct list: a profile without groups does not pay for it at start-up.
+  if (groups.length === 0) return { groups, lastSeq };
   for (const r of st('SELECT id, last_seq FROM conversations WHERE last_seq IS NOT NULL').all() as Row[]) {
     lastSeq.set(String(r.id) as ConversationId, Number(r.last_seq));
   }
   return { groups, lastSeq };
+}
+
+function withSender(m: ReturnType<typeof lastMessageFromRow>, r: Row): GroupConversationSummary['lastMessage'] {
+  return m && { ...m, sender: r.m_sender == null ? null : String(r.m_sender) };
 }

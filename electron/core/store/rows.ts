@@ -80,6 +80,21 @@ export function messageFromRow(r: Row): MessageRecord {
   };
 }
 
+/**
+ * A conversation list row's last message, from the `m_`-prefixed columns of a LEFT JOIN on messages (null when the
+ * conversation has none yet). Direct and group rows share it; a group row adds the sender.
+ */
+export function lastMessageFromRow(r: Row): Pick<MessageView, 'id' | 'body' | 'sentAt' | 'direction' | 'state'> | null {
+  if (r.m_id == null) return null;
+  return {
+    id: String(r.m_id),
+    body: r.m_body == null ? null : String(r.m_body),
+    sentAt: Number(r.m_sent_at),
+    direction: r.m_direction as Direction,
+    state: r.m_state as MessageState,
+  };
+}
+
 export function keyChangeFromRow(r: Row): KeyChangeRecord {
   return {
     id: Number(r.id),

@@ -11,6 +11,7 @@ import {
   STATES,
   contactFromRow,
   json,
+  lastMessageFromRow,
   messageFromRow,
   parse,
   toContactView,
@@ -292,16 +293,7 @@ export class SqliteHistoryStore implements HistoryStore {
         id: String(r.v_id) as ConversationId,
         kind: 'direct' as const,
         contact: toContactView(contactFromRow(r)),
-        lastMessage:
-          r.m_id == null
-            ? null
-            : {
-                id: String(r.m_id),
-                body: r.m_body == null ? null : String(r.m_body),
-                sentAt: Number(r.m_sent_at),
-                direction: r.m_direction as Direction,
-                state: r.m_state as MessageState,
-              },
+        lastMessage: lastMessageFromRow(r),
         unread: Number(r.v_unread),
         draft: null, // filled in by the service (drafts.ts listDrafts)
       }));
