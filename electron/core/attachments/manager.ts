@@ -245,8 +245,11 @@ export class AttachmentManager {
     const { store } = this.o;
     try {
       const group = groupOf(m);
-      // Who may download: the contact, or every other member of the group (checked again at each resume).
-      const recipients = group ? this.o.messenger.groupFiles.recipients(group) : [this.o.messenger.requireContact(m.contact).fingerprint];
+      // Who may download: the contact, or every other member of the group (checked again at each resume). A contact
+      // whose key change waits for the user: the new key, the only one the relay still serves for them (the old one is
+      // unregistered and refused). The blob alone is ciphertext; its key travels in the message, held until accepted.
+      const c = group ? null : this.o.messenger.requireContact(m.contact);
+      const recipients = group ? this.o.messenger.groupFiles.recipients(group) : [c!.pendingFingerprint ?? c!.fingerprint];
       const descriptors: AttachmentDescriptor[] = [];
       for (const a of store.attachments.list(m.seq)) descriptors.push(a.descriptor ?? (await this.uploadOne(m, a, recipients, signal)));
       if (group) await this.o.messenger.groupFiles.queue(group, m.id, descriptors);

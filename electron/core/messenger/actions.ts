@@ -14,7 +14,7 @@ import { MAX_READ_IDS, excerptOf, isSingleEmoji, type ReplyRef } from '../crypto
 import type { ContactRecord, MessageRecord } from '../store/types.js';
 import { EDIT_WINDOW_MS, authorOf } from './actions-apply.js';
 import { CoreError } from './errors.js';
-import type { Sealed } from './groups.js';
+import { heldOf, type Sealed } from './groups.js';
 import type { MessengerContext, OutboxKick } from './types.js';
 
 /** Setting key: send and show read receipts (default on). */
@@ -184,7 +184,7 @@ export class MessageActions {
     const { store } = this.ctx;
     const rec = store.transaction(() => {
       applyLocally(envId, payload.ts);
-      store.enqueueOutbox({ envelopeId: envId, contact: c.username, kind: 'receipt', messageId: null, envelope, held: c.pendingFingerprint !== null });
+      store.enqueueOutbox({ envelopeId: envId, contact: c.username, kind: 'receipt', messageId: null, envelope }); // held: decided now
       return store.getMessageBySeq(m.seq)!;
     });
     void this.d.outbox.flushOutbox();
@@ -204,7 +204,7 @@ export class MessageActions {
     const out = store.transaction(() => {
       applyLocally(localId, payload.ts);
       for (const e of sealed) {
-        store.enqueueOutbox({ envelopeId: e.envelopeId, contact: e.members[0]!, kind: 'receipt', messageId: null, envelope: e.envelope, held: e.held });
+        store.enqueueOutbox({ envelopeId: e.envelopeId, contact: e.members[0]!, kind: 'receipt', messageId: null, envelope: e.envelope, ...heldOf(e) });
       }
       return store.getMessageBySeq(m.seq)!;
     });

@@ -12,7 +12,7 @@ import type { AttachmentDescriptor } from '../attachments/descriptor.js';
 import { newMessageId, type Payload } from '../crypto/index.js';
 import type { MessageRecord } from '../store/types.js';
 import { CoreError } from './errors.js';
-import type { Groups } from './groups.js';
+import { heldOf, type Groups } from './groups.js';
 import type { MessengerContext } from './types.js';
 
 export class GroupFiles {
@@ -72,7 +72,7 @@ export class GroupFiles {
       if (store.groups.listDeliveries(messageId).length > 0) return null;
       for (const u of members) store.groups.setDelivery(messageId, groupId, u, 'sending');
       for (const e of envelopes) {
-        store.enqueueOutbox({ envelopeId: e.envelopeId, contact: e.members[0]!, kind: 'message', messageId, envelope: e.envelope, held: e.held });
+        store.enqueueOutbox({ envelopeId: e.envelopeId, contact: e.members[0]!, kind: 'message', messageId, envelope: e.envelope, ...heldOf(e) });
         store.groups.addEnvelope(e.envelopeId, groupId, messageId, e.members);
       }
       // Nobody to send to (every other member blocked): nothing will ever settle it otherwise.

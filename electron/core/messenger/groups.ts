@@ -264,7 +264,7 @@ export class Groups implements GroupOutboxHooks {
   private enqueue(envelopes: Sealed[], message: { group: string; messageId: string } | null): void {
     const { store } = this.ctx;
     for (const e of envelopes) {
-      store.enqueueOutbox({ envelopeId: e.envelopeId, contact: e.members[0]!, kind: 'message', messageId: message?.messageId ?? null, envelope: e.envelope, held: e.held });
+      store.enqueueOutbox({ envelopeId: e.envelopeId, contact: e.members[0]!, kind: 'message', messageId: message?.messageId ?? null, envelope: e.envelope, ...heldOf(e) });
       if (message) store.groups.addEnvelope(e.envelopeId, message.group, message.messageId, e.members);
     }
   }
@@ -346,6 +346,15 @@ export interface Sealed {
   envelope: Envelope;
   members: string[];
   held: boolean;
+}
+
+/**
+ * Whether an envelope is held, for its outbox row: a one-member envelope (a held member's, or a group of two) is held
+ * when that member's key change is pending at the moment the row is written (the store decides, inside the writing
+ * transaction: a key change recorded or accepted while we sealed counts); a batch of free members is never held.
+ */
+export function heldOf(e: Sealed): { held?: boolean } {
+  return e.members.length === 1 ? {} : { held: e.held };
 }
 
 function groupOf(p: Payload): string {

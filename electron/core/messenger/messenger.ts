@@ -93,8 +93,6 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
       ctx,
       reopener: { reopenPending: (c) => ingest!.reopenPending(c) },
       outbox: this.outbox,
-      seal: (to, payload, id) => this.outbox.seal(to, payload, id),
-      groups: groupHooks,
     });
     this.groups = new Groups({ ctx, outbox: this.outbox, ensureContact: (u, fp) => this.ensureMemberContact(u, fp) });
     this.groupFiles = new GroupFiles(ctx, this.groups);
@@ -186,7 +184,6 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     const id = newMessageId();
     const ts = this.now();
     const envelope = await this.outbox.seal(c.identity, { v: 1, type: 'text', ts, body: text, ...(reply ? { reply } : {}), ...this.nameField() }, id);
-    const held = c.pendingFingerprint !== null;
     const rec = this.store.transaction(() => {
       const m = this.store.insertMessage({
         id,
@@ -199,7 +196,7 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
         unread: false,
       });
       if (reply) this.store.actions.setReply(m.seq, reply);
-      this.store.enqueueOutbox({ envelopeId: id, contact: c.username, kind: 'message', messageId: id, envelope, held });
+      this.store.enqueueOutbox({ envelopeId: id, contact: c.username, kind: 'message', messageId: id, envelope }); // held or not: decided in this transaction
       return m;
     });
     void this.flushOutbox();
@@ -288,10 +285,9 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
     if (!m || m.state !== 'sending') throw new CoreError('NOT_FOUND', 'No such message waiting for its files');
     const c = this.requireContact(m.contact);
     const envelope = await this.outbox.seal(c.identity, { v: 1, type: 'files', ts: m.sentAt, body: m.body ?? '', attachments }, id);
-    const held = c.pendingFingerprint !== null;
     this.store.transaction(() => {
       if (this.store.getOutbox(id)) return; // queued already (a resumed upload that raced a restart)
-      this.store.enqueueOutbox({ envelopeId: id, contact: c.username, kind: 'message', messageId: id, envelope, held });
+      this.store.enqueueOutbox({ envelopeId: id, contact: c.username, kind: 'message', messageId: id, envelope }); // held or not: decided in this transaction
     });
     void this.flushOutbox();
   }

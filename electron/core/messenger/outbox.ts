@@ -8,6 +8,7 @@ import type { OutboxItem } from '../store/types.js';
 import { backoffDelay } from '../transport/backoff.js';
 import { TransportError } from '../transport/errors.js';
 import { CoreError } from './errors.js';
+import { HeldReseal } from './held-reseal.js';
 import type { GroupOutboxHooks, KeyChecker, MessengerContext, OutboxKick } from './types.js';
 
 export class Outbox implements OutboxKick {
@@ -16,13 +17,17 @@ export class Outbox implements OutboxKick {
   private flushDone: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
   private pausedUntil = 0;
+  /** Envelopes sealed for a key the user has since replaced are sealed again before they leave (held-reseal.ts). */
+  private readonly reseal: HeldReseal;
 
   constructor(
     private readonly ctx: MessengerContext,
     private readonly keys: KeyChecker,
     /** Fan-out envelopes of group messages: their per-member delivery (groups.ts). */
     private readonly groups: GroupOutboxHooks | null = null,
-  ) {}
+  ) {
+    this.reseal = new HeldReseal(ctx, groups);
+  }
 
   /** Resolves when the flush in progress (if any) has recorded its outcome. */
   get settled(): Promise<void> {
@@ -87,8 +92,22 @@ export class Outbox implements OutboxKick {
     const { store } = ctx;
     const t = ctx.transport();
     if (!t) return 'retry';
+    let envelope = item.envelope;
+    if (this.reseal.isStale(item)) {
+      try {
+        const again = await this.reseal.reseal(item);
+        if (!again) {
+          if (store.getOutbox(item.envelopeId)) this.fail(item, 'Written for a key that was replaced since, and it could not be sealed again for the new key');
+          return 'done';
+        }
+        envelope = again;
+      } catch (err) {
+        store.recordOutboxAttempt(item.envelopeId, { nextAttemptAt: ctx.now() + 1000, error: `could not seal again: ${(err as Error).message}` });
+        return 'retry';
+      }
+    }
     try {
-      await t.send(item.envelope);
+      await t.send(envelope);
     } catch (err) {
       const e = err instanceof TransportError ? err : new TransportError('INTERNAL', String(err));
       if (e.code === 'RATE_LIMITED') {
@@ -108,13 +127,7 @@ export class Outbox implements OutboxKick {
         await this.keys.checkContactKey(item.contact).catch(() => undefined);
         if (store.getContact(item.contact)?.pendingFingerprint) return 'retry';
       }
-      const reason = `The relay refused the message (${e.code}): ${e.message}`;
-      const failed = store.transaction(() => {
-        store.removeOutbox(item.envelopeId);
-        return item.messageId ? store.setMessageState(item.messageId, { contact: item.contact, direction: 'out' }, 'failed', reason) : null;
-      });
-      if (failed) ctx.emit('message-state', { id: failed.id, conversation: failed.conversation, contact: failed.contact, state: 'failed', error: reason });
-      this.groups?.envelopeDone(item.envelopeId, 'failed', reason);
+      this.fail(item, `The relay refused the message (${e.code}): ${e.message}`);
       return 'done';
     }
     const sent = store.transaction(() => {
@@ -127,6 +140,17 @@ export class Outbox implements OutboxKick {
     if (sent) ctx.emit('message-state', { id: sent.id, conversation: sent.conversation, contact: sent.contact, state: 'sent', error: null });
     this.groups?.envelopeDone(item.envelopeId, 'sent', null);
     return 'done';
+  }
+
+  /** Gives up on an item for good: it leaves the outbox and its message (if any) is failed with `reason`. */
+  private fail(item: OutboxItem, reason: string): void {
+    const { ctx } = this;
+    const failed = ctx.store.transaction(() => {
+      ctx.store.removeOutbox(item.envelopeId);
+      return item.messageId ? ctx.store.setMessageState(item.messageId, { contact: item.contact, direction: 'out' }, 'failed', reason) : null;
+    });
+    if (failed) ctx.emit('message-state', { id: failed.id, conversation: failed.conversation, contact: failed.contact, state: 'failed', error: reason });
+    this.groups?.envelopeDone(item.envelopeId, 'failed', reason);
   }
 
   /** Arms a timer for the next due item (or the end of a rate-limit pause). */

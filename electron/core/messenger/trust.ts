@@ -2,7 +2,7 @@
  * Trust on first use: who signed an incoming envelope (resolveSender), key checks against the relay, and the key
  * change lifecycle. A different identity served for a contact clears `verified`, holds the outbox, keeps the new
  * key's envelopes pending (stored, then acked), records the change and raises 'contact-key-changed'; the user then
- * accepts (pending envelopes re-open, the held outbox is re-sealed) or rejects it.
+ * accepts (pending envelopes re-open, the held outbox is released and re-sealed as it leaves) or rejects it.
  */
 import {
   LABELS,
@@ -10,19 +10,15 @@ import {
   rotationInput,
   validateIdentity,
   verifyLabeled,
-  type Envelope,
   type PublicIdentity,
 } from '../../../relay/protocol/index.js';
 import type { ContactView, KeyChangeView } from '../../contract/api.js';
-import { directConversation } from '../../contract/api.js';
-import type { Payload } from '../crypto/index.js';
 import { toContactView } from '../store/history.js';
 import type { ContactRecord } from '../store/types.js';
 import { TransportError } from '../transport/errors.js';
 import { CoreError } from './errors.js';
 import {
   RetryLater,
-  type GroupOutboxHooks,
   type KeyChecker,
   type MessengerContext,
   type OutboxKick,
@@ -36,9 +32,6 @@ export interface TrustDeps {
   /** Re-opens pending envelopes after an accept (the receive path). */
   reopener: PendingReopener;
   outbox: OutboxKick;
-  seal(to: PublicIdentity, payload: Payload, id: string): Promise<Envelope>;
-  /** Held group envelopes are re-sealed from their group message (groups.ts). */
-  groups?: GroupOutboxHooks;
 }
 
 /** Lookups per second of a key-check pass over all contacts (a tenth of the relay's default per-connection budget). */
@@ -215,82 +208,25 @@ export class Trust implements SenderResolver, KeyChecker {
   }
 
   /**
-   * Accept the pending key: re-open pending envelopes with it and re-seal the held outbox for it. `fingerprint` is
+   * Accept the pending key: pin it, release the held outbox and re-open pending envelopes with it. `fingerprint` is
    * the key the user reviewed; if the pending key is another one by now (it changed again), nothing is accepted.
+   * Nothing is sealed here: the outbox seals every envelope addressed to the replaced key again, from our own copy,
+   * just before it sends it (held-reseal.ts), so work written during the accept is treated like work written before.
    */
   async acceptKeyChange(username: string, fingerprint: string): Promise<ContactView> {
     const { store } = this.ctx;
-    const before = this.requireContact(username);
-    if (!before.pendingFingerprint || !before.pendingIdentity) {
-      throw new CoreError('NO_KEY_CHANGE', `${username} has no pending key change`);
-    }
-    if (before.pendingFingerprint !== fingerprint) {
-      throw new CoreError('KEY_MISMATCH', `${username}'s pending key is not the one you reviewed; review the new key first`);
-    }
-    // Seal for the new key while the outbox is still held, then swap envelopes and resolve in one transaction,
-    // so the old-key envelopes can never leave once the hold is released.
-    const resealed = new Map<string, Envelope>();
-    for (const item of store.listOutbox(username)) {
-      if (item.kind !== 'message') continue;
-      if (!item.messageId) {
-        // A group control message (a change or a state snapshot): no row holds its payload but our own sealed copy.
-        const control = await this.ownControlPayload(item.envelope);
-        if (control) resealed.set(item.envelopeId, await this.d.seal(before.pendingIdentity, control, item.envelopeId));
-        continue;
-      }
-      const gp = this.d.groups?.resealPayload(item.envelopeId);
-      if (gp) {
-        resealed.set(item.envelopeId, await this.d.seal(before.pendingIdentity, gp, item.envelopeId));
-        continue;
-      }
-      const m = store.getMessage(item.messageId, { contact: username, direction: 'out' });
-      if (!m || m.body === null) continue;
-      resealed.set(item.envelopeId, await this.d.seal(before.pendingIdentity, { v: 1, type: 'text', ts: m.sentAt, body: m.body }, m.id));
-    }
-    const failed: Array<{ id: string }> = [];
     const c = store.transaction(() => {
-      const now = store.getContact(username);
-      if (!now || now.pendingFingerprint !== before.pendingFingerprint) {
-        throw new CoreError('NO_KEY_CHANGE', `${username}'s key changed again; review the new key first`);
-      }
-      for (const item of store.listOutbox(username)) {
-        const env = resealed.get(item.envelopeId);
-        if (env) {
-          store.replaceOutboxEnvelope(item.envelopeId, env);
-          continue;
-        }
-        // Receipts for the old key are dropped (the pending envelopes get fresh ones); a message written while
-        // we were sealing is marked failed so the user can retry it for the new key.
-        store.removeOutbox(item.envelopeId);
-        if (item.kind === 'message' && item.messageId) {
-          store.setMessageState(item.messageId, { contact: username, direction: 'out' }, 'failed', 'Written during a key change; retry to send it with the new key');
-          failed.push({ id: item.messageId });
-        }
+      const now = this.requireContact(username);
+      if (!now.pendingFingerprint || !now.pendingIdentity) throw new CoreError('NO_KEY_CHANGE', `${username} has no pending key change`);
+      if (now.pendingFingerprint !== fingerprint) {
+        throw new CoreError('KEY_MISMATCH', `${username}'s pending key is not the one you reviewed; review the new key first`);
       }
       return store.resolveKeyChange(username, 'accepted', this.ctx.now());
     });
-    for (const f of failed) {
-      this.ctx.emit('message-state', { id: f.id, conversation: directConversation(username), contact: username, state: 'failed', error: 'Written during a key change; retry to send it with the new key' });
-    }
     await this.d.reopener.reopenPending(c);
     this.ctx.emit('contacts-changed', { username });
     void this.d.outbox.flushOutbox();
     return toContactView(this.requireContact(username));
-  }
-
-  /**
-   * The group control payload of one of our held envelopes, read back from the sender's own copy (every envelope
-   * wraps its key for the sender too, PROTOCOL.md §5.5). Null when it is not one, or does not open (then it is dropped
-   * like a receipt, and logged without contents).
-   */
-  private async ownControlPayload(envelope: Envelope): Promise<Payload | null> {
-    try {
-      const { payload } = await this.ctx.crypto().open(envelope, this.ctx.me().identity);
-      return payload.type === 'group-change' || payload.type === 'group-state' ? payload : null;
-    } catch (err) {
-      this.ctx.log(`a held group control envelope could not be re-read: ${(err as Error).message}`);
-      return null;
-    }
   }
 
   async rejectKeyChange(username: string): Promise<ContactView> {
