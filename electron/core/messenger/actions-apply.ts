@@ -12,6 +12,7 @@ import { directConversation, groupConversation, parseConversationId, type Conver
 import { payloadSchema, type Payload } from '../crypto/index.js';
 import type { ActionPayload, ReadPayload } from '../crypto/payload-actions.js';
 import type { HistoryStore, MessageRecord } from '../store/types.js';
+import { memberKey } from './member-keys.js';
 
 /** Edits and deletes for everyone: only within this time of the message (sender's clock, both ends check). */
 export const EDIT_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -44,7 +45,7 @@ export function conversationOf(ctx: Pick<ApplyContext, 'store'>, sender: string,
   const rec = ctx.store.groups.getGroup(g);
   if (!rec || !rec.active) return null;
   const member = rec.state.members.find((m) => m.u === sender);
-  if (!member || (senderFp !== undefined && member.fp !== senderFp)) return null;
+  if (!member || (senderFp !== undefined && memberKey(ctx.store, member) !== senderFp)) return null;
   return groupConversation(g);
 }
 

@@ -13,6 +13,7 @@ import { newMessageId, type Payload } from '../crypto/index.js';
 import type { MessageRecord } from '../store/types.js';
 import { CoreError } from './errors.js';
 import { heldOf, type Groups } from './groups.js';
+import { memberKey } from './member-keys.js';
 import type { MessengerContext } from './types.js';
 
 export class GroupFiles {
@@ -31,7 +32,9 @@ export class GroupFiles {
     if (others.length > LIMITS.maxRecipients) {
       throw new CoreError('INVALID', `Files go to groups of at most ${LIMITS.maxRecipients + 1} members (a file names at most ${LIMITS.maxRecipients} recipients on the relay)`);
     }
-    return others.map((m) => m.fp);
+    // A member's key as it counts for us (member-keys.ts); one whose key change is pending: the new key, as for a
+    // direct contact (the relay no longer knows the old one; the file's key travels in the held message).
+    return others.map((m) => this.ctx.store.getContact(m.u)?.pendingFingerprint ?? memberKey(this.ctx.store, m));
   }
 
   /** Our files message ('sending', body = caption) and, in the same transaction, its attachment rows (`addFiles`). */

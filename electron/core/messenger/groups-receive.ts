@@ -8,6 +8,7 @@ import { toAttachmentView } from '../store/attachments.js';
 import { afterIncomingText } from './actions-apply.js';
 import { applyChange, changeHash, describeChange, isMember, resolve, stateSigningInput, changeSigningInput, verifySig, type GroupState, type SignedChange } from './group-rules.js';
 import type { GroupSink, IncomingRef, WriteOutcome } from './envelope-writer.js';
+import { memberKey } from './member-keys.js';
 import type { MessengerContext } from './types.js';
 
 export type GroupPayload = Extract<Payload, { type: 'group-change' | 'group-state' }> | Extract<Payload, { type: 'text' | 'files' }>;
@@ -77,7 +78,7 @@ export class GroupReceiver implements GroupSink {
     const rec = this.ctx.store.groups.getGroup(g);
     if (!rec) return this.refuse(null, from, 'a message', `unknown group ${g}`, now);
     const member = rec.state.members.find((m) => m.u === from);
-    if (!member || member.fp !== ref.ack.from) return this.refuse(g, from, 'a message', 'not a member of this group', now);
+    if (!member || memberKey(this.ctx.store, member) !== ref.ack.from) return this.refuse(g, from, 'a message', 'not a member of this group', now);
     if (!rec.active) return this.refuse(g, from, 'a message', 'we are no longer a member', now);
     const id = p.m ?? ref.ack.id;
     if (this.ctx.store.groups.getMessage(g, id, 'in', from)) return; // another envelope of the same message
@@ -95,7 +96,7 @@ export class GroupReceiver implements GroupSink {
     const from = ref.contact.username;
     const s = p.state;
     const sender = s.members.find((m) => m.u === from);
-    if (!sender || sender.role !== 'admin' || sender.fp !== ref.ack.from) return this.refuse(s.g, from, 'a group state', 'the sender is not an admin of it', now);
+    if (!sender || sender.role !== 'admin' || memberKey(this.ctx.store, sender) !== ref.ack.from) return this.refuse(s.g, from, 'a group state', 'the sender is not an admin of it', now);
     if (!verifySig(ref.contact.identity, p.sig, stateSigningInput(s))) return this.refuse(s.g, from, 'a group state', 'bad signature', now);
     const me = this.ctx.me();
     const mine = s.members.find((m) => m.u === me.username);
@@ -130,7 +131,7 @@ export class GroupReceiver implements GroupSink {
     if (c.prev === rec.state.head) {
       // On the current state: check it now, so a forbidden change is refused visibly (it is never kept).
       const author = rec.state.members.find((m) => m.u === from);
-      if (author && author.fp !== ref.ack.from) return this.refuse(c.g, from, 'a group change', 'signed by a key the group does not list', now);
+      if (author && memberKey(this.ctx.store, author) !== ref.ack.from) return this.refuse(c.g, from, 'a group change', 'signed by a key the group does not list', now);
       const why = refusalOf(rec.state, c, hash);
       if (why) return this.refuse(c.g, from, `a group change (${c.op})`, why, now);
     }

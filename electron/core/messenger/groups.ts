@@ -19,6 +19,7 @@ import { toMessageView } from '../store/history.js';
 import { CoreError } from './errors.js';
 import { applyChange, changeHash, genesisHead } from './group-rules.js';
 import { recompute } from './groups-receive.js';
+import { memberKey, withMemberKeys } from './member-keys.js';
 import type { GroupOutboxHooks, MessengerContext, OutboxKick } from './types.js';
 
 type ChangeBody = GroupChange extends infer C ? (C extends GroupChange ? Omit<C, 'g' | 'prev' | 'version' | 'author' | 'ts'> : never) : never;
@@ -188,8 +189,10 @@ export class Groups implements GroupOutboxHooks {
     const changeEnvs = await this.sealFor(toOld, { v: 1, type: 'group-change', ts: now, change, sig });
     let snapshotEnvs: Sealed[] = [];
     if (added.length > 0) {
-      const snapSig = await this.sign(LABEL_STATE, next);
-      snapshotEnvs = await this.sealFor(added, { v: 1, type: 'group-state', ts: now, state: next, sig: snapSig });
+      // The new members pin every member's key as it counts for us (a rotated key we accepted, not the listed one).
+      const snapshot = withMemberKeys(this.ctx.store, next);
+      const snapSig = await this.sign(LABEL_STATE, snapshot);
+      snapshotEnvs = await this.sealFor(added, { v: 1, type: 'group-state', ts: now, state: snapshot, sig: snapSig });
     }
     this.ctx.store.transaction(() => {
       const g = this.ctx.store.groups;
@@ -286,7 +289,7 @@ export class Groups implements GroupOutboxHooks {
       active: r.active,
       request: r.request,
       blocked: r.blocked,
-      members: r.state.members.map((m) => ({ username: m.u, role: m.role, fingerprint: m.fp })),
+      members: r.state.members.map((m) => ({ username: m.u, role: m.role, fingerprint: memberKey(this.ctx.store, m) })),
       held: r.state.members.filter((m) => this.isHeld(m.u)).map((m) => m.u),
       events: this.ctx.store.groups.listEvents(id).map(({ at, kind, text }) => ({ at, kind, text })),
       ...counts,
