@@ -102,6 +102,18 @@ describe('relay blobs', () => {
     expect((await download(b, blob)).length).toBe(1000); // still there for bob
   });
 
+  it('its uploader can name the recipients of a complete blob again (a key change): the list is replaced', async () => {
+    const bytes = randomBytes(5000);
+    const blob = await uploadComplete(a, bytes, [bob.fingerprint]);
+    expect(await d.call('blob-get', { blob, offset: 0 })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    // Only the uploader, and only with the blob's own hash.
+    expect(await b.call('blob-complete', { blob, sha256: sha(bytes), recipients: [dave.fingerprint] })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    expect(await a.call('blob-complete', { blob, sha256: sha(randomBytes(5000)), recipients: [dave.fingerprint] })).toMatchObject({ ok: false });
+    ok(await a.call('blob-complete', { blob, sha256: sha(bytes), recipients: [dave.fingerprint] }));
+    expect((await download(d, blob)).equals(bytes)).toBe(true);
+    expect(await b.call('blob-get', { blob, offset: 0 })).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+  });
+
   it('an unfinished blob cannot be read by anyone, and cannot be completed short or with another hash', async () => {
     const bytes = randomBytes(2 * PIECE);
     const { blob } = ok(await a.call<{ blob: string }>('blob-begin', { size: bytes.length }));

@@ -184,6 +184,7 @@ export class BlobStore {
     if (e?.meta.complete && e.meta.uploader === who && e.meta.sha256 === sha256 && sameSet(e.meta.recipients ?? [], recipients)) {
       return { size: e.meta.size, expiresAt: e.meta.expiresAt }; // a retried completion
     }
+    if (e?.meta.complete && e.meta.uploader === who && e.meta.sha256 === sha256) return this.reshare(e, recipients);
     const up = this.uploadOf(who, id);
     return this.serial(up, async () => {
       if (up.meta.complete) throw new ProtocolError('NOT_FOUND', 'no upload in progress for that blob');
@@ -207,6 +208,21 @@ export class BlobStore {
       };
       await this.writeMeta(meta); // the commit point: from here on the blob exists
       up.meta = meta;
+      return { size: meta.size, expiresAt: meta.expiresAt };
+    });
+  }
+
+  /**
+   * The uploader names the recipients of a complete blob again (a recipient's key changed: the message that names the
+   * blob is sealed again for the new key, PROTOCOL.md §5.6): the list is replaced; acknowledgements of those still
+   * named are kept. Nothing else changes (bytes, hash, expiry).
+   */
+  private reshare(e: Entry, recipients: readonly string[]): Promise<{ size: number; expiresAt: number }> {
+    return this.serial(e, async () => {
+      const named = [...new Set(recipients)].sort();
+      const meta: BlobMeta = { ...e.meta, recipients: named, acked: (e.meta.acked ?? []).filter((fp) => named.includes(fp)) };
+      await this.writeMeta(meta);
+      e.meta = meta;
       return { size: meta.size, expiresAt: meta.expiresAt };
     });
   }
