@@ -466,6 +466,16 @@ export const de: Catalog = {
     autoDownloadLimit: "Bis (MB)",
     autoDownloadHint: "Größere Bilder und alle anderen Dateien werden beim Anklicken heruntergeladen.",
   },
+  blocked: {
+    title: "Blockiert",
+    loading: "Wird geladen…",
+    empty: "Niemand ist blockiert. Personen und Gruppen, die du blockierst, erscheinen hier.",
+    unblock: "Blockierung aufheben",
+    unblockName: "Blockierung von {{name}} aufheben",
+    unblocked: "Blockierung von {{name}} aufgehoben: neue Nachrichten kommen als Nachrichtenanfrage an",
+    addedBy: "(hinzugefügt von {{name}})",
+    hint: "Das Aufheben der Blockierung macht daraus wieder eine Nachrichtenanfrage. Nachrichten, die dir während der Blockierung geschickt wurden, kommen nicht nachträglich an.",
+  },
   languages: {
     en: "English",
     de: "Deutsch",

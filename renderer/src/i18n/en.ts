@@ -468,6 +468,16 @@ export const en = {
     autoDownloadLimit: "Up to (MB)",
     autoDownloadHint: "Larger images and all other files download when you click them.",
   },
+  blocked: {
+    title: "Blocked",
+    loading: "Loading…",
+    empty: "Nobody is blocked. People and groups you block show up here.",
+    unblock: "Unblock",
+    unblockName: "Unblock {{name}}",
+    unblocked: "Unblocked {{name}}: their next messages arrive as a message request",
+    addedBy: "(added by {{name}})",
+    hint: "Unblocking brings them back as a message request. Messages sent to you while they were blocked are not delivered later.",
+  },
   languages: {
     en: "English",
     de: "Deutsch",

@@ -8,7 +8,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
-import { CircleAlert, Info, LoaderCircle, LogOut, Users } from 'lucide-react';
+import { Ban, CircleAlert, Info, LoaderCircle, LogOut, Users } from 'lucide-react';
 import type { GroupView, MessageView } from '../../../../electron/contract/api.js';
 import { dayLabel } from '../../lib/format.js';
 import { rowLayout } from '../../lib/timeline.js';
@@ -164,6 +164,9 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
             </button>
             <button type="button" className="btn danger" onClick={() => bridge.leaveGroup({ group: id }).then(setInfo, fail)}>
               <LogOut size={16} aria-hidden /> {t('group.leave')}
+            </button>
+            <button type="button" className="btn danger" onClick={() => bridge.blockGroupRequest({ group: id }).then((g) => { setInfo(g); p.onChanged(); }, fail)} data-testid="block-group-request">
+              <Ban size={16} aria-hidden /> {t('chat.block')}
             </button>
           </div>
         </div>
