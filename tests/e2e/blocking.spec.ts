@@ -1,7 +1,8 @@
 /**
  * Blocking and unblocking in real Chromium, two people each with a real core behind the browser bridge and a real
  * relay: Ann (not Ben's contact) adds Ben to a group; Ben blocks the request, which blocks the group and Ann;
- * Settings → Blocked lists both; Ben unblocks them; Ann's next group message arrives as a request again.
+ * Settings → Blocked lists both; Ben unblocks them; Ann's next group message arrives as a request again. Then Ann
+ * removes Ben: it asks first, and made while the relay is down it is queued, said so, and reaches Ben later.
  */
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
@@ -32,7 +33,7 @@ test.afterAll(async () => {
 
 const GROUP = 'Book club';
 
-test('block a group request, see it in Settings → Blocked, unblock', async ({ browser }) => {
+test('block a group request, see it in Settings → Blocked, unblock; remove asks first and queues offline', async ({ browser }) => {
   // Two onboardings (RSA-4096 each) and two cores on 2 shared cores.
   test.setTimeout(600_000);
   const pages: Page[] = [];
@@ -90,5 +91,31 @@ test('block a group request, see it in Settings → Blocked, unblock', async ({ 
     await row.click();
     await expect(bubbles(ben).filter({ hasText: 'Are you back?' })).toBeVisible();
     await expect(ben.getByRole('region', { name: `You were added to ${GROUP}` })).toBeVisible();
+  });
+
+  await test.step('Removing asks first; made while the relay is down, it is queued (said so) and arrives later', async () => {
+    await ann.getByTestId('group-members-button').click();
+    const panel = ann.getByTestId('members-panel');
+    await panel.getByTestId('remove-ben').click();
+    await expect(panel.getByTestId('confirm-remove')).toContainText(`Remove ben from ${GROUP}?`);
+    await panel.getByTestId('confirm-remove-no').click();
+    await expect(panel.getByTestId('member')).toHaveCount(2);
+
+    await relay.close();
+    await expect(ann.getByTestId('connection')).not.toHaveAttribute('data-status', 'online');
+    await panel.getByTestId('remove-ben').click();
+    await panel.getByTestId('confirm-remove-yes').click();
+    await expect(panel.getByTestId('member')).toHaveCount(1);
+    const queued = panel.getByTestId('members-queued');
+    await expect(queued).toContainText('You are offline. The change is saved on this computer');
+    await expect(queued.getByTestId('error-note')).toHaveAttribute('data-code', 'QUEUED_OFFLINE');
+    await shot(ann, '41-group-change-queued-offline');
+    await audit(ann, 'groups: change queued while offline');
+    await ann.keyboard.press('Escape');
+
+    relay = await relay.restart();
+    await expect(ann.getByTestId('connection')).toHaveAttribute('data-status', 'online', { timeout: 60_000 });
+    await expect(ben.getByTestId('group-line').filter({ hasText: 'ann removed ben' })).toBeVisible({ timeout: 60_000 });
+    await expect(ben.getByTestId('composer-disabled')).toHaveText('You are no longer a member of this group');
   });
 });
