@@ -43,7 +43,9 @@ Commands:
                              digits typed at the prompt on a terminal) that match it, mark them verified
   accept-key <username> [fp] accept a contact's new key [only if it is still fingerprint fp] (re-opens held messages)
   reject-key <username>      reject a contact's new key (sending stays blocked)
-  block <username> | unblock <username>
+  block <username>           block a user (their messages are dropped; group-block refuses a group request)
+  unblock <username|#groupId>   lift a block: they come back as a message request (nothing sent meanwhile is kept)
+  blocked                    list blocked users and groups (--json)
   export-identity <file>     write a passphrase-protected identity backup
   import-identity <file>     restore a backup into an empty profile and take the identity over (needs --relay)
   rotate-identity            make a new identity signed by the current one and register it

@@ -115,6 +115,10 @@ const METHODS: Record<string, Method> = {
   'reject-key': async (svc, p) => svc.rejectKeyChange(parse(userParams, p)),
   block: async (svc, p) => svc.setBlocked({ ...parse(userParams, p), blocked: true }),
   unblock: async (svc, p) => svc.setBlocked({ ...parse(userParams, p), blocked: false }),
+  blocked: async (svc, p) => {
+    parse(noParams, p);
+    return svc.listBlocked();
+  },
   'export-identity': async (svc, p, o) => {
     const { file, passphrase } = parse(z.object({ file: z.string().min(1), passphrase: z.string().min(1).optional() }).strict(), p);
     const pass = passphrase ?? o.backupPassphrase;

@@ -9,6 +9,9 @@ import { GROUP_EVENTS, GROUP_METHODS, type GroupApi, type GroupBrief, type Group
 export type * from './groups.js';
 import type { AttachmentApi, AttachmentProgress } from './attachments.js';
 import { ATTACHMENT_METHODS } from './attachments.js';
+import { BLOCKING_METHODS, type BlockingApi } from './blocking.js';
+
+export type * from './blocking.js';
 
 export type MessageState = 'sending' | 'sent' | 'delivered' | 'failed' | 'undecryptable';
 export type Direction = 'in' | 'out';
@@ -294,7 +297,7 @@ export interface CreateIdentityRequest {
 }
 
 /** The API the renderer calls. Every method returns a promise; failures reject with an ApiError-shaped error. */
-export interface ParleyApi extends GroupApi, AttachmentApi {
+export interface ParleyApi extends GroupApi, AttachmentApi, BlockingApi {
   getState(): Promise<AppState>;
   testRelay(req: { url: string }): Promise<{ ok: true; fingerprint: string } | { ok: false; error: string }>;
   discoverRelays(): Promise<DiscoveredRelay[]>;
@@ -374,6 +377,7 @@ export const METHODS = Object.freeze([
   'reactToMessage', 'editMessage', 'messageInfo',
   ...GROUP_METHODS,
   ...ATTACHMENT_METHODS,
+  ...BLOCKING_METHODS,
 ] as const satisfies readonly MethodName[]);
 
 export const EVENTS = Object.freeze([

@@ -80,6 +80,8 @@ export interface GroupApi {
   groupInfo(req: { group: string }): Promise<GroupView>;
   /** Accepts a group someone who is not a contact added us to. */
   acceptGroupRequest(req: { group: string }): Promise<GroupView>;
+  /** Refuses a group request: the group is dropped from the list and whoever added us is blocked (contract/blocking.ts). */
+  blockGroupRequest(req: { group: string }): Promise<GroupView>;
   /** `id`: one of our group messages. */
   groupDeliveries(req: { id: string }): Promise<GroupDeliveries>;
 }
@@ -94,7 +96,7 @@ export interface GroupEvents {
 
 export const GROUP_METHODS = Object.freeze([
   'createGroup', 'addGroupMembers', 'removeGroupMembers', 'setGroupAdmin', 'renameGroup', 'leaveGroup', 'groupInfo',
-  'acceptGroupRequest', 'groupDeliveries',
+  'acceptGroupRequest', 'groupDeliveries', 'blockGroupRequest',
 ] as const satisfies readonly (keyof GroupApi)[]);
 
 export const GROUP_EVENTS = Object.freeze(['group-changed', 'group-delivery'] as const satisfies readonly (keyof GroupEvents)[]);

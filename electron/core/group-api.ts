@@ -141,6 +141,10 @@ export class GroupApiImpl {
     return view(this.groups.acceptRequest(groupIdOf(req?.group)), this.me());
   }
 
+  blockRequest(req: { group: string }): GroupView {
+    return view(this.groups.blockRequest(groupIdOf(req?.group)), this.me());
+  }
+
   deliveries(req: { id: string }): GroupDeliveries {
     if (typeof req?.id !== 'string' || !messageIdRe.test(req.id)) throw new CoreError('INVALID', 'message id: base64url');
     const d = this.groups.deliveries(req.id);

@@ -49,6 +49,8 @@ import type {
 import { messagesAround, readDraft, search, storeDraft, withDrafts } from './search-and-drafts.js';
 import type { TransferProgress } from './attachments/manager.js';
 import { GroupApiImpl, withGroups } from './group-api.js';
+import { listBlocked, unblock } from './blocking-api.js';
+import type { BlockedList } from '../contract/blocking.js';
 import type { GroupDeliveries, GroupView } from '../contract/api.js';
 import type { IdentitySecret } from './crypto/index.js';
 import { CoreError } from './messenger/errors.js';
@@ -271,6 +273,10 @@ export class ParleyService extends ServiceCore implements ParleyApi {
     return (await this.groupApi()).acceptRequest(req);
   }
 
+  async blockGroupRequest(req: { group: string }): Promise<GroupView> {
+    return (await this.groupApi()).blockRequest(req);
+  }
+
   async groupDeliveries(req: { id: string }): Promise<GroupDeliveries> {
     return (await this.groupApi()).deliveries(req);
   }
@@ -314,6 +320,17 @@ export class ParleyService extends ServiceCore implements ParleyApi {
 
   async setBlocked(req: { username: string; blocked: boolean }): Promise<ContactView> {
     return (await this.messenger).setBlocked(req.username, req.blocked === true);
+  }
+
+  // ---- blocking (blocking-api.ts) ---------------------------------------------------------------------------
+
+  async listBlocked(): Promise<BlockedList> {
+    return listBlocked((await this.ready()).store);
+  }
+
+  async unblock(req: { username: string } | { group: string }): Promise<BlockedList> {
+    const a = await this.ready();
+    return unblock(a.store, a.messenger, req);
   }
 
   // ---- settings ---------------------------------------------------------------------------------------------

@@ -26,5 +26,6 @@ export const GROUP_IPC_SCHEMAS = {
   leaveGroup: one({ group }),
   groupInfo: one({ group }),
   acceptGroupRequest: one({ group }),
+  blockGroupRequest: one({ group }),
   groupDeliveries: one({ id: messageId }),
 } as const satisfies Record<keyof GroupApi, z.ZodType<unknown[]>>;

@@ -11,6 +11,7 @@ import { LIMITS, USERNAME_RE } from '../../relay/protocol/limits.js';
 import { parseRelayUrl } from '../core/transport/relay-url.js';
 import { GROUP_IPC_SCHEMAS } from './ipc-schemas-groups.js';
 import { ATTACHMENT_IPC_SCHEMAS } from './ipc-schemas-attachments.js';
+import { BLOCKING_IPC_SCHEMAS } from './ipc-schemas-blocking.js';
 
 const username = z.string().regex(USERNAME_RE, 'username: 3–32 characters a-z 0-9 _ . - starting with a letter or digit');
 
@@ -109,6 +110,7 @@ export const IPC_SCHEMAS = {
   getDebugLog: none,
   ...GROUP_IPC_SCHEMAS,
   ...ATTACHMENT_IPC_SCHEMAS,
+  ...BLOCKING_IPC_SCHEMAS,
 } as const satisfies Record<MethodName, z.ZodType<unknown[]>>;
 
 // Compile-time: every schema's output is assignable to the method's parameters, so a validated call type-checks.

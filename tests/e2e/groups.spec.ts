@@ -169,7 +169,15 @@ test('create a group, talk, add, remove, leave', async ({ browser }) => {
   await test.step('Ann removes Cai: Cai is told, and gets nothing sent after', async () => {
     await ann.getByTestId('group-members-button').click();
     const panel = ann.getByTestId('members-panel');
+    // Removing asks first; Cancel changes nothing.
     await panel.getByTestId('remove-cai').click();
+    await expect(panel.getByTestId('confirm-remove')).toContainText(`Remove cai from ${GROUP}?`);
+    await expect(panel.getByTestId('confirm-remove-no')).toBeFocused();
+    await panel.getByTestId('confirm-remove-no').click();
+    await expect(panel.getByTestId('confirm-remove')).toHaveCount(0);
+    await expect(panel.getByTestId('member')).toHaveCount(3);
+    await panel.getByTestId('remove-cai').click();
+    await panel.getByTestId('confirm-remove-yes').click();
     await expect(panel.getByTestId('member')).toHaveCount(2);
     await ann.keyboard.press('Escape');
     await expect(groupLine(cai, 'ann removed cai')).toBeVisible();
@@ -186,6 +194,8 @@ test('create a group, talk, add, remove, leave', async ({ browser }) => {
   await test.step('Ben leaves', async () => {
     await ben.getByTestId('group-members-button').click();
     await ben.getByTestId('members-panel').getByTestId('leave-group').click();
+    await expect(ben.getByTestId('confirm-leave')).toContainText(`Leave ${GROUP}?`);
+    await ben.getByTestId('confirm-leave-yes').click();
     await expect(ben.getByTestId('members-panel')).toBeHidden();
     await expect(ben.getByTestId('composer-disabled')).toBeVisible();
     await expect(groupLine(ann, 'ben left')).toBeVisible();

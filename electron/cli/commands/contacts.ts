@@ -1,6 +1,7 @@
-/** Contact commands: add, contacts, verify, accept-key / reject-key, block / unblock. */
+/** Contact commands: add, contacts, verify, accept-key / reject-key, block / unblock (a user or a group), blocked. */
 import { formatSafetyNumber } from '../../../relay/protocol/index.js';
 import type { ParleyService } from '../../core/service.js';
+import { parseGroupRef } from '../../core/messenger/groups.js';
 import { EXIT, need, type Args } from '../args.js';
 import { jsonLine, out } from '../output.js';
 import { confirmSafetyNumber } from '../confirm.js';
@@ -81,8 +82,29 @@ async function keyDecisionCommand(svc: ParleyService, a: Args): Promise<number> 
 
 async function blockCommand(svc: ParleyService, a: Args): Promise<number> {
   const [username] = need(a.rest, 1, '<username>');
-  await svc.setBlocked({ username: username!, blocked: a.command === 'block' });
-  out(`${a.command === 'block' ? 'Blocked' : 'Unblocked'} ${username}`);
+  await svc.setBlocked({ username: username!, blocked: true });
+  out(`Blocked ${username}`);
+  return EXIT.ok;
+}
+
+/** `unblock <username|#groupId>`: they come back as a message request; what they sent while blocked is gone. */
+async function unblockCommand(svc: ParleyService, a: Args): Promise<number> {
+  const [ref] = need(a.rest, 1, '<username|#groupId>');
+  await svc.unblock(ref!.startsWith('#') ? { group: parseGroupRef(ref!) } : { username: ref! });
+  out(`Unblocked ${ref}: their next messages arrive as a message request`);
+  return EXIT.ok;
+}
+
+async function blockedCommand(svc: ParleyService, a: Args): Promise<number> {
+  const list = await svc.listBlocked();
+  if (a.json) {
+    for (const u of list.users) jsonLine({ kind: 'user', ...u });
+    for (const g of list.groups) jsonLine({ kind: 'group', ...g });
+    return EXIT.ok;
+  }
+  if (list.users.length === 0 && list.groups.length === 0) out('Nobody is blocked.');
+  for (const u of list.users) out(`${u.username}${u.displayName ? ` (${u.displayName})` : ''}`);
+  for (const g of list.groups) out(`#${g.id} “${g.name}”${g.addedBy ? ` (added by ${g.addedBy})` : ''}`);
   return EXIT.ok;
 }
 
@@ -93,5 +115,6 @@ export const CONTACTS_COMMANDS: Record<string, CliCommand> = {
   'accept-key': { connect: true, run: keyDecisionCommand },
   'reject-key': { connect: false, run: keyDecisionCommand },
   'block': { connect: false, run: blockCommand },
-  'unblock': { connect: false, run: blockCommand },
+  'unblock': { connect: false, run: unblockCommand },
+  'blocked': { connect: false, run: blockedCommand },
 };

@@ -17,7 +17,7 @@ import type { ContactRecord } from '../store/types.js';
 import type { GroupRecord } from '../store/groups.js';
 import { toMessageView } from '../store/history.js';
 import { CoreError } from './errors.js';
-import { applyChange, changeHash, genesisHead } from './group-rules.js';
+import { applyChange, changeHash, genesisHead, isMember } from './group-rules.js';
 import { recompute } from './groups-receive.js';
 import { memberKey, withMemberKeys } from './member-keys.js';
 import type { GroupOutboxHooks, MessengerContext, OutboxKick } from './types.js';
@@ -328,6 +328,20 @@ export class Groups implements GroupOutboxHooks {
       if (adder && !adder.blocked) this.ctx.store.updateContact(adder.username, { blocked: true, request: false });
     });
     if (adder) this.ctx.emit('contacts-changed', { username: adder.username });
+    this.ctx.emit('group-changed', { group: id });
+    return this.info(id);
+  }
+
+  /**
+   * Lifts a block: the group comes back as a request (accept it, or block it again). What reached us while it was
+   * blocked was acknowledged and dropped, never kept, so nothing is replayed: the membership is the one we had at the
+   * block until an admin's state snapshot (sent whenever someone is added) moves it forward. Whoever added us stays
+   * blocked until unblocked on their own (their messages, in the group too, are dropped until then).
+   */
+  unblock(id: string): GroupInfo {
+    const r = this.require(id);
+    if (!r.blocked) throw new CoreError('INVALID', `#${id} is not blocked`);
+    this.ctx.store.groups.updateGroup(id, { blocked: false, request: true, active: isMember(r.state, this.ctx.me().username) });
     this.ctx.emit('group-changed', { group: id });
     return this.info(id);
   }

@@ -445,8 +445,8 @@ export class Messenger extends TypedEmitter<MessengerEvents> {
   }
 
   setBlocked(username: string, blocked: boolean): ContactView {
-    this.requireContact(username);
-    const r = this.store.updateContact(username, blocked ? { blocked, request: false } : { blocked });
+    const c = this.requireContact(username);
+    const r = this.store.updateContact(username, blocked ? { blocked, request: false } : c.blocked ? { blocked, request: true } : {});
     this.emit('contacts-changed', { username });
     return toContactView(r);
   }

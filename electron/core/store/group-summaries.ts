@@ -8,7 +8,10 @@ import type { GroupState } from '../crypto/group-payload.js';
 import { bool, lastMessageFromRow, parse, type Row } from './rows.js';
 import type { StoreQuery } from './types.js';
 
-/** Driven by conversations (one row per conversation, scanned for the list anyway); groups by primary key. */
+/**
+ * Driven by conversations (one row per conversation, scanned for the list anyway); groups by primary key. A blocked
+ * group is left out, as a blocked contact's conversation is (Settings → Blocked lists both).
+ */
 export function listGroupSummaries(st: StoreQuery, filter?: string): { groups: GroupConversationSummary[]; lastSeq: Map<ConversationId, number> } {
   const f = filter?.trim() ? filter.trim().toLowerCase() : null;
   const rows = st(
@@ -17,7 +20,7 @@ export function listGroupSummaries(st: StoreQuery, filter?: string): { groups: G
        FROM conversations v
        JOIN groups g ON g.id = substr(v.id, 3)
        LEFT JOIN messages m ON m.seq = v.last_seq
-      WHERE v.kind = 'group'
+      WHERE v.kind = 'group' AND g.blocked = 0
       ORDER BY v.last_seq IS NULL DESC, v.last_seq DESC, g.created_at DESC, g.id`,
   ).all() as Row[];
   const groups: GroupConversationSummary[] = [];

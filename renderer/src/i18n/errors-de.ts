@@ -25,6 +25,7 @@ export const errorsDe: Record<ErrorCode, string> = {
   UNKNOWN_METHOD: 'Dieser Teil von Parley passt nicht zum Rest der App. Starte Parley neu; wenn es bleibt, installiere es neu.',
   BRIDGE_DOWN: 'Die Verbindung zum Parley-Kern ist unterbrochen. Sie wird automatisch wiederhergestellt; versuche es gleich noch einmal.',
   CANCELLED: 'Abgebrochen. Es wurde nichts geändert.',
+  QUEUED_OFFLINE: 'Du bist offline. Die Änderung ist auf diesem Computer gespeichert und geht an die Gruppe, sobald das Relay wieder erreichbar ist: Nichts geht verloren.',
   BAD_REQUEST: 'Das Relay hat die Anfrage nicht verstanden. Stelle sicher, dass Parley und das Relay aktuell sind.',
   UNKNOWN_EVENT: 'Das Relay unterstützt das nicht. Stelle sicher, dass Parley und das Relay aktuell sind.',
   UNSUPPORTED_VERSION: 'Das Relay spricht eine andere Protokollversion. Aktualisiere Parley oder bitte den Betreiber, das Relay zu aktualisieren.',

@@ -25,6 +25,7 @@ export const errorsEn: Record<ErrorCode, string> = {
   UNKNOWN_METHOD: 'This part of Parley does not match the rest of the app. Restart Parley; if it persists, reinstall it.',
   BRIDGE_DOWN: 'Lost the connection to the Parley core. It reconnects by itself; try again in a moment.',
   CANCELLED: 'Cancelled. Nothing was changed.',
+  QUEUED_OFFLINE: 'You are offline. The change is saved on this computer and goes out to the group as soon as the relay is back: nothing is lost.',
   BAD_REQUEST: 'The relay did not understand the request. Make sure Parley and the relay are up to date.',
   UNKNOWN_EVENT: 'The relay does not support this. Make sure Parley and the relay are up to date.',
   UNSUPPORTED_VERSION: 'The relay speaks a different version of the protocol. Update Parley or ask whoever runs the relay to update it.',

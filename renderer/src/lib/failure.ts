@@ -13,6 +13,8 @@ export const ERROR_CODES = [
   'NOT_ADMIN', 'NOT_MEMBER',
   // Shell / IPC / bridge
   'BAD_ARGUMENTS', 'UNKNOWN_METHOD', 'BRIDGE_DOWN', 'CANCELLED',
+  // Renderer: a group change made while the relay is unreachable is saved and queued (group/MembersPanel.tsx)
+  'QUEUED_OFFLINE',
   // Relay protocol (relay/protocol/errors.ts)
   'BAD_REQUEST', 'UNKNOWN_EVENT', 'UNSUPPORTED_VERSION', 'UNAUTHENTICATED', 'AUTH_FAILED', 'USERNAME_TAKEN',
   'IDENTITY_TAKEN', 'PROOF_FAILED', 'REGISTRATION_CLOSED', 'INVITE_REQUIRED', 'FORBIDDEN', 'TOO_LARGE', 'QUOTA_EXCEEDED', 'RATE_LIMITED', 'BAD_SIGNATURE', 'SESSION_REPLACED',

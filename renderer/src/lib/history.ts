@@ -99,12 +99,15 @@ export function append(h: History, m: MessageView): History {
   return { ...h, size: h.size + 1, chunks };
 }
 
-/** Replace the message with this id (newest first: state changes concern recent messages). Same History if absent. */
-export function update(h: History, id: string, fn: (m: MessageView) => MessageView): History {
+/**
+ * Replace the message with this id (newest first: state changes concern recent messages). Same History if absent.
+ * `match` narrows it further (in a group, ids are per sender: the id and the sender name one message).
+ */
+export function update(h: History, id: string, fn: (m: MessageView) => MessageView, match?: (m: MessageView) => boolean): History {
   for (let k = h.chunks.length - 1; k >= 0; k--) {
     const c = h.chunks[k]!;
     for (let i = c.length - 1; i >= 0; i--) {
-      if (c[i]!.id !== id) continue;
+      if (c[i]!.id !== id || (match && !match(c[i]!))) continue;
       const chunk = c.slice();
       chunk[i] = fn(c[i]!);
       const chunks = h.chunks.slice();
@@ -113,4 +116,15 @@ export function update(h: History, id: string, fn: (m: MessageView) => MessageVi
     }
   }
   return h;
+}
+
+/** Ids of the newest `n` messages matching `pred`, looking back over at most `within` loaded messages. */
+export function newestMatching(h: History, n: number, pred: (m: MessageView) => boolean, within = 500): MessageView[] {
+  const out: MessageView[] = [];
+  let seen = 0;
+  for (let k = h.chunks.length - 1; k >= 0 && out.length < n && seen < within; k--) {
+    const c = h.chunks[k]!;
+    for (let i = c.length - 1; i >= 0 && out.length < n && seen < within; i--, seen++) if (pred(c[i]!)) out.push(c[i]!);
+  }
+  return out;
 }

@@ -3,15 +3,14 @@
  * stays smooth at 100 000 messages (only the rows in view are in the DOM; older pages load as you scroll up),
  * and the composer.
  */
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
-import { useVirtualizer } from '@tanstack/react-virtual';
 import { Ban, CircleAlert, Info, Lock, LoaderCircle, Shield, ShieldAlert, ShieldCheck, Trash2, WifiOff } from 'lucide-react';
 import type { ContactDetail, MessageView } from '../../../electron/contract/api.js';
 import { Avatar } from '../components/Avatar.js';
 import { dayLabel } from '../lib/format.js';
-import { append, fromPage, messageAt, newest, prependPage, update } from '../lib/history.js';
+import { append, fromPage, messageAt, newest, update } from '../lib/history.js';
 import type { History } from '../lib/history.js';
 import { rowLayout } from '../lib/timeline.js';
 import { errorText } from '../runtime/index.js';
@@ -20,17 +19,12 @@ import { Bubble, messageName } from './chat/Bubble.js';
 import { Composer } from './chat/Composer.js';
 import { KeyChangeBanner, KeyChangeLine } from './chat/KeyChange.js';
 import { useMessageActions } from './chat/actions/useMessageActions.js';
+import { TimelineRows, useVirtualTimeline } from './chat/useVirtualTimeline.js';
 import { AttachButton, AttachmentTray, useAttachmentTray } from './chat/attachments/AttachmentTray.js';
 import { useApp, useEvent } from '../state.js';
 import { fromAround, type JumpTarget } from './search/jump.js';
 
 const PAGE = 200;
-/**
- * Height of a row that is not measured yet. It equals the placeholder row's CSS height (.placeholder-row), so
- * rendering placeholders never changes an offset, and it is the same for every unmeasured row, so loading a page
- * changes no offset either: only real measurements (cached by message id) do.
- */
-const ROW_ESTIMATE = 48;
 /** Messages loaded on each side of a search result the chat opens at. */
 const JUMP_CONTEXT = 50;
 
@@ -49,9 +43,6 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
   const [detail, setDetail] = useState<ContactDetail | null>(null);
   const [tl, setTl] = useState<History | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
-  const loadingOlder = useRef(false);
-  const scrollRef = useRef<HTMLDivElement>(null);
-  const atBottom = useRef(true);
   // The polite live region holds only the newest incoming message, so a screen reader announces that message and
   // not the whole list again.
   const [announcement, setAnnouncement] = useState('');
@@ -62,7 +53,6 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
   const hasNewerRef = useRef(false);
   hasNewerRef.current = hasNewer;
   const [target, setTarget] = useState<string | null>(null);
-  const pendingJump = useRef<number | null>(null);
   const jumpTo = p.jumpTo ?? null;
   // Bumped to load the timeline again (a message or the whole conversation deleted on this device).
   const [reloads, setReloads] = useState(0);
@@ -113,77 +103,21 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
     setTl((t) => (t ? update(t, e.id, (m) => ({ ...m, state: e.state, error: e.error })) : t));
   });
 
-  const count = tl ? tl.base + tl.size : 0;
   const changes = useMemo(() => (detail?.keyChanges ?? []).slice().sort((a, b) => a.at - b.at), [detail]);
   const last = tl ? newest(tl) : undefined;
   const lastAt = last ? placedAt(last) : 0;
   const tailChanges = changes.filter((c) => c.at > lastAt);
-  const rows = count + (tailChanges.length ? 1 : 0);
-
-  // Stable callbacks matter at 100 000 rows: the virtualizer recomputes every row's offset (calling getItemKey and
-  // estimateSize for each) whenever one of them changes identity, so both are created once and read the latest
-  // timeline through a ref. A page load then costs no recomputation at all: rows that get loaded change key
-  // (index → message id) but not size (every unmeasured row is ROW_ESTIMATE high), and the virtualizer reads
-  // keys afresh when it measures a row. Measured heights are cached by message id, so a row measured for the
-  // first time above the viewport shifts the scroll position by its delta: older pages prepend without a jump.
-  // Rows not loaded yet are keyed by their index (a number: never equal to a message id); the key-change
-  // row after the newest message is 'tail'. React keys use the same function (fresh, not the virtualizer's copy).
-  const tlRef = useRef(tl);
-  tlRef.current = tl;
-  const getItemKey = useCallback((i: number): string | number => {
-    const t = tlRef.current;
-    if (!t || i < t.base) return i;
-    return messageAt(t, i)?.id ?? 'tail';
-  }, []);
-  const getScrollElement = useCallback(() => scrollRef.current, []);
-  const estimateSize = useCallback(() => ROW_ESTIMATE, []);
-  const virtualizer = useVirtualizer({ count: rows, getScrollElement, estimateSize, overscan: 8, getItemKey });
-  // Scroll anchoring: when a row above the viewport changes height, move the scroll position with it so what the
-  // reader sees stays put. The library's default skips re-measured rows while scrolling up; here that is exactly
-  // when an older page lands and the first row of the previous page gains a day separator or a group gap.
-  // A row measured for the first time is compensated when it starts above the viewport; a re-measured one only
-  // when it lies entirely above it (a row spanning the top edge grows below the reader's anchor).
-  useLayoutEffect(() => {
-    virtualizer.shouldAdjustScrollPositionOnItemSizeChange = (item, _delta, v) => {
-      const offset = v.scrollOffset ?? 0;
-      return v.itemSizeCache.has(getItemKey(item.index)) ? item.start + item.size <= offset : item.start < offset;
-    };
-  }, [virtualizer, getItemKey]);
-
-  // Open at the newest message; follow new messages while the reader is at the bottom.
-  const opened = useRef(false);
-  useLayoutEffect(() => {
-    if (!tl || rows === 0) return;
-    const jump = pendingJump.current;
-    if (jump !== null) {
-      pendingJump.current = null;
-      opened.current = true;
-      virtualizer.scrollToIndex(jump, { align: 'center' });
-      requestAnimationFrame(() => virtualizer.scrollToIndex(jump, { align: 'center' }));
-      return;
-    }
-    if (!opened.current || atBottom.current) {
-      opened.current = true;
-      virtualizer.scrollToIndex(rows - 1, { align: 'end' });
-      requestAnimationFrame(() => virtualizer.scrollToIndex(rows - 1, { align: 'end' }));
-    }
-  }, [rows, tl, virtualizer]);
-
-  const items = virtualizer.getVirtualItems();
-  const firstVisible = items[0]?.index ?? 0;
-  useEffect(() => {
-    if (!tl || tl.cursor === null || loadingOlder.current) return;
-    if (firstVisible > tl.base + 20) return;
-    loadingOlder.current = true;
-    bridge
-      .loadMessages({ conversation: `d:${username}`, before: tl.cursor, limit: PAGE })
-      .then((page) => {
-        setTl((t) => (t ? prependPage(t, page) : t));
-      }, fail)
-      .finally(() => {
-        loadingOlder.current = false;
-      });
-  }, [firstVisible, tl, bridge, username, fail]);
+  // The shared virtualized timeline (chat/useVirtualTimeline.tsx): rows are messages, the key-change lines after
+  // the newest message are one tail row.
+  const timeline = useVirtualTimeline({
+    tl,
+    setTl,
+    extraRows: tailChanges.length ? 1 : 0,
+    keyOf: (m) => m.id,
+    loadOlder: (cursor) => bridge.loadMessages({ conversation: `d:${username}`, before: cursor, limit: PAGE }),
+    onError: fail,
+  });
+  const { atBottom, pendingJump, count, rows } = timeline;
 
   const toLatest = (): void => {
     bridge.loadMessages({ conversation: `d:${username}`, limit: PAGE }).then((page) => {
@@ -203,11 +137,7 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
     },
     onJump: (id) => {
       // The original, when loaded: scroll to it and move focus there; otherwise say it is not loaded any more.
-      const t0 = tlRef.current;
-      let at = -1;
-      for (let i = t0 ? t0.base : 0; t0 && i < t0.base + t0.size; i++) if (messageAt(t0, i)?.id === id) at = i;
-      if (at < 0) return toast(t('actions.notLoaded'));
-      virtualizer.scrollToIndex(at, { align: 'center' });
+      if (!timeline.scrollToMessage((m) => m.id === id)) return toast(t('actions.notLoaded'));
       requestAnimationFrame(() => document.querySelector<HTMLElement>(`[data-testid="message"][data-id="${CSS.escape(id)}"]`)?.focus());
     },
   });
@@ -359,15 +289,12 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
       </div>
       <div
         className="messages"
-        ref={scrollRef}
+        ref={timeline.scrollRef}
         role="region"
         aria-label={t('chat.messages')}
         tabIndex={0}
         data-testid="messages"
-        onScroll={(e) => {
-          const el = e.currentTarget;
-          atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 64;
-        }}
+        onScroll={timeline.onScroll}
       >
         {loadError && (
           <div className="empty" role="alert">
@@ -390,55 +317,34 @@ export function Chat(p: { username: string; onShowContact: () => void; onChanged
           </div>
         )}
         {tl && rows > 0 && (
-          // One list: each message, day separator and key-change line is its own item (the virtual row divs between
-          // are generic and do not count as items).
-          <div role="list" style={{ height: virtualizer.getTotalSize(), position: 'relative', width: '100%' }}>
-            {items.map((vi) => {
-              const m = messageAt(tl, vi.index);
-              const key = getItemKey(vi.index);
-              const style = { position: 'absolute' as const, top: 0, left: 0, width: '100%', transform: `translateY(${vi.start}px)` };
-              if (vi.index >= count) {
-                return (
-                  <div key={key} data-index={vi.index} ref={virtualizer.measureElement} style={style}>
-                    {tailChanges.map((c) => (
+          <TimelineRows
+            timeline={timeline}
+            tl={tl}
+            render={(index, m) => {
+              if (!m) return { node: tailChanges.map((c) => <KeyChangeLine key={c.at} username={username} change={c} />) };
+              const prev = messageAt(tl, index - 1);
+              const next = messageAt(tl, index + 1);
+              const layout = rowLayout(prev ?? (index === 0 ? undefined : m), m, next);
+              const sepDay = prev === undefined ? index === 0 : layout.daySeparator;
+              const before = changes.filter((c) => c.at <= placedAt(m) && (!prev || c.at > placedAt(prev)));
+              return {
+                attrs: m.id === target ? { className: 'jump-target', 'aria-current': true, 'data-testid': 'jump-target' } : {},
+                node: (
+                  <>
+                    {sepDay && (
+                      <div className="day" role="listitem">
+                        <span>{dayLabel(m.sentAt, Date.now(), i18n.language, { today: t('time.today'), yesterday: t('time.yesterday') })}</span>
+                      </div>
+                    )}
+                    {before.map((c) => (
                       <KeyChangeLine key={c.at} username={username} change={c} />
                     ))}
-                  </div>
-                );
-              }
-              if (!m) {
-                return (
-                  <div key={key} data-index={vi.index} ref={virtualizer.measureElement} style={style} className="placeholder-row" aria-hidden>
-                    <i />
-                  </div>
-                );
-              }
-              const prev = messageAt(tl, vi.index - 1);
-              const next = messageAt(tl, vi.index + 1);
-              const layout = rowLayout(prev ?? (vi.index === 0 ? undefined : m), m, next);
-              const sepDay = prev === undefined ? vi.index === 0 : layout.daySeparator;
-              const before = changes.filter((c) => c.at <= placedAt(m) && (!prev || c.at > placedAt(prev)));
-              return (
-                <div
-                  key={key}
-                  data-index={vi.index}
-                  ref={virtualizer.measureElement}
-                  style={style}
-                  {...(m.id === target ? { className: 'jump-target', 'aria-current': true, 'data-testid': 'jump-target' } : {})}
-                >
-                  {sepDay && (
-                    <div className="day" role="listitem">
-                      <span>{dayLabel(m.sentAt, Date.now(), i18n.language, { today: t('time.today'), yesterday: t('time.yesterday') })}</span>
-                    </div>
-                  )}
-                  {before.map((c) => (
-                    <KeyChangeLine key={c.at} username={username} change={c} />
-                  ))}
-                  <Bubble m={m} sender={username} groupStart={layout.groupStart || sepDay} groupEnd={layout.groupEnd} onRetry={retry} actions={acts.handlers} />
-                </div>
-              );
-            })}
-          </div>
+                    <Bubble m={m} sender={username} groupStart={layout.groupStart || sepDay} groupEnd={layout.groupEnd} onRetry={retry} actions={acts.handlers} />
+                  </>
+                ),
+              };
+            }}
+          />
         )}
       </div>
 

@@ -19,6 +19,7 @@ import { DisplayNameForm } from './settings/DisplayNameForm.js';
 import { AutoDownloadCard } from './settings/AutoDownloadCard.js';
 import { EmbeddedRelayCard } from './settings/EmbeddedRelayCard.js';
 import { ReadReceiptsToggle } from './settings/ReadReceiptsToggle.js';
+import { BlockedCard } from './settings/BlockedCard.js';
 import { chooseLanguage, LANGUAGES, resolveChoice, savedChoice } from '../i18n/index.js';
 import type { LanguageChoice } from '../i18n/index.js';
 
@@ -63,6 +64,7 @@ export function SettingsPage({ onClose }: { onClose: () => void }): ReactNode {
         <EmbeddedRelayCard />
         <BackupCard />
         <PreferencesCard />
+        <BlockedCard />
 
         <section className="card" aria-labelledby="set-about">
           <h3 id="set-about">

@@ -2,34 +2,38 @@
  * One group conversation: header (group glyph, name, member count that opens the members panel), a request or
  * "you left" banner, the timeline (messages with their sender's name and avatar, and the group's system lines in
  * time order), "delivered to 3 of 5" under our recent messages, and the composer while we are a member.
- * The timeline is a plain list of the newest PAGE messages with "Show earlier messages" (groups are new; the
- * virtualized list of Chat.tsx is for the 100 000-message direct conversations).
+ * The timeline is the same virtualized list as a direct chat's (chat/useVirtualTimeline.tsx): only the rows in view
+ * are in the DOM and older pages load as the reader scrolls up; system lines sit above the message after them.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
-import { CircleAlert, Info, LoaderCircle, LogOut, Users } from 'lucide-react';
+import { Ban, CircleAlert, Info, LoaderCircle, LogOut, Users } from 'lucide-react';
 import type { GroupView, MessageView } from '../../../../electron/contract/api.js';
 import { dayLabel } from '../../lib/format.js';
+import { append, fromPage, messageAt, newest, newestMatching, update } from '../../lib/history.js';
+import type { History } from '../../lib/history.js';
 import { rowLayout } from '../../lib/timeline.js';
 import { errorText } from '../../runtime/index.js';
 import { useApp, useEvent } from '../../state.js';
 import { Bubble, messageName } from '../chat/Bubble.js';
 import { Composer } from '../chat/Composer.js';
 import { useMessageActions } from '../chat/actions/useMessageActions.js';
+import { TimelineRows, useVirtualTimeline } from '../chat/useVirtualTimeline.js';
 import { DeliveryLine } from './DeliveryDetails.js';
 import { GroupAvatar } from './GroupAvatar.js';
 import { MembersPanel } from './MembersPanel.js';
 import { SystemLineItem } from './SystemLineItem.js';
+import { linesBefore, tailLines } from './timeline-lines.js';
 import './group.css';
 
 const PAGE = 200;
 /** Our newest messages that show "delivered to n of m" (each asks the core once, and again when it changes). */
 const DELIVERY_LINES = 10;
 
-type Item = { kind: 'message'; at: number; m: MessageView } | { kind: 'event'; at: number; text: string; refused: boolean; key: string };
-
-const placedAt = (m: MessageView): number => (m.direction === 'in' ? (m.receivedAt ?? m.sentAt) : m.sentAt);
+/** Ids are per sender in a group: the id and the sender name one message (and its row). */
+const keyOf = (m: MessageView): string => `${m.id}-${m.sender ?? ''}`;
+const sameMessage = (a: MessageView, b: MessageView): boolean => a.id === b.id && a.sender === b.sender;
 
 export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => void }): ReactNode {
   const { bridge, state, fail, toast } = useApp();
@@ -37,8 +41,7 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
   const id = p.conversation.slice(2);
   const me = state.profile?.username ?? '';
   const [info, setInfo] = useState<GroupView | null>(null);
-  const [messages, setMessages] = useState<MessageView[] | null>(null);
-  const [cursor, setCursor] = useState<number | null>(null);
+  const [tl, setTl] = useState<History | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [panel, setPanel] = useState(false);
   const [announcement, setAnnouncement] = useState('');
@@ -58,59 +61,61 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
   useEffect(() => {
     loadInfo();
     bridge.loadMessages({ conversation: p.conversation, limit: PAGE }).then((page) => {
-      setMessages(page.messages);
-      setCursor(page.nextCursor);
+      setTl(fromPage(page));
       markRead();
     }, (e: unknown) => setLoadError(errorText(e)));
   }, [bridge, p.conversation, loadInfo, markRead, reloads]);
 
+  const events = useMemo(() => info?.events ?? [], [info]);
+  const tail = useMemo(() => tailLines(events, tl ? newest(tl) : undefined), [events, tl]);
+  const timeline = useVirtualTimeline({
+    tl,
+    setTl,
+    extraRows: tail.length ? 1 : 0,
+    keyOf,
+    loadOlder: (cursor) => bridge.loadMessages({ conversation: p.conversation, before: cursor, limit: PAGE }),
+    onError: fail,
+  });
+  const replace = (u: MessageView): void => setTl((h) => (h ? update(h, u.id, () => u, (x) => sameMessage(x, u)) : h));
+
   // Reply, react, edit, delete and info, as in a direct chat (chat/actions).
-  const sameMessage = (a: MessageView, b: MessageView): boolean => a.id === b.id && a.sender === b.sender;
   const acts = useMessageActions({
     conversation: p.conversation,
     name: info?.name ?? '',
-    onUpdated: (u) => setMessages((list) => list && list.map((x) => (sameMessage(x, u) ? u : x))),
+    onUpdated: replace,
     onReload: () => {
       setReloads((n) => n + 1);
       p.onChanged();
     },
     onJump: (mid) => {
-      const el = document.querySelector<HTMLElement>(`[data-testid="message"][data-id="${CSS.escape(mid)}"]`);
-      if (!el) return toast(t('actions.notLoaded'));
-      el.scrollIntoView({ block: 'center' });
-      el.focus();
+      // The original, when loaded: scroll to it and move focus there; otherwise say it is not loaded any more.
+      if (!timeline.scrollToMessage((m) => m.id === mid)) return toast(t('actions.notLoaded'));
+      requestAnimationFrame(() => document.querySelector<HTMLElement>(`[data-testid="message"][data-id="${CSS.escape(mid)}"]`)?.focus());
     },
   });
   useEvent('message-updated', (u) => {
-    if (u.conversation === p.conversation) setMessages((list) => list && list.map((x) => (sameMessage(x, u) ? u : x)));
+    if (u.conversation === p.conversation) replace(u);
   });
 
   useEvent('group-changed', (e) => e.group === id && loadInfo());
   useEvent('message-received', (m) => {
     if (m.conversation !== p.conversation) return;
-    setMessages((list) => (list && !list.some((x) => x.id === m.id && x.sender === m.sender) ? [...list, m] : list));
+    setTl((h) => (h ? append(h, m) : h));
     if (m.direction === 'in') setAnnouncement(messageName(m, m.sender ?? '', t));
     if (document.visibilityState === 'visible') markRead();
   });
   useEvent('message-state', (e) => {
     if (e.conversation !== p.conversation) return;
-    setMessages((list) => list && list.map((m) => (m.id === e.id && m.direction === 'out' ? { ...m, state: e.state, error: e.error } : m)));
+    setTl((h) => (h ? update(h, e.id, (m) => ({ ...m, state: e.state, error: e.error }), (m) => m.direction === 'out') : h));
   });
-
-  const older = (): void => {
-    if (cursor === null) return;
-    bridge.loadMessages({ conversation: p.conversation, before: cursor, limit: PAGE }).then((page) => {
-      setMessages((list) => [...page.messages, ...(list ?? [])]);
-      setCursor(page.nextCursor);
-    }, fail);
-  };
 
   const send = async (text: string): Promise<boolean> => {
     try {
       const replyTo = acts.replyTo?.id;
       const m = await bridge.sendMessage({ conversation: p.conversation, text, ...(replyTo ? { replyTo } : {}) });
       acts.clearReply();
-      setMessages((list) => (list ? [...list, m] : [m]));
+      timeline.atBottom.current = true;
+      setTl((h) => (h ? append(h, m) : h));
       p.onChanged();
       return true;
     } catch (e) {
@@ -119,20 +124,7 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
     }
   };
 
-  const items = useMemo<Item[]>(() => {
-    if (!messages || !info) return [];
-    const first = messages[0] ? placedAt(messages[0]) : -Infinity;
-    // Lines older than the first loaded message belong with the earlier page (unless this is the whole history).
-    const events = info.events.filter((e) => cursor === null || e.at >= first);
-    const out: Item[] = [
-      ...messages.map((m) => ({ kind: 'message' as const, at: placedAt(m), m })),
-      ...events.map((e, i) => ({ kind: 'event' as const, at: e.at, text: e.text, refused: e.kind === 'refused', key: `e${e.at}-${i}` })),
-    ];
-    // Stable: messages keep their stored order; a line goes before the messages stored after it.
-    return out.sort((a, b) => a.at - b.at || (a.kind === b.kind ? 0 : a.kind === 'event' ? -1 : 1));
-  }, [messages, info, cursor]);
-
-  const recentOwn = useMemo(() => new Set((messages ?? []).filter((m) => m.direction === 'out').slice(-DELIVERY_LINES).map((m) => m.id)), [messages]);
+  const recentOwn = useMemo(() => new Set(tl ? newestMatching(tl, DELIVERY_LINES, (m) => m.direction === 'out').map((m) => m.id) : []), [tl]);
   const name = info?.name ?? '';
   const memberCount = info?.members.length ?? 0;
 
@@ -165,6 +157,9 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
             <button type="button" className="btn danger" onClick={() => bridge.leaveGroup({ group: id }).then(setInfo, fail)}>
               <LogOut size={16} aria-hidden /> {t('group.leave')}
             </button>
+            <button type="button" className="btn danger" onClick={() => bridge.blockGroupRequest({ group: id }).then((g) => { setInfo(g); p.onChanged(); }, fail)} data-testid="block-group-request">
+              <Ban size={16} aria-hidden /> {t('chat.block')}
+            </button>
           </div>
         </div>
       )}
@@ -172,61 +167,61 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
       <div className="sr-only" aria-live="polite" data-testid="message-announcer">
         {announcement}
       </div>
-      <div className="messages" role="region" aria-label={t('chat.messages')} tabIndex={0} data-testid="messages">
+      <div className="messages" ref={timeline.scrollRef} role="region" aria-label={t('chat.messages')} tabIndex={0} data-testid="messages" onScroll={timeline.onScroll}>
         {loadError && (
           <div className="empty" role="alert">
             <CircleAlert size={28} aria-hidden />
             <p>{t('chat.loadFailed', { reason: loadError })}</p>
           </div>
         )}
-        {(!messages || !info) && !loadError && (
+        {(!tl || !info) && !loadError && (
           <div className="center-fill" aria-busy="true">
             <LoaderCircle size={24} className="spin" aria-hidden /> {t('chat.loading')}
           </div>
         )}
-        {cursor !== null && (
-          <div className="sysline">
-            <button type="button" className="btn ghost" onClick={older}>
-              {t('group.earlier')}
-            </button>
-          </div>
+        {tl && info && timeline.rows > 0 && (
+          <TimelineRows
+            timeline={timeline}
+            tl={tl}
+            render={(index, m) => {
+              if (!m) return { node: tail.map((e, i) => <SystemLineItem key={`t${e.at}-${i}`} text={e.text} refused={e.kind === 'refused'} />) };
+              const prev = messageAt(tl, index - 1);
+              const next = messageAt(tl, index + 1);
+              const before = linesBefore(events, m, prev, index);
+              const nextLines = next ? linesBefore(events, next, m, index + 1).length > 0 : false;
+              const layout = rowLayout(prev ?? (index === 0 ? undefined : m), m, next);
+              // A run of bubbles is one sender's, unbroken by a system line.
+              const start = layout.groupStart || prev?.sender !== m.sender || before.length > 0;
+              const end = layout.groupEnd || next?.sender !== m.sender || nextLines;
+              const day = prev === undefined ? index === 0 : layout.daySeparator;
+              return {
+                node: (
+                  <>
+                    {day && (
+                      <div className="day" role="listitem">
+                        <span>{dayLabel(m.sentAt, Date.now(), i18n.language, { today: t('time.today'), yesterday: t('time.yesterday') })}</span>
+                      </div>
+                    )}
+                    {before.map((e, i) => (
+                      <SystemLineItem key={`e${e.at}-${i}`} text={e.text} refused={e.kind === 'refused'} />
+                    ))}
+                    <Bubble
+                      m={m}
+                      sender={m.sender ?? me}
+                      showSender
+                      groupStart={start}
+                      groupEnd={end}
+                      onRetry={(mid) => bridge.retryMessage({ id: mid }).catch(fail)}
+                      footer={recentOwn.has(m.id) && m.direction === 'out' && m.state !== 'failed' ? <DeliveryLine id={m.id} group={id} /> : null}
+                      actions={info.active ? acts.handlers : undefined}
+                    />
+                  </>
+                ),
+              };
+            }}
+          />
         )}
-        {items.length > 0 && (
-          <div role="list">
-            {items.map((it, i) => {
-              if (it.kind === 'event') return <SystemLineItem key={it.key} text={it.text} refused={it.refused} />;
-              const m = it.m;
-              const prevItem = items[i - 1];
-              const nextItem = items[i + 1];
-              const prev = prevItem?.kind === 'message' ? prevItem.m : undefined;
-              const next = nextItem?.kind === 'message' ? nextItem.m : undefined;
-              const layout = rowLayout(prev, m, next);
-              const start = layout.groupStart || prev?.sender !== m.sender;
-              const end = layout.groupEnd || next?.sender !== m.sender;
-              const day = i === 0 || (prev ? layout.daySeparator : !items.slice(0, i).some((x) => x.kind === 'message'));
-              return (
-                <div key={`${m.id}-${m.sender ?? ''}`}>
-                  {day && (
-                    <div className="day" role="listitem">
-                      <span>{dayLabel(m.sentAt, Date.now(), i18n.language, { today: t('time.today'), yesterday: t('time.yesterday') })}</span>
-                    </div>
-                  )}
-                  <Bubble
-                    m={m}
-                    sender={m.sender ?? me}
-                    showSender
-                    groupStart={start}
-                    groupEnd={end}
-                    onRetry={(mid) => bridge.retryMessage({ id: mid }).catch(fail)}
-                    footer={recentOwn.has(m.id) && m.state !== 'failed' ? <DeliveryLine id={m.id} group={id} /> : null}
-                    actions={info?.active ? acts.handlers : undefined}
-                  />
-                </div>
-              );
-            })}
-          </div>
-        )}
-        {messages && info && items.length === 0 && (
+        {tl && info && timeline.rows === 0 && (
           <div className="empty">
             <div className="art" aria-hidden>
               <Users size={32} />

@@ -1,7 +1,10 @@
 /**
  * The members panel of a group (a dialog): who is in it and their role; admins add members, remove members and make
  * admins; anyone renames (unless only admins may) and leaves. Buttons appear only for what our role allows; the
- * core checks again and answers NOT_ADMIN / NOT_MEMBER, shown in words.
+ * core checks again and answers NOT_ADMIN / NOT_MEMBER, shown in words. Removing someone and leaving ask first. A
+ * change made while the relay is unreachable is saved and queued by the core (sent when it is back): the panel says
+ * so (QUEUED_OFFLINE) instead of looking as if it had reached everyone; one that cannot be made offline (a key to
+ * look up) fails with OFFLINE and changes nothing.
  */
 import { useState } from 'react';
 import type { ReactNode } from 'react';
@@ -10,14 +13,20 @@ import { LogOut, Pencil, Shield, UserMinus, UserPlus } from 'lucide-react';
 import type { GroupView } from '../../../../electron/contract/api.js';
 import { Avatar } from '../../components/Avatar.js';
 import { Dialog } from '../../components/Dialog.js';
-import { describeError } from '../../runtime/index.js';
+import { ErrorNote } from '../../components/ErrorNote.js';
+import { describeCode, describeError } from '../../runtime/index.js';
+import type { Described } from '../../runtime/index.js';
 import { useApp } from '../../state.js';
+import { ConfirmInline } from './ConfirmInline.js';
 import { ContactPicker, MAX_GROUP_NAME, useContacts } from './NewGroupDialog.js';
 
 export function MembersPanel(p: { info: GroupView; me: string; onClose: () => void; onChanged: (g: GroupView) => void }): ReactNode {
-  const { bridge } = useApp();
+  const { bridge, state } = useApp();
   const { t } = useTranslation();
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<Described | null>(null);
+  // Set after a change made while offline: it is queued, not lost.
+  const [queued, setQueued] = useState(false);
+  const [confirm, setConfirm] = useState<{ kind: 'remove'; username: string } | { kind: 'leave' } | null>(null);
   const [busy, setBusy] = useState(false);
   const [adding, setAdding] = useState(false);
   const [renaming, setRenaming] = useState(false);
@@ -31,12 +40,16 @@ export function MembersPanel(p: { info: GroupView; me: string; onClose: () => vo
   const run = (fn: () => Promise<GroupView>, after?: () => void): void => {
     setBusy(true);
     setError(null);
+    setQueued(false);
+    const offline = state.connection.status !== 'online';
     fn()
       .then((g) => {
         p.onChanged(g);
+        setConfirm(null);
+        if (offline) setQueued(true);
         after?.();
       })
-      .catch((e: unknown) => setError(describeError(e).text))
+      .catch((e: unknown) => setError(describeError(e)))
       .finally(() => setBusy(false));
   };
 
@@ -48,8 +61,14 @@ export function MembersPanel(p: { info: GroupView; me: string; onClose: () => vo
       </p>
       {error && (
         <p className="hint error" role="alert" data-testid="members-error">
-          {error}
+          <ErrorNote error={error} />
         </p>
+      )}
+      {queued && (
+        // Body text colour, not .hint's muted one: the details line is dimmed further and must keep its contrast.
+        <div role="status" data-testid="members-queued">
+          <ErrorNote error={describeCode('QUEUED_OFFLINE')} />
+        </div>
       )}
       <ul className="member-list" aria-label={t('group.membersList')}>
         {info.members.map((m) => {
@@ -74,7 +93,7 @@ export function MembersPanel(p: { info: GroupView; me: string; onClose: () => vo
                       <Shield size={14} aria-hidden /> {t('group.makeAdmin')}
                     </button>
                   )}
-                  <button type="button" className="btn ghost danger" disabled={busy} onClick={() => run(() => bridge.removeGroupMembers({ group: info.id, members: [m.username] }))} aria-label={t('group.removeName', { name: m.username })} data-testid={`remove-${m.username}`}>
+                  <button type="button" className="btn ghost danger" disabled={busy} onClick={() => setConfirm({ kind: 'remove', username: m.username })} aria-label={t('group.removeName', { name: m.username })} data-testid={`remove-${m.username}`}>
                     <UserMinus size={14} aria-hidden /> {t('group.remove')}
                   </button>
                 </span>
@@ -83,6 +102,16 @@ export function MembersPanel(p: { info: GroupView; me: string; onClose: () => vo
           );
         })}
       </ul>
+      {confirm?.kind === 'remove' && (
+        <ConfirmInline
+          text={t('group.confirmRemove', { name: confirm.username, group: info.name })}
+          confirmLabel={t('group.confirmRemoveButton', { name: confirm.username })}
+          busy={busy}
+          onConfirm={() => run(() => bridge.removeGroupMembers({ group: info.id, members: [confirm.username] }))}
+          onCancel={() => setConfirm(null)}
+          testId="confirm-remove"
+        />
+      )}
 
       {admin && !adding && (
         <button type="button" className="btn" onClick={() => setAdding(true)} data-testid="add-members">
@@ -139,12 +168,23 @@ export function MembersPanel(p: { info: GroupView; me: string; onClose: () => vo
         </form>
       )}
 
-      {info.active && (
+      {info.active && confirm?.kind !== 'leave' && (
         <div className="row-actions">
-          <button type="button" className="btn danger" disabled={busy} onClick={() => run(() => bridge.leaveGroup({ group: info.id }), p.onClose)} data-testid="leave-group">
+          <button type="button" className="btn danger" disabled={busy} onClick={() => setConfirm({ kind: 'leave' })} data-testid="leave-group">
             <LogOut size={16} aria-hidden /> {t('group.leave')}
           </button>
         </div>
+      )}
+      {info.active && confirm?.kind === 'leave' && (
+        <ConfirmInline
+          text={t('group.confirmLeave', { group: info.name })}
+          confirmLabel={t('group.confirmLeaveButton', { group: info.name })}
+          busy={busy}
+          // Offline, the panel stays open to say the leave is queued.
+          onConfirm={() => run(() => bridge.leaveGroup({ group: info.id }), state.connection.status === 'online' ? p.onClose : undefined)}
+          onCancel={() => setConfirm(null)}
+          testId="confirm-leave"
+        />
       )}
     </Dialog>
   );
