@@ -222,7 +222,11 @@ export class ParleyService extends ServiceCore implements ParleyApi {
   }
 
   async loadMessagesAround(req: MessagesAroundRequest): Promise<MessagesAround> {
-    return messagesAround((await this.ready()).store, req);
+    // Each message as loadMessages shows it (files, reply quote, reactions, read state): a chat opened at a search
+    // result draws the same bubbles as one opened from the list.
+    const messenger = await this.messenger;
+    const around = messagesAround((await this.ready()).store, req);
+    return { ...around, messages: around.messages.map((m) => messenger.view(m)) };
   }
 
   async saveDraft(req: { conversation: ConversationId; text: string }): Promise<void> {
