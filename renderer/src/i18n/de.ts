@@ -173,6 +173,7 @@ export const de: Catalog = {
   search: {
     allTitle: "Alle Unterhaltungen durchsuchen",
     inTitle: "Unterhaltung mit {{name}} durchsuchen",
+    inGroupTitle: "Gruppe „{{name}}“ durchsuchen",
     placeholder: "Nachrichten suchen",
     results: "Ergebnisse",
     searching: "Suche läuft…",

@@ -175,6 +175,7 @@ export const en = {
   search: {
     allTitle: "Search all conversations",
     inTitle: "Search the conversation with {{name}}",
+    inGroupTitle: "Search the group “{{name}}”",
     placeholder: "Search messages",
     results: "Results",
     searching: "Searching…",

@@ -2,8 +2,9 @@
  * One group conversation: header (group glyph, name, member count that opens the members panel), a request or
  * "you left" banner, the timeline (messages with their sender's name and avatar, and the group's system lines in
  * time order), "delivered to 3 of 5" under our recent messages, and the composer while we are a member.
- * The timeline is a plain list of the newest PAGE messages with "Show earlier messages" (groups are new; the
- * virtualized list of Chat.tsx is for the 100 000-message direct conversations).
+ * The timeline is a plain list of the newest page of messages (or the window around a search result) with "Show
+ * earlier messages" (groups are new; the virtualized list of Chat.tsx is for the 100 000-message direct
+ * conversations).
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ReactNode } from 'react';
@@ -21,9 +22,10 @@ import { DeliveryLine } from './DeliveryDetails.js';
 import { GroupAvatar } from './GroupAvatar.js';
 import { MembersPanel } from './MembersPanel.js';
 import { SystemLineItem } from './SystemLineItem.js';
+import { useGroupTimeline } from './useGroupTimeline.js';
+import type { JumpTarget } from '../search/jump.js';
 import './group.css';
 
-const PAGE = 200;
 /** Our newest messages that show "delivered to n of m" (each asks the core once, and again when it changes). */
 const DELIVERY_LINES = 10;
 
@@ -31,14 +33,12 @@ type Item = { kind: 'message'; at: number; m: MessageView } | { kind: 'event'; a
 
 const placedAt = (m: MessageView): number => (m.direction === 'in' ? (m.receivedAt ?? m.sentAt) : m.sentAt);
 
-export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => void }): ReactNode {
+export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => void; jumpTo?: JumpTarget | null }): ReactNode {
   const { bridge, state, fail, toast } = useApp();
   const { t, i18n } = useTranslation();
   const id = p.conversation.slice(2);
   const me = state.profile?.username ?? '';
   const [info, setInfo] = useState<GroupView | null>(null);
-  const [messages, setMessages] = useState<MessageView[] | null>(null);
-  const [cursor, setCursor] = useState<number | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [panel, setPanel] = useState(false);
   const [announcement, setAnnouncement] = useState('');
@@ -55,14 +55,12 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
 
   // Bumped to load the timeline again (a message or the whole conversation deleted on this device).
   const [reloads, setReloads] = useState(0);
-  useEffect(() => {
-    loadInfo();
-    bridge.loadMessages({ conversation: p.conversation, limit: PAGE }).then((page) => {
-      setMessages(page.messages);
-      setCursor(page.nextCursor);
-      markRead();
-    }, (e: unknown) => setLoadError(errorText(e)));
-  }, [bridge, p.conversation, loadInfo, markRead, reloads]);
+  useEffect(loadInfo, [loadInfo, reloads]);
+  // The newest page, or the window around a chosen search result (useGroupTimeline).
+  const timeline = useGroupTimeline({ conversation: p.conversation, jumpTo: p.jumpTo ?? null, reloads, onLoaded: markRead, onError: setLoadError });
+  const { messages, setMessages, cursor, hasNewer, target } = timeline;
+  const hasNewerRef = useRef(hasNewer);
+  hasNewerRef.current = hasNewer;
 
   // Reply, react, edit, delete and info, as in a direct chat (chat/actions).
   const sameMessage = (a: MessageView, b: MessageView): boolean => a.id === b.id && a.sender === b.sender;
@@ -88,7 +86,8 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
   useEvent('group-changed', (e) => e.group === id && loadInfo());
   useEvent('message-received', (m) => {
     if (m.conversation !== p.conversation) return;
-    setMessages((list) => (list && !list.some((x) => x.id === m.id && x.sender === m.sender) ? [...list, m] : list));
+    // A window opened at a search result that ends before the newest message gets no new ones appended.
+    setMessages((list) => (list && !hasNewerRef.current && !list.some((x) => x.id === m.id && x.sender === m.sender) ? [...list, m] : list));
     if (m.direction === 'in') setAnnouncement(messageName(m, m.sender ?? '', t));
     if (document.visibilityState === 'visible') markRead();
   });
@@ -97,20 +96,13 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
     setMessages((list) => list && list.map((m) => (m.id === e.id && m.direction === 'out' ? { ...m, state: e.state, error: e.error } : m)));
   });
 
-  const older = (): void => {
-    if (cursor === null) return;
-    bridge.loadMessages({ conversation: p.conversation, before: cursor, limit: PAGE }).then((page) => {
-      setMessages((list) => [...page.messages, ...(list ?? [])]);
-      setCursor(page.nextCursor);
-    }, fail);
-  };
-
   const send = async (text: string): Promise<boolean> => {
     try {
       const replyTo = acts.replyTo?.id;
       const m = await bridge.sendMessage({ conversation: p.conversation, text, ...(replyTo ? { replyTo } : {}) });
       acts.clearReply();
-      setMessages((list) => (list ? [...list, m] : [m]));
+      if (hasNewerRef.current) timeline.toLatest();
+      else setMessages((list) => (list ? [...list, m] : [m]));
       p.onChanged();
       return true;
     } catch (e) {
@@ -122,16 +114,24 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
   const items = useMemo<Item[]>(() => {
     if (!messages || !info) return [];
     const first = messages[0] ? placedAt(messages[0]) : -Infinity;
-    // Lines older than the first loaded message belong with the earlier page (unless this is the whole history).
-    const events = info.events.filter((e) => cursor === null || e.at >= first);
+    const last = messages.at(-1) ? placedAt(messages.at(-1)!) : Infinity;
+    // Lines older than the first loaded message belong with the earlier page (unless this is the whole history),
+    // and lines newer than the last one with the newer messages not loaded (a window around a search result).
+    const events = info.events.filter((e) => (cursor === null || e.at >= first) && (!hasNewer || e.at <= last));
     const out: Item[] = [
       ...messages.map((m) => ({ kind: 'message' as const, at: placedAt(m), m })),
       ...events.map((e, i) => ({ kind: 'event' as const, at: e.at, text: e.text, refused: e.kind === 'refused', key: `e${e.at}-${i}` })),
     ];
     // Stable: messages keep their stored order; a line goes before the messages stored after it.
     return out.sort((a, b) => a.at - b.at || (a.kind === b.kind ? 0 : a.kind === 'event' ? -1 : 1));
-  }, [messages, info, cursor]);
+  }, [messages, info, cursor, hasNewer]);
 
+  // The search result the group opened at: centred once it is rendered (the list renders once the group's info is in).
+  const scrollToTarget = useCallback((el: HTMLDivElement | null) => {
+    if (!el || !timeline.pendingScroll.current) return;
+    timeline.pendingScroll.current = false;
+    el.scrollIntoView({ block: 'center' });
+  }, [timeline.pendingScroll]);
   const recentOwn = useMemo(() => new Set((messages ?? []).filter((m) => m.direction === 'out').slice(-DELIVERY_LINES).map((m) => m.id)), [messages]);
   const name = info?.name ?? '';
   const memberCount = info?.members.length ?? 0;
@@ -186,7 +186,7 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
         )}
         {cursor !== null && (
           <div className="sysline">
-            <button type="button" className="btn ghost" onClick={older}>
+            <button type="button" className="btn ghost" onClick={timeline.older}>
               {t('group.earlier')}
             </button>
           </div>
@@ -205,7 +205,12 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
               const end = layout.groupEnd || next?.sender !== m.sender;
               const day = i === 0 || (prev ? layout.daySeparator : !items.slice(0, i).some((x) => x.kind === 'message'));
               return (
-                <div key={`${m.id}-${m.sender ?? ''}`}>
+                <div
+                  key={`${m.id}-${m.sender ?? ''}`}
+                  {...(m.seq === target
+                    ? { className: 'jump-target', 'aria-current': true, 'data-testid': 'jump-target', ref: scrollToTarget }
+                    : {})}
+                >
                   {day && (
                     <div className="day" role="listitem">
                       <span>{dayLabel(m.sentAt, Date.now(), i18n.language, { today: t('time.today'), yesterday: t('time.yesterday') })}</span>
@@ -237,6 +242,11 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
         )}
       </div>
 
+      {hasNewer && (
+        <button type="button" className="btn jump-latest" onClick={timeline.toLatest} data-testid="jump-latest">
+          {t('search.latest')}
+        </button>
+      )}
       {info && !info.active ? (
         <div className="composer-disabled" role="status" data-testid="composer-disabled">
           <LogOut size={16} aria-hidden /> {t('group.notMember')}
