@@ -47,6 +47,7 @@ import type {
   Settings,
 } from '../contract/api.js';
 import { messagesAround, readDraft, search, storeDraft, withDrafts } from './search-and-drafts.js';
+import { withReads } from './group-reads.js';
 import type { TransferProgress } from './attachments/manager.js';
 import { GroupApiImpl, withGroups } from './group-api.js';
 import type { GroupDeliveries, GroupView } from '../contract/api.js';
@@ -276,7 +277,8 @@ export class ParleyService extends ServiceCore implements ParleyApi {
   }
 
   async groupDeliveries(req: { id: string }): Promise<GroupDeliveries> {
-    return (await this.groupApi()).deliveries(req);
+    const d = (await this.groupApi()).deliveries(req);
+    return withReads(await this.messenger, (await this.ready()).store, req.id, d);
   }
 
   // ---- contacts ---------------------------------------------------------------------------------------------

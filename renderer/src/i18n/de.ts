@@ -354,6 +354,8 @@ export const de: Catalog = {
     deliverySending: "Wird gesendet",
     deliverySent: "Gesendet",
     deliveryDelivered: "Zugestellt",
+    readBy: "Gelesen: {{read}} von {{total}}",
+    deliveryRead: "Gelesen",
     deliveryFailed: "Nicht gesendet",
     deliveryHeld: "Zurückgehalten: neuer Schlüssel zu prüfen",
     held: "Neuer Schlüssel: Nachrichten zurückgehalten",

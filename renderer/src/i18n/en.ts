@@ -356,6 +356,8 @@ export const en = {
     deliverySending: "Sending",
     deliverySent: "Sent",
     deliveryDelivered: "Delivered",
+    readBy: "Read by {{read}} of {{total}}",
+    deliveryRead: "Read",
     deliveryFailed: "Not sent",
     deliveryHeld: "Held: new key to review",
     held: "New key: messages held",
