@@ -23,6 +23,7 @@ import { GroupAvatar } from './GroupAvatar.js';
 import { MembersPanel } from './MembersPanel.js';
 import { SystemLineItem } from './SystemLineItem.js';
 import { useGroupTimeline } from './useGroupTimeline.js';
+import { useStickToBottom } from './useStickToBottom.js';
 import type { JumpTarget } from '../search/jump.js';
 import './group.css';
 
@@ -61,6 +62,12 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
   const { messages, setMessages, cursor, hasNewer, target } = timeline;
   const hasNewerRef = useRef(hasNewer);
   hasNewerRef.current = hasNewer;
+  // Opens at the newest message and follows new ones while the reader is at the bottom.
+  const stick = useStickToBottom(target !== null);
+  const toLatest = (): void => {
+    stick.follow();
+    timeline.toLatest();
+  };
 
   // Reply, react, edit, delete and info, as in a direct chat (chat/actions).
   const sameMessage = (a: MessageView, b: MessageView): boolean => a.id === b.id && a.sender === b.sender;
@@ -101,7 +108,9 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
       const replyTo = acts.replyTo?.id;
       const m = await bridge.sendMessage({ conversation: p.conversation, text, ...(replyTo ? { replyTo } : {}) });
       acts.clearReply();
-      if (hasNewerRef.current) timeline.toLatest();
+      stick.follow();
+      // In a window opened at a search result, sending goes back to the newest messages, as in a direct chat.
+      if (hasNewerRef.current || target !== null) timeline.toLatest();
       else setMessages((list) => (list ? [...list, m] : [m]));
       p.onChanged();
       return true;
@@ -172,7 +181,7 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
       <div className="sr-only" aria-live="polite" data-testid="message-announcer">
         {announcement}
       </div>
-      <div className="messages" role="region" aria-label={t('chat.messages')} tabIndex={0} data-testid="messages">
+      <div className="messages" role="region" aria-label={t('chat.messages')} tabIndex={0} data-testid="messages" ref={stick.scrollRef} onScroll={stick.onScroll}>
         {loadError && (
           <div className="empty" role="alert">
             <CircleAlert size={28} aria-hidden />
@@ -192,7 +201,7 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
           </div>
         )}
         {items.length > 0 && (
-          <div role="list">
+          <div role="list" ref={stick.listRef}>
             {items.map((it, i) => {
               if (it.kind === 'event') return <SystemLineItem key={it.key} text={it.text} refused={it.refused} />;
               const m = it.m;
@@ -243,7 +252,7 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
       </div>
 
       {hasNewer && (
-        <button type="button" className="btn jump-latest" onClick={timeline.toLatest} data-testid="jump-latest">
+        <button type="button" className="btn jump-latest" onClick={toLatest} data-testid="jump-latest">
           {t('search.latest')}
         </button>
       )}
