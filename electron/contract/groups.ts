@@ -57,11 +57,15 @@ export interface GroupBrief {
 /** 'held': the member's key change waits for our decision; their envelope leaves only after we accept it. */
 export type GroupDeliveryState = 'sending' | 'sent' | 'delivered' | 'failed' | 'held';
 
-/** Delivery of one of our group messages: "delivered to 3 of 5", and per member. */
+/**
+ * Delivery of one of our group messages: "delivered to 3 of 5", "read by 2 of 5", and per member. `read` and each
+ * member's `read` come from their read receipts; both stay 0/false while our own read receipts are off.
+ */
 export interface GroupDeliveries {
   delivered: number;
   total: number;
-  members: Array<{ username: string; state: GroupDeliveryState }>;
+  read?: number;
+  members: Array<{ username: string; state: GroupDeliveryState; read?: boolean }>;
 }
 
 /** Group methods of ParleyApi. `group`: the group id (32 hex). Errors: INVALID, NOT_FOUND, FORBIDDEN, BLOCKED. */

@@ -47,6 +47,7 @@ import type {
   Settings,
 } from '../contract/api.js';
 import { messagesAround, readDraft, search, storeDraft, withDrafts } from './search-and-drafts.js';
+import { withReads } from './group-reads.js';
 import type { TransferProgress } from './attachments/manager.js';
 import { GroupApiImpl, withGroups } from './group-api.js';
 import { listBlocked, unblock } from './blocking-api.js';
@@ -224,7 +225,11 @@ export class ParleyService extends ServiceCore implements ParleyApi {
   }
 
   async loadMessagesAround(req: MessagesAroundRequest): Promise<MessagesAround> {
-    return messagesAround((await this.ready()).store, req);
+    // Each message as loadMessages shows it (files, reply quote, reactions, read state): a chat opened at a search
+    // result draws the same bubbles as one opened from the list.
+    const messenger = await this.messenger;
+    const around = messagesAround((await this.ready()).store, req);
+    return { ...around, messages: around.messages.map((m) => messenger.view(m)) };
   }
 
   async saveDraft(req: { conversation: ConversationId; text: string }): Promise<void> {
@@ -278,7 +283,8 @@ export class ParleyService extends ServiceCore implements ParleyApi {
   }
 
   async groupDeliveries(req: { id: string }): Promise<GroupDeliveries> {
-    return (await this.groupApi()).deliveries(req);
+    const d = (await this.groupApi()).deliveries(req);
+    return withReads(await this.messenger, (await this.ready()).store, req.id, d);
   }
 
   // ---- contacts ---------------------------------------------------------------------------------------------

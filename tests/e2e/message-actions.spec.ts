@@ -70,6 +70,7 @@ test('reply, react, edit, info, read ticks, delete, links and delete conversatio
     await (await toolbar(b, 'Dinner tonight?')).getByRole('button', { name: 'Reply' }).click();
     await expect(b.getByTestId('reply-bar')).toContainText('Replying to ann');
     await expect(b.getByTestId('reply-bar')).toContainText('Dinner tonight?');
+    await audit(b, 'composer with the reply bar');
     await send(b, 'Yes, count me in!');
     await expect(b.getByTestId('reply-bar')).toHaveCount(0);
     const mine = message(b, 'Yes, count me in!');
@@ -84,6 +85,8 @@ test('reply, react, edit, info, read ticks, delete, links and delete conversatio
   await test.step('reactions: from the toolbar, from the context menu by keyboard; counts and who', async () => {
     const bar = await toolbar(b, 'Dinner tonight?');
     await bar.getByRole('button', { name: 'React', exact: true }).click();
+    await expect(bar.getByRole('button', { name: 'React with 👍' })).toBeVisible();
+    await audit(b, 'message toolbar with the reaction choices');
     await bar.getByRole('button', { name: 'React with 👍' }).click();
     const chip = original(a).getByTestId('reaction');
     await expect(chip).toHaveAttribute('data-emoji', '👍', { timeout: 30_000 });
@@ -96,6 +99,7 @@ test('reply, react, edit, info, read ticks, delete, links and delete conversatio
     const menu = a.getByTestId('message-menu');
     await expect(menu).toBeVisible();
     await expect(menu.getByRole('menuitem').first()).toBeFocused();
+    await audit(a, 'message context menu');
     await a.keyboard.press('ArrowDown');
     await expect(menu.getByRole('menuitem', { name: 'React with ❤️' })).toBeFocused();
     await a.keyboard.press('Enter');

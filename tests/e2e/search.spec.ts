@@ -73,6 +73,7 @@ test('search one conversation and everything, then jump to a result', async ({ p
   await expect(panel.getByTestId('search-status')).toHaveText('1 result');
   await expect(panel.getByRole('option')).toHaveCount(1);
   await expect(panel.getByRole('option').locator('mark')).toHaveText('Café');
+  await audit(page, 'search in one conversation');
   // A prefix in Cyrillic, any case.
   await searchFor(page, 'доста');
   await expect(panel.getByRole('option').locator('mark')).toHaveText('Доставка');
@@ -83,6 +84,9 @@ test('search one conversation and everything, then jump to a result', async ({ p
   // Ctrl+Shift+F: everything. A 2-character CJK query matches inside a word.
   await page.keyboard.press('Control+Shift+F');
   await expect(panel.getByRole('heading', { name: 'Search all conversations' })).toBeVisible();
+  await searchFor(page, 'zzqx nothing like this');
+  await expect(panel.getByTestId('search-status')).toHaveText('No messages match “zzqx nothing like this”.');
+  await audit(page, 'search without results');
   await searchFor(page, '東京');
   await expect(panel.getByRole('option')).toHaveCount(1);
   await expect(panel.getByRole('option').locator('mark')).toHaveText('東京');

@@ -87,12 +87,14 @@ describe('groups through ParleyService', () => {
     expect(groupRow(await carol.listConversations({ filter: 'nomatch' }), g.id)).toBeUndefined();
 
     await waitUntil(async () => (await alice.groupDeliveries({ id: a1.id })).delivered === 2, T, 'delivered to both');
+    // Nobody has marked the group read yet: no reads (service-group-reads.test.ts covers them).
     expect(await alice.groupDeliveries({ id: a1.id })).toEqual({
       delivered: 2,
       total: 2,
+      read: 0,
       members: [
-        { username: 'bob', state: 'delivered' },
-        { username: 'carol', state: 'delivered' },
+        { username: 'bob', state: 'delivered', read: false },
+        { username: 'carol', state: 'delivered', read: false },
       ],
     });
     expect(aliceDelivery.some((e) => e.id === a1.id && e.group === g.id && e.conversation === g.conversation)).toBe(true);

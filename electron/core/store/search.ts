@@ -154,7 +154,8 @@ export function loadMessagesAround(st: StoreQuery, req: MessagesAroundRequest): 
   const moreOlder = older.length > context;
   const hasNewer = newer.length > context + 1;
   const rows = [...(moreOlder ? older.slice(0, context) : older).reverse(), ...(hasNewer ? newer.slice(0, context + 1) : newer)];
-  const messages = rows.map((r) => toMessageView(messageFromRow(r)));
+  // Our own group messages have no single contact: '' as the group's page loads them (store/groups.ts), not "null".
+  const messages = rows.map((r) => toMessageView({ ...messageFromRow(r), contact: r.contact == null ? '' : String(r.contact) }));
   const total = st('SELECT total FROM conversations WHERE id = ?').get(req.conversation) as Row | undefined;
   // Counted on the (conversation, seq) index: what the app needs to place this window in the whole timeline.
   const firstSeq = rows.length ? Number(rows[0]!.seq) : anchorSeq;

@@ -173,6 +173,7 @@ export const de: Catalog = {
   search: {
     allTitle: "Alle Unterhaltungen durchsuchen",
     inTitle: "Unterhaltung mit {{name}} durchsuchen",
+    inGroupTitle: "Gruppe „{{name}}“ durchsuchen",
     placeholder: "Nachrichten suchen",
     results: "Ergebnisse",
     searching: "Suche läuft…",
@@ -352,6 +353,8 @@ export const de: Catalog = {
     deliverySending: "Wird gesendet",
     deliverySent: "Gesendet",
     deliveryDelivered: "Zugestellt",
+    readBy: "Gelesen: {{read}} von {{total}}",
+    deliveryRead: "Gelesen",
     deliveryFailed: "Nicht gesendet",
     deliveryHeld: "Zurückgehalten: neuer Schlüssel zu prüfen",
     held: "Neuer Schlüssel: Nachrichten zurückgehalten",

@@ -175,6 +175,7 @@ export const en = {
   search: {
     allTitle: "Search all conversations",
     inTitle: "Search the conversation with {{name}}",
+    inGroupTitle: "Search the group “{{name}}”",
     placeholder: "Search messages",
     results: "Results",
     searching: "Searching…",
@@ -354,6 +355,8 @@ export const en = {
     deliverySending: "Sending",
     deliverySent: "Sent",
     deliveryDelivered: "Delivered",
+    readBy: "Read by {{read}} of {{total}}",
+    deliveryRead: "Read",
     deliveryFailed: "Not sent",
     deliveryHeld: "Held: new key to review",
     held: "New key: messages held",

@@ -20,6 +20,7 @@ import { ContactDialog } from './ContactDialog.js';
 import { SettingsPage } from './Settings.js';
 import type { JumpTarget } from './search/jump.js';
 import { useMessageSearch } from './search/useMessageSearch.js';
+import { conversationTitle } from './search/names.js';
 import { GroupChat } from './group/GroupChat.js';
 import { GroupRow } from './group/GroupRow.js';
 import { NewGroupDialog } from './group/NewGroupDialog.js';
@@ -102,16 +103,16 @@ export function Shell(): ReactNode {
     setView('chat');
     setJump(null);
   }, []);
-  // A chosen search result: its conversation opens at that message (only direct conversations have a chat view).
-  const [jump, setJump] = useState<(JumpTarget & { username: string }) | null>(null);
+  // A chosen search result: its conversation (direct: the username, group: its `g:` key) opens at that message.
+  const [jump, setJump] = useState<(JumpTarget & { key: string }) | null>(null);
   const searchPanel = useMessageSearch({
     openConversation: view === 'chat' ? selected : null,
+    nameOf: (id) => conversationTitle(conversations, id),
     onPick: (hit) => {
-      if (!hit.conversation.startsWith('d:')) return;
-      const username = hit.conversation.slice(2);
-      setSelected(username);
+      const key = hit.conversation.startsWith('d:') ? hit.conversation.slice(2) : hit.conversation;
+      setSelected(key);
       setView('chat');
-      setJump((j) => ({ username, id: hit.id, nonce: (j?.nonce ?? 0) + 1 }));
+      setJump((j) => ({ key, id: hit.id, seq: hit.seq, nonce: (j?.nonce ?? 0) + 1 }));
     },
   });
 
@@ -290,14 +291,14 @@ export function Shell(): ReactNode {
         {view === 'settings' ? (
           <SettingsPage onClose={() => setView('chat')} />
         ) : selected && isGroupKey(selected) ? (
-          <GroupChat key={selected} conversation={selected} onChanged={reloadSoon} />
+          <GroupChat key={selected} conversation={selected} onChanged={reloadSoon} jumpTo={jump?.key === selected ? jump : null} />
         ) : selected ? (
           <Chat
             key={selected}
             username={selected}
             onShowContact={() => setContactDialog(selected)}
             onChanged={reloadSoon}
-            jumpTo={jump?.username === selected ? jump : null}
+            jumpTo={jump?.key === selected ? jump : null}
           />
         ) : (
           <div className="empty" data-testid="empty-state">

@@ -35,22 +35,34 @@ export function DeliveryLine(p: { id: string; group: string }): ReactNode {
   }, [bridge, p.id]);
   useEffect(load, [load]);
   useEvent('group-delivery', (e) => e.id === p.id && load());
+  // A read receipt updates the message (its read time), not its delivery.
+  useEvent('message-updated', (m) => m.id === p.id && m.direction === 'out' && load());
   if (!d || d.total === 0) return null;
   return (
     <>
       <button type="button" className="link delivery-line" onClick={() => setOpen(true)} data-testid="delivery-summary" aria-haspopup="dialog">
         {t('group.deliveredTo', { delivered: d.delivered, total: d.total })}
       </button>
+      {(d.read ?? 0) > 0 && (
+        <button type="button" className="link delivery-line" onClick={() => setOpen(true)} data-testid="read-summary" aria-haspopup="dialog">
+          {t('group.readBy', { read: d.read, total: d.total })}
+        </button>
+      )}
       {open && (
         <Dialog title={t('group.deliveryTitle')} onClose={() => setOpen(false)} testId="delivery-details">
           <ul className="member-list" aria-label={t('group.deliveryTitle')}>
             {d.members.map((m) => (
-              <li key={m.username} className="member" data-testid="delivery-member" data-state={m.state}>
+              <li key={m.username} className="member" data-testid="delivery-member" data-state={m.state} data-read={m.read === true}>
                 <Avatar name={m.username} size="sm" />
                 <span className="member-name">{m.username}</span>
                 <span className={`pill ${m.state === 'delivered' ? 'ok' : m.state === 'failed' ? 'warn' : 'no'}`}>
                   {ICON[m.state]} {t(STATE_KEY[m.state])}
                 </span>
+                {m.read && (
+                  <span className="pill ok" data-testid="delivery-read">
+                    <CheckCheck size={14} aria-hidden className="read" /> {t('group.deliveryRead')}
+                  </span>
+                )}
               </li>
             ))}
           </ul>

@@ -4,6 +4,8 @@
  * time order), "delivered to 3 of 5" under our recent messages, and the composer while we are a member.
  * The timeline is the same virtualized list as a direct chat's (chat/useVirtualTimeline.tsx): only the rows in view
  * are in the DOM and older pages load as the reader scrolls up; system lines sit above the message after them.
+ * Opened at a search result, it loads the window around that message (by seq: ids are per sender in a group), as a
+ * direct chat does; "Jump to the latest messages" (or sending) goes back to the newest page.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ReactNode } from 'react';
@@ -25,9 +27,12 @@ import { GroupAvatar } from './GroupAvatar.js';
 import { MembersPanel } from './MembersPanel.js';
 import { SystemLineItem } from './SystemLineItem.js';
 import { linesBefore, tailLines } from './timeline-lines.js';
+import { fromAround, type JumpTarget } from '../search/jump.js';
 import './group.css';
 
 const PAGE = 200;
+/** Messages loaded on each side of a search result the group opens at (as in a direct chat). */
+const JUMP_CONTEXT = 50;
 /** Our newest messages that show "delivered to n of m" (each asks the core once, and again when it changes). */
 const DELIVERY_LINES = 10;
 
@@ -35,7 +40,7 @@ const DELIVERY_LINES = 10;
 const keyOf = (m: MessageView): string => `${m.id}-${m.sender ?? ''}`;
 const sameMessage = (a: MessageView, b: MessageView): boolean => a.id === b.id && a.sender === b.sender;
 
-export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => void }): ReactNode {
+export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => void; jumpTo?: JumpTarget | null }): ReactNode {
   const { bridge, state, fail, toast } = useApp();
   const { t, i18n } = useTranslation();
   const id = p.conversation.slice(2);
@@ -45,6 +50,13 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
   const [loadError, setLoadError] = useState<string | null>(null);
   const [panel, setPanel] = useState(false);
   const [announcement, setAnnouncement] = useState('');
+  // Opened at a search result: the loaded window may end before the newest message (hasNewer); new messages are not
+  // appended to it then. `target` is the seq of the result, highlighted.
+  const [hasNewer, setHasNewer] = useState(false);
+  const hasNewerRef = useRef(false);
+  hasNewerRef.current = hasNewer;
+  const [target, setTarget] = useState<number | null>(null);
+  const jumpTo = p.jumpTo ?? null;
 
   const loadInfo = useCallback(() => {
     bridge.groupInfo({ group: id }).then(setInfo, (e: unknown) => setLoadError(errorText(e)));
@@ -58,13 +70,31 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
 
   // Bumped to load the timeline again (a message or the whole conversation deleted on this device).
   const [reloads, setReloads] = useState(0);
+  const loadLatest = useCallback(
+    () =>
+      bridge.loadMessages({ conversation: p.conversation, limit: PAGE }).then((page) => {
+        setHasNewer(false);
+        setTarget(null);
+        setTl(fromPage(page));
+      }),
+    [bridge, p.conversation],
+  );
   useEffect(() => {
     loadInfo();
-    bridge.loadMessages({ conversation: p.conversation, limit: PAGE }).then((page) => {
-      setTl(fromPage(page));
-      markRead();
-    }, (e: unknown) => setLoadError(errorText(e)));
-  }, [bridge, p.conversation, loadInfo, markRead, reloads]);
+    const loaded = jumpTo
+      ? bridge
+          .loadMessagesAround({ conversation: p.conversation, context: JUMP_CONTEXT, ...(jumpTo.seq !== undefined ? { seq: jumpTo.seq } : { id: jumpTo.id }) })
+          .then((a) => {
+            const { history, anchorIndex } = fromAround(a);
+            timeline.pendingJump.current = anchorIndex;
+            timeline.atBottom.current = false;
+            setHasNewer(a.hasNewer);
+            setTarget(a.anchorSeq);
+            setTl(history);
+          })
+      : loadLatest();
+    loaded.then(markRead, (e: unknown) => setLoadError(errorText(e)));
+  }, [bridge, p.conversation, jumpTo?.nonce, loadInfo, loadLatest, markRead, reloads]);
 
   const events = useMemo(() => info?.events ?? [], [info]);
   const tail = useMemo(() => tailLines(events, tl ? newest(tl) : undefined), [events, tl]);
@@ -76,6 +106,10 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
     loadOlder: (cursor) => bridge.loadMessages({ conversation: p.conversation, before: cursor, limit: PAGE }),
     onError: fail,
   });
+  const toLatest = (): void => {
+    timeline.atBottom.current = true;
+    loadLatest().catch(fail);
+  };
   const replace = (u: MessageView): void => setTl((h) => (h ? update(h, u.id, () => u, (x) => sameMessage(x, u)) : h));
 
   // Reply, react, edit, delete and info, as in a direct chat (chat/actions).
@@ -100,7 +134,7 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
   useEvent('group-changed', (e) => e.group === id && loadInfo());
   useEvent('message-received', (m) => {
     if (m.conversation !== p.conversation) return;
-    setTl((h) => (h ? append(h, m) : h));
+    setTl((h) => (h && !hasNewerRef.current ? append(h, m) : h));
     if (m.direction === 'in') setAnnouncement(messageName(m, m.sender ?? '', t));
     if (document.visibilityState === 'visible') markRead();
   });
@@ -114,8 +148,12 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
       const replyTo = acts.replyTo?.id;
       const m = await bridge.sendMessage({ conversation: p.conversation, text, ...(replyTo ? { replyTo } : {}) });
       acts.clearReply();
-      timeline.atBottom.current = true;
-      setTl((h) => (h ? append(h, m) : h));
+      // In a window opened at a search result, sending goes back to the newest messages, as in a direct chat.
+      if (hasNewerRef.current || target !== null) toLatest();
+      else {
+        timeline.atBottom.current = true;
+        setTl((h) => (h ? append(h, m) : h));
+      }
       p.onChanged();
       return true;
     } catch (e) {
@@ -217,6 +255,7 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
                     />
                   </>
                 ),
+                attrs: m.seq === target ? { className: 'jump-target', 'aria-current': true, 'data-testid': 'jump-target' } : {},
               };
             }}
           />
@@ -232,6 +271,11 @@ export function GroupChat(p: { conversation: `g:${string}`; onChanged: () => voi
         )}
       </div>
 
+      {hasNewer && (
+        <button type="button" className="btn jump-latest" onClick={toLatest} data-testid="jump-latest">
+          {t('search.latest')}
+        </button>
+      )}
       {info && !info.active ? (
         <div className="composer-disabled" role="status" data-testid="composer-disabled">
           <LogOut size={16} aria-hidden /> {t('group.notMember')}

@@ -32,7 +32,14 @@ export function conversationName(id: ConversationId): string {
 
 type Status = { kind: 'idle' } | { kind: 'searching' } | { kind: 'done'; hits: SearchHit[] } | { kind: 'error'; reason: string };
 
-export function SearchPanel(p: { scope: SearchScope; onPick: (hit: SearchHit) => void; onClose: () => void; onSearchAll: () => void }): ReactNode {
+export function SearchPanel(p: {
+  scope: SearchScope;
+  onPick: (hit: SearchHit) => void;
+  onClose: () => void;
+  onSearchAll: () => void;
+  /** A conversation's title when known (a group's name); otherwise conversationName(). */
+  nameOf?: (id: ConversationId) => string | undefined;
+}): ReactNode {
   const { bridge } = useApp();
   const { t, i18n } = useTranslation();
   const [query, setQuery] = useState('');
@@ -95,7 +102,7 @@ export function SearchPanel(p: { scope: SearchScope; onPick: (hit: SearchHit) =>
               ? t('search.many', { count: hits.length })
               : t('search.count', { count: hits.length })
           : '';
-  const title = p.scope.name ? t('search.inTitle', { name: p.scope.name }) : t('search.allTitle');
+  const title = !p.scope.name ? t('search.allTitle') : conversation?.startsWith('g:') ? t('search.inGroupTitle', { name: p.scope.name }) : t('search.inTitle', { name: p.scope.name });
   return (
     <Dialog title={title} onClose={p.onClose} wide testId="search-panel">
       <div className="search-box">
@@ -136,8 +143,9 @@ export function SearchPanel(p: { scope: SearchScope; onPick: (hit: SearchHit) =>
           >
             <span className="hit-head">
               <span className="hit-who">
-                {conversation ? (h.direction === 'out' ? t('search.you') : (h.sender ?? '')) : conversationName(h.conversation)}
+                {conversation ? (h.direction === 'out' ? t('search.you') : (h.sender ?? '')) : (p.nameOf?.(h.conversation) ?? conversationName(h.conversation))}
                 {!conversation && h.direction === 'out' && <span className="muted"> · {t('search.you')}</span>}
+                {!conversation && h.direction === 'in' && h.conversation.startsWith('g:') && <span className="muted"> · {h.sender}</span>}
               </span>
               <time className="muted" dateTime={new Date(h.sentAt).toISOString()}>
                 {listTime(h.sentAt, Date.now(), i18n.language)}

@@ -9,6 +9,8 @@ import type { History } from '../../lib/history.js';
 /** What the chat asks for when it opens at a message; `nonce` tells two jumps to the same message apart. */
 export interface JumpTarget {
   id: string;
+  /** The hit's seq: names the one message even where two group members' messages share an id. */
+  seq?: number;
   nonce: number;
 }
 
