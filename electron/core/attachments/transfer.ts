@@ -287,10 +287,22 @@ export async function saveBlobFile(file: string, d: BlobCheck, dest: string): Pr
   const tmp = `${dest}.${randomBytes(4).toString('hex')}.part`;
   const h = await fs.open(tmp, 'wx', 0o600);
   try {
-    for await (const pt of decryptBlobFile(file, d)) {
+    // Authenticated chunks are written about 1 MiB at a time (one write per 64 KiB chunk cost more than the AES).
+    let batch: Buffer[] = [];
+    let batched = 0;
+    const flush = async () => {
+      const all = batch.length === 1 ? batch[0]! : Buffer.concat(batch);
       let done = 0;
-      while (done < pt.byteLength) done += (await h.write(pt, done, pt.byteLength - done)).bytesWritten;
+      while (done < all.byteLength) done += (await h.write(all, done, all.byteLength - done)).bytesWritten;
+      batch = [];
+      batched = 0;
+    };
+    for await (const pt of decryptBlobFile(file, d)) {
+      batch.push(Buffer.from(pt.buffer, pt.byteOffset, pt.byteLength));
+      batched += pt.byteLength;
+      if (batched >= 1024 * 1024) await flush();
     }
+    if (batched > 0) await flush();
     await h.sync();
     await h.close();
     await fs.rename(tmp, dest);
