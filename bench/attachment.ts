@@ -70,13 +70,19 @@ async function sha256(file: string): Promise<string> {
   return h.digest('hex');
 }
 
+/** PARLEY_BENCH_CPU_PROF=<dir>: a V8 CPU profile of each client process too (the relay's: bench/lib/server.ts). */
+function cpuProf(): string[] {
+  const dir = process.env.PARLEY_BENCH_CPU_PROF;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 interface Client {
   proc: ChildProcess;
   next(pred: (o: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
 }
 
 function client(args: string[]): Client {
-  const proc = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(ROOT, 'bench/lib/attachment-client.ts'), ...args], {
+  const proc = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', ...cpuProf(), path.join(ROOT, 'bench/lib/attachment-client.ts'), ...args], {
     cwd: ROOT,
     env: { ...process.env, PARLEY_PASSPHRASE: PASS, NODE_NO_WARNINGS: '1' },
     stdio: ['pipe', 'pipe', 'inherit'],

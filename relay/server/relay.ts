@@ -13,6 +13,8 @@ import pino from 'pino';
 import { Server } from 'socket.io';
 import { MAX_BLOB_PIECE_BYTES, type ClientToServer, type ServerToClient } from '../protocol/index.js';
 import { blobHandlers } from './blobs/handlers.js';
+import { blobHttpHandler } from './blobs/http.js';
+import { BlobTokens } from './blobs/tokens.js';
 import { BlobStore } from './blobs/store.js';
 import { createContext, REGISTRATION_MODES, type RegistrationMode } from './context.js';
 import { deliveryHandlers } from './delivery.js';
@@ -109,7 +111,10 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
   if (!REGISTRATION_MODES.includes(registration)) throw new TypeError(`bad registration mode ${String(registration)}: open, token or closed`);
   const ctx = createContext({ store, limits, log, relayFp, dataDir: o.dataDir, registration });
   const m = createMetrics(ctx, await store.stats(), () => io.engine?.clientsCount ?? 0);
-  const onRequest = httpHandler(ctx, m);
+  const blobTokens = new BlobTokens(o.blobClock);
+  const onBlobRequest = blobHttpHandler(ctx, blobs, blobTokens);
+  const onMetricsRequest = httpHandler(ctx, m);
+  const onRequest: http.RequestListener = (req, res) => void (onBlobRequest(req, res) || onMetricsRequest(req, res));
   const httpServer = tls
     ? https.createServer({ key: ident.keyPem, cert: ident.certPem, minVersion: 'TLSv1.2' }, onRequest)
     : http.createServer(onRequest);
@@ -128,7 +133,7 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
     ctx.bus = await redisBus(ctx, io, o.clusterUrl, newNodeId());
     log.info({ node: ctx.bus.nodeId }, 'cluster mode: coordinating over Redis');
   }
-  const handlers: Handlers = { ...sessionHandlers(ctx), send: sendHandler(ctx), ...deliveryHandlers(ctx), ...blobHandlers(ctx, blobs) };
+  const handlers: Handlers = { ...sessionHandlers(ctx), send: sendHandler(ctx), ...deliveryHandlers(ctx), ...blobHandlers(ctx, blobs, blobTokens) };
   guardOrigins(ctx, io, allowOrigins);
   attachConnections(ctx, io, handlers);
 

@@ -110,7 +110,7 @@ describe('attachments in messages', () => {
     const row = (await bob.loadMessages({ conversation: 'd:alice' })).messages.find((m) => m.id === got.id)!;
     expect(row.body).toBe('this one breaks');
     expect(row.attachments).toEqual([
-      expect.objectContaining({ index: 0, name: 'damaged.bin', state: 'failed', error: expect.stringMatching(/does not verify \(bad-chunk\)/) }),
+      expect.objectContaining({ index: 0, name: 'damaged.bin', state: 'failed', error: expect.stringMatching(/does not verify \(hash-mismatch\)/) }),
     ]);
   });
 

@@ -116,7 +116,9 @@ export class AppFiles implements AttachmentApi {
     if (a.size > MAX_READ_IMAGE_BYTES) throw new CoreError('INVALID', `Images larger than ${MAX_READ_IMAGE_BYTES} bytes are not shown; save the file instead`);
     const c = await files.cached(req.messageId, req.index);
     const parts: Uint8Array[] = [];
-    for await (const pt of decryptBlobFile(c.file, c.check)) parts.push(pt);
+    await files.decrypting(c, async () => {
+      for await (const pt of decryptBlobFile(c.file, c.check)) parts.push(pt);
+    });
     return { type: a.type, data: toB64u(Buffer.concat(parts)) };
   }
 
@@ -143,7 +145,7 @@ export class AppFiles implements AttachmentApi {
     // Plaintext only where the OS can open it: a private temporary folder, never the profile.
     const dir = await mkdtemp(path.join(tmpdir(), 'parley-open-'));
     const dest = path.join(dir, a.name);
-    await saveBlobFile(c.file, c.check, dest);
+    await files.decrypting(c, () => saveBlobFile(c.file, c.check, dest));
     await this.o.hooks.openPath(dest);
     return { opened: true };
   }

@@ -9,7 +9,8 @@
  * the reason; a lost connection leaves it waiting for the next one.
  *
  * Saving: the ciphertext is downloaded into the profile's attachment cache (encrypted at rest, resumable), verified
- * completely, and only then decrypted to the path the user chose. A blob that does not verify fails the attachment
+ * completely as it arrives (its size and the SHA-256 the signed descriptor names: the bytes are exactly the ones the
+ * sender encrypted), and only then decrypted to the path the user chose (every chunk's tag checked again on the way). A blob that does not verify fails the attachment
  * with the reason and keeps the message.
  */
 import { createReadStream } from 'node:fs';
@@ -24,9 +25,9 @@ import type { HistoryStore, MessageRecord } from '../store/types.js';
 import { TransportError } from '../transport/errors.js';
 import { attachmentDescriptorSchema, fileNameSchema, MAX_ATTACHMENTS, type AttachmentDescriptor } from './descriptor.js';
 import { mediaTypeFor } from './media-type.js';
-import { ATTACHMENT_CHUNK_BYTES, AttachmentStreamError } from './stream.js';
+import { ATTACHMENT_CHUNK_BYTES, AttachmentStreamError, ciphertextSize } from './stream.js';
 import { MetadataStripError, stripMetadata, strippableType } from './strip-metadata.js';
-import { ackBlob, AttachmentTransferError, downloadBlob, saveBlobFile, uploadAttachment, verifyBlobFile, type BlobChannel } from './transfer.js';
+import { ackBlob, AttachmentTransferError, downloadBlob, saveBlobFile, uploadAttachment, type BlobChannel } from './transfer.js';
 
 export interface AttachmentManagerOptions {
   store: HistoryStore;
@@ -129,8 +130,16 @@ export class AttachmentManager {
   async saveAttachment(messageId: unknown, index: unknown, dest: unknown): Promise<void> {
     if (typeof dest !== 'string' || dest.length === 0) throw new CoreError('INVALID', 'saveAttachment needs a message id, a file index and a path');
     const c = await this.cached(messageId, index);
+    await this.decrypting(c, () => saveBlobFile(c.file, c.check, path.resolve(dest)));
+  }
+
+  /**
+   * Runs `f`, which decrypts the cached attachment `c`: a chunk that fails its tag (a sender's blob that matches its
+   * SHA-256 but not its key) or a cache altered on disk fails the attachment with the reason, as a download would.
+   */
+  async decrypting<T>(c: CachedAttachment, f: () => Promise<T>): Promise<T> {
     try {
-      await saveBlobFile(c.file, c.check, path.resolve(dest));
+      return await f();
     } catch (err) {
       throw this.failure(c.message, c.record, c.file, err);
     }
@@ -181,11 +190,12 @@ export class AttachmentManager {
       const ch = this.online();
       await fs.mkdir(this.o.cacheDir, { recursive: true, mode: 0o700 });
       this.o.store.attachments.update(m.seq, a.index, { cachePath: file });
+      // Verified while it downloads (size and SHA-256), not in a second pass over the file.
       await downloadBlob(ch, blob, file, {
         signal,
+        expect: { blobSize: ciphertextSize(check.size, check.chunk), sha256: check.sha256 },
         onProgress: (done, total) => this.progress(m, a.index, 'down', done, total),
       });
-      await verifyBlobFile(file, check);
       this.o.store.attachments.update(m.seq, a.index, { state: 'complete', error: null, offset: check.size });
       if (m.direction === 'in') await ackBlob(ch, blob).catch(() => false); // the relay may delete it now
       return { ...c, record: { ...a, state: 'complete', error: null, cachePath: file } };

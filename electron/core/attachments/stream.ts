@@ -235,8 +235,19 @@ class Accumulator {
     this.length += piece.byteLength;
   }
 
-  /** The next n bytes (n ≤ length) as a fresh Buffer. */
+  /**
+   * The next n bytes (n ≤ length): a view of the first piece when it holds them all (no copy: pieces are never
+   * written to after they were pushed), else a fresh Buffer.
+   */
   take(n: number): Buffer {
+    const first = this.pieces[0];
+    if (first && first.byteLength >= n) {
+      const out = first.subarray(0, n);
+      if (first.byteLength === n) this.pieces.shift();
+      else this.pieces[0] = first.subarray(n);
+      this.length -= n;
+      return out;
+    }
     const out = Buffer.allocUnsafe(n);
     let off = 0;
     while (off < n) {

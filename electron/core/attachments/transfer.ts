@@ -1,11 +1,12 @@
 /**
  * Moving attachments between a file and the relay's blob store (PROTOCOL.md §10 and "Blobs"), streaming both ways:
- * encrypt-and-upload reads the file once per attempt and holds at most a few pieces in flight; download writes the
- * ciphertext to a local file (resuming from its length), which is then verified completely before anything is
- * decrypted for the user. The downloaded ciphertext *is* the encrypted-at-rest copy: its key lives only in the
- * message payload, inside the encrypted database.
+ * encrypt-and-upload reads the file once per attempt; download writes the ciphertext to a local file (resuming from
+ * its length) and, given the descriptor's SHA-256, checks it as the bytes arrive, so the blob is verified completely
+ * before anything is decrypted for the user. The bytes move over HTTP with single-use tokens when the relay offers
+ * it (transfer-http.ts), else in acknowledged socket.io pieces. The downloaded ciphertext *is* the encrypted-at-rest
+ * copy: its key lives only in the message payload, inside the encrypted database.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { z } from 'zod';
@@ -21,11 +22,15 @@ import {
   toB64u,
   type BlobEventName,
 } from '../../../relay/protocol/index.js';
-import { ATTACHMENT_CHUNK_BYTES, ciphertextSize, decryptAttachment, encryptAttachment, newAttachmentKey, NONCE_PREFIX_BYTES } from './stream.js';
+import type { BlobHttp } from '../transport/blob-http.js';
+import { ATTACHMENT_CHUNK_BYTES, AttachmentStreamError, ciphertextSize, decryptAttachment, encryptAttachment, newAttachmentKey, NONCE_PREFIX_BYTES } from './stream.js';
+import { ByteRuns, httpDownload, httpUnavailable, httpUpload } from './transfer-http.js';
 
 /** One blob request over an authenticated relay connection; rejects with the relay's typed error. */
 export interface BlobChannel {
   blobRequest<S extends z.ZodType>(event: BlobEventName, payload: object, schema: S): Promise<z.infer<S>>;
+  /** The relay's HTTP blob route for this connection (RelayClient); absent or null: socket.io pieces only. */
+  readonly blobHttp?: BlobHttp | null;
 }
 
 export class AttachmentTransferError extends Error {
@@ -85,11 +90,31 @@ export async function uploadAttachment(ch: BlobChannel, o: UploadOptions): Promi
   const key = fromB64u(state.key);
   const noncePrefix = fromB64u(state.noncePrefix);
   const window = o.window ?? 4;
+  let http = ch.blobHttp ?? null;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     checkCancelled(o.signal);
     const at = await ch.blobRequest('blob-offset', { blob: state.blob }, blobOffsetResultSchema);
     // Re-encrypt from the start (same key and prefix: the same bytes), send from what the relay holds.
     const enc = encryptAttachment(o.open(), { key, noncePrefix });
+    if (http) {
+      const changed = () => new AttachmentTransferError('changed', 'the file changed while it was being sent');
+      const runs = new ByteRuns(enc.chunks, changed);
+      let accepted: boolean;
+      try {
+        await runs.skip(at.complete ? blobSize : at.offset);
+        accepted = at.complete || (await httpUpload(http, ch, { blob: state.blob, from: at.offset, total: blobSize, runs, signal: o.signal, onProgress: o.onProgress }));
+        if (accepted) await runs.finish();
+      } catch (err) {
+        checkCancelled(o.signal);
+        if (!httpUnavailable(err)) throw err;
+        http = null; // no HTTP route to this relay: the same upload continues in socket pieces
+        continue;
+      }
+      if (!accepted) continue; // the relay holds a different length than we assumed: ask again
+      const summary = enc.summary();
+      if (summary.plainSize !== o.plainSize || summary.size !== blobSize) throw changed();
+      return complete(ch, o, state, blobSize, summary.sha256);
+    }
     let pos = 0;
     let pending: Buffer = Buffer.alloc(0);
     const inflight: Array<Promise<boolean>> = [];
@@ -126,23 +151,34 @@ export async function uploadAttachment(ch: BlobChannel, o: UploadOptions): Promi
       throw new AttachmentTransferError('changed', 'the file changed while it was being sent');
     }
     if (refused) continue; // the relay holds a different length than we assumed: ask again
-    const sha256 = toB64u(summary.sha256);
-    await ch.blobRequest('blob-complete', { blob: state.blob, sha256, recipients: o.recipients }, blobCompleteResultSchema);
-    return { ...state, blobSize, sha256, chunk: ATTACHMENT_CHUNK_BYTES };
+    return complete(ch, o, state, blobSize, summary.sha256);
   }
   throw new AttachmentTransferError('stalled', `the upload did not make progress in ${ATTEMPTS} attempts`);
+}
+
+/** Every byte is on the relay: complete the blob (only then may a message name it). */
+async function complete(ch: BlobChannel, o: UploadOptions, state: UploadState, blobSize: number, hash: Uint8Array): Promise<UploadResult> {
+  const sha256 = toB64u(hash);
+  await ch.blobRequest('blob-complete', { blob: state.blob, sha256, recipients: o.recipients }, blobCompleteResultSchema);
+  return { ...state, blobSize, sha256, chunk: ATTACHMENT_CHUNK_BYTES };
 }
 
 export interface DownloadOptions {
   onProgress?: (received: number, total: number) => void;
   signal?: AbortSignal;
-  /** Requests in flight at once. */
+  /** Requests in flight at once (socket pieces). */
   window?: number;
+  /**
+   * The blob the descriptor names: its size and SHA-256 (base64url) are checked as the bytes arrive (bytes already
+   * in the file are read once to resume the hash); a blob that is not this one throws AttachmentStreamError. Without
+   * it, the file is unchecked ciphertext: call verifyBlobFile before using it.
+   */
+  expect?: { blobSize: number; sha256: string };
 }
 
 /**
  * Download a blob's ciphertext into `file`, continuing from the bytes already there (a resumed download). The file is
- * ciphertext only; call verifyBlobFile before using it.
+ * ciphertext only, fsynced once at the end.
  */
 export async function downloadBlob(ch: BlobChannel, blob: string, file: string, o: DownloadOptions = {}): Promise<void> {
   const h = await fs.open(file, 'a+', 0o600);
@@ -150,9 +186,34 @@ export async function downloadBlob(ch: BlobChannel, blob: string, file: string, 
     let have = (await h.stat()).size;
     const info = await ch.blobRequest('blob-offset', { blob }, blobOffsetResultSchema);
     const total = info.size;
+    if (o.expect && total !== o.expect.blobSize) {
+      throw new AttachmentStreamError('size-mismatch', `the relay holds ${total} bytes; the descriptor means ${o.expect.blobSize}`);
+    }
     if (have > total) {
       await h.truncate(0);
       have = 0;
+    }
+    const hash = o.expect ? await hashPrefix(file, have) : null;
+    const write = async (bufs: Buffer[], position: number) => {
+      let done = 0;
+      const size = bufs.reduce((n, b) => n + b.byteLength, 0);
+      while (done < size) {
+        const rest = done === 0 ? bufs : [Buffer.concat(bufs).subarray(done)];
+        done += (await h.writev(rest, position + done)).bytesWritten;
+      }
+      for (const b of bufs) hash?.update(b);
+    };
+    const http = ch.blobHttp ?? null;
+    if (http && have < total) {
+      try {
+        await httpDownload(http, ch, { blob, have, total, write, signal: o.signal, onProgress: o.onProgress });
+        checkCancelled(o.signal);
+        have = total;
+      } catch (err) {
+        checkCancelled(o.signal);
+        if (!httpUnavailable(err)) throw err;
+        have = (await h.stat()).size; // the same download continues in socket pieces
+      }
     }
     const window = o.window ?? 4;
     const get = (offset: number) => ch.blobRequest('blob-get', { blob, offset, length: Math.min(MAX_BLOB_PIECE_BYTES, total - offset) }, blobGetResultSchema);
@@ -173,14 +234,24 @@ export async function downloadBlob(ch: BlobChannel, blob: string, file: string, 
       const r = await p;
       const want = Math.min(MAX_BLOB_PIECE_BYTES, total - offset);
       if (r.data.byteLength !== want) throw new AttachmentTransferError('stalled', 'the relay answered a piece of the wrong length');
-      await h.write(r.data, 0, r.data.byteLength, offset);
+      await write([Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength)], offset);
       o.onProgress?.(offset + want, total);
       fill();
     }
     await h.sync();
+    if (hash && !hash.digest().equals(Buffer.from(fromB64u(o.expect!.sha256)))) {
+      throw new AttachmentStreamError('hash-mismatch', 'the downloaded blob does not match its declared SHA-256');
+    }
   } finally {
     await h.close();
   }
+}
+
+/** A SHA-256 over the first `n` bytes of `file` (a resumed download's bytes), to continue with the rest. */
+async function hashPrefix(file: string, n: number): Promise<ReturnType<typeof createHash>> {
+  const hash = createHash('sha256');
+  if (n > 0) for await (const c of createReadStream(file, { start: 0, end: n - 1, highWaterMark: 1024 * 1024 })) hash.update(c as Buffer);
+  return hash;
 }
 
 /** The descriptor fields verification needs. */
@@ -216,10 +287,22 @@ export async function saveBlobFile(file: string, d: BlobCheck, dest: string): Pr
   const tmp = `${dest}.${randomBytes(4).toString('hex')}.part`;
   const h = await fs.open(tmp, 'wx', 0o600);
   try {
-    for await (const pt of decryptBlobFile(file, d)) {
+    // Authenticated chunks are written about 1 MiB at a time (one write per 64 KiB chunk cost more than the AES).
+    let batch: Buffer[] = [];
+    let batched = 0;
+    const flush = async () => {
+      const all = batch.length === 1 ? batch[0]! : Buffer.concat(batch);
       let done = 0;
-      while (done < pt.byteLength) done += (await h.write(pt, done, pt.byteLength - done)).bytesWritten;
+      while (done < all.byteLength) done += (await h.write(all, done, all.byteLength - done)).bytesWritten;
+      batch = [];
+      batched = 0;
+    };
+    for await (const pt of decryptBlobFile(file, d)) {
+      batch.push(Buffer.from(pt.buffer, pt.byteOffset, pt.byteLength));
+      batched += pt.byteLength;
+      if (batched >= 1024 * 1024) await flush();
     }
+    if (batched > 0) await flush();
     await h.sync();
     await h.close();
     await fs.rename(tmp, dest);

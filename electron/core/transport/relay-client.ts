@@ -30,6 +30,7 @@ import type { ConnectionState } from '../../contract/api.js';
 import { signLabeled, type IdentityKeys } from '../crypto/index.js';
 import { rsaOaepDecrypt } from '../crypto/primitives.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { blobHttp, type BlobHttp } from './blob-http.js';
 import { TypedEmitter } from './emitter.js';
 import { TransportError } from './errors.js';
 import {
@@ -304,6 +305,12 @@ export class RelayClient extends TypedEmitter<RelayClientEvents> {
   /** A blob event (attachments; electron/core/attachments/transfer.ts), answer checked against `schema`. */
   async blobRequest<S extends z.ZodType>(event: BlobEventName, payload: object, schema: S): Promise<z.infer<S>> {
     return this.request(event, payload, schema, true); // failures ({ok: false}) are caught before the schema
+  }
+
+  /** Blob bytes over HTTP to this relay, pinned to the fingerprint this connection verified; null while offline. */
+  get blobHttp(): BlobHttp | null {
+    const fp = this.relayFingerprint;
+    return this.online && fp ? blobHttp(this.o.url, fp) : null;
   }
 
   // ---- internals -------------------------------------------------------------------------------------------

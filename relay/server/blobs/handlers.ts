@@ -11,11 +11,13 @@ import {
   type BlobPutRequest,
   type BlobRefRequest,
   type BlobBeginRequest,
+  type BlobTokenRequest,
 } from '../../protocol/index.js';
 import type { Handler, RelayContext } from '../context.js';
 import type { BlobStore } from './store.js';
+import type { BlobTokens } from './tokens.js';
 
-export function blobHandlers(ctx: RelayContext, blobs: BlobStore): { [K in BlobEventName]: Handler<never> } {
+export function blobHandlers(ctx: RelayContext, blobs: BlobStore, tokens: BlobTokens): { [K in BlobEventName]: Handler<never> } {
   const { log } = ctx;
   const begin: Handler<BlobBeginRequest> = async (_s, st, p) => {
     const r = await blobs.begin(st.fp!, p.size);
@@ -39,6 +41,11 @@ export function blobHandlers(ctx: RelayContext, blobs: BlobStore): { [K in BlobE
     return r;
   };
   const abort: Handler<BlobRefRequest> = (_s, st, p) => blobs.abort(st.fp!, p.blob);
+  // Checked now with the socket event's rules, and again by the store when the HTTP request arrives.
+  const token: Handler<BlobTokenRequest> = async (_s, st, p) => {
+    blobs.authorize(st.fp!, p.blob, p.op);
+    return tokens.issue(st.fp!, p.blob, p.op);
+  };
   return {
     'blob-begin': begin as Handler<never>,
     'blob-offset': offset as Handler<never>,
@@ -47,5 +54,6 @@ export function blobHandlers(ctx: RelayContext, blobs: BlobStore): { [K in BlobE
     'blob-get': get as Handler<never>,
     'blob-ack': ack as Handler<never>,
     'blob-abort': abort as Handler<never>,
+    'blob-token': token as Handler<never>,
   };
 }

@@ -9,12 +9,12 @@
  * Files per blob: `<id>.data` (the ciphertext, appended in order) and `<id>.json` (BlobMeta). The relay is blind:
  * it never sees a key, only ciphertext. One process owns the folder (blobs are per relay node, even in cluster mode).
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { createReadStream, type ReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { ProtocolError, toB64u } from '../../protocol/index.js';
+import { ProtocolError, toB64u, type BlobTokenOp } from '../../protocol/index.js';
 import type { BlobLimits } from './limits.js';
 
 const ID_RE = /^[A-Za-z0-9_-]{22}$/;
@@ -43,6 +43,11 @@ interface Entry {
   handle: fs.FileHandle | null;
   /** Writes and state changes of one blob run one after another. */
   chain: Promise<unknown>;
+  /**
+   * SHA-256 of the bytes written so far, kept while every byte of the upload went through this process (begun here,
+   * no failed write), so completing needs no second pass over the file; null after a restart (then the file is read).
+   */
+  hash: Hash | null;
 }
 
 export interface BlobUsage {
@@ -101,7 +106,7 @@ export class BlobStore {
         continue;
       }
       metas.add(id);
-      store.add({ meta, written, handle: null, chain: Promise.resolve() });
+      store.add({ meta, written, handle: null, chain: Promise.resolve(), hash: null });
     }
     for (const name of names) {
       const id = name.endsWith('.data') ? name.slice(0, -'.data'.length) : null;
@@ -121,7 +126,7 @@ export class BlobStore {
     const id = toB64u(new Uint8Array(randomBytes(16)));
     const now = this.now();
     const meta: BlobMeta = { v: 1, id, uploader, size, createdAt: now, expiresAt: now + limits.blobTtlMs, complete: false };
-    const entry: Entry = { meta, written: 0, handle: null, chain: Promise.resolve() };
+    const entry: Entry = { meta, written: 0, handle: null, chain: Promise.resolve(), hash: createHash('sha256') };
     this.add(entry); // reserved before the first await: concurrent begins see it
     try {
       entry.handle = await fs.open(this.dataPath(id), 'wx', 0o600);
@@ -163,15 +168,46 @@ export class BlobStore {
       if (offset + data.byteLength > e.meta.size) {
         throw new ProtocolError('TOO_LARGE', `piece ends at ${offset + data.byteLength}; the blob was declared ${e.meta.size} bytes`);
       }
-      const h = await this.handleOf(e);
-      let done = 0;
-      while (done < data.byteLength) {
-        const { bytesWritten } = await h.write(data, done, data.byteLength - done, offset + done);
-        done += bytesWritten;
-      }
-      e.written += data.byteLength;
+      await this.append(e, data);
       return { offset: e.written, accepted: true };
     });
+  }
+
+  /**
+   * Append a stream of `length` bytes at `offset` (an HTTP PUT body), with put's rules; every piece is written as it
+   * arrives. If the stream breaks off, the bytes written so far stay (the upload resumes from the length the relay
+   * reports) and the stream's error is thrown.
+   */
+  async putStream(who: string, id: string, offset: number, length: number, body: AsyncIterable<Uint8Array>): Promise<{ offset: number; accepted: boolean }> {
+    const e = this.uploadOf(who, id);
+    return this.serial(e, async () => {
+      if (e.meta.complete) throw new ProtocolError('NOT_FOUND', 'no upload in progress for that blob');
+      if (offset !== e.written) return { offset: e.written, accepted: false };
+      if (offset + length > e.meta.size) {
+        throw new ProtocolError('TOO_LARGE', `the data ends at ${offset + length}; the blob was declared ${e.meta.size} bytes`);
+      }
+      for await (const piece of body) {
+        if (e.written + piece.byteLength > offset + length) throw new ProtocolError('TOO_LARGE', 'more bytes than announced');
+        await this.append(e, piece);
+      }
+      if (e.written !== offset + length) throw new ProtocolError('BAD_REQUEST', `the data ended after ${e.written - offset} of ${length} bytes`);
+      return { offset: e.written, accepted: true };
+    });
+  }
+
+  /**
+   * Check that `who` may move the bytes of blob `id` in the way `op` names (the `blob-token` event): 'put' appends to
+   * an upload in progress (its uploader only), 'get' reads a complete blob (its uploader and recipients). Throws the
+   * error the same socket event would (NOT_FOUND, FORBIDDEN).
+   */
+  authorize(who: string, id: string, op: BlobTokenOp): void {
+    if (op === 'put') {
+      if (this.uploadOf(who, id).meta.complete) throw new ProtocolError('NOT_FOUND', 'no upload in progress for that blob');
+      return;
+    }
+    const e = this.get(id);
+    if (!e || !e.meta.complete) throw new ProtocolError('NOT_FOUND', 'no such blob (or its upload is not complete)');
+    if (!this.mayRead(e.meta, who)) throw new ProtocolError('FORBIDDEN', 'this blob was not shared with you');
   }
 
   /**
@@ -195,7 +231,8 @@ export class BlobStore {
       await h.sync();
       await h.close();
       up.handle = null;
-      const actual = await sha256File(this.dataPath(id));
+      const actual = up.hash ? up.hash.digest('base64url') : await sha256File(this.dataPath(id));
+      up.hash = null; // a digest is final: a retried completion reads the file
       if (actual !== sha256) throw new ProtocolError('BLOB_MISMATCH', 'the stored bytes do not match the declared SHA-256');
       const now = this.now();
       const meta: BlobMeta = {
@@ -229,10 +266,7 @@ export class BlobStore {
 
   /** Read up to `length` bytes at `offset` of a complete blob; only its uploader and recipients may. */
   async read(who: string, id: string, offset: number, length: number): Promise<{ data: Buffer; size: number; eof: boolean }> {
-    const e = this.get(id);
-    if (!e || !e.meta.complete) throw new ProtocolError('NOT_FOUND', 'no such blob (or its upload is not complete)');
-    if (!this.mayRead(e.meta, who)) throw new ProtocolError('FORBIDDEN', 'this blob was not shared with you');
-    if (offset > e.meta.size) throw new ProtocolError('BAD_REQUEST', `offset beyond the blob's ${e.meta.size} bytes`);
+    const e = this.readable(who, id, offset);
     const want = Math.min(length, e.meta.size - offset);
     const data = Buffer.allocUnsafe(want);
     const h = await fs.open(this.dataPath(id), 'r');
@@ -247,6 +281,13 @@ export class BlobStore {
       await h.close();
     }
     return { data, size: e.meta.size, eof: offset + want >= e.meta.size };
+  }
+
+  /** A complete blob from `offset` to its end as a stream (an HTTP GET), with read's rules. */
+  openRead(who: string, id: string, offset: number): { size: number; stream: ReadStream } {
+    const e = this.readable(who, id, offset);
+    // An open file stays readable if the blob is deleted meanwhile (the last recipient acknowledged it).
+    return { size: e.meta.size, stream: createReadStream(this.dataPath(id), { start: offset, highWaterMark: 1024 * 1024 }) };
   }
 
   /** A recipient has the blob; when every recipient has, it is deleted. Returns whether it was deleted now. */
@@ -318,6 +359,32 @@ export class BlobStore {
     const e = this.get(id);
     if (!e || e.meta.uploader !== who) throw new ProtocolError('NOT_FOUND', 'no such upload');
     return e;
+  }
+
+  /** A complete blob `who` may read at `offset`, or the typed refusal. */
+  private readable(who: string, id: string, offset: number): Entry {
+    const e = this.get(id);
+    if (!e || !e.meta.complete) throw new ProtocolError('NOT_FOUND', 'no such blob (or its upload is not complete)');
+    if (!this.mayRead(e.meta, who)) throw new ProtocolError('FORBIDDEN', 'this blob was not shared with you');
+    if (offset > e.meta.size) throw new ProtocolError('BAD_REQUEST', `offset beyond the blob's ${e.meta.size} bytes`);
+    return e;
+  }
+
+  /** Write `data` at the end of an upload in progress (inside serial()), keeping the running hash. */
+  private async append(e: Entry, data: Uint8Array): Promise<void> {
+    const h = await this.handleOf(e);
+    let done = 0;
+    try {
+      while (done < data.byteLength) {
+        const { bytesWritten } = await h.write(data, done, data.byteLength - done, e.written + done);
+        done += bytesWritten;
+      }
+    } catch (err) {
+      e.hash = null; // the file may now hold part of this piece: completing reads the file instead
+      throw err;
+    }
+    e.hash?.update(data);
+    e.written += data.byteLength;
   }
 
   private mayRead(meta: BlobMeta, who: string): boolean {
