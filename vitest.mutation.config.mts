@@ -38,6 +38,7 @@ const SCOPES: Record<string, string[]> = {
   // core-hostile-ingest (10 000 envelopes, ~35 s) is left out: every surviving ingest mutant would pay for it.
   messenger: [
     'tests/integration/core-receive.test.ts',
+    'tests/integration/core-receive-batches.test.ts',
     'tests/integration/core-hostile-relay.test.ts',
     'tests/integration/core-memory-relay.test.ts',
     'tests/integration/core-send-order.test.ts',
@@ -78,6 +79,7 @@ const FILE_TESTS: Record<string, string[]> = {
   'electron/core/messenger/envelope-writer.ts': ['tests/integration/core-receive.test.ts', 'tests/integration/core-memory-relay.test.ts'],
   'electron/core/messenger/ingest.ts': [
     'tests/integration/core-receive.test.ts',
+    'tests/integration/core-receive-batches.test.ts',
     'tests/integration/core-trust.test.ts',
     'tests/integration/core-memory-relay.test.ts',
   ],
