@@ -12,6 +12,7 @@ import { StoreError, type HistoryStore } from '../../electron/core/store/types.j
 import type { Envelope } from '../../relay/protocol/index.js';
 import { cleanupAll, waitUntil } from '../helpers/core.js';
 import { FakeRelay, receiver, sealFrom, type Receiver } from '../helpers/fake-relay.js';
+import { next } from '../helpers/group-users.js';
 import { fixtureIdentity, fixtureKeys } from '../helpers/identities.js';
 
 let alice: IdentityKeys;
@@ -82,8 +83,8 @@ describe('each envelope of a batch', () => {
     expect(bob.messenger.listContacts().map((c) => c.username)).toEqual(['alice']);
     const byChunk = (bs: typeof batches): string[] => bs.map((b) => `${b.stored}/${b.acked}`).sort();
     expect(byChunk(batches)).toEqual(['0/0', '1/2', '2/2']);
-    // One receipt per committed chunk, naming its stored messages.
-    await bob.messenger.flushOutbox();
+    // One receipt per committed chunk, naming its stored messages, sent on its own (queued with the chunk's commit).
+    await waitUntil(async () => (await receiptsTo(relay, alice)).length === 2, 20_000, 'the receipts');
     expect(await receiptsTo(relay, alice)).toEqual([[e1.id, e2.id], [e3.id]]);
 
     // The same envelopes again: each is recognised and acknowledged, nothing is stored, opened or receipted again.
@@ -113,9 +114,12 @@ describe('who signed it decides what is stored', () => {
 
     const fromCarol = await sealFrom(carol, bobKeys.public, 'you blocked me');
     const fromOld = await sealFrom(alice, bobKeys.public, 'old key, before the change');
+    const stored = next(bob.messenger, 'message-received', (m) => m.id === fromOld.id);
     relay.deliver([fromCarol, fromOld]);
-    await relay.waitAcks(() => acked(relay, [fromCarol, fromOld]));
+    // Announced right after the commit, when the ack has just gone out: idle() also waits for the relay's answer.
+    await stored;
     await bob.messenger.idle();
+    expect(acked(relay, [fromCarol, fromOld])).toBe(true);
     await bob.messenger.flushOutbox();
     expect(incoming(bob, 'carol')).toEqual([]);
     expect(await receiptsTo(relay, carol)).toEqual([]);
@@ -152,29 +156,36 @@ describe('who signed it decides what is stored', () => {
 });
 
 describe('relay order while stalled', () => {
-  test('a push that arrives while a batch waits for its sender is held back until the refetch, which stores both in order', async () => {
+  test('a push that arrives while a batch waits for its sender is held back until the refetch, which stores all in order', async () => {
     const relay = await FakeRelay.start();
     relay.publish('alice', alice);
-    let lookupsFail = true;
+    relay.publish('carol', carol);
+    let lookupsFail = false;
     relay.hooks.lookup = () => (lookupsFail ? { ok: false, error: { code: 'INTERNAL', message: 'directory down' } } : undefined);
     // No timed refetch in this test: the test fetches when it has checked the stalled state.
     const bob = await receiver(relay.url, bobSecret, { messenger: { refetchDelayMs: 600_000 } });
+    await bob.messenger.addContact('carol');
+    lookupsFail = true;
+    const m0 = await sealFrom(carol, bobKeys.public, 'carol first');
     const m1 = await sealFrom(alice, bobKeys.public, 'first'); // Alice is a first contact: her sender needs a lookup
     const m2 = await sealFrom(alice, bobKeys.public, 'second');
-    relay.deliver([m1]);
+    // Carol's envelope is resolved (a contact) before Alice's lookup fails and defers the whole batch.
+    relay.deliver([m0, m1]);
     await waitUntil(() => bob.messenger.diagnostics().deferredBatches === 1, 20_000, 'the deferred batch');
 
     lookupsFail = false;
     relay.deliver([m2]);
     await bob.client.fetch(1); // a round trip on the same connection: the push has reached the client
     await bob.messenger.idle();
-    expect(bob.messenger.listContacts()).toEqual([]);
+    expect(bob.messenger.listContacts().map((c) => c.username)).toEqual(['carol']);
+    expect(incoming(bob, 'carol')).toEqual([]);
     expect(relay.acked).toEqual([]);
 
     await bob.messenger.drain();
     await bob.messenger.idle();
+    expect(incoming(bob, 'carol').map((m) => m.body)).toEqual(['carol first']);
     expect(incoming(bob, 'alice').map((m) => m.body)).toEqual(['first', 'second']);
-    expect(acked(relay, [m1, m2])).toBe(true);
+    expect(acked(relay, [m0, m1, m2])).toBe(true);
     expect(bob.messenger.diagnostics()).toMatchObject({ deferredBatches: 1, failedCommits: 0 });
   });
 
@@ -182,18 +193,36 @@ describe('relay order while stalled', () => {
     const relay = await FakeRelay.start();
     relay.publish('alice', alice);
     let faults = 0;
-    // Injected store fault: the next top-level transaction runs and is then rolled back (a disk error at commit).
+    let marks = 0;
+    let depth = 0;
+    // Injected store fault: the next receive transaction (one that marks envelopes seen; not an outbox update) runs
+    // and is then rolled back, as if COMMIT hit a disk error.
     const wrapStore = (real: HistoryStore): HistoryStore =>
       new Proxy(real, {
         get(target, key) {
+          if (key === 'markSeen') {
+            return (...a: Parameters<HistoryStore['markSeen']>) => {
+              marks++;
+              return target.markSeen(...a);
+            };
+          }
           if (key === 'transaction') {
             return <T>(fn: () => T): T => {
-              if (faults === 0) return target.transaction(fn);
-              faults--;
-              return target.transaction(() => {
-                fn();
-                throw new StoreError('IO', 'injected: disk I/O error at commit');
-              });
+              if (depth > 0) return target.transaction(fn); // a savepoint inside the receive transaction
+              depth++;
+              try {
+                return target.transaction(() => {
+                  const before = marks;
+                  const r = fn();
+                  if (faults > 0 && marks > before) {
+                    faults--;
+                    throw new StoreError('IO', 'injected: disk I/O error at commit');
+                  }
+                  return r;
+                });
+              } finally {
+                depth--;
+              }
             };
           }
           const v: unknown = Reflect.get(target, key, target);
@@ -213,5 +242,12 @@ describe('relay order while stalled', () => {
     expect(faults).toBe(0);
     expect(incoming(bob, 'alice').map((m) => m.body)).toEqual(['a', 'b']);
     expect(bob.messenger.diagnostics().failedCommits).toBe(1);
+
+    // A batch whose commit fails reports nothing acknowledged.
+    faults = 1;
+    const c = await sealFrom(alice, bobKeys.public, 'c');
+    expect(await bob.messenger.enqueueBatch(delivered([c]))).toBe(0);
+    expect(relay.isAcked(c.from, c.id)).toBe(false);
+    expect(bob.messenger.diagnostics().failedCommits).toBe(2);
   });
 });
