@@ -6,10 +6,12 @@
  * the scriptable relay of tests/helpers/fake-relay.ts with real sealed envelopes. Nothing is mocked.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { MIN_CHUNK_BYTES } from '../../electron/core/attachments/stream.js';
 import { loadIdentity, open, type IdentityKeys } from '../../electron/core/crypto/index.js';
 import type { IdentitySecret } from '../../electron/core/crypto/types.js';
 import { StoreError, type HistoryStore } from '../../electron/core/store/types.js';
-import type { Envelope } from '../../relay/protocol/index.js';
+import { toB64u, type Envelope } from '../../relay/protocol/index.js';
 import { cleanupAll, waitUntil } from '../helpers/core.js';
 import { FakeRelay, receiver, sealFrom, type Receiver } from '../helpers/fake-relay.js';
 import { next } from '../helpers/group-users.js';
@@ -64,7 +66,13 @@ describe('each envelope of a batch', () => {
     await bob.messenger.addContact('alice');
     const batches: Array<{ stored: number; acked: number }> = [];
     bob.messenger.on('batch-stored', (b) => batches.push(b));
-    const [e1, e2, e3] = [await sealFrom(alice, bobKeys.public, 'one'), await sealFrom(alice, bobKeys.public, 'two'), await sealFrom(alice, bobKeys.public, 'three')];
+    // The third is a message with a file: receipted like a text.
+    const file = { blob: toB64u(randomBytes(16)), key: toB64u(randomBytes(32)), size: 5, chunk: MIN_CHUNK_BYTES, sha256: toB64u(randomBytes(32)), name: 'a.txt', type: 'text/plain' };
+    const [e1, e2, e3] = [
+      await sealFrom(alice, bobKeys.public, 'one'),
+      await sealFrom(alice, bobKeys.public, 'two'),
+      await sealFrom(alice, bobKeys.public, { v: 1, type: 'files', ts: now(), body: 'three', attachments: [file] }),
+    ];
     const unknown = await sealFrom(stranger, bobKeys.public, 'who am I');
     const headerless = { v: 1, note: 'no sender, no id' };
 
