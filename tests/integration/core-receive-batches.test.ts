@@ -62,7 +62,8 @@ describe('each envelope of a batch', () => {
   test('is stored, acknowledged and receipted once, chunk by chunk; a redelivery is acknowledged again and nothing more', async () => {
     const relay = await FakeRelay.start();
     relay.publish('alice', alice); // the stranger is not in the directory: its lookup answers NOT_FOUND
-    const bob = await receiver(relay.url, bobSecret, { messenger: { commitChunk: 2 } });
+    const logs: string[] = [];
+    const bob = await receiver(relay.url, bobSecret, { messenger: { commitChunk: 2, log: (line) => logs.push(line) } });
     await bob.messenger.addContact('alice');
     const batches: Array<{ stored: number; acked: number }> = [];
     bob.messenger.on('batch-stored', (b) => batches.push(b));
@@ -89,6 +90,11 @@ describe('each envelope of a batch', () => {
       [e3.id, 'three'],
     ]);
     expect(bob.messenger.listContacts().map((c) => c.username)).toEqual(['alice']);
+    // The relay validated every envelope it queued: one without a sender or id is its defect, and says so.
+    expect(logs.filter((l) => l.startsWith('dropped an envelope'))).toEqual([
+      'dropped an envelope without a valid sender/id',
+      'dropped an envelope from a sender the relay does not know',
+    ]);
     const byChunk = (bs: typeof batches): string[] => bs.map((b) => `${b.stored}/${b.acked}`).sort();
     expect(byChunk(batches)).toEqual(['0/0', '1/2', '2/2']);
     // One receipt per committed chunk, naming its stored messages, sent on its own (queued with the chunk's commit).
@@ -257,5 +263,21 @@ describe('relay order while stalled', () => {
     expect(await bob.messenger.enqueueBatch(delivered([c]))).toBe(0);
     expect(relay.isAcked(c.from, c.id)).toBe(false);
     expect(bob.messenger.diagnostics().failedCommits).toBe(2);
+  });
+});
+
+describe('closing', () => {
+  test('a batch still queued when the messenger closes is neither stored nor acknowledged: the relay keeps it', async () => {
+    const relay = await FakeRelay.start();
+    relay.publish('alice', alice);
+    const bob = await receiver(relay.url, bobSecret);
+    await bob.messenger.addContact('alice');
+    const x = await sealFrom(alice, bobKeys.public, 'too late');
+    const n = bob.messenger.enqueueBatch(delivered([x]));
+    await bob.messenger.close();
+    expect(await n).toBe(0);
+    expect(incoming(bob, 'alice')).toEqual([]);
+    expect(bob.store.hasSeen(x.from, x.id)).toBe(false);
+    expect(relay.acked).toEqual([]);
   });
 });
