@@ -36,6 +36,14 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 }
 
 const survivors = entry.mutants.filter((m) => m.status === 'Survived' || m.status === 'NoCoverage');
+// PARLEY_RECHECK_LIST=1: only list the survivors (original text -> replacement), run nothing.
+if (process.env.PARLEY_RECHECK_LIST === '1') {
+  for (const m of survivors) {
+    const text = original.slice(offset(m.location.start), offset(m.location.end));
+    console.log(`#${m.id} line ${m.location.start.line} ${m.mutatorName}: ${JSON.stringify(text.slice(0, 100))} -> ${JSON.stringify(m.replacement.slice(0, 100))}`);
+  }
+  process.exit(0);
+}
 const results = [];
 try {
   for (const m of survivors) {
