@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Mutation testing, one run after another: `npm run mutation` (every scope) or `npm run mutation -- crypto server`,
-# or single files of a scope: `npm run mutation -- messenger:electron/core/messenger/acks.ts`.
+# or single files of a scope: `npm run mutation -- messenger:electron/core/messenger/acks.ts`, or line ranges of one
+# file (Stryker's `file:from-to`, several joined by commas; same report and incremental file as the whole file):
+# `npm run mutation -- messenger:electron/core/messenger/ingest.ts:194-304,electron/core/messenger/ingest.ts:337-411`.
 # Scopes: protocol, crypto, messenger, server (stryker.config.mjs). Extra Stryker flags go after `--`, e.g.
 # `npm run mutation -- crypto -- --ignoreStatic false`. Runs inside a private keyring session (the messenger tests
 # open real keychain-backed vaults). Reports: reports/mutation/<scope>[/<file>]/index.html and mutation.json.
@@ -15,8 +17,9 @@ for run in "${runs[@]}"; do
   echo "== mutation: $run"
   if [[ $run == *:* ]]; then
     file=${run#*:}
-    base=$(basename "$file" .ts)
-    PARLEY_MUTATION_SCOPE=$scope PARLEY_MUTATION_REPORT="$scope/$base" PARLEY_MUTATION_FILE="$file" \
+    path=${file%%:*} # without a line range: the file's own test set (FILE_TESTS) and report
+    base=$(basename "$path" .ts)
+    PARLEY_MUTATION_SCOPE=$scope PARLEY_MUTATION_REPORT="$scope/$base" PARLEY_MUTATION_FILE="$path" \
       bash scripts/keyring-session.sh npx stryker run --mutate "$file" "$@" || failed+=("$run")
   else
     PARLEY_MUTATION_SCOPE=$scope bash scripts/keyring-session.sh npx stryker run "$@" || failed+=("$run")
