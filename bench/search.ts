@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { median, now, percentile, ROOT, row, type Bench } from './lib/common.js';
 import { openHistoryStore } from '../electron/core/store/index.js';
-import { MIGRATIONS } from '../electron/core/store/schema.js';
+import { LATEST_VERSION, MIGRATIONS } from '../electron/core/store/schema.js';
 import { searchMessages } from '../electron/core/store/search.js';
 import type { StoreQuery } from '../electron/core/store/types.js';
 import type { ConversationId } from '../electron/contract/api.js';
@@ -100,6 +100,7 @@ function build(file: string, kind: 'encrypted' | 'plain', n: number, log: (m: st
     const db = new Database(tmp);
     db.pragma('journal_mode = WAL');
     for (const m of MIGRATIONS) db.exec(m.sql);
+    db.pragma(`user_version = ${LATEST_VERSION}`); // upgradePlain applies only later migrations
     db.transaction(() => fill(db, n))();
     db.pragma('wal_checkpoint(TRUNCATE)');
     db.close();
@@ -170,6 +171,27 @@ function encryptedFromPlain(plainFile: string, file: string, log: (m: string) =>
   log(`search: encrypted a copy of the plain database in ${((now() - t0) / 1000).toFixed(0)} s`);
 }
 
+/**
+ * A cached database per schema version as well (the file name ends in -v<latest migration>): upgrading a cached
+ * file in place would make it unreadable to a checkout with an older schema (SCHEMA_TOO_NEW) sharing the temp folder.
+ */
+function cacheFile(kind: 'plain' | 'enc', tag: string, version: number | null = LATEST_VERSION): string {
+  return path.join(os.tmpdir(), `parley-bench-search-${kind}-${tag}${version === null ? '' : `-v${version}`}.sqlite`);
+}
+
+/** Copies the newest cached file of an older schema (same data) to `file`, to be migrated; false when none. */
+function copyOlder(kind: 'plain' | 'enc', tag: string, file: string, log: (m: string) => void): boolean {
+  const older = [...MIGRATIONS.map((m) => m.version).filter((v) => v < LATEST_VERSION).reverse(), null]
+    .map((v) => cacheFile(kind, tag, v))
+    .find((f) => existsSync(f));
+  if (!older) return false;
+  const tmp = `${file}.${process.pid}.tmp`;
+  copyFileSync(older, tmp);
+  renameSync(tmp, file);
+  log(`search: ${kind} database copied from ${path.basename(older)}, to be migrated`);
+  return true;
+}
+
 function cached(prepare: (sql: string) => unknown): StoreQuery {
   const m = new Map<string, unknown>();
   return ((sql: string) => {
@@ -178,16 +200,26 @@ function cached(prepare: (sql: string) => unknown): StoreQuery {
   }) as StoreQuery;
 }
 
+/** The three queries with the highest median over all runs (samples are in QUERIES order, round robin). */
+function slowest(enc: number[][], plain: number[][]): string {
+  const per = (runs: number[][], q: number) => median(runs.flatMap((s) => s.filter((_, i) => i % QUERIES.length === q)));
+  return QUERIES.map((q, i) => ({ q, e: per(enc, i), p: per(plain, i) }))
+    .sort((a, b) => b.e - a.e)
+    .slice(0, 3)
+    .map((x) => `${JSON.stringify(x.q.query)}${x.q.conversation ? ` in ${x.q.conversation}` : ''} ${x.e.toFixed(1)} / ${x.p.toFixed(1)}`)
+    .join(', ');
+}
+
 export const searchBench: Bench = async (o) => {
   const id = 'search';
   const n = o.quick ? 100_000 : 1_000_000;
   const title = `Search: full-text query over ${n.toLocaleString('en-US')} encrypted messages (FTS5, limit 50)`;
   const tag = `${n}-${sourceHash()}`;
-  const plainFile = path.join(os.tmpdir(), `parley-bench-search-plain-${tag}.sqlite`);
-  const encFile = path.join(os.tmpdir(), `parley-bench-search-enc-${tag}.sqlite`);
-  if (!existsSync(plainFile)) build(plainFile, 'plain', n, o.log);
+  const plainFile = cacheFile('plain', tag);
+  const encFile = cacheFile('enc', tag);
+  if (!existsSync(plainFile) && !copyOlder('plain', tag, plainFile, o.log)) build(plainFile, 'plain', n, o.log);
   upgradePlain(plainFile, o.log);
-  if (existsSync(encFile)) openHistoryStore({ path: encFile, key: KEY }).close(); // applies newer migrations
+  if (existsSync(encFile) || copyOlder('enc', tag, encFile, o.log)) openHistoryStore({ path: encFile, key: KEY }).close(); // applies newer migrations
   else encryptedFromPlain(plainFile, encFile, o.log);
   const iterations = QUERIES.length * (o.quick ? 10 : 20);
 
@@ -224,6 +256,7 @@ export const searchBench: Bench = async (o) => {
       row({ metric: 'query, median', unit: 'ms', parley: p(encRuns, 50), baseline: p(plainRuns, 50), ratio: p(encRuns, 50) / p(plainRuns, 50), target: 'info', met: null }),
     ],
     notes: [
+      `slowest queries (median ms, encrypted / plain): ${slowest(encRuns, plainRuns)}`,
       `${QUERIES.length} queries (words, prefixes, folded diacritics, Cyrillic, two words, rare words, CJK, emoji, one conversation); ratio = encrypted / plain`,
       ...(encHits === plainHits ? [] : [`WARNING: hit counts differ (encrypted ${encHits}, plain ${plainHits})`]),
     ],

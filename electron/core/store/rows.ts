@@ -146,6 +146,19 @@ export function toContactView(c: ContactRecord): ContactView {
   };
 }
 
+/** A ContactView straight from the listed columns (no identity parsed): the conversation list's rows. */
+export function contactViewFromRow(r: Row): ContactView {
+  return {
+    username: String(r.username),
+    fingerprint: String(r.fingerprint),
+    verified: bool(r.verified),
+    blocked: bool(r.blocked),
+    request: bool(r.request),
+    keyChangePending: r.pending_fingerprint != null,
+    displayName: r.display_name == null ? null : String(r.display_name),
+  };
+}
+
 /** The UI's view of a message: exactly the MessageView fields (a MessageRecord has more, which must not leak). */
 export function toMessageView(m: MessageView): MessageView {
   return {

@@ -67,9 +67,20 @@ export function ftsString(s: string): string {
   return `"${s.replace(/"/g, '""')}"`;
 }
 
-/** MATCH expression for the word index: every word term as a prefix. */
-export function wordMatch(terms: readonly Term[]): string {
-  return terms.map((t) => `${ftsString(t.text)}*`).join(' AND ');
+/**
+ * MATCH expression for the word index: every token of every word term as a prefix, ANDed; null when a term has no
+ * token at all (nothing can match it). `tokenize` is the index's own tokenizer (fts-tokens.ts): the index is
+ * detail=none (migration v17), which refuses phrases, so a word the tokenizer splits (a separating mark inside it)
+ * is matched as its pieces, each anywhere in the message, instead of as a phrase.
+ */
+export function wordMatch(terms: readonly Term[], tokenize: (text: string) => string[]): string | null {
+  const tokens = new Set<string>();
+  for (const t of terms) {
+    const pieces = tokenize(t.text);
+    if (!pieces.length) return null;
+    for (const p of pieces) tokens.add(p);
+  }
+  return [...tokens].map((x) => `${ftsString(x)}*`).join(' AND ');
 }
 
 /** Code points of a string (an emoji is one, not two UTF-16 units). */
@@ -95,8 +106,11 @@ export function trigramMatch(terms: readonly Term[]): string {
 
 /** Lower case, Latin diacritics removed: what the word index compares. */
 export function foldWord(s: string): string {
+  // ASCII has nothing to decompose: skip normalize(), the costly part of highlighting a page of results.
+  if (ASCII.test(s)) return s.toLowerCase();
   return s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
 }
+const ASCII = /^[\x00-\x7f]*$/;
 
 export interface Range {
   start: number;

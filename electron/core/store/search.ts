@@ -8,6 +8,7 @@ import type { MessagesAround, MessagesAroundRequest, SearchHit, SearchRequest } 
 import { MESSAGE_COLS, messageFromRow, toMessageView, type Row } from './rows.js';
 import { ftsString, makeSnippet, parseQuery, trigramMatch, trigramUsable, wordMatch, MAX_QUERY_CHARS } from './search-query.js';
 import { StoreError, type StoreQuery } from './types.js';
+import { wordTokens } from './fts-tokens.js';
 
 export const DEFAULT_SEARCH_LIMIT = 50;
 export const MAX_SEARCH_LIMIT = 200;
@@ -75,11 +76,14 @@ export function searchMessages(st: StoreQuery, req: SearchRequest): SearchHit[] 
   let order: string;
   let candidates = false;
   if (words.length) {
-    // The word index drives, newest first (FTS5 walks its rowids backwards and stops at the limit).
+    // The word index drives, newest first: FTS5 walks each prefix's own index (v17: prefixes of 1–12 characters)
+    // from the newest rowid backwards and stops at the limit, instead of merging every match first.
+    const match = wordMatch(words, wordTokens);
+    if (match === null) return [];
     from = 'messages_fts f JOIN messages m ON m.seq = f.rowid';
     order = 'f.rowid DESC';
     where.push('messages_fts MATCH ?');
-    params.push(wordMatch(words));
+    params.push(match);
     if (indexed.length) {
       where.push('m.seq IN (SELECT rowid FROM messages_trigram WHERE messages_trigram MATCH ?)');
       params.push(trigramMatch(indexed));

@@ -16,9 +16,10 @@ import { v10 } from './v10.js';
 import { v11 } from './v11.js';
 import { v12 } from './v12.js';
 import { v14 } from './v14.js';
+import { v17 } from './v17.js';
 
 export type { Migration } from './types.js';
 
 export const MIGRATIONS: readonly Migration[] = Object.freeze(
-  [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v14].sort((a, b) => a.version - b.version),
+  [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v14, v17].sort((a, b) => a.version - b.version),
 );
