@@ -56,6 +56,10 @@ describe('one map from every error code to a sentence', () => {
     expect(reasonCode('tampered: authentication tag mismatch')).toBe('OPEN_TAMPERED');
     expect(reasonCode('not-recipient: envelope is not addressed to this identity')).toBe('OPEN_NOT_RECIPIENT');
     expect(reasonCode('Disconnected: transport close')).toBe('UNREACHABLE');
+    // A download the relay answers NOT_FOUND is about the file, not the generic NOT_FOUND (a username).
+    const gone = 'Attachment 0 of message x: the file is no longer on the relay, or was not shared with this key (BLOB_UNAVAILABLE)';
+    expect(failureCode({ code: 'RELAY', message: gone })).toBe('BLOB_UNAVAILABLE');
+    expect(describeReason(gone).text).toBe(en.errors.BLOB_UNAVAILABLE);
     expect(reasonCode('10.0.0.5:7447 is not this computer and the address has no TLS (https:// or wss://)')).toBe('INSECURE_RELAY');
     expect(failureCode({ code: 'INVALID', message: `A message can be at most ${LIMITS.maxTextBytes} bytes` })).toBe('TOO_LARGE');
     expect(failureCode({ code: 'USERNAME_TAKEN', message: 'whatever' })).toBe('USERNAME_TAKEN');

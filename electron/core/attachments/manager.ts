@@ -217,7 +217,13 @@ export class AttachmentManager {
     }
     if (err instanceof TransportError) {
       if (!err.retryable) {
-        const reason = `the relay refused the download (${err.code})`;
+        // NOT_FOUND: the relay has no complete blob this key may read (expired, deleted once everyone had it, or
+        // completed for the recipient's previous key and not re-shared). Its own code: the generic NOT_FOUND
+        // sentence is about usernames.
+        const reason =
+          err.code === 'NOT_FOUND'
+            ? 'the file is no longer on the relay, or was not shared with this key (BLOB_UNAVAILABLE)'
+            : `the relay refused the download (${err.code})`;
         this.o.store.attachments.update(m.seq, a.index, { state: 'failed', error: reason });
         return new CoreError('RELAY', `Attachment ${a.index} of message ${m.id}: ${reason}`, { cause: err });
       }

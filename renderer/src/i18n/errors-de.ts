@@ -39,6 +39,7 @@ export const errorsDe: Record<ErrorCode, string> = {
   FORBIDDEN: 'Das Relay erlaubt das nicht.',
   TOO_LARGE: 'Diese Nachricht ist zu lang zum Senden. Kürze sie oder teile sie auf mehrere Nachrichten auf.',
   BLOB_MISMATCH: 'Die Datei ist nicht unversehrt beim Relay angekommen. Parley lädt sie erneut hoch.',
+  BLOB_UNAVAILABLE: 'Diese Datei ist nicht mehr auf dem Relay, oder sie wurde nicht für deinen aktuellen Schlüssel freigegeben. Bitte den Absender, sie erneut zu senden.',
   QUOTA_EXCEEDED: 'Beim Empfänger warten zu viele Nachrichten auf dem Relay. Parley versucht es später erneut.',
   RATE_LIMITED: 'Du sendest schneller, als das Relay erlaubt. Parley sendet gleich von selbst erneut.',
   BAD_SIGNATURE: 'Das Relay konnte die Signatur nicht prüfen. Starte Parley neu und versuche es erneut.',

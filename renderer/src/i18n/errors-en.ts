@@ -39,6 +39,7 @@ export const errorsEn: Record<ErrorCode, string> = {
   FORBIDDEN: 'The relay does not allow this.',
   TOO_LARGE: 'This message is too long to send. Shorten it or split it into several messages.',
   BLOB_MISMATCH: 'The relay did not receive the file intact. Parley uploads it again.',
+  BLOB_UNAVAILABLE: 'This file is no longer on the relay, or it was not shared with your current key. Ask the sender to send it again.',
   QUOTA_EXCEEDED: 'The recipient has too many messages waiting on the relay. Parley tries again later.',
   RATE_LIMITED: 'You are sending faster than the relay allows. Parley sends again by itself in a moment.',
   BAD_SIGNATURE: 'The relay could not verify the signature on this. Restart Parley and try again.',

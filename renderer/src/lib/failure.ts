@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   'BAD_ARGUMENTS', 'UNKNOWN_METHOD', 'BRIDGE_DOWN', 'CANCELLED',
   // Renderer: a group change made while the relay is unreachable is saved and queued (group/MembersPanel.tsx)
   'QUEUED_OFFLINE',
+  // Core reason text: a download the relay answers NOT_FOUND (attachments/manager.ts): gone, or not shared with this key
+  'BLOB_UNAVAILABLE',
   // Relay protocol (relay/protocol/errors.ts)
   'BAD_REQUEST', 'UNKNOWN_EVENT', 'UNSUPPORTED_VERSION', 'UNAUTHENTICATED', 'AUTH_FAILED', 'USERNAME_TAKEN',
   'IDENTITY_TAKEN', 'PROOF_FAILED', 'REGISTRATION_CLOSED', 'INVITE_REQUIRED', 'FORBIDDEN', 'TOO_LARGE', 'QUOTA_EXCEEDED', 'RATE_LIMITED', 'BAD_SIGNATURE', 'SESSION_REPLACED',
