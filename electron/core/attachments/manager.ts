@@ -329,7 +329,8 @@ export class AttachmentManager {
       type: a.type,
       ...(a.preview ?? {}),
     });
-    store.attachments.update(m.seq, a.index, { descriptor, state: 'complete', offset: up.blobSize, error: null });
+    const upload = { blob: up.blob, key: up.key, noncePrefix: up.noncePrefix, sharedWith: recipients };
+    store.attachments.update(m.seq, a.index, { descriptor, upload, state: 'complete', offset: up.blobSize, error: null });
     this.o.released?.(source);
     return descriptor;
   }

@@ -12,14 +12,19 @@
 import type { Envelope, PublicIdentity } from '../../../relay/protocol/index.js';
 import type { Payload } from '../crypto/index.js';
 import type { ContactRecord, OutboxItem } from '../store/types.js';
+import { BlobReshare } from './blob-reshare.js';
 import type { GroupOutboxHooks, MessengerContext } from './types.js';
 
 export class HeldReseal {
+  private readonly blobs: BlobReshare;
+
   constructor(
     private readonly ctx: MessengerContext,
     /** Group messages rebuilt from their rows, when our own copy cannot be opened (see payloadOf). */
     private readonly groups: GroupOutboxHooks | null,
-  ) {}
+  ) {
+    this.blobs = new BlobReshare(ctx);
+  }
 
   /** True when some recipient of the item's envelope is a key we no longer pin for that contact. */
   isStale(item: OutboxItem): boolean {
@@ -30,6 +35,8 @@ export class HeldReseal {
   /**
    * The item's envelope sealed again for its recipients' current keys (same id, same payload), stored in its outbox
    * row; null when it cannot be (its payload cannot be recovered), or when the item left the outbox meanwhile.
+   * A `files` payload's blobs are first named again on the relay for the current keys (blob-reshare.ts), so the
+   * new key may download them; a lost connection meanwhile throws (the outbox tries the item again).
    */
   async reseal(item: OutboxItem): Promise<Envelope | null> {
     const recipients: PublicIdentity[] = [];
@@ -41,6 +48,7 @@ export class HeldReseal {
     }
     const payload = await this.payloadOf(item);
     if (!payload || recipients.length === 0) return null;
+    await this.blobs.reshare(item, payload, (fp) => this.currentKey(fp, item.contact));
     const envelope = await this.ctx.crypto().seal({ recipients, payload, id: item.envelope.id });
     const kept = this.ctx.store.transaction(() => {
       if (!this.ctx.store.getOutbox(item.envelopeId)) return false; // delivered or removed while we sealed
@@ -48,6 +56,18 @@ export class HeldReseal {
       return true;
     });
     return kept ? envelope : null;
+  }
+
+  /**
+   * The key to name now on the relay for `fp`: the current key of the contact whose key the user replaced; for a
+   * pinned key whose change is pending, the pending one (as an upload names it: the relay no longer knows the old
+   * one); else `fp` itself.
+   */
+  private currentKey(fp: string, hint: string): string {
+    if (fp === this.ctx.me().fingerprint) return fp;
+    const pinned = this.ctx.store.getContactByFingerprint(fp);
+    if (pinned?.fingerprint === fp) return pinned.pendingFingerprint ?? fp;
+    return this.replacedBy(fp, hint)?.fingerprint ?? fp;
   }
 
   /**

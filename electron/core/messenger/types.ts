@@ -4,6 +4,7 @@
  */
 import type { Envelope, LookupRequest, PublicIdentity } from '../../../relay/protocol/index.js';
 import type { MessageView, ParleyEvents } from '../../contract/api.js';
+import type { BlobChannel } from '../attachments/transfer.js';
 import type { Payload } from '../crypto/index.js';
 import type { BackoffOptions } from '../transport/backoff.js';
 import type { LookupAnswer, RelayClientEvents } from '../transport/relay-client.js';
@@ -33,6 +34,8 @@ export interface Transport {
   send(envelope: Envelope): Promise<{ id: string; duplicate: boolean }>;
   fetch(limit?: number): Promise<{ envelopes: LooseDelivered[]; more: boolean }>;
   ack(items: Array<{ from: string; id: string }>): Promise<number>;
+  /** Blob requests (RelayClient); absent where there is no blob store (an in-memory relay): blobs are not re-shared. */
+  blobRequest?: BlobChannel['blobRequest'];
 }
 
 export interface Me {

@@ -18,7 +18,11 @@ export interface AttachmentRecord {
   name: string;
   type: string;
   size: number;
-  upload: { blob: string; key: string; noncePrefix: string } | null;
+  /**
+   * Outgoing: the relay blob with its key and nonce prefix; once complete, `sharedWith`: the fingerprints its last
+   * `blob-complete` named (a held message re-shares it for a recipient's new key, messenger/blob-reshare.ts).
+   */
+  upload: { blob: string; key: string; noncePrefix: string; sharedWith?: string[] } | null;
   state: AttachmentState;
   offset: number;
   error: string | null;
