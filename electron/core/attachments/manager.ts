@@ -27,7 +27,7 @@ import { attachmentDescriptorSchema, fileNameSchema, MAX_ATTACHMENTS, type Attac
 import { mediaTypeFor } from './media-type.js';
 import { ATTACHMENT_CHUNK_BYTES, AttachmentStreamError, ciphertextSize } from './stream.js';
 import { MetadataStripError, stripMetadata, strippableType } from './strip-metadata.js';
-import { ackBlob, AttachmentTransferError, downloadBlob, saveBlobFile, uploadAttachment, type BlobChannel } from './transfer.js';
+import { ackBlob, AttachmentTransferError, downloadBlob, READ_BYTES, saveBlobFile, uploadAttachment, type BlobChannel } from './transfer.js';
 
 export interface AttachmentManagerOptions {
   store: HistoryStore;
@@ -294,7 +294,8 @@ export class AttachmentManager {
     const { store } = this.o;
     const source = a.source!;
     const kind = strippableType(a.type);
-    const open = kind ? () => stripMetadata(kind, createReadStream(source)) : () => createReadStream(source);
+    const read = () => createReadStream(source, { highWaterMark: READ_BYTES });
+    const open = kind ? () => stripMetadata(kind, read()) : read;
     let plainSize: number;
     try {
       plainSize = kind ? await countBytes(open()) : (await fs.stat(source)).size;
