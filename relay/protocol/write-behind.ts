@@ -3,7 +3,10 @@
  * together (one `writev` of at least `minBatch` bytes, or what is left at the end) while the producer goes on, so the
  * socket keeps being read while the disk writes. At most one write is in flight and at most `maxQueued` bytes wait;
  * past that the producer waits (the stream's backpressure then reaches the sender). Writes happen in order; `write` reports each run of bytes
- * that is on the file (the caller advances its length and hash there). Durability is the caller's: this never fsyncs.
+ * that is on the file (the caller advances its length and hash there). Durability stays the caller's (its fsync
+ * before the file counts); given `sync`, the bytes written so far are handed to the disk in the background every
+ * `syncEvery` bytes (fdatasync while the next bytes arrive), so that final fsync has little left to wait for. A
+ * failed background sync fails the writer (it is never retried: after a failed fsync the data may be lost).
  * Not protocol: a dependency-free helper shared by the relay's blob store and the client's downloads and saves.
  */
 export class WriteBehind {
@@ -15,11 +18,15 @@ export class WriteBehind {
   constructor(
     /** Writes every byte of `bufs` (in order) after what the previous call wrote; rejects if it could not. */
     private readonly write: (bufs: Uint8Array[]) => Promise<void>,
-    private readonly o: { minBatch?: number; maxQueued?: number } = {},
+    private readonly o: { minBatch?: number; maxQueued?: number; sync?: () => Promise<void>; syncEvery?: number } = {},
   ) {
     this.minBatch = o.minBatch ?? 1024 * 1024;
     this.maxQueued = Math.max(o.maxQueued ?? 4 * 1024 * 1024, this.minBatch);
   }
+
+  /** Bytes written since the last background sync started, and that sync while it runs. */
+  private unsynced = 0;
+  private syncing: Promise<void> | null = null;
 
   private readonly minBatch: number;
   private readonly maxQueued: number;
@@ -41,13 +48,26 @@ export class WriteBehind {
   async flush(): Promise<void> {
     this.ending = true;
     if (this.queued > 0) this.running ??= this.drain();
-    while (this.running) await this.running;
+    await this.settle();
     this.check();
   }
 
-  /** Waits for the write in flight (if any), ignoring its outcome: the caller is giving up. */
+  /** Waits for the write and the background sync in flight (if any), ignoring their outcome: the caller is giving up. */
   async settle(): Promise<void> {
-    while (this.running) await this.running;
+    while (this.running || this.syncing) await (this.running ?? this.syncing);
+  }
+
+  private syncBehind(): void {
+    const { sync, syncEvery } = this.o;
+    if (!sync || this.syncing || this.unsynced < (syncEvery ?? 8 * 1024 * 1024)) return;
+    this.unsynced = 0;
+    this.syncing = sync()
+      .catch((err: unknown) => {
+        this.failed ??= { err };
+      })
+      .finally(() => {
+        this.syncing = null;
+      });
   }
 
   private check(): void {
@@ -62,6 +82,8 @@ export class WriteBehind {
         this.queued = 0;
         try {
           await this.write(bufs);
+          this.unsynced += bufs.reduce((n, b) => n + b.byteLength, 0);
+          this.syncBehind();
         } catch (err) {
           this.failed = { err };
           this.queue = [];

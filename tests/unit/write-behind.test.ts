@@ -57,3 +57,37 @@ describe('WriteBehind', () => {
     expect(calls).toBe(1);
   });
 });
+
+describe('WriteBehind background sync', () => {
+  it('syncs every syncEvery bytes while writing, one sync at a time, and flush waits for the sync in flight', async () => {
+    const events: string[] = [];
+    let syncing = 0;
+    const w = new WriteBehind(
+      async (bufs) => {
+        events.push(`w${bufs.reduce((n, b) => n + b.byteLength, 0)}`);
+        await new Promise((r) => setTimeout(r, 1));
+      },
+      {
+        minBatch: 4,
+        syncEvery: 8,
+        sync: async () => {
+          expect(++syncing).toBe(1);
+          events.push('s');
+          await new Promise((r) => setTimeout(r, 5));
+          syncing--;
+          events.push('s-done');
+        },
+      },
+    );
+    for (let i = 0; i < 8; i++) await w.push(piece(4, i));
+    await w.flush();
+    expect(events.filter((e) => e === 's').length).toBeGreaterThanOrEqual(1);
+    expect(events.at(-1)).toBe('s-done'); // flush returned only after the last sync finished
+  });
+
+  it('a failed background sync fails the writer (never retried)', async () => {
+    const w = new WriteBehind(async () => undefined, { minBatch: 1, syncEvery: 1, sync: () => Promise.reject(new Error('EIO')) });
+    await w.push(piece(2, 1));
+    await expect(w.flush()).rejects.toThrow('EIO');
+  });
+});

@@ -188,8 +188,8 @@ export class BlobStore {
         throw new ProtocolError('TOO_LARGE', `the data ends at ${offset + length}; the blob was declared ${e.meta.size} bytes`);
       }
       // Written behind the socket (one writev per MiB or more): the next pieces are read while earlier ones go to the
-      // file.
-      const writer = new WriteBehind((bufs) => this.append(e, bufs));
+      // file, and reach the disk in the background (complete's fsync then waits for little).
+      const writer = new WriteBehind((bufs) => this.append(e, bufs), { sync: async () => (await this.handleOf(e)).datasync() });
       let accepted = offset;
       try {
         for await (const piece of body) {
