@@ -100,13 +100,22 @@ export async function httpUpload(
 }
 
 /**
- * Download the bytes [have, total) of a blob over HTTP (one GET) through `write` (which also hashes), each write
- * taking what arrived while the previous one ran.
+ * Download the bytes [have, total) of a blob over HTTP (one GET) through `write` (which also hashes), about 1 MiB
+ * per write, while the body goes on arriving.
  */
 export async function httpDownload(
   http: BlobHttp,
   ch: BlobChannel,
-  o: { blob: string; have: number; total: number; write: (bufs: Uint8Array[], position: number) => Promise<void>; signal?: AbortSignal; onProgress?: (received: number, total: number) => void },
+  o: {
+    blob: string;
+    have: number;
+    total: number;
+    write: (bufs: Uint8Array[], position: number) => Promise<void>;
+    /** Hands what was written so far to the disk (in the background, while the download goes on). */
+    sync?: () => Promise<void>;
+    signal?: AbortSignal;
+    onProgress?: (received: number, total: number) => void;
+  },
 ): Promise<void> {
   const token = await tokenFor(ch, o.blob, 'get');
   const { length, body } = await http.get(o.blob, token, o.have);
@@ -123,7 +132,7 @@ export async function httpDownload(
       if (at - reported < PROGRESS_STEP_BYTES && at !== o.total) return;
       reported = at;
       o.onProgress?.(at, o.total);
-    }, { maxQueued: WRITE_BEHIND_BYTES });
+    }, { maxQueued: WRITE_BEHIND_BYTES, ...(o.sync ? { sync: o.sync } : {}) });
     try {
       for await (const piece of body) {
         if (o.signal?.aborted) break;

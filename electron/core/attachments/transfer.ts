@@ -210,7 +210,7 @@ export async function downloadBlob(ch: BlobChannel, blob: string, file: string, 
     const http = ch.blobHttp ?? null;
     if (http && have < total) {
       try {
-        await httpDownload(http, ch, { blob, have, total, write, signal: o.signal, onProgress: o.onProgress });
+        await httpDownload(http, ch, { blob, have, total, write, sync: () => h.datasync(), signal: o.signal, onProgress: o.onProgress });
         checkCancelled(o.signal);
         have = total;
       } catch (err) {
@@ -298,7 +298,7 @@ export async function saveBlobFile(file: string, d: BlobCheck, dest: string): Pr
       const position = at;
       at += byteLength(bufs);
       await writeAll(h, bufs, position);
-    }, { maxQueued: WRITE_BEHIND_BYTES });
+    }, { maxQueued: WRITE_BEHIND_BYTES, sync: () => h.datasync() });
     try {
       for await (const pt of decryptBlobFile(file, d)) await writer.push(pt);
       await writer.flush();
