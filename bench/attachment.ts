@@ -15,7 +15,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { median, now, ROOT, row, type Bench } from './lib/common.js';
 import { fixture } from './lib/ids.js';
-import { startServer } from './lib/server.js';
+import { startServer, type ServerHandle } from './lib/server.js';
 import { BENCH_LIMITS } from './routing.js';
 import { ParleyService } from '../electron/core/service.js';
 
@@ -148,16 +148,16 @@ function stageNote(runs: Array<{ stages: Array<{ stage: string; ms: number; mono
 /** One transfer: MiB/s end to end, each client's peak RSS growth (MiB) and the time per stage. */
 async function transfer(
   root: string,
-  relayUrl: string,
+  relay: ServerHandle,
   file: string,
   run: number,
-): Promise<{ rate: number; sendMs: number; senderGrowth: number; recipientGrowth: number; intact: boolean; stages: Array<{ stage: string; ms: number; mono?: number }>; gc: Record<'sender' | 'recipient', { ms: number; count: number }> }> {
+): Promise<{ rate: number; sendMs: number; senderGrowth: number; recipientGrowth: number; intact: boolean; stages: Array<{ stage: string; ms: number; mono?: number }>; gc: Record<'sender' | 'recipient', { ms: number; count: number }>; cpuMs: Record<'sender' | 'recipient' | 'relay', number> }> {
   const alice = path.join(root, `alice-${run}`);
   const bob = path.join(root, `bob-${run}`);
   // The recipient first (the sender looks it up); fresh fixture identities per run (one username per key).
   for (const [dir, username, n] of [[bob, `bob${run}`, 2 * run + 1], [alice, `alice${run}`, 2 * run]] as const) {
     const s = new ParleyService({ profileDir: dir, vault: 'file', passphrase: PASS, kdfIterations: 600_000 });
-    await s.createIdentityFrom((await fixture(n)).secret, { username, relayUrl, vault: 'file', passphrase: PASS });
+    await s.createIdentityFrom((await fixture(n)).secret, { username, relayUrl: relay.url, vault: 'file', passphrase: PASS });
     if (username.startsWith('alice')) {
       await s.waitOnline(60_000);
       await s.addContact({ username: `bob${run}` });
@@ -169,6 +169,7 @@ async function transfer(
   const send = client(['send', alice, `bob${run}`, file]);
   try {
     const [r0, s0] = await Promise.all([recv.next((o) => o.ready === true), send.next((o) => o.ready === true)]);
+    const relayCpu0 = relay.cpuMs();
     const t0 = now();
     send.proc.stdin!.write('go\n');
     const sent = await send.next((o) => typeof o.sent === 'number');
@@ -185,6 +186,7 @@ async function transfer(
       intact: (await sha256(out)) === (await sha256(file)),
       stages: stages([send, recv]),
       gc: { sender: { ms: sGc.gcMs as number, count: sGc.gcs as number }, recipient: { ms: rGc.gcMs as number, count: rGc.gcs as number } },
+      cpuMs: { sender: sGc.cpuMs as number, recipient: rGc.cpuMs as number, relay: relay.cpuMs() - relayCpu0 },
     };
   } finally {
     for (const c of [send, recv]) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
@@ -213,7 +215,7 @@ export const attachmentBench: Bench = async (o) => {
     const results = [];
     for (let r = 0; r < runs; r++) {
       o.log(`transfer ${r + 1}/${runs}`);
-      results.push(await transfer(root, relay.url, file, r));
+      results.push(await transfer(root, relay, file, r));
     }
     const aesRate = median(aes);
     const sockRate = median(sock);
@@ -235,6 +237,7 @@ export const attachmentBench: Bench = async (o) => {
       notes: [
         `received file SHA-256 ${intact ? 'equal' : 'DIFFERENT'} to the sent one`,
         `where the time goes, ms after the previous stage (median of ${results.length} run(s)): ${stageNote(results)}`,
+        `CPU time during the transfer (first run; from "ready" to the end, user + system): sender ${results[0]!.cpuMs.sender.toFixed(0)} ms, relay ${results[0]!.cpuMs.relay.toFixed(0)} ms, recipient ${results[0]!.cpuMs.recipient.toFixed(0)} ms`,
         `garbage collection during the transfer (first run): sender ${results[0]!.gc.sender.ms.toFixed(0)} ms in ${results[0]!.gc.sender.count} pauses, recipient ${results[0]!.gc.recipient.ms.toFixed(0)} ms in ${results[0]!.gc.recipient.count}`,
         'Parley runs encrypt + upload, then download + full verification + decrypt to disk (the file is verified before any plaintext is written): three passes over the bytes on the recipient, one on the sender',
       ],

@@ -57,6 +57,7 @@ async function main(): Promise<void> {
     }
   });
   gcObs.observe({ entryTypes: ['gc'] });
+  const cpu0 = process.cpuUsage();
   emit({ ready: true, rss: peak });
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 10);
   try {
@@ -89,7 +90,8 @@ async function main(): Promise<void> {
   } finally {
     clearInterval(sampler);
     gcObs.disconnect();
-    emit({ gcMs, gcs });
+    const cpu = process.cpuUsage(cpu0);
+    emit({ gcMs, gcs, cpuMs: (cpu.user + cpu.system) / 1000 });
     peak = Math.max(peak, process.memoryUsage.rss());
     emit({ peakRss: peak });
     await svc.close();
