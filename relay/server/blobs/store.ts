@@ -176,7 +176,7 @@ export class BlobStore {
 
   /**
    * Append a stream of `length` bytes at `offset` (an HTTP PUT body), with put's rules; the pieces are written as
-   * they arrive, about 1 MiB at a time. If the stream breaks off, the bytes written so far stay (the upload resumes from the length the relay
+   * they arrive, 256 KiB or more at a time. If the stream breaks off, the bytes written so far stay (the upload resumes from the length the relay
    * reports) and the stream's error is thrown.
    */
   async putStream(who: string, id: string, offset: number, length: number, body: AsyncIterable<Uint8Array>): Promise<{ offset: number; accepted: boolean }> {
@@ -187,9 +187,9 @@ export class BlobStore {
       if (offset + length > e.meta.size) {
         throw new ProtocolError('TOO_LARGE', `the data ends at ${offset + length}; the blob was declared ${e.meta.size} bytes`);
       }
-      // Written behind the socket (one writev per MiB or more): the next pieces are read while earlier ones go to the
+      // Written behind the socket (one writev per 256 KiB or more): the next pieces are read while earlier ones go to the
       // file, and reach the disk in the background (complete's fsync then waits for little).
-      const writer = new WriteBehind((bufs) => this.append(e, bufs), { sync: async () => (await this.handleOf(e)).datasync() });
+      const writer = new WriteBehind((bufs) => this.append(e, bufs), { minBatch: 256 * 1024, sync: async () => (await this.handleOf(e)).datasync() });
       let accepted = offset;
       try {
         for await (const piece of body) {
