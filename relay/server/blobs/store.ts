@@ -176,8 +176,8 @@ export class BlobStore {
 
   /**
    * Append a stream of `length` bytes at `offset` (an HTTP PUT body), with put's rules; the pieces are written as
-   * they arrive, 256 KiB or more at a time. If the stream breaks off, the bytes written so far stay (the upload resumes from the length the relay
-   * reports) and the stream's error is thrown.
+   * they arrive, 256 KiB or more at a time. If the stream breaks off, the bytes that arrived are written and stay
+   * (the upload resumes from the length the relay reports) and the stream's error is thrown.
    */
   async putStream(who: string, id: string, offset: number, length: number, body: AsyncIterable<Uint8Array>): Promise<{ offset: number; accepted: boolean }> {
     const e = this.uploadOf(who, id);
