@@ -152,4 +152,4 @@ export async function httpDownload(
   }
 }
 
-const WRITE_BEHIND_BYTES = 4 * 1024 * 1024;
+const WRITE_BEHIND_BYTES = 2 * 1024 * 1024;

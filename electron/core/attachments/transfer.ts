@@ -316,7 +316,7 @@ export async function saveBlobFile(file: string, d: BlobCheck, dest: string): Pr
 }
 
 /** Bytes queued while one write runs, at most (downloads and saves write behind the bytes arriving). */
-const WRITE_BEHIND_BYTES = 4 * 1024 * 1024;
+const WRITE_BEHIND_BYTES = 2 * 1024 * 1024;
 
 function byteLength(bufs: readonly Uint8Array[]): number {
   return bufs.reduce((n, b) => n + b.byteLength, 0);
