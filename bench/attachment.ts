@@ -15,7 +15,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { median, now, ROOT, row, type Bench } from './lib/common.js';
 import { fixture } from './lib/ids.js';
-import { startServer } from './lib/server.js';
+import { startServer, type ServerHandle } from './lib/server.js';
 import { BENCH_LIMITS } from './routing.js';
 import { ParleyService } from '../electron/core/service.js';
 
@@ -78,6 +78,8 @@ function cpuProf(): string[] {
 
 interface Client {
   proc: ChildProcess;
+  /** Every line the client printed so far. */
+  seen: Array<Record<string, unknown>>;
   next(pred: (o: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
 }
 
@@ -100,6 +102,7 @@ function client(args: string[]): Client {
   });
   return {
     proc,
+    seen,
     next: (pred) =>
       new Promise((resolve, reject) => {
         const check = (): void => {
@@ -113,14 +116,48 @@ function client(args: string[]): Client {
   };
 }
 
-/** One transfer: MiB/s end to end and each client's peak RSS growth (MiB). */
-async function transfer(root: string, relayUrl: string, file: string, run: number): Promise<{ rate: number; sendMs: number; senderGrowth: number; recipientGrowth: number; intact: boolean }> {
+/** What each stage between two marks of the clients (bench/lib/attachment-client.ts) covers. */
+const STAGES: Record<string, string> = {
+  queued: 'sendFiles: checks, message and attachment rows',
+  'up-first': 'blob-begin, blob-offset, blob-token, first 512 KiB encrypted and sent',
+  'up-done': 'encrypt + HTTP PUT of the rest (relay writes as it arrives)',
+  sent: 'blob-complete (relay fsync + hash check + metadata) + seal + envelope acknowledged',
+  received: 'envelope to the recipient, opened, stored',
+  'down-first': 'blob-token, GET, first 1 MiB written and hashed',
+  'down-done': 'download of the rest (write + SHA-256 as it arrives, fsync)',
+  saved: 'decrypt (every tag again) to a temporary file, fsync, rename',
+};
+
+/** The clients' marks in time order, each with the ms since the previous one. */
+function stages(clients: Client[]): Array<{ stage: string; ms: number; mono?: number }> {
+  const marks = clients
+    .flatMap((c) => c.seen)
+    .filter((o) => typeof o.mark === 'string')
+    .map((o) => ({ stage: o.mark as string, t: o.t as number, mono: o.mono as number }))
+    .sort((a, b) => a.t - b.t);
+  // `mono`: the monotonic clock (µs) the stage ended at, the clock of V8 CPU profiles (PARLEY_BENCH_CPU_PROF).
+  return marks.slice(1).map((m, i) => ({ stage: m.stage, ms: m.t - marks[i]!.t, mono: m.mono }));
+}
+
+/** "where the time goes": median ms per stage over the runs, in the order of the first run. */
+function stageNote(runs: Array<{ stages: Array<{ stage: string; ms: number; mono?: number }> }>): string {
+  const order = runs[0]?.stages.map((s) => s.stage) ?? [];
+  return order.map((st) => `${st} ${median(runs.map((r) => r.stages.find((s) => s.stage === st)?.ms ?? 0)).toFixed(0)} (${STAGES[st] ?? st})`).join('; ');
+}
+
+/** One transfer: MiB/s end to end, each client's peak RSS growth (MiB) and the time per stage. */
+async function transfer(
+  root: string,
+  relay: ServerHandle,
+  file: string,
+  run: number,
+): Promise<{ rate: number; sendMs: number; senderGrowth: number; recipientGrowth: number; intact: boolean; stages: Array<{ stage: string; ms: number; mono?: number }>; gc: Record<'sender' | 'recipient', { ms: number; count: number }>; cpuMs: Record<'sender' | 'recipient' | 'relay', number> }> {
   const alice = path.join(root, `alice-${run}`);
   const bob = path.join(root, `bob-${run}`);
   // The recipient first (the sender looks it up); fresh fixture identities per run (one username per key).
   for (const [dir, username, n] of [[bob, `bob${run}`, 2 * run + 1], [alice, `alice${run}`, 2 * run]] as const) {
     const s = new ParleyService({ profileDir: dir, vault: 'file', passphrase: PASS, kdfIterations: 600_000 });
-    await s.createIdentityFrom((await fixture(n)).secret, { username, relayUrl, vault: 'file', passphrase: PASS });
+    await s.createIdentityFrom((await fixture(n)).secret, { username, relayUrl: relay.url, vault: 'file', passphrase: PASS });
     if (username.startsWith('alice')) {
       await s.waitOnline(60_000);
       await s.addContact({ username: `bob${run}` });
@@ -132,12 +169,14 @@ async function transfer(root: string, relayUrl: string, file: string, run: numbe
   const send = client(['send', alice, `bob${run}`, file]);
   try {
     const [r0, s0] = await Promise.all([recv.next((o) => o.ready === true), send.next((o) => o.ready === true)]);
+    const relayCpu0 = relay.cpuMs();
     const t0 = now();
     send.proc.stdin!.write('go\n');
     const sent = await send.next((o) => typeof o.sent === 'number');
     await recv.next((o) => o.saved === true);
     const ms = now() - t0;
     const [rPeak, sPeak] = await Promise.all([recv.next((o) => typeof o.peakRss === 'number'), send.next((o) => typeof o.peakRss === 'number')]);
+    const [rGc, sGc] = await Promise.all([recv.next((o) => typeof o.gcMs === 'number'), send.next((o) => typeof o.gcMs === 'number')]);
     const size = statSync(file).size;
     return {
       rate: size / MiB / (ms / 1000),
@@ -145,6 +184,9 @@ async function transfer(root: string, relayUrl: string, file: string, run: numbe
       senderGrowth: ((sPeak.peakRss as number) - (s0.rss as number)) / MiB,
       recipientGrowth: ((rPeak.peakRss as number) - (r0.rss as number)) / MiB,
       intact: (await sha256(out)) === (await sha256(file)),
+      stages: stages([send, recv]),
+      gc: { sender: { ms: sGc.gcMs as number, count: sGc.gcs as number }, recipient: { ms: rGc.gcMs as number, count: rGc.gcs as number } },
+      cpuMs: { sender: sGc.cpuMs as number, recipient: rGc.cpuMs as number, relay: relay.cpuMs() - relayCpu0 },
     };
   } finally {
     for (const c of [send, recv]) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
@@ -173,7 +215,7 @@ export const attachmentBench: Bench = async (o) => {
     const results = [];
     for (let r = 0; r < runs; r++) {
       o.log(`transfer ${r + 1}/${runs}`);
-      results.push(await transfer(root, relay.url, file, r));
+      results.push(await transfer(root, relay, file, r));
     }
     const aesRate = median(aes);
     const sockRate = median(sock);
@@ -194,6 +236,9 @@ export const attachmentBench: Bench = async (o) => {
       ],
       notes: [
         `received file SHA-256 ${intact ? 'equal' : 'DIFFERENT'} to the sent one`,
+        `where the time goes, ms after the previous stage (median of ${results.length} run(s)): ${stageNote(results)}`,
+        `CPU time during the transfer (first run; from "ready" to the end, user + system): sender ${results[0]!.cpuMs.sender.toFixed(0)} ms, relay ${results[0]!.cpuMs.relay.toFixed(0)} ms, recipient ${results[0]!.cpuMs.recipient.toFixed(0)} ms`,
+        `garbage collection during the transfer (first run): sender ${results[0]!.gc.sender.ms.toFixed(0)} ms in ${results[0]!.gc.sender.count} pauses, recipient ${results[0]!.gc.recipient.ms.toFixed(0)} ms in ${results[0]!.gc.recipient.count}`,
         'Parley runs encrypt + upload, then download + full verification + decrypt to disk (the file is verified before any plaintext is written): three passes over the bytes on the recipient, one on the sender',
       ],
       details: { runs: results, aes, sock },

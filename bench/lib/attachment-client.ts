@@ -8,12 +8,22 @@
  * 10 ms from then on. The sender waits for a "go" line on stdin, sends the file and prints {"sent":ms} once the
  * message is 'sent'; the receiver saves the first file that arrives (download, verify, decrypt to <out>) and prints
  * {"saved":true}. Both then print {"peakRss":<bytes>} and exit. The passphrase comes from PARLEY_PASSPHRASE.
+ * Along the way both print {"mark":<stage>,"t":<epoch ms>} (one clock for both processes) for the bench's stage
+ * breakdown: go, queued, up-first, up-done, sent (sender); received, down-first, down-done, saved (receiver).
  */
+import { PerformanceObserver } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { ParleyService } from '../../electron/core/service.js';
 
 const [role, profileDir, a1, a2] = process.argv.slice(2);
 const emit = (o: object): void => void process.stdout.write(JSON.stringify(o) + '\n');
+const marked = new Set<string>();
+/** The first time a stage is reached, on the wall clock the other process shares. */
+const mark = (stage: string): void => {
+  if (marked.has(stage)) return;
+  marked.add(stage);
+  emit({ mark: stage, t: performance.timeOrigin + performance.now(), mono: Number(process.hrtime.bigint() / 1000n) });
+};
 
 async function main(): Promise<void> {
   const svc = new ParleyService({ profileDir: profileDir!, vault: 'file', passphrase: process.env.PARLEY_PASSPHRASE ?? '', kdfIterations: 600_000 });
@@ -33,6 +43,21 @@ async function main(): Promise<void> {
   gc?.();
   gc?.();
   let peak = process.memoryUsage.rss();
+  svc.on('attachment-progress', (p) => {
+    const side = p.direction === 'upload' ? 'up' : 'down';
+    mark(`${side}-first`);
+    if (p.done === p.total) mark(`${side}-done`);
+  });
+  let gcMs = 0;
+  let gcs = 0;
+  const gcObs = new PerformanceObserver((l) => {
+    for (const e of l.getEntries()) {
+      gcMs += e.duration;
+      gcs++;
+    }
+  });
+  gcObs.observe({ entryTypes: ['gc'] });
+  const cpu0 = process.cpuUsage();
   emit({ ready: true, rss: peak });
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 10);
   try {
@@ -40,6 +65,7 @@ async function main(): Promise<void> {
       const go = createInterface({ input: process.stdin });
       await new Promise<void>((r) => go.once('line', () => r()));
       go.close();
+      mark('go');
       const t0 = performance.now();
       let id = '';
       const done = new Promise<void>((resolve, reject) =>
@@ -50,15 +76,22 @@ async function main(): Promise<void> {
         }),
       );
       id = (await svc.sendFiles({ conversation: `d:${a1!}`, paths: [a2!] })).id;
+      mark('queued');
       await done;
+      mark('sent');
       emit({ sent: performance.now() - t0 });
     } else {
       const m = await new Promise<{ id: string }>((resolve) => svc.on('message-received', (x) => x.attachments && resolve(x)));
+      mark('received');
       await svc.saveAttachment({ messageId: m.id, index: 0, path: a1! });
+      mark('saved');
       emit({ saved: true });
     }
   } finally {
     clearInterval(sampler);
+    gcObs.disconnect();
+    const cpu = process.cpuUsage(cpu0);
+    emit({ gcMs, gcs, cpuMs: (cpu.user + cpu.system) / 1000 });
     peak = Math.max(peak, process.memoryUsage.rss());
     emit({ peakRss: peak });
     await svc.close();

@@ -91,7 +91,7 @@ export interface EncryptedSummary {
 }
 
 export interface AttachmentEncryption {
-  /** The blob, in pieces (the prefix, then one piece per chunk). Consume once. */
+  /** The blob, in pieces (the prefix, then each chunk's ciphertext and its tag). Consume once. */
   chunks: AsyncIterable<Uint8Array>;
   /** Available once `chunks` is exhausted; throws before. */
   summary(): EncryptedSummary;
@@ -121,13 +121,14 @@ export function encryptAttachment(source: AsyncIterable<Uint8Array>, o: EncryptO
       return bytes;
     };
     yield emit(Uint8Array.from(prefix));
-    const seal = (pt: Uint8Array, index: number, last: boolean): Uint8Array => {
+    // A chunk is yielded as its ciphertext and its tag (two pieces: no copy into one buffer).
+    const seal = (pt: Uint8Array, index: number, last: boolean): [Buffer, Buffer] => {
       if (index >= MAX_CHUNKS) throw new AttachmentStreamError('bad-params', 'file too large for this chunk size');
       const c = createCipheriv('aes-256-gcm', o.key, chunkNonce(prefix, index, last));
       c.setAAD(chunkAad(chunkSize, index, last));
-      const head = c.update(pt);
-      const tail = c.final();
-      return Buffer.concat([head, tail, c.getAuthTag()]);
+      const body = c.update(pt);
+      c.final(); // GCM returns no bytes here
+      return [body, c.getAuthTag()];
     };
     // Hold back one full chunk: whether it is the last is known only when the source ends.
     const reader = new Accumulator();
@@ -135,9 +136,15 @@ export function encryptAttachment(source: AsyncIterable<Uint8Array>, o: EncryptO
     for await (const piece of source) {
       reader.push(piece);
       plainSize += piece.byteLength;
-      while (reader.length > chunkSize) yield emit(seal(reader.take(chunkSize), index++, false));
+      while (reader.length > chunkSize) {
+        const [body, tag] = seal(reader.take(chunkSize), index++, false);
+        yield emit(body);
+        yield emit(tag);
+      }
     }
-    yield emit(seal(reader.take(reader.length), index, true));
+    const [body, tag] = seal(reader.take(reader.length), index, true);
+    yield emit(body);
+    yield emit(tag);
     result = { size, plainSize, sha256: new Uint8Array(hash.digest()) };
   }
 
@@ -187,7 +194,8 @@ export async function* decryptAttachment(source: AsyncIterable<Uint8Array>, o: D
     d.setAuthTag(ct.subarray(ct.byteLength - CHUNK_TAG_BYTES));
     let pt: Buffer;
     try {
-      pt = Buffer.concat([d.update(ct.subarray(0, ct.byteLength - CHUNK_TAG_BYTES)), d.final()]);
+      pt = d.update(ct.subarray(0, ct.byteLength - CHUNK_TAG_BYTES));
+      d.final(); // checks the tag (GCM returns no bytes here); pt is never yielded if it throws
     } catch {
       throw new AttachmentStreamError('bad-chunk', `chunk ${index} failed authentication`);
     }

@@ -5,6 +5,7 @@
  * pieces when the relay has no HTTP blob route (an older relay, or a proxy that forwards only socket.io).
  */
 import { blobTokenResultSchema, MAX_BLOB_HTTP_PUT_BYTES } from '../../../relay/protocol/index.js';
+import { WriteBehind } from '../../../relay/protocol/write-behind.js';
 import type { BlobHttp } from '../transport/blob-http.js';
 import { TransportError } from '../transport/errors.js';
 import type { BlobChannel } from './transfer.js';
@@ -99,36 +100,48 @@ export async function httpUpload(
 }
 
 /**
- * Download the bytes [have, total) of a blob over HTTP into `h` (one GET), in writes of about 1 MiB; each written
- * run also goes to `onBytes` (the running hash). Resolves with the new length of the file.
+ * Download the bytes [have, total) of a blob over HTTP (one GET) through `write` (which also hashes), about 1 MiB
+ * per write, while the body goes on arriving.
  */
 export async function httpDownload(
   http: BlobHttp,
   ch: BlobChannel,
-  o: { blob: string; have: number; total: number; write: (bufs: Buffer[], position: number) => Promise<void>; signal?: AbortSignal; onProgress?: (received: number, total: number) => void },
+  o: {
+    blob: string;
+    have: number;
+    total: number;
+    write: (bufs: Uint8Array[], position: number) => Promise<void>;
+    /** Hands what was written so far to the disk (in the background, while the download goes on). */
+    sync?: () => Promise<void>;
+    signal?: AbortSignal;
+    onProgress?: (received: number, total: number) => void;
+  },
 ): Promise<void> {
   const token = await tokenFor(ch, o.blob, 'get');
   const { length, body } = await http.get(o.blob, token, o.have);
   try {
     if (length !== o.total - o.have) throw new TransportError('BAD_RESPONSE', `the relay offered ${length} bytes from ${o.have}; the blob has ${o.total}`);
     let at = o.have;
-    let batch: Buffer[] = [];
-    let batched = 0;
-    const flush = async () => {
-      if (batched === 0) return;
-      await o.write(batch, at);
-      at += batched;
-      batch = [];
-      batched = 0;
+    let reported = at;
+    // Written behind the socket: the body keeps being read while earlier bytes go to the file (one writev per MiB
+    // or more), at most WRITE_BEHIND_BYTES waiting.
+    const writer = new WriteBehind(async (bufs) => {
+      const n = bufs.reduce((s, b) => s + b.byteLength, 0);
+      await o.write(bufs, at);
+      at += n;
+      if (at - reported < PROGRESS_STEP_BYTES && at !== o.total) return;
+      reported = at;
       o.onProgress?.(at, o.total);
-    };
-    for await (const piece of body) {
-      if (o.signal?.aborted) break;
-      batch.push(piece as Buffer);
-      batched += (piece as Buffer).byteLength;
-      if (batched >= WRITE_BATCH_BYTES) await flush();
+    }, { maxQueued: WRITE_BEHIND_BYTES, ...(o.sync ? { sync: o.sync } : {}) });
+    try {
+      for await (const piece of body) {
+        if (o.signal?.aborted) break;
+        await writer.push(piece as Buffer);
+      }
+      await writer.flush();
+    } finally {
+      await writer.settle();
     }
-    await flush();
     if (!o.signal?.aborted && at !== o.total) throw new TransportError('OFFLINE', `the download broke off at ${at} of ${o.total} bytes`);
   } catch (e) {
     // The connection broke mid-body: resumable from what was written, like a lost socket.
@@ -139,4 +152,4 @@ export async function httpDownload(
   }
 }
 
-const WRITE_BATCH_BYTES = 1024 * 1024;
+const WRITE_BEHIND_BYTES = 2 * 1024 * 1024;

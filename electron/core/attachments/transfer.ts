@@ -25,6 +25,7 @@ import {
 import type { BlobHttp } from '../transport/blob-http.js';
 import { ATTACHMENT_CHUNK_BYTES, AttachmentStreamError, ciphertextSize, decryptAttachment, encryptAttachment, newAttachmentKey, NONCE_PREFIX_BYTES } from './stream.js';
 import { ByteRuns, httpDownload, httpUnavailable, httpUpload } from './transfer-http.js';
+import { WriteBehind } from '../../../relay/protocol/write-behind.js';
 
 /** One blob request over an authenticated relay connection; rejects with the relay's typed error. */
 export interface BlobChannel {
@@ -75,6 +76,8 @@ export interface UploadOptions {
 }
 
 const ATTEMPTS = 5;
+/** Reads of files being encrypted or decrypted (the stream reads the next while the last is processed). */
+export const READ_BYTES = 1024 * 1024;
 
 /** Encrypt and upload; resolves once the relay confirmed the blob complete (only then may a message name it). */
 export async function uploadAttachment(ch: BlobChannel, o: UploadOptions): Promise<UploadResult> {
@@ -116,7 +119,8 @@ export async function uploadAttachment(ch: BlobChannel, o: UploadOptions): Promi
       return complete(ch, o, state, blobSize, summary.sha256);
     }
     let pos = 0;
-    let pending: Buffer = Buffer.alloc(0);
+    let parts: Buffer[] = []; // bytes not sent yet, `queued` of them
+    let queued = 0;
     const inflight: Array<Promise<boolean>> = [];
     let refused = false;
     const sendPiece = (offset: number, data: Buffer) =>
@@ -129,22 +133,27 @@ export async function uploadAttachment(ch: BlobChannel, o: UploadOptions): Promi
       if (inflight.length >= window && !(await inflight.shift()!)) refused = true;
     };
     const from = at.offset; // the relay holds [0, from)
-    let sendFrom = from; // offset of `pending`
+    let sendFrom = from; // offset of `parts`
     for await (const c of enc.chunks) {
       checkCancelled(o.signal);
       const start = pos;
       pos += c.byteLength;
       if (refused || at.complete || pos <= from) continue;
       const skip = Math.max(0, from - start);
-      const tail = Buffer.from(c.buffer, c.byteOffset + skip, c.byteLength - skip);
-      pending = pending.length === 0 ? tail : Buffer.concat([pending, tail]);
+      parts.push(Buffer.from(c.buffer, c.byteOffset + skip, c.byteLength - skip));
+      queued += c.byteLength - skip;
+      if (queued < MAX_BLOB_PIECE_BYTES) continue;
+      // Joined once per piece sent (not once per chunk), the remainder kept for the next.
+      let pending = Buffer.concat(parts);
       while (pending.length >= MAX_BLOB_PIECE_BYTES && !refused) {
         await flush(pending.subarray(0, MAX_BLOB_PIECE_BYTES), sendFrom);
         sendFrom += MAX_BLOB_PIECE_BYTES;
         pending = pending.subarray(MAX_BLOB_PIECE_BYTES);
       }
+      parts = pending.length > 0 ? [pending] : [];
+      queued = pending.length;
     }
-    if (!refused && !at.complete && pending.length > 0) await flush(pending, sendFrom);
+    if (!refused && !at.complete && queued > 0) await flush(Buffer.concat(parts), sendFrom);
     for (const p of inflight) if (!(await p)) refused = true;
     const summary = enc.summary();
     if (summary.plainSize !== o.plainSize || summary.size !== blobSize) {
@@ -194,19 +203,14 @@ export async function downloadBlob(ch: BlobChannel, blob: string, file: string, 
       have = 0;
     }
     const hash = o.expect ? await hashPrefix(file, have) : null;
-    const write = async (bufs: Buffer[], position: number) => {
-      let done = 0;
-      const size = bufs.reduce((n, b) => n + b.byteLength, 0);
-      while (done < size) {
-        const rest = done === 0 ? bufs : [Buffer.concat(bufs).subarray(done)];
-        done += (await h.writev(rest, position + done)).bytesWritten;
-      }
+    const write = async (bufs: Uint8Array[], position: number) => {
+      await writeAll(h, bufs, position);
       for (const b of bufs) hash?.update(b);
     };
     const http = ch.blobHttp ?? null;
     if (http && have < total) {
       try {
-        await httpDownload(http, ch, { blob, have, total, write, signal: o.signal, onProgress: o.onProgress });
+        await httpDownload(http, ch, { blob, have, total, write, sync: () => h.datasync(), signal: o.signal, onProgress: o.onProgress });
         checkCancelled(o.signal);
         have = total;
       } catch (err) {
@@ -264,7 +268,7 @@ export interface BlobCheck {
 
 /** Decrypt the blob in `file` as a stream: every tag, the chunk count, the size and the SHA-256 (throws AttachmentStreamError). */
 export function decryptBlobFile(file: string, d: BlobCheck): AsyncGenerator<Uint8Array> {
-  return decryptAttachment(createReadStream(file, { highWaterMark: 256 * 1024 }), {
+  return decryptAttachment(createReadStream(file, { highWaterMark: READ_BYTES }), {
     key: fromB64u(d.key),
     chunkSize: d.chunk,
     plainSize: d.size,
@@ -287,22 +291,20 @@ export async function saveBlobFile(file: string, d: BlobCheck, dest: string): Pr
   const tmp = `${dest}.${randomBytes(4).toString('hex')}.part`;
   const h = await fs.open(tmp, 'wx', 0o600);
   try {
-    // Authenticated chunks are written about 1 MiB at a time (one write per 64 KiB chunk cost more than the AES).
-    let batch: Buffer[] = [];
-    let batched = 0;
-    const flush = async () => {
-      const all = batch.length === 1 ? batch[0]! : Buffer.concat(batch);
-      let done = 0;
-      while (done < all.byteLength) done += (await h.write(all, done, all.byteLength - done)).bytesWritten;
-      batch = [];
-      batched = 0;
-    };
-    for await (const pt of decryptBlobFile(file, d)) {
-      batch.push(Buffer.from(pt.buffer, pt.byteOffset, pt.byteLength));
-      batched += pt.byteLength;
-      if (batched >= 1024 * 1024) await flush();
+    // Authenticated chunks are written behind the decryption (one writev per MiB or more), so reading, decrypting
+    // and writing overlap.
+    let at = 0;
+    const writer = new WriteBehind(async (bufs) => {
+      const position = at;
+      at += byteLength(bufs);
+      await writeAll(h, bufs, position);
+    }, { maxQueued: WRITE_BEHIND_BYTES, sync: () => h.datasync() });
+    try {
+      for await (const pt of decryptBlobFile(file, d)) await writer.push(pt);
+      await writer.flush();
+    } finally {
+      await writer.settle();
     }
-    if (batched > 0) await flush();
     await h.sync();
     await h.close();
     await fs.rename(tmp, dest);
@@ -313,6 +315,22 @@ export async function saveBlobFile(file: string, d: BlobCheck, dest: string): Pr
   }
 }
 
+/** Bytes queued while one write runs, at most (downloads and saves write behind the bytes arriving). */
+const WRITE_BEHIND_BYTES = 2 * 1024 * 1024;
+
+function byteLength(bufs: readonly Uint8Array[]): number {
+  return bufs.reduce((n, b) => n + b.byteLength, 0);
+}
+
+/** Every byte of `bufs` at `position`, in one writev unless the system writes less (then the rest as one buffer). */
+async function writeAll(h: fs.FileHandle, bufs: Uint8Array[], position: number): Promise<void> {
+  const size = byteLength(bufs);
+  for (let done = 0; done < size; ) {
+    const rest = done === 0 ? bufs : [Buffer.concat(bufs).subarray(done)];
+    done += (await h.writev(rest, position + done)).bytesWritten;
+  }
+}
+
 /** Tell the relay this recipient has the blob (it is deleted once every recipient has). */
 export async function ackBlob(ch: BlobChannel, blob: string): Promise<boolean> {
   return (await ch.blobRequest('blob-ack', { blob }, blobDeleteResultSchema)).deleted;
@@ -320,7 +338,7 @@ export async function ackBlob(ch: BlobChannel, blob: string): Promise<boolean> {
 
 /** A file as an async source of pieces. */
 export function fileSource(file: string): () => AsyncIterable<Uint8Array> {
-  return () => createReadStream(file, { highWaterMark: 256 * 1024 });
+  return () => createReadStream(file, { highWaterMark: READ_BYTES });
 }
 
 function checkCancelled(signal?: AbortSignal): void {

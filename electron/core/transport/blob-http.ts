@@ -23,6 +23,7 @@ const CONNECT_TIMEOUT_MS = 10_000;
 /** No byte either way for this long: the transfer is stalled (the relay cuts off idle transfers after 30 s). */
 const IDLE_TIMEOUT_MS = 30_000;
 const MAX_ERROR_BODY_BYTES = 4096;
+const SEND_BUFFER_BYTES = 1024 * 1024;
 
 /** HTTP blob transfers to the relay at `url` (an http(s) origin) whose verified fingerprint is `relayFingerprint`. */
 export function blobHttp(url: string, relayFingerprint: string): BlobHttp {
@@ -76,7 +77,9 @@ export function blobHttp(url: string, relayFingerprint: string): BlobHttp {
         for await (const piece of body) {
           if (signal?.aborted) throw new TransportError('OFFLINE', 'cancelled');
           if (answered) break; // the relay answered early (a refusal): stop sending, read the answer
-          if (!req.write(piece)) await Promise.race([new Promise((r) => req.once('drain', r)), response]);
+          // Up to SEND_BUFFER_BYTES may wait in the socket's buffer (written together), so encrypting the next
+          // pieces overlaps with sending these; past that, wait until the socket took them.
+          if (!req.write(piece) && req.writableLength >= SEND_BUFFER_BYTES) await Promise.race([new Promise((r) => req.once('drain', r)), response]);
         }
         if (!answered) req.end();
       } catch (e) {

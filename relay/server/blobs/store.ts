@@ -16,6 +16,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ProtocolError, toB64u, type BlobTokenOp } from '../../protocol/index.js';
 import type { BlobLimits } from './limits.js';
+import { WriteBehind } from '../../protocol/write-behind.js';
 
 const ID_RE = /^[A-Za-z0-9_-]{22}$/;
 
@@ -174,9 +175,9 @@ export class BlobStore {
   }
 
   /**
-   * Append a stream of `length` bytes at `offset` (an HTTP PUT body), with put's rules; every piece is written as it
-   * arrives. If the stream breaks off, the bytes written so far stay (the upload resumes from the length the relay
-   * reports) and the stream's error is thrown.
+   * Append a stream of `length` bytes at `offset` (an HTTP PUT body), with put's rules; the pieces are written as
+   * they arrive, 256 KiB or more at a time. If the stream breaks off, the bytes that arrived are written and stay
+   * (the upload resumes from the length the relay reports) and the stream's error is thrown.
    */
   async putStream(who: string, id: string, offset: number, length: number, body: AsyncIterable<Uint8Array>): Promise<{ offset: number; accepted: boolean }> {
     const e = this.uploadOf(who, id);
@@ -186,10 +187,21 @@ export class BlobStore {
       if (offset + length > e.meta.size) {
         throw new ProtocolError('TOO_LARGE', `the data ends at ${offset + length}; the blob was declared ${e.meta.size} bytes`);
       }
-      for await (const piece of body) {
-        if (e.written + piece.byteLength > offset + length) throw new ProtocolError('TOO_LARGE', 'more bytes than announced');
-        await this.append(e, piece);
+      // Written behind the socket (one writev per 256 KiB or more): the next pieces are read while earlier ones go to the
+      // file, and reach the disk in the background (complete's fsync then waits for little).
+      const writer = new WriteBehind((bufs) => this.append(e, bufs), { minBatch: 256 * 1024, sync: async () => (await this.handleOf(e)).datasync() });
+      let accepted = offset;
+      try {
+        for await (const piece of body) {
+          accepted += piece.byteLength;
+          if (accepted > offset + length) throw new ProtocolError('TOO_LARGE', 'more bytes than announced');
+          await writer.push(piece);
+        }
+      } catch (err) {
+        await writer.flush().catch(() => undefined); // what arrived before the break stays: less to send again
+        throw err;
       }
+      await writer.flush();
       if (e.written !== offset + length) throw new ProtocolError('BAD_REQUEST', `the data ended after ${e.written - offset} of ${length} bytes`);
       return { offset: e.written, accepted: true };
     });
@@ -370,21 +382,24 @@ export class BlobStore {
     return e;
   }
 
-  /** Write `data` at the end of an upload in progress (inside serial()), keeping the running hash. */
-  private async append(e: Entry, data: Uint8Array): Promise<void> {
+  /** Write `data` (one piece, or several in order) at the end of an upload in progress (inside serial()), keeping the running hash. */
+  private async append(e: Entry, data: Uint8Array | Uint8Array[]): Promise<void> {
     const h = await this.handleOf(e);
+    const bufs = Array.isArray(data) ? data : [data];
+    const size = bufs.reduce((n, b) => n + b.byteLength, 0);
     let done = 0;
     try {
-      while (done < data.byteLength) {
-        const { bytesWritten } = await h.write(data, done, data.byteLength - done, e.written + done);
-        done += bytesWritten;
+      while (done < size) {
+        // One writev for the whole run; after a short write (rare), the rest as one buffer.
+        const rest = done === 0 ? bufs : [Buffer.concat(bufs).subarray(done)];
+        done += (await h.writev(rest, e.written + done)).bytesWritten;
       }
     } catch (err) {
-      e.hash = null; // the file may now hold part of this piece: completing reads the file instead
+      e.hash = null; // the file may now hold part of these bytes: completing reads the file instead
       throw err;
     }
-    e.hash?.update(data);
-    e.written += data.byteLength;
+    for (const b of bufs) e.hash?.update(b);
+    e.written += size;
   }
 
   private mayRead(meta: BlobMeta, who: string): boolean {
