@@ -14,6 +14,13 @@ export class WriteBehind {
   private queued = 0;
   private running: Promise<void> | null = null;
   private failed: { err: unknown } | null = null;
+  /** Bytes written since the last background sync started, and that sync while it runs. */
+  private unsynced = 0;
+  private syncing: Promise<void> | null = null;
+  /** flush() was called: write whatever is queued, however little. */
+  private ending = false;
+  private readonly minBatch: number;
+  private readonly maxQueued: number;
 
   constructor(
     /** Writes every byte of `bufs` (in order) after what the previous call wrote; rejects if it could not. */
@@ -23,15 +30,6 @@ export class WriteBehind {
     this.minBatch = o.minBatch ?? 1024 * 1024;
     this.maxQueued = Math.max(o.maxQueued ?? 4 * 1024 * 1024, this.minBatch);
   }
-
-  /** Bytes written since the last background sync started, and that sync while it runs. */
-  private unsynced = 0;
-  private syncing: Promise<void> | null = null;
-
-  private readonly minBatch: number;
-  private readonly maxQueued: number;
-  /** flush() was called: write whatever is queued, however little. */
-  private ending = false;
 
   /** Queue `piece` (never written to afterwards by the caller); waits only when too much is queued. */
   async push(piece: Uint8Array): Promise<void> {
@@ -78,11 +76,12 @@ export class WriteBehind {
     try {
       while (this.queue.length > 0 && (this.queued >= this.minBatch || this.ending) && !this.failed) {
         const bufs = this.queue;
+        const size = this.queued;
         this.queue = [];
         this.queued = 0;
         try {
           await this.write(bufs);
-          this.unsynced += bufs.reduce((n, b) => n + b.byteLength, 0);
+          this.unsynced += size;
           this.syncBehind();
         } catch (err) {
           this.failed = { err };
@@ -93,5 +92,27 @@ export class WriteBehind {
     } finally {
       this.running = null;
     }
+  }
+}
+
+/** The total size of `bufs`. */
+export function byteLength(bufs: readonly Uint8Array[]): number {
+  return bufs.reduce((n, b) => n + b.byteLength, 0);
+}
+
+/** A file handle's positioned writev (node:fs/promises FileHandle has it); kept structural so this file imports nothing. */
+interface WritevHandle {
+  writev(bufs: Uint8Array[], position: number): Promise<{ bytesWritten: number }>;
+}
+
+/**
+ * Every byte of `bufs` written at `position`: one writev, unless the system writes less (rare; then the rest as one
+ * buffer, again until all is written). The write step of both the relay's blob store and the client's files.
+ */
+export async function writevAll(h: WritevHandle, bufs: Uint8Array[], position: number): Promise<void> {
+  const size = byteLength(bufs);
+  for (let done = 0; done < size; ) {
+    const rest = done === 0 ? bufs : [Buffer.concat(bufs).subarray(done)];
+    done += (await h.writev(rest, position + done)).bytesWritten;
   }
 }

@@ -5,7 +5,7 @@
  * pieces when the relay has no HTTP blob route (an older relay, or a proxy that forwards only socket.io).
  */
 import { blobTokenResultSchema, MAX_BLOB_HTTP_PUT_BYTES } from '../../../relay/protocol/index.js';
-import { WriteBehind } from '../../../relay/protocol/write-behind.js';
+import { byteLength, WriteBehind } from '../../../relay/protocol/write-behind.js';
 import type { BlobHttp } from '../transport/blob-http.js';
 import { TransportError } from '../transport/errors.js';
 import type { BlobChannel } from './transfer.js';
@@ -126,9 +126,8 @@ export async function httpDownload(
     // Written behind the socket: the body keeps being read while earlier bytes go to the file (one writev per MiB
     // or more), at most WRITE_BEHIND_BYTES waiting.
     const writer = new WriteBehind(async (bufs) => {
-      const n = bufs.reduce((s, b) => s + b.byteLength, 0);
       await o.write(bufs, at);
-      at += n;
+      at += byteLength(bufs);
       if (at - reported < PROGRESS_STEP_BYTES && at !== o.total) return;
       reported = at;
       o.onProgress?.(at, o.total);

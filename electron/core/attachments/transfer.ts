@@ -25,7 +25,7 @@ import {
 import type { BlobHttp } from '../transport/blob-http.js';
 import { ATTACHMENT_CHUNK_BYTES, AttachmentStreamError, ciphertextSize, decryptAttachment, encryptAttachment, newAttachmentKey, NONCE_PREFIX_BYTES } from './stream.js';
 import { ByteRuns, httpDownload, httpUnavailable, httpUpload } from './transfer-http.js';
-import { WriteBehind } from '../../../relay/protocol/write-behind.js';
+import { byteLength, WriteBehind, writevAll } from '../../../relay/protocol/write-behind.js';
 
 /** One blob request over an authenticated relay connection; rejects with the relay's typed error. */
 export interface BlobChannel {
@@ -204,7 +204,7 @@ export async function downloadBlob(ch: BlobChannel, blob: string, file: string, 
     }
     const hash = o.expect ? await hashPrefix(file, have) : null;
     const write = async (bufs: Uint8Array[], position: number) => {
-      await writeAll(h, bufs, position);
+      await writevAll(h, bufs, position);
       for (const b of bufs) hash?.update(b);
     };
     const http = ch.blobHttp ?? null;
@@ -297,7 +297,7 @@ export async function saveBlobFile(file: string, d: BlobCheck, dest: string): Pr
     const writer = new WriteBehind(async (bufs) => {
       const position = at;
       at += byteLength(bufs);
-      await writeAll(h, bufs, position);
+      await writevAll(h, bufs, position);
     }, { maxQueued: WRITE_BEHIND_BYTES, sync: () => h.datasync() });
     try {
       for await (const pt of decryptBlobFile(file, d)) await writer.push(pt);
@@ -317,19 +317,6 @@ export async function saveBlobFile(file: string, d: BlobCheck, dest: string): Pr
 
 /** Bytes queued while one write runs, at most (downloads and saves write behind the bytes arriving). */
 const WRITE_BEHIND_BYTES = 2 * 1024 * 1024;
-
-function byteLength(bufs: readonly Uint8Array[]): number {
-  return bufs.reduce((n, b) => n + b.byteLength, 0);
-}
-
-/** Every byte of `bufs` at `position`, in one writev unless the system writes less (then the rest as one buffer). */
-async function writeAll(h: fs.FileHandle, bufs: Uint8Array[], position: number): Promise<void> {
-  const size = byteLength(bufs);
-  for (let done = 0; done < size; ) {
-    const rest = done === 0 ? bufs : [Buffer.concat(bufs).subarray(done)];
-    done += (await h.writev(rest, position + done)).bytesWritten;
-  }
-}
 
 /** Tell the relay this recipient has the blob (it is deleted once every recipient has). */
 export async function ackBlob(ch: BlobChannel, blob: string): Promise<boolean> {

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ProtocolError, toB64u, type BlobTokenOp } from '../../protocol/index.js';
 import type { BlobLimits } from './limits.js';
-import { WriteBehind } from '../../protocol/write-behind.js';
+import { byteLength, WriteBehind, writevAll } from '../../protocol/write-behind.js';
 
 const ID_RE = /^[A-Za-z0-9_-]{22}$/;
 
@@ -386,20 +386,14 @@ export class BlobStore {
   private async append(e: Entry, data: Uint8Array | Uint8Array[]): Promise<void> {
     const h = await this.handleOf(e);
     const bufs = Array.isArray(data) ? data : [data];
-    const size = bufs.reduce((n, b) => n + b.byteLength, 0);
-    let done = 0;
     try {
-      while (done < size) {
-        // One writev for the whole run; after a short write (rare), the rest as one buffer.
-        const rest = done === 0 ? bufs : [Buffer.concat(bufs).subarray(done)];
-        done += (await h.writev(rest, e.written + done)).bytesWritten;
-      }
+      await writevAll(h, bufs, e.written);
     } catch (err) {
       e.hash = null; // the file may now hold part of these bytes: completing reads the file instead
       throw err;
     }
     for (const b of bufs) e.hash?.update(b);
-    e.written += size;
+    e.written += byteLength(bufs);
   }
 
   private mayRead(meta: BlobMeta, who: string): boolean {
