@@ -110,6 +110,9 @@ async function run(argv: string[]): Promise<number> {
     ...(a.relay && !creating ? { relayUrl: a.relay } : {}),
     ...(a.insecureRelay ? { insecureRelay: true } : {}),
     log: process.env.PARLEY_DEBUG ? (m, o) => process.stderr.write(`debug: [${o?.scope ?? 'core'}] ${m}\n`) : undefined,
+    // A command lives seconds, never the app's 30 s delay: expired dedupe marks go right away, in batches that yield
+    // while the command waits for the relay (stopped at close; the next command carries on).
+    seenPruneDelayMs: 0,
     // test hook for tests/integration/cli-crash.test.ts (never acknowledge to the relay); undocumented on purpose
     ...(process.env.PARLEY_TEST_HOLD_ACKS === '1' ? { testHoldAcks: true } : {}),
   };

@@ -132,6 +132,7 @@ export abstract class ServiceCore extends TypedEmitter<ParleyEvents> {
     const a = this.active;
     this.active = null;
     if (!a) return;
+    a.seenPrune.stop();
     await a.files.settled(); // the connection is closed: a running upload stops and keeps its state
     await a.messenger.close();
     await a.pool.close().catch(() => undefined);
@@ -156,7 +157,7 @@ export abstract class ServiceCore extends TypedEmitter<ParleyEvents> {
     const timer = this.pendingStartup ?? new StartupTimer();
     this.pendingStartup = null;
     timer.lap('vault unlock');
-    const { keys, store, pool, messenger, files } = await openUnlocked(contents, {
+    const { keys, store, pool, messenger, files, seenPrune } = await openUnlocked(contents, {
       profile: this.profile,
       options: this.o,
       warmPool: this.o.connect !== false && this.profile.meta.relayUrl !== null,
@@ -178,7 +179,7 @@ export abstract class ServiceCore extends TypedEmitter<ParleyEvents> {
     messenger.on('group-delivery', (e) => this.emit('group-delivery', { group: e.group, conversation: `g:${e.group}`, id: e.id }));
     messenger.setDisplayName(this.settings.displayName);
     messenger.actions.setReadReceipts(this.settings.readReceipts);
-    this.active = { contents, keys, store, pool, messenger, files };
+    this.active = { contents, keys, store, pool, messenger, files, seenPrune };
     timer.lap('messenger');
     this.startup = timer;
     this.log('identity unlocked, history opened');

@@ -3,6 +3,7 @@ import type { AttachmentShellHooks } from './attachments/app-files.js';
 import type { AttachmentManager } from './attachments/manager.js';
 import type { IdentityKeys } from './crypto/index.js';
 import type { LazyPool } from './lazy-pool.js';
+import type { SeenPrune } from './seen-prune.js';
 import type { Messenger, MessengerOptions } from './messenger/messenger.js';
 import type { HistoryStore } from './store/types.js';
 import type { BackoffOptions } from './transport/backoff.js';
@@ -30,6 +31,8 @@ export interface ParleyServiceOptions {
   kdfIterations?: number;
   /** Relay reconnect policy. */
   reconnect?: BackoffOptions & { enabled?: boolean };
+  /** Delay from unlock to deleting expired dedupe marks (default 30 s; seen-prune.ts). Tests shorten it. */
+  seenPruneDelayMs?: number;
   /** TEST HOOK (off by default; only the CLI sets it, from PARLEY_TEST_HOLD_ACKS): see RelayClientOptions. */
   testHoldAcks?: boolean;
   /** Messenger tuning (batch size, key check intervals, retry backoff). */
@@ -55,4 +58,6 @@ export interface Active {
   pool: LazyPool;
   messenger: Messenger;
   files: AttachmentManager;
+  /** Deleting expired dedupe marks, a while after the unlock (stopped when the profile closes). */
+  seenPrune: SeenPrune;
 }

@@ -16,8 +16,6 @@ export type StartupPhaseName =
   | 'migrations check'
   /** Making the database's new side files (-wal, -shm) private to the user. */
   | 'profile files'
-  /** Deleting dedupe marks older than their retention. */
-  | 'dedupe prune'
   /** Building the messenger and wiring its events; the relay connection starts after this, without being awaited. */
   | 'messenger'
   /** The first conversation list served after the unlock (the query and its rows). */

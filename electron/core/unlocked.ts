@@ -13,9 +13,7 @@ import { openHistoryStore } from './store/index.js';
 import type { HistoryStore } from './store/types.js';
 import type { VaultContents } from './vault/types.js';
 import type { StartupTimer } from './startup-timings.js';
-
-/** Dedupe marks only need to outlive the relay's retention (30 days by default): keep 60 days. */
-const SEEN_RETENTION_MS = 60 * 24 * 3600 * 1000;
+import { SeenPrune } from './seen-prune.js';
 
 export async function openUnlocked(
   contents: VaultContents,
@@ -24,7 +22,7 @@ export async function openUnlocked(
     options: ParleyServiceOptions;
     warmPool: boolean;
     log: NonNullable<ParleyServiceOptions['log']>;
-    /** Records the phases below (identity import, database open, migrations check, dedupe prune, messenger). */
+    /** Records the phases below (identity import, database open, migrations check, profile files). */
     timer?: StartupTimer;
     /** The relay connection of the moment (attachments move over it). */
     channel: AttachmentManagerOptions['channel'];
@@ -49,12 +47,11 @@ export async function openUnlocked(
     await pool.close().catch(() => undefined);
     throw err;
   }
-  try {
-    store.pruneSeen(Date.now() - SEEN_RETENTION_MS);
-  } catch (err) {
-    o.log(`pruning dedupe marks failed: ${(err as Error).message}`, { level: 'warn' });
-  }
-  o.timer?.lap('dedupe prune');
+  // Old dedupe marks go later, in batches (seen-prune.ts): not on the way to the conversation list.
+  const seenPrune = new SeenPrune(store, {
+    ...(o.options.seenPruneDelayMs !== undefined ? { delayMs: o.options.seenPruneDelayMs } : {}),
+    log: (msg, l) => o.log(msg, { scope: 'store', ...l }),
+  });
   const meta = o.profile.meta;
   const messenger = new Messenger({
     store,
@@ -71,5 +68,5 @@ export async function openUnlocked(
     log: (msg: string) => o.log(msg, { scope: 'attachments' }),
     ...o.files,
   });
-  return { contents, keys, store, pool, messenger, files };
+  return { contents, keys, store, pool, messenger, files, seenPrune };
 }

@@ -118,7 +118,6 @@ describe('start-up path', () => {
       'database open',
       'migrations check',
       'profile files',
-      'dedupe prune',
       'messenger',
       'list query',
     ]);

@@ -322,8 +322,13 @@ export class SqliteHistoryStore implements HistoryStore {
     return this.guard('hasSeen', () => !!this.st('SELECT 1 FROM seen WHERE sender_fp = ? AND id = ?').get(senderFingerprint, id));
   }
 
-  pruneSeen(before: number): number {
-    return this.guard('pruneSeen', () => this.st('DELETE FROM seen WHERE at < ?').run(before).changes);
+  pruneSeen(before: number, limit?: number): number {
+    return this.guard('pruneSeen', () =>
+      limit === undefined
+        ? this.st('DELETE FROM seen WHERE at < ?').run(before).changes
+        : // The oldest `limit` marks, found through seen_at (v9): a batch costs its size, not the table's.
+          this.st('DELETE FROM seen WHERE (sender_fp, id) IN (SELECT sender_fp, id FROM seen WHERE at < ? ORDER BY at LIMIT ?)').run(before, limit).changes,
+    );
   }
 
   // ---- outbox and held envelopes (outbox-queries.ts) ---------------------------------------------------------------

@@ -278,8 +278,11 @@ export interface HistoryStore {
   /** Marks (senderFp, id) seen. Returns true if it was new, false if already seen (→ duplicate, drop). */
   markSeen(senderFingerprint: string, id: string, at?: number): boolean;
   hasSeen(senderFingerprint: string, id: string): boolean;
-  /** Forgets dedupe marks older than `before` (ms epoch); only safe past the relay's retention. Returns how many. */
-  pruneSeen(before: number): number;
+  /**
+   * Forgets dedupe marks older than `before` (ms epoch); only safe past the relay's retention. With `limit`, only the
+   * oldest `limit` of them (a batch: seen-prune.ts deletes in batches off the start-up path). Returns how many.
+   */
+  pruneSeen(before: number, limit?: number): number;
 
   // ---- outbox ---------------------------------------------------------------------------------------------------
   enqueueOutbox(item: NewOutboxItem): OutboxItem;
