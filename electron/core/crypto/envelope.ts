@@ -120,7 +120,16 @@ interface SenderEntry {
  * pure function of those two strings, so it cannot be stale. Failures are not cached.
  */
 const senderCache = new Map<string, Promise<SenderEntry | null>>();
-const SENDER_CACHE_MAX = 256;
+export const SENDER_CACHE_MAX = 256;
+
+/**
+ * The sender cache's keys (`enc.sig`: public identity strings only), least recently used first. For the tests of its
+ * bound, order and what it refuses to keep (crypto-envelope-cache.test.ts): the results of open() are the same with
+ * or without the cache, so only this shows it works.
+ */
+export function senderCacheKeys(): string[] {
+  return [...senderCache.keys()];
+}
 
 /** Exactly { v: 1, enc: string, sig: string } with no other own keys (what the strict schema accepts structurally). */
 function senderShape(s: unknown): s is PublicIdentity {
