@@ -9,9 +9,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TransportError } from '../../electron/core/transport/errors.js';
 import { cleanupAll } from '../helpers/core.js';
-import { groupUser, next } from '../helpers/group-users.js';
+import { groupUser, next, until } from '../helpers/group-users.js';
+import type { MemoryRelay } from '../helpers/memory-relay.js';
 import { attemptsOf, holdNextSend, pair, states, turn } from '../helpers/outbox.js';
 
+const bobFp = (relay: MemoryRelay) => relay.directory.get('bob')!.fingerprint;
 const fakeTimers = () => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
 const flushLog = (log: string[]) => log.filter((l) => l.startsWith('outbox flush stopped'));
 
@@ -138,6 +140,29 @@ describe('outbox: flushes', () => {
     expect(ms.map((m) => attemptsOf(relay, m.id))).toEqual([2, 1, 1]);
     expect(relay.sendAttempts.filter((a) => a.from === alice.keys.fingerprint).map((a) => a.id)).toEqual([ms[0]!.id, ms[0]!.id, ms[1]!.id, ms[2]!.id]);
     expect(alice.store.listOutbox('bob').filter((i) => i.kind === 'message')).toEqual([]);
+  });
+
+  it('a retryable failure ends the pass: a due message to someone else waits for the timer (10 ms), not sent in that pass', async () => {
+    const { relay, alice } = await pair();
+    const carol = await groupUser(relay, 'carol', 2);
+    await carol.connect();
+    await alice.messenger.addContact('carol');
+    fakeTimers();
+    let fail = true;
+    relay.sendFault = (from, env) => (fail && from === alice.keys.fingerprint && env.to.includes(bobFp(relay)) ? new TransportError('TIMEOUT', 'no answer') : null);
+    alice.disconnect();
+    const b = await alice.messenger.sendText('bob', 'to bob');
+    const c = await alice.messenger.sendText('carol', 'to carol');
+    await alice.connect(); // flushes on authentication; asking for another flush now would add a pass
+    await until([alice.messenger], () => alice.store.getOutbox(b.id)?.attempts === 1);
+    await turn(); // the pass ends right after recording the failure
+    expect([attemptsOf(relay, b.id), attemptsOf(relay, c.id)]).toEqual([1, 0]);
+    fail = false;
+    vi.advanceTimersByTime(9);
+    expect(attemptsOf(relay, c.id)).toBe(0);
+    vi.advanceTimersByTime(1);
+    expect(attemptsOf(relay, c.id)).toBe(1);
+    expect(attemptsOf(relay, b.id)).toBe(1); // still backing off
   });
 
   it('going offline between two sends, or sending while offline, stops the pass without an error or an attempt', async () => {
