@@ -71,10 +71,11 @@ const FILE_TESTS: Record<string, string[]> = {
   // the messenger's send path, trust and receive path: the core tests that drive each, fastest first
   // (outbox.ts measured 33.6 % with only the first three: 37 of its mutants had no covering test among them)
   'electron/core/messenger/outbox.ts': [
+    'tests/integration/messenger-outbox.test.ts',
+    'tests/integration/messenger-outbox-flush.test.ts',
     'tests/integration/core-send-order.test.ts',
     'tests/integration/core-memory-relay.test.ts',
     'tests/integration/core-hostile-relay.test.ts',
-    'tests/integration/messenger-outbox.test.ts',
     'tests/integration/core-messenger.test.ts',
     'tests/integration/core-keychange.test.ts',
   ],

@@ -25,6 +25,13 @@ export class MemoryRelay {
   readonly sendAttempts: Array<{ from: string; id: string }> = [];
   /** Fault injection: a send for which this returns an error is refused with it (nothing is queued). */
   sendFault: ((from: string, envelope: Envelope) => TransportError | null) | null = null;
+  /**
+   * Lets a test act while a send is in flight: awaited after the attempt is counted, before the relay takes the
+   * envelope (a rejection is the send's failure).
+   */
+  sendGate: ((from: string, envelope: Envelope) => Promise<void>) | null = null;
+  /** Awaited after the relay queued (and pushed) the envelope, before the sender hears the answer (a slow ack). */
+  answerGate: ((from: string, envelope: Envelope) => Promise<void>) | null = null;
   /** Lets a test act while a lookup waits for its answer (`asker`: the fingerprint of the connection asking). */
   lookupGate: ((asker: string, q: { username: string } | { fingerprint: string }) => Promise<void>) | null = null;
 
@@ -96,7 +103,11 @@ export class MemoryTransport extends TypedEmitter<TransportEvents> implements Tr
     this.relay.sendAttempts.push({ from: this.fingerprint, id: envelope.id });
     const fault = this.relay.sendFault?.(this.fingerprint, envelope);
     if (fault) throw fault;
-    return this.relay.accept(this.fingerprint, envelope);
+    // Only awaited when set: without gates a send answers exactly as before.
+    if (this.relay.sendGate) await this.relay.sendGate(this.fingerprint, envelope);
+    const answer = this.relay.accept(this.fingerprint, envelope);
+    if (this.relay.answerGate) await this.relay.answerGate(this.fingerprint, envelope);
+    return answer;
   }
 
   async fetch(limit = 64): Promise<{ envelopes: LooseDelivered[]; more: boolean }> {
