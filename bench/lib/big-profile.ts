@@ -6,7 +6,7 @@
  * The messages go in with direct SQL inserts in one transaction on the encrypted database (the store API would take
  * minutes for a million rows); the schema's own triggers keep the per-conversation counters, exactly as the app's
  * inserts do. Dedupe marks (`seen`) exist for the incoming messages of the last 60 days only: older ones are pruned
- * at every unlock, so that is what a long-lived profile holds.
+ * after every unlock (seen-prune.ts), so that is what a long-lived profile holds.
  */
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
@@ -20,7 +20,7 @@ import type { IdentitySecret } from './apis.js';
 export const BIG_PROFILE_PASSPHRASE = 'benchmark passphrase';
 const DAY = 24 * 3600 * 1000;
 const SPAN_DAYS = 730; // two years of history
-const SEEN_DAYS = 60; // SEEN_RETENTION_MS in service.ts
+const SEEN_DAYS = 60; // SEEN_RETENTION_MS in electron/core/seen-prune.ts
 const WORDS = 'sure on my way did you see the build lunch ok the relay is up again ship it tomorrow then'.split(' ');
 
 export interface BigProfileSpec {

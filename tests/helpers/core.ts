@@ -289,13 +289,16 @@ export function collect<E extends keyof ParleyEvents>(svc: ParleyService, event:
   return out;
 }
 
-/** Opens a profile's history DB directly (key from its vault), for assertions independent of the service. */
-export async function openProfileStore(profileDir: string, o: { passphrase?: string } = {}): Promise<HistoryStore> {
+/**
+ * Opens a profile's history DB directly (key from its vault), for assertions independent of the service; read-only
+ * unless `writable` (a test planting rows while the profile is closed).
+ */
+export async function openProfileStore(profileDir: string, o: { passphrase?: string; writable?: boolean } = {}): Promise<HistoryStore> {
   const profile = readProfile(profileDir);
   if (!profile?.meta.vault) throw new Error(`no identity in ${profileDir}`);
   const vault = openVault(profile, { kind: profile.meta.vault, ...(o.passphrase ? { passphrase: o.passphrase } : {}) });
   const { dbKey } = await vault.load();
-  return openHistoryStore({ path: profile.paths.db, key: dbKey, readonly: true });
+  return openHistoryStore({ path: profile.paths.db, key: dbKey, readonly: !o.writable });
 }
 
 /** Removes the keychain entry of a CLI-made profile (keychain vault), if any. */

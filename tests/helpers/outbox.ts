@@ -57,13 +57,15 @@ export function hold() {
 }
 
 /**
- * Holds alice's next send at the relay (before it is taken) until the test opens or fails it; later sends pass.
+ * Holds alice's next send at the relay until the test opens or fails it; later sends pass. `at`: 'send' holds it
+ * before the relay takes the envelope, 'answer' after the relay queued it, before alice hears the answer.
  */
-export function holdNextSend(relay: MemoryRelay, alice: GroupUser) {
+export function holdNextSend(relay: MemoryRelay, alice: GroupUser, at: 'send' | 'answer' = 'send') {
+  const gate = at === 'send' ? 'sendGate' : 'answerGate';
   const h = hold();
-  relay.sendGate = async (from) => {
+  relay[gate] = async (from) => {
     if (from !== alice.keys.fingerprint) return;
-    relay.sendGate = null;
+    relay[gate] = null;
     h.reach();
     await h.released;
   };

@@ -14,6 +14,26 @@ export function openRawDb(file: string, key: string, o: { readonly?: boolean } =
   return db;
 }
 
+/**
+ * Every SQL statement any better-sqlite3 connection prepares while `during` runs (the driver's prepare() wrapped,
+ * then restored): what a code path asks SQLite, for EXPLAIN QUERY PLAN checks.
+ */
+export async function recordPrepared(during: () => unknown): Promise<string[]> {
+  const Database = loadSqlite();
+  const prepared: string[] = [];
+  const realPrepare = Database.prototype.prepare;
+  Database.prototype.prepare = function (this: InstanceType<typeof Database>, sql: string) {
+    prepared.push(sql);
+    return realPrepare.call(this, sql);
+  } as typeof realPrepare;
+  try {
+    await during();
+  } finally {
+    Database.prototype.prepare = realPrepare;
+  }
+  return prepared;
+}
+
 /** Every row of every table (sqlite_sequence included), each table ordered by all its columns: a comparable dump. */
 export function dumpTables(db: BetterSqlite3.Database, tables: readonly string[]): Record<string, unknown[]> {
   const out: Record<string, unknown[]> = {};

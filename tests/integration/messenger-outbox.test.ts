@@ -12,7 +12,7 @@ import { CryptoPool, loadIdentity } from '../../electron/core/crypto/index.js';
 import { onCleanup } from '../helpers/core.js';
 import { fixtureIdentity } from '../helpers/identities.js';
 import { groupOfThree, groupUser, next, until } from '../helpers/group-users.js';
-import { arrived, attemptsOf, hold, inbox, pair, sendsBy, states } from '../helpers/outbox.js';
+import { arrived, attemptsOf, holdNextSend, inbox, pair, sendsBy, states } from '../helpers/outbox.js';
 import type { MemoryRelay } from '../helpers/memory-relay.js';
 
 describe('outbox: how each relay refusal is handled', () => {
@@ -198,13 +198,7 @@ describe('outbox: what a finished send tells', () => {
     const { relay, alice, bob } = await pair();
     await bob.messenger.addContact('alice');
     // The relay takes the envelope and bob receives it, but alice hears the relay's answer only after bob's receipt.
-    const slowAnswer = hold();
-    relay.answerGate = async (from) => {
-      if (from !== alice.keys.fingerprint) return;
-      relay.answerGate = null;
-      slowAnswer.reach();
-      await slowAnswer.released;
-    };
+    const slowAnswer = holdNextSend(relay, alice, 'answer');
     const seen: string[] = [];
     alice.messenger.on('message-state', (s) => seen.push(s.state));
     const m = await alice.messenger.sendText('bob', 'receipt first');

@@ -9,13 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { loadSqlite } from '../../electron/core/native.js';
-import { readProfile } from '../../electron/core/profile.js';
 import { SEEN_RETENTION_MS, SeenPrune } from '../../electron/core/seen-prune.js';
 import { openHistoryStore, type HistoryStore } from '../../electron/core/store/index.js';
-import { openVault } from '../../electron/core/vault/index.js';
-import { cleanupAll, fixtureService, PASSPHRASE, reopenService, startTestRelay, waitUntil } from '../helpers/core.js';
-import { openRawDb } from '../helpers/raw-db.js';
+import { cleanupAll, fixtureService, openProfileStore, PASSPHRASE, reopenService, startTestRelay, waitUntil } from '../helpers/core.js';
+import { openRawDb, recordPrepared } from '../helpers/raw-db.js';
 
 const FP = 'f'.repeat(64);
 const NOW = 10_000_000;
@@ -130,19 +127,8 @@ describe('SeenPrune', () => {
     expect(logs).toEqual([{ msg: 'pruning dedupe marks failed: pruneSeen: the history store is closed', level: 'warn' }]);
   });
 
-  it('finds a batch through the seen_at index, never by scanning the marks', () => {
-    const Database = loadSqlite();
-    const prepared: string[] = [];
-    const realPrepare = Database.prototype.prepare;
-    Database.prototype.prepare = function (this: InstanceType<typeof Database>, sql: string) {
-      prepared.push(sql);
-      return realPrepare.call(this, sql);
-    } as typeof realPrepare;
-    try {
-      store.pruneSeen(NOW, 10);
-    } finally {
-      Database.prototype.prepare = realPrepare;
-    }
+  it('finds a batch through the seen_at index, never by scanning the marks', async () => {
+    const prepared = await recordPrepared(() => store.pruneSeen(NOW, 10));
     const sql = prepared.find((s) => /DELETE FROM seen/i.test(s));
     expect(sql).toMatch(/LIMIT \?/);
     store.close();
@@ -165,17 +151,15 @@ describe('the service', () => {
     const profileDir = alice.profile.dir;
     await alice.close();
 
-    const profile = readProfile(profileDir)!;
-    const { dbKey } = await openVault(profile, { kind: 'file', passphrase: PASSPHRASE }).load();
-    const marks = (): { old: boolean; recent: boolean } => {
-      const s = openHistoryStore({ path: profile.paths.db, key: dbKey, readonly: true });
+    const marks = async (): Promise<{ old: boolean; recent: boolean }> => {
+      const s = await openProfileStore(profileDir, { passphrase: PASSPHRASE });
       try {
         return { old: s.hasSeen(FP, 'expired'), recent: s.hasSeen(FP, 'recent') };
       } finally {
         s.close();
       }
     };
-    const s = openHistoryStore({ path: profile.paths.db, key: dbKey });
+    const s = await openProfileStore(profileDir, { passphrase: PASSPHRASE, writable: true });
     s.markSeen(FP, 'expired', Date.now() - SEEN_RETENTION_MS - 1000);
     s.markSeen(FP, 'recent', Date.now());
     s.close();
@@ -186,13 +170,13 @@ describe('the service', () => {
     await late.listConversations({});
     expect(late.startupTimings().map((p) => p.phase)).not.toContain('dedupe prune');
     await late.close();
-    expect(marks()).toEqual({ old: true, recent: true });
+    expect(await marks()).toEqual({ old: true, recent: true });
     expect(logs.filter((m) => /dedupe/.test(m))).toEqual([]);
 
     // No delay (what the CLI uses): the expired mark goes right after the unlock, the recent one stays.
     const soon = await reopenService(profileDir, { seenPruneDelayMs: 0, log: (m) => logs.push(m) });
     await waitUntil(() => logs.includes('pruned 1 dedupe marks'), 20_000, 'the prune ran');
     await soon.close();
-    expect(marks()).toEqual({ old: false, recent: true });
+    expect(await marks()).toEqual({ old: false, recent: true });
   });
 });

@@ -6,10 +6,10 @@
  * Only contacts and conversations (one row per conversation: the list shows them all anyway) may be scanned.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadSqlite } from '../../electron/core/native.js';
 import { openVault } from '../../electron/core/vault/index.js';
 import { readProfile } from '../../electron/core/profile.js';
 import { aliceAndBob, cleanupAll, PASSPHRASE, reopenService, startTestRelay, waitUntil } from '../helpers/core.js';
+import { openRawDb, recordPrepared } from '../helpers/raw-db.js';
 
 afterAll(cleanupAll);
 
@@ -50,15 +50,8 @@ describe('start-up path', () => {
     const profileDir = alice.profile.dir;
     await alice.close();
 
-    const Database = loadSqlite();
-    const prepared: string[] = [];
-    // Record every statement prepared while the profile starts, connects and answers the UI's first calls.
-    const realPrepare = Database.prototype.prepare;
-    Database.prototype.prepare = function (this: InstanceType<typeof Database>, sql: string) {
-      prepared.push(sql);
-      return realPrepare.call(this, sql);
-    } as typeof realPrepare;
-    try {
+    // Every statement prepared while the profile starts, connects and answers the UI's first calls.
+    const prepared = await recordPrepared(async () => {
       const again = await reopenService(profileDir);
       await again.waitOnline();
       await again.getState();
@@ -66,20 +59,15 @@ describe('start-up path', () => {
       await again.loadMessages({ conversation: 'd:bob' });
       await again.idle();
       await again.close();
-    } finally {
-      Database.prototype.prepare = realPrepare;
-    }
+    });
 
     const statements = [...new Set(prepared.map((s) => s.trim()))].filter((s) => !/^(PRAGMA|EXPLAIN)\b/i.test(s));
-    expect(statements.length).toBeGreaterThan(5); // the spy saw the path (open, prune, list, page, outbox...)
+    expect(statements.length).toBeGreaterThan(5); // the spy saw the path (open, list, page, outbox...)
     expect(statements.some((s) => /FROM\s+messages/i.test(s))).toBe(true);
 
     const profile = readProfile(profileDir)!;
     const { dbKey } = await openVault(profile, { kind: 'file', passphrase: PASSPHRASE }).load();
-    const raw = new Database(profile.paths.db, { readonly: true });
-    raw.pragma(`cipher = 'sqlcipher'`);
-    raw.pragma('legacy = 4');
-    raw.pragma(`key = "x'${dbKey}'"`);
+    const raw = openRawDb(profile.paths.db, dbKey, { readonly: true });
     const scans: string[] = [];
     try {
       for (const sql of statements) {
