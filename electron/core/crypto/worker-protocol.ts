@@ -5,6 +5,8 @@ import type { IdentitySecret } from './types.js';
 
 export interface WorkerInit {
   secret: IdentitySecret;
+  /** Linux only (pool.ts workerNiceFor): the worker lowers its own thread's priority to this nice value. */
+  nice?: number;
 }
 
 export type WorkerRequest =

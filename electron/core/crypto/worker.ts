@@ -2,6 +2,7 @@
  * CryptoPool worker: imports the identity once, then opens and seals envelopes on request.
  * Entry point of a worker thread (bundled as out/main/crypto-worker.js in the Electron build).
  */
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { open, seal } from './envelope.js';
 import { loadIdentity, signLabeled, type IdentityKeys } from './identity.js';
@@ -11,6 +12,17 @@ const port = parentPort;
 if (!port) throw new Error('crypto worker must run in a worker thread');
 
 const init = workerData as WorkerInit;
+
+// Below the event loop and the UI (pool.ts workerNice). On Linux pid 0 means this thread alone. Lowering one's own
+// priority needs no privilege; if a sandbox refuses it anyway, the worker runs at normal priority, which is how it
+// ran before.
+if (init.nice !== undefined) {
+  try {
+    setPriority(0, init.nice);
+  } catch {
+    /* normal priority */
+  }
+}
 const post = (m: WorkerResponse) => port.postMessage(m);
 
 const ready: Promise<IdentityKeys> = loadIdentity(init.secret);
