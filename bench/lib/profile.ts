@@ -2,7 +2,7 @@
 import { Session } from 'node:inspector';
 
 export interface CpuProfile {
-  nodes: Array<{ id: number; hitCount?: number; callFrame: { functionName: string; url: string; lineNumber: number; columnNumber?: number } }>;
+  nodes: Array<{ id: number; hitCount?: number; children?: number[]; callFrame: { functionName: string; url: string; lineNumber: number; columnNumber?: number } }>;
   startTime: number;
   endTime: number;
 }
@@ -16,6 +16,32 @@ export function summarizeProfile(p: CpuProfile, top = 15): string {
     const f = x.callFrame;
     const k = `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}:${(f.columnNumber ?? 0) + 1}`;
     by.set(k, (by.get(k) ?? 0) + (x.hitCount ?? 0));
+  }
+  return [...by].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, h]) => `  ${((h / total) * ms).toFixed(1).padStart(8)} ms  ${k}`).join('\n');
+}
+
+/**
+ * Self time of native calls (better-sqlite3's run/get/all, postMessage, …) by the JavaScript function that made
+ * them: a native `get` alone does not say which query it was.
+ */
+export function summarizeNativeCallers(p: CpuProfile, top = 15): string {
+  const total = p.nodes.reduce((s, x) => s + (x.hitCount ?? 0), 0) || 1;
+  const ms = (p.endTime - p.startTime) / 1000;
+  const parent = new Map<number, (typeof p.nodes)[number]>();
+  for (const x of p.nodes) for (const c of x.children ?? []) parent.set(c, x);
+  const label = (f: CpuProfile['nodes'][number]['callFrame']) => `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}:${(f.columnNumber ?? 0) + 1}`;
+  const by = new Map<string, number>();
+  for (const x of p.nodes) {
+    if (x.callFrame.url !== '' || !x.hitCount || x.callFrame.functionName.startsWith('(')) continue;
+    // up to the first frame with a source file, then one more: the statement helper and its caller
+    const chain: string[] = [];
+    let up = parent.get(x.id);
+    while (up && chain.length < 3) {
+      if (up.callFrame.url !== '') chain.push(label(up.callFrame));
+      up = parent.get(up.id);
+    }
+    const k = `${x.callFrame.functionName} ← ${chain.join(' ← ')}`;
+    by.set(k, (by.get(k) ?? 0) + x.hitCount);
   }
   return [...by].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, h]) => `  ${((h / total) * ms).toFixed(1).padStart(8)} ms  ${k}`).join('\n');
 }
@@ -37,5 +63,7 @@ export async function profileIf<T>(label: string, fn: () => Promise<T>): Promise
     s.disconnect();
     console.log(`${label}: main-thread self time by function`);
     console.log(summarizeProfile(profile, 25));
+    console.log(`${label}: native calls by caller`);
+    console.log(summarizeNativeCallers(profile, 25));
   }
 }
