@@ -24,7 +24,7 @@ import type { CryptoModule, ServiceLike, IdentitySecret } from './lib/apis.js';
 import type { CreateIdentityRequest, ConnectionState } from '../electron/contract/api.js';
 
 interface ServiceModule {
-  ParleyService: new (o: { profileDir: string; vault?: 'keychain' | 'file'; passphrase?: string; kdfIterations?: number; relayUrl?: string; log?: (m: string) => void }) => ServiceLike & {
+  ParleyService: new (o: { profileDir: string; vault?: 'keychain' | 'file'; passphrase?: string; kdfIterations?: number; relayUrl?: string; log?: (m: string) => void; messenger?: { commitChunk?: number } }) => ServiceLike & {
     start(): Promise<void>;
     waitOnline(ms?: number): Promise<void>;
     idle(): Promise<void>;
@@ -105,7 +105,12 @@ export const backlogBench: Bench = async (o) => {
       const cpu0 = process.cpuUsage();
       const tStart = now();
       const logs: string[] = [];
-      const s = new ParleyService({ profileDir, vault: 'file', passphrase: PASS, kdfIterations: 600_000, log: (m: string) => logs.push(`${(now() - tStart).toFixed(0)} ms ${m}`) });
+      // PARLEY_BENCH_COMMIT_CHUNK: envelopes per commit, to compare against the default (messenger/types.ts commitChunk)
+      const chunk = Number(process.env.PARLEY_BENCH_COMMIT_CHUNK) || undefined;
+      const s = new ParleyService({
+        profileDir, vault: 'file', passphrase: PASS, kdfIterations: 600_000, log: (m: string) => logs.push(`${(now() - tStart).toFixed(0)} ms ${m}`),
+        ...(chunk ? { messenger: { commitChunk: chunk } } : {}),
+      });
       let received = 0;
       let tConnect = NaN;
       let tOnline = NaN;

@@ -47,6 +47,13 @@ type Chunk = {
 /** Gives the event loop a turn (I/O, timers) between chunks of synchronous work. */
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/**
+ * Envelopes prepared (dedupe check, sender resolution, handed to the pool) per turn of the event loop. Preparing runs
+ * in the same turn as the delivery that brought the batch (socket.io parse and schema check): 64 at once kept the
+ * loop 8–15 ms (bench/backlog.ts), so a timer or an IPC call waited for that plus the commit after it.
+ */
+const PREPARE_SLICE = 16;
+
 function headerOf(raw: unknown): AckItem | null {
   if (typeof raw !== 'object' || raw === null) return null;
   const { from, id } = raw as { from?: unknown; id?: unknown };
@@ -232,7 +239,7 @@ export class Ingest implements PendingReopener {
     const keys: string[] = [];
     try {
       for (const [n, it] of items.entries()) {
-        if (n > 0 && n % this.commitChunk === 0) await yieldToLoop();
+        if (n > 0 && n % PREPARE_SLICE === 0) await yieldToLoop();
         const hdr = headerOf(it.envelope);
         if (!hdr) {
           // Cannot be attributed nor acknowledged; the relay validated it, so this is a relay defect.
