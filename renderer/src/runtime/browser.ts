@@ -7,6 +7,7 @@
  */
 import type { AppState, EventName, ParleyBridge, ParleyEvents } from '../../../electron/contract/api.js';
 import { ApiError } from './errors.js';
+import { eventBatch } from './event-batch.js';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
 type Incoming =
@@ -39,6 +40,8 @@ export function browserBridge(token: string, onLink?: (s: BridgeLinkStatus) => v
   const emit = (event: EventName, payload: unknown): void => {
     for (const l of listeners.get(event) ?? []) l(payload);
   };
+  // A burst of events (a catch-up announces each stored message) reaches the listeners in one task (event-batch.ts).
+  const events = eventBatch(emit);
 
   const connect = (): void => {
     onLink?.('connecting');
@@ -63,16 +66,18 @@ export function browserBridge(token: string, onLink?: (s: BridgeLinkStatus) => v
         }
         everReady = true;
       } else if (msg.type === 'result') {
+        events.flush(); // the events sent before this result come first
         const p = pending.get(msg.id);
         if (!p) return;
         pending.delete(msg.id);
         if (msg.ok) p.resolve(msg.value);
         else p.reject(new ApiError(msg.error.code, msg.error.message));
       } else if (msg.type === 'event') {
-        emit(msg.event, msg.payload);
+        events.push(msg.event, msg.payload);
       }
     };
     sock.onclose = () => {
+      events.flush();
       ws = null;
       ready = false;
       onLink?.('lost');

@@ -1,6 +1,11 @@
-/** Electron runtime: the preload's window.parley, with rejections turned into ApiError instances. */
-import type { ParleyBridge } from '../../../electron/contract/api.js';
+/**
+ * Electron runtime: the preload's window.parley, with rejections turned into ApiError instances, and core events
+ * handed to the listeners in batches (event-batch.ts: a burst renders once; a call's result comes after the events
+ * sent before it).
+ */
+import type { EventName, ParleyBridge } from '../../../electron/contract/api.js';
 import { ApiError } from './errors.js';
+import { eventBatch } from './event-batch.js';
 
 declare global {
   interface Window {
@@ -9,13 +14,37 @@ declare global {
 }
 
 export function electronBridge(raw: ParleyBridge): ParleyBridge {
+  const listeners = new Map<EventName, Set<(p: unknown) => void>>();
+  const events = eventBatch((event, payload) => {
+    for (const l of listeners.get(event) ?? []) l(payload);
+  });
   const api: Record<string, unknown> = {};
   // The preload exposes exactly the contract's methods plus `on`; the renderer may not import the (runtime) METHODS list.
   for (const [name, fn] of Object.entries(raw)) {
     if (name === 'on' || typeof fn !== 'function') continue;
     api[name] = (...args: unknown[]) =>
-      (fn as (...a: unknown[]) => Promise<unknown>)(...args).catch((e: unknown) => Promise.reject(ApiError.from(e)));
+      (fn as (...a: unknown[]) => Promise<unknown>)(...args).then(
+        (value) => {
+          events.flush();
+          return value;
+        },
+        (e: unknown) => {
+          events.flush();
+          return Promise.reject(ApiError.from(e));
+        },
+      );
   }
-  api['on'] = raw.on;
+  // One preload subscription per event name, made on first use; the page's listeners hang off it.
+  api['on'] = (event: EventName, listener: (p: unknown) => void): (() => void) => {
+    let set = listeners.get(event);
+    if (!set) {
+      listeners.set(event, (set = new Set()));
+      (raw.on as (e: EventName, l: (p: unknown) => void) => () => void)(event, (payload) => events.push(event, payload));
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+    };
+  };
   return api as unknown as ParleyBridge;
 }
