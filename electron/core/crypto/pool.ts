@@ -251,8 +251,12 @@ export class CryptoPool {
     if (slot.pending.size === 1) slot.worker.ref();
   }
 
-  /** open() on a worker, as `me` = the pool's identity. Rejects with OpenError (reason kept). */
-  open(envelope: unknown, sender: PublicIdentity): Promise<{ envelope: Envelope; payload: Payload }> {
+  /**
+   * open() on a worker, as `me` = the pool's identity. Rejects with OpenError (reason kept). Only the payload comes
+   * back: the caller holds the envelope already, and cloning it back across the thread boundary (32 wrapped keys in a
+   * group's) cost both threads for nothing.
+   */
+  open(envelope: unknown, sender: PublicIdentity): Promise<{ payload: Payload }> {
     return this.call({ op: 'open', envelope, sender });
   }
 

@@ -26,7 +26,7 @@ export interface WireErrorShape {
 export type WorkerResponse =
   | { type: 'ready' }
   | { type: 'init-error'; error: WireErrorShape }
-  | { type: 'result'; id: number; ok: true; value: { envelope: Envelope; payload: Payload } | Envelope | Uint8Array }
+  | { type: 'result'; id: number; ok: true; value: { payload: Payload } | Envelope | Uint8Array }
   | { type: 'result'; id: number; ok: false; error: WireErrorShape };
 
 export function toWireError(e: unknown): WireErrorShape {

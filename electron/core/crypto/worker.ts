@@ -36,8 +36,8 @@ port.on('message', (req: WorkerRequest) => {
     try {
       const me = await ready;
       if (req.op === 'open') {
-        const value = await open({ envelope: req.envelope, me, sender: req.sender });
-        post({ type: 'result', id: req.id, ok: true, value });
+        const { payload } = await open({ envelope: req.envelope, me, sender: req.sender });
+        post({ type: 'result', id: req.id, ok: true, value: { payload } });
       } else if (req.op === 'sign') {
         post({ type: 'result', id: req.id, ok: true, value: await signLabeled(me, req.label, req.data) });
       } else {

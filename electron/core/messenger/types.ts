@@ -13,7 +13,7 @@ import type { ContactRecord, HistoryStore } from '../store/types.js';
 
 /** The part of CryptoPool the messenger uses (the real pool in production and tests). */
 export interface SealerOpener {
-  open(envelope: unknown, sender: PublicIdentity): Promise<{ envelope: Envelope; payload: Payload }>;
+  open(envelope: unknown, sender: PublicIdentity): Promise<{ payload: Payload }>;
   seal(o: { recipients: PublicIdentity[]; payload: Payload; id?: string }): Promise<Envelope>;
   /** Ed25519 over signingInput(label, data) with our identity (group changes and state snapshots). */
   sign(label: string, data: Uint8Array): Promise<Uint8Array>;
