@@ -31,5 +31,16 @@ export async function startInProcessRelay(o: SpawnOptions, dataDir: string): Pro
     await relay.close();
     return 0;
   };
-  return { url: relay.url, port: relay.port, fingerprint: relay.fingerprint, dataDir, child, logs, stop, kill9: async () => void (await stop()) };
+  return {
+    url: relay.url,
+    port: relay.port,
+    fingerprint: relay.fingerprint,
+    dataDir,
+    child,
+    logs,
+    exit: null,
+    describe: (lines = 40) => `relay ${relay.url} (in this process); last log lines:\n${logs.slice(-lines).join('\n')}`,
+    stop,
+    kill9: async () => void (await stop()),
+  };
 }

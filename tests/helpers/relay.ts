@@ -63,10 +63,35 @@ export interface SpawnedRelay {
   child: ChildProcess;
   /** Every stdout/stderr line so far. */
   logs: string[];
+  /** How the process ended, once it has: exit code, signal, and whether stop() or kill9() asked for it. */
+  exit: RelayExit | null;
+  /** For a failure message: url, pid, running or how it ended, and the last `lines` log lines. */
+  describe(lines?: number): string;
   /** SIGTERM and wait for exit (graceful). */
   stop(): Promise<number | null>;
   /** SIGKILL and wait for exit. */
   kill9(): Promise<void>;
+}
+
+export interface RelayExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** stop() or kill9() was called before it ended. */
+  requested: boolean;
+}
+
+/**
+ * The relays among `relays` that ended without the test asking (a crash: an uncaught exception or rejection exits with
+ * code 1 and its stack in the log), each described with its last log lines; empty when none did.
+ */
+export function unexpectedExits(relays: Iterable<SpawnedRelay | null | undefined>): string[] {
+  return [...relays].filter((r) => r?.exit && !r.exit.requested).map((r) => r!.describe());
+}
+
+/** The last `n` lines of `logs`, indented, for a failure message. */
+function tail(logs: readonly string[], n: number): string {
+  const from = Math.max(0, logs.length - n);
+  return `${from > 0 ? `  … ${from} earlier lines\n` : ''}${logs.slice(from).map((l) => `  ${l}`).join('\n')}`;
 }
 
 export interface SpawnOptions {
@@ -186,7 +211,14 @@ export async function spawnRelay(o: SpawnOptions = {}): Promise<SpawnedRelay> {
   const cmdArgs = o.wrap ? [...o.wrap.slice(1), process.execPath, ...args] : args;
   const child = spawn(cmd, cmdArgs, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...o.env } });
   const logs: string[] = [];
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let requested = false;
+  let exit: RelayExit | null = null;
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code, signal) => {
+      exit = { code, signal, requested };
+      resolve(code);
+    }),
+  );
   const ready = new Promise<{ url: string; fingerprint: string }>((resolve, reject) => {
     const onLine = (line: string) => {
       logs.push(line);
@@ -206,6 +238,10 @@ export async function spawnRelay(o: SpawnOptions = {}): Promise<SpawnedRelay> {
           buf = buf.slice(i + 1);
         }
       });
+      stream.on('end', () => {
+        if (buf) onLine(buf); // a crash's last words may lack a newline
+        buf = '';
+      });
     }
     void exited.then((code) => reject(new Error(`relay exited (${code}) before listening:\n${logs.join('\n')}`)));
     setTimeout(() => reject(new Error(`relay did not start in 30 s:\n${logs.join('\n')}`)), 30_000).unref();
@@ -218,11 +254,23 @@ export async function spawnRelay(o: SpawnOptions = {}): Promise<SpawnedRelay> {
     dataDir,
     child,
     logs,
+    get exit() {
+      return exit;
+    },
+    describe(lines = 40) {
+      const e = exit as RelayExit | null;
+      const state = e
+        ? `exited (code ${e.code}, signal ${e.signal}${e.requested ? ', as the test asked' : ', UNEXPECTEDLY'})`
+        : 'running';
+      return `relay ${url} (pid ${child.pid}): ${state}; last log lines:\n${tail(logs, lines)}`;
+    },
     stop: async () => {
+      requested = true;
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       return exited;
     },
     kill9: async () => {
+      requested = true;
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
     },
