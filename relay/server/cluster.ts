@@ -102,6 +102,7 @@ export async function redisBus(ctx: RelayContext, io: Server, redisUrl: string, 
     // only a connection older than the claim: two nodes authenticating at once do not drop each other
     if (s && st && (st.authedAt ?? 0) <= at) {
       ctx.sessions.delete(fp);
+      ctx.log.info({ sid: s.id, fp, authedAt: st.authedAt, claimedAt: at }, 'session replaced by a login on another node');
       drop(ctx, s, 'this identity connected from elsewhere');
     }
   });

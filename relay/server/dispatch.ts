@@ -146,7 +146,9 @@ export function attachConnections(ctx: RelayContext, io: Server<ClientToServer, 
 
     socket.on('disconnect', (reason) => {
       if (st.fp && sessions.get(st.fp) === socket) sessions.delete(st.fp);
-      log.debug({ sid: socket.id, fp: st.fp, reason: String(reason) }, 'disconnected');
+      // an authenticated session's end at the level of its start ('authenticated'), with socket.io's reason: 'ping
+      // timeout' (the client stopped answering), 'transport close', 'server namespace disconnect' (dropped here)
+      log[st.fp ? 'info' : 'debug']({ sid: socket.id, fp: st.fp, reason: String(reason) }, 'disconnected');
     });
 
     issueChallenge(ctx, socket, st);

@@ -165,6 +165,7 @@ export function sessionHandlers(ctx: RelayContext): {
         const previous = sessions.get(p.fingerprint);
         if (previous && previous !== socket) {
           counters.sessionsReplaced++;
+          log.info({ sid: previous.id, fp: p.fingerprint, by: socket.id }, 'session replaced by a newer login');
           previous.emit('session-replaced', { message: 'this identity connected from elsewhere' });
           previous.disconnect(true);
         }
