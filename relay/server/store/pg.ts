@@ -79,8 +79,14 @@ export class PgEnvelopeStore implements EnvelopeStore {
     const onError = () => undefined; // an idle client's connection broke: the pool drops it; the next query reconnects
     this.writePool = new pg.Pool({ connectionString: url, max: this.maxInFlight });
     this.readPool = new pg.Pool({ connectionString: url, max: opts.readConnections ?? 8 });
-    this.writePool.on('error', onError);
-    this.readPool.on('error', onError);
+    for (const pool of [this.writePool, this.readPool]) {
+      pool.on('error', onError);
+      // Every client listens for 'error' from the moment it connects. The pool listens only while a client is idle and
+      // checkout() only once its await resumes: a new connection whose startup answer and the server's FATAL
+      // (PostgreSQL shutting down terminates every backend: 57P01) come in one read emits 'error' in between, and that
+      // killed the relay. Such a client fails its next statement and is discarded (run(), sweep()).
+      pool.on('connect', (client) => client.on('error', onError));
+    }
     this.readyPromise = migrate(this.writePool).then(() => undefined);
     this.readyPromise.catch(() => undefined);
   }
