@@ -403,7 +403,10 @@ export class RelayClient {
         reject(o.pin?.error ?? e);
       });
     });
-    await client.until(() => client.challenges.length > 0, 10_000, 'challenge');
+    await client.until(() => client.challenges.length > 0, 10_000, 'challenge').catch((e: unknown) => {
+      socket.close(); // no connection left behind for a caller that retries
+      throw e;
+    });
     return client;
   }
 

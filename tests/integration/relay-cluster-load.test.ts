@@ -102,7 +102,12 @@ async function connect(i: number, slot: number): Promise<void> {
     }
     void c.ack(d.envelopes.map(({ envelope }) => ({ from: envelope.from, id: envelope.id }))).catch(() => undefined);
   });
-  const a = await c.call<{ fingerprint: string }>('auth', await c.authPayload(p, node.fingerprint));
+  // closed on any failure, a timeout too: an auth the relay completes after the client gave up would otherwise log
+  // this identity in behind the next attempt's back and replace that newer session (session-replaced)
+  const a = await c.call<{ fingerprint: string }>('auth', await c.authPayload(p, node.fingerprint)).catch((e: unknown) => {
+    c.close();
+    throw e;
+  });
   if (!a.ok) {
     c.close();
     throw new Error(`auth ${p.username} on slot ${slot}: ${a.error.code} ${a.error.message}`);
