@@ -53,9 +53,9 @@ export interface MessengerOptions {
   /**
    * Envelopes per commit (default 64, one relay delivery batch): each chunk of a delivered batch is stored in its
    * own transaction (with its receipt), acked, announced, and the event loop gets a turn before the next one. Each
-   * commit fsyncs (synchronous=FULL) on the event loop, so fewer, larger chunks leave the crypto workers waiting less
-   * (bench/backlog.ts: 16 → 64 cut app CPU per envelope ~5.2 → ~4.9 ms and catch-up ~30 → ~28 s, with the event
-   * loop's p99 still under 16 ms).
+   * commit fsyncs (synchronous=FULL) on the event loop, so fewer, larger chunks leave the crypto workers waiting less.
+   * bench/backlog.ts on a quiet machine (2026-12-02): 64 → 1.43–1.46 × the raw unwrap time, event-loop p99 30–35 ms;
+   * 32 → 1.45 ×, 28 ms; 16 → 1.70 ×, 24 ms. A chunk's commit is one task of 18–30 ms at 64: the loop's p99.
    */
   commitChunk?: number;
   /**
