@@ -61,6 +61,17 @@ export async function resync(ctx: RelayContext): Promise<number> {
   return kicked;
 }
 
+/**
+ * Whether a login on node `by` at time `at` replaces this node's session of the same identity, authenticated here at
+ * `mine`. The newer login wins. At the same millisecond the higher node id wins, so exactly one of two simultaneous
+ * logins survives (comparing times alone, both nodes dropped theirs and the identity was connected nowhere). A claim
+ * without a node id (from a relay of an earlier version) replaces a session of the same millisecond, as it did.
+ */
+export function claimReplaces(mine: number, localNode: string, at: number, by: string | undefined): boolean {
+  if (mine !== at) return mine < at;
+  return by === undefined || by > localNode;
+}
+
 function drop(ctx: RelayContext, socket: AnySocket, message: string): void {
   ctx.counters.sessionsReplaced++;
   socket.emit('session-replaced', { message });
@@ -95,12 +106,11 @@ export async function redisBus(ctx: RelayContext, io: Server, redisUrl: string, 
       kick(ctx, fp);
     }
   });
-  ns.on('parley:claimed', (fp: unknown, at: unknown) => {
+  ns.on('parley:claimed', (fp: unknown, at: unknown, by: unknown) => {
     if (typeof fp !== 'string' || typeof at !== 'number') return;
     const s = ctx.sessions.get(fp);
     const st = s && ctx.state.get(s);
-    // only a connection older than the claim: two nodes authenticating at once do not drop each other
-    if (s && st && (st.authedAt ?? 0) <= at) {
+    if (s && st && claimReplaces(st.authedAt ?? 0, nodeId, at, typeof by === 'string' ? by : undefined)) {
       ctx.sessions.delete(fp);
       ctx.log.info({ sid: s.id, fp, authedAt: st.authedAt, claimedAt: at }, 'session replaced by a login on another node');
       drop(ctx, s, 'this identity connected from elsewhere');
@@ -132,7 +142,7 @@ export async function redisBus(ctx: RelayContext, io: Server, redisUrl: string, 
     liveForwarding: false,
     clustered: true,
     committed: (recipients) => emit('parley:committed', [...recipients]),
-    claimed: (fp, at) => emit('parley:claimed', fp, at),
+    claimed: (fp, at) => emit('parley:claimed', fp, at, nodeId),
     rotated: (prev) => emit('parley:rotated', prev),
     async close() {
       clearInterval(resyncTimer);
