@@ -1,6 +1,6 @@
 /**
- * CryptoPool workers run below the event loop's priority on Linux (pool.ts workerNice), so a catch-up that keeps every
- * core busy unwrapping does not queue a keystroke behind it. Read from the kernel: each thread's nice value in
+ * CryptoPool workers can run below the event loop's priority on Linux (pool.ts workerNice, off by default), so a
+ * catch-up that keeps every core busy unwrapping does not queue a keystroke behind it. Read from the kernel: each thread's nice value in
  * /proc/self/task/<tid>/stat, before and after a pool starts (the TypeScript worker is started through tsx here).
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -57,22 +57,29 @@ describe.skipIf(!linux)('CryptoPool worker priority (Linux: per-thread nice from
     await Promise.all(pools.map((p) => p.close()));
   });
 
-  it(`by default each worker thread runs at nice ${DEFAULT_WORKER_NICE}; the event loop's thread keeps its own`, async () => {
+  it('workerNice: 10 puts each worker thread at nice 10; the event loop keeps its own; the threads end with the pool', async () => {
     const before = threadNice();
     const mainNice = before.get(process.pid);
     expect(mainNice).toBe(0);
-    const pool = await startedPool({ size: 2 });
+    const pool = await startedPool({ size: 2, workerNice: 10 });
     pools.push(pool);
-    const lowered = newThreads(before).filter((n) => n === DEFAULT_WORKER_NICE);
+    const lowered = newThreads(before).filter((n) => n === 10);
     expect(lowered).toHaveLength(2);
     expect(threadNice().get(process.pid)).toBe(mainNice);
-    // and the workers are gone with the pool
     const during = threadNice();
     await pool.close();
     pools.pop();
     const after = threadNice();
-    const ended = [...during].filter(([tid, nice]) => nice === DEFAULT_WORKER_NICE && !before.has(tid) && !after.has(tid));
+    const ended = [...during].filter(([tid, nice]) => nice === 10 && !before.has(tid) && !after.has(tid));
     expect(ended).toHaveLength(2);
+  });
+
+  it(`by default (DEFAULT_WORKER_NICE = ${DEFAULT_WORKER_NICE}) the workers keep the process priority`, async () => {
+    const before = threadNice();
+    pools.push(await startedPool({ size: 2 }));
+    const created = newThreads(before);
+    expect(created.length).toBeGreaterThanOrEqual(2);
+    expect(created.every((n) => n === DEFAULT_WORKER_NICE)).toBe(true);
   });
 
   it('workerNice picks the value; 0 leaves the workers at the process priority', async () => {
@@ -90,11 +97,12 @@ describe.skipIf(!linux)('CryptoPool worker priority (Linux: per-thread nice from
 
 describe('workerNiceFor', () => {
   it('lowers only on Linux, where setpriority() changes the calling thread alone', () => {
-    expect(workerNiceFor(undefined, 'linux')).toBe(DEFAULT_WORKER_NICE);
+    expect(workerNiceFor(undefined, 'linux')).toBeNull(); // off by default (see CryptoPoolOptions.workerNice)
+    expect(workerNiceFor(10, 'linux')).toBe(10);
     expect(workerNiceFor(7, 'linux')).toBe(7);
     expect(workerNiceFor(0, 'linux')).toBeNull();
     // elsewhere it would lower the whole app, the UI with it
-    expect(workerNiceFor(undefined, 'darwin')).toBeNull();
+    expect(workerNiceFor(10, 'darwin')).toBeNull();
     expect(workerNiceFor(10, 'win32')).toBeNull();
   });
 

@@ -45,17 +45,18 @@ export interface CryptoPoolOptions {
    */
   maxInFlight?: number;
   /**
-   * Nice value each worker thread gives itself (default: DEFAULT_WORKER_NICE on Linux, none elsewhere). A catch-up
-   * keeps every core busy with RSA unwraps; below the event loop's and the renderer's priority, a keystroke or a
-   * click is not queued behind them (bench/catchup-ui.ts: typing p95 159 → 83 ms on 2 cores), and when nothing else
-   * wants the CPU the workers still get all of it. Only Linux: there setpriority() on the calling thread changes
-   * that thread alone; on macOS and Windows it would lower the whole app, so nothing is changed there. `0` = leave it.
+   * Nice value each worker thread gives itself, Linux only (there setpriority() on the calling thread changes that
+   * thread alone; on macOS and Windows it would lower the whole app, so nothing is changed there). Default 0: leave
+   * it. Measured 2026-12-02 on 2 cores: at nice 10 a catch-up's unwraps stopped delaying the UI (catchup-ui typing
+   * p95 159 → 83 ms), but once the renderer took events in batches (runtime/event-batch.ts) nice 0 gave 74 ms, and
+   * beside two busy programs a 1 000-envelope catch-up took 1.73 × the raw unwrap time at nice 0, 3.04 × at 5 and
+   * 7.68 × at 10: lowered workers give way to every other program on the machine, not only to Parley's own UI.
    */
   workerNice?: number;
 }
 
-/** Linux nice value of crypto worker threads unless CryptoPoolOptions.workerNice says otherwise. */
-export const DEFAULT_WORKER_NICE = 10;
+/** Linux nice value of crypto worker threads unless CryptoPoolOptions.workerNice says otherwise (0: unchanged). */
+export const DEFAULT_WORKER_NICE = 0;
 
 /** The nice value a pool gives its workers on this platform (null: left as the process has it). */
 export function workerNiceFor(requested: number | undefined, platform: NodeJS.Platform = process.platform): number | null {
