@@ -7,17 +7,28 @@ export interface CpuProfile {
   endTime: number;
 }
 
-/** Top self-time functions of a CPU profile, as printable lines. */
-export function summarizeProfile(p: CpuProfile, top = 15): string {
+type Frame = CpuProfile['nodes'][number]['callFrame'];
+
+/** `function file:line:column`, the file as its last two path segments. */
+function frameLabel(f: Frame): string {
+  return `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}:${(f.columnNumber ?? 0) + 1}`;
+}
+
+/** The `top` keys with the most samples, each as milliseconds of the profile's duration. */
+function topLines(p: CpuProfile, hitsByKey: Map<string, number>, top: number): string {
   const total = p.nodes.reduce((s, x) => s + (x.hitCount ?? 0), 0) || 1;
   const ms = (p.endTime - p.startTime) / 1000;
+  return [...hitsByKey].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, h]) => `  ${((h / total) * ms).toFixed(1).padStart(8)} ms  ${k}`).join('\n');
+}
+
+/** Top self-time functions of a CPU profile, as printable lines. */
+export function summarizeProfile(p: CpuProfile, top = 15): string {
   const by = new Map<string, number>();
   for (const x of p.nodes) {
-    const f = x.callFrame;
-    const k = `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}:${(f.columnNumber ?? 0) + 1}`;
+    const k = frameLabel(x.callFrame);
     by.set(k, (by.get(k) ?? 0) + (x.hitCount ?? 0));
   }
-  return [...by].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, h]) => `  ${((h / total) * ms).toFixed(1).padStart(8)} ms  ${k}`).join('\n');
+  return topLines(p, by, top);
 }
 
 /**
@@ -25,11 +36,8 @@ export function summarizeProfile(p: CpuProfile, top = 15): string {
  * them: a native `get` alone does not say which query it was.
  */
 export function summarizeNativeCallers(p: CpuProfile, top = 15): string {
-  const total = p.nodes.reduce((s, x) => s + (x.hitCount ?? 0), 0) || 1;
-  const ms = (p.endTime - p.startTime) / 1000;
   const parent = new Map<number, (typeof p.nodes)[number]>();
   for (const x of p.nodes) for (const c of x.children ?? []) parent.set(c, x);
-  const label = (f: CpuProfile['nodes'][number]['callFrame']) => `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}:${(f.columnNumber ?? 0) + 1}`;
   const by = new Map<string, number>();
   for (const x of p.nodes) {
     if (x.callFrame.url !== '' || !x.hitCount || x.callFrame.functionName.startsWith('(')) continue;
@@ -37,13 +45,13 @@ export function summarizeNativeCallers(p: CpuProfile, top = 15): string {
     const chain: string[] = [];
     let up = parent.get(x.id);
     while (up && chain.length < 3) {
-      if (up.callFrame.url !== '') chain.push(label(up.callFrame));
+      if (up.callFrame.url !== '') chain.push(frameLabel(up.callFrame));
       up = parent.get(up.id);
     }
     const k = `${x.callFrame.functionName} ← ${chain.join(' ← ')}`;
     by.set(k, (by.get(k) ?? 0) + x.hitCount);
   }
-  return [...by].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, h]) => `  ${((h / total) * ms).toFixed(1).padStart(8)} ms  ${k}`).join('\n');
+  return topLines(p, by, top);
 }
 
 /** Profile this process's main thread while `fn` runs (only when PARLEY_BENCH_PROFILE is set). */

@@ -78,7 +78,7 @@ function nodeStates(): string {
 }
 
 function liveSlots(): number[] {
-  return [0, 1, 2].filter((k) => nodes[k] && nodes[k]!.child.exitCode === null && nodes[k]!.child.signalCode === null);
+  return [0, 1, 2].filter((k) => nodes[k] && !nodes[k]!.exit);
 }
 
 type Deliver = { envelopes: Array<{ envelope: Envelope }> };

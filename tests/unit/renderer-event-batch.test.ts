@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { EventName, ParleyBridge } from '../../electron/contract/api.js';
-import { EVENT_WINDOW_MS, eventBatch } from '../../renderer/src/runtime/event-batch.js';
+import { EVENT_WINDOW_MS, eventBatch, eventHub } from '../../renderer/src/runtime/event-batch.js';
 import { electronBridge } from '../../renderer/src/runtime/electron.js';
 import { ApiError } from '../../renderer/src/runtime/errors.js';
 
@@ -61,6 +61,21 @@ describe('eventBatch', () => {
     vi.advanceTimersByTime(EVENT_WINDOW_MS);
     expect(got).toEqual(['before', 'after']);
     expect(() => vi.runOnlyPendingTimers()).toThrow('listener failed');
+  });
+});
+
+describe('eventHub', () => {
+  it("a listener that throws does not keep the event from the event's other listeners", () => {
+    const hub = eventHub();
+    const got: unknown[] = [];
+    hub.on('message-received', () => {
+      throw new Error('first listener failed');
+    });
+    hub.on('message-received', (m) => got.push(m));
+    hub.push('message-received', 'x');
+    hub.flush();
+    expect(got).toEqual(['x']);
+    expect(() => vi.runOnlyPendingTimers()).toThrow('first listener failed');
   });
 });
 

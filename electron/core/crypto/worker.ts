@@ -13,9 +13,9 @@ if (!port) throw new Error('crypto worker must run in a worker thread');
 
 const init = workerData as WorkerInit;
 
-// Below the event loop and the UI when the pool asks (pool.ts workerNice; off by default). On Linux pid 0 means this thread alone. Lowering one's own
-// priority needs no privilege; if a sandbox refuses it anyway, the worker runs at normal priority, which is how it
-// ran before.
+// Below the event loop and the UI when the pool asks (pool.ts workerNice; off by default). On Linux pid 0 means this
+// thread alone. Lowering one's own priority needs no privilege; if a sandbox refuses it anyway, the worker runs at
+// normal priority.
 if (init.nice !== undefined) {
   try {
     setPriority(0, init.nice);

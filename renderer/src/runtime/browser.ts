@@ -5,9 +5,9 @@
  * {id, method, args} → {id, ok, value | error}; events are {event, payload}. When the host goes away the client
  * keeps retrying, and after a reconnect it re-announces the state (a 'state-changed' event) so the UI catches up.
  */
-import type { AppState, EventName, ParleyBridge, ParleyEvents } from '../../../electron/contract/api.js';
+import type { AppState, EventName, ParleyBridge } from '../../../electron/contract/api.js';
 import { ApiError } from './errors.js';
-import { eventBatch } from './event-batch.js';
+import { eventHub } from './event-batch.js';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
 type Incoming =
@@ -29,7 +29,6 @@ export function readToken(): string | null {
 }
 
 export function browserBridge(token: string, onLink?: (s: BridgeLinkStatus) => void): ParleyBridge {
-  const listeners = new Map<EventName, Set<(p: unknown) => void>>();
   const pending = new Map<number, Pending>();
   const queue: string[] = [];
   let nextId = 1;
@@ -37,11 +36,8 @@ export function browserBridge(token: string, onLink?: (s: BridgeLinkStatus) => v
   let ready = false;
   let everReady = false;
 
-  const emit = (event: EventName, payload: unknown): void => {
-    for (const l of listeners.get(event) ?? []) l(payload);
-  };
   // A burst of events (a catch-up announces each stored message) reaches the listeners in one task (event-batch.ts).
-  const events = eventBatch(emit);
+  const events = eventHub();
 
   const connect = (): void => {
     onLink?.('connecting');
@@ -62,7 +58,7 @@ export function browserBridge(token: string, onLink?: (s: BridgeLinkStatus) => v
         for (const q of queue.splice(0)) sock.send(q);
         if (everReady) {
           // The host restarted: fetch fresh state so screens refresh.
-          void call('getState', []).then((s) => emit('state-changed', s as AppState), () => undefined);
+          void call('getState', []).then((s) => events.emit('state-changed', s as AppState), () => undefined);
         }
         everReady = true;
       } else if (msg.type === 'result') {
@@ -100,19 +96,9 @@ export function browserBridge(token: string, onLink?: (s: BridgeLinkStatus) => v
 
   connect();
 
-  const on = <E extends EventName>(event: E, listener: (payload: ParleyEvents[E]) => void): (() => void) => {
-    let set = listeners.get(event);
-    if (!set) listeners.set(event, (set = new Set()));
-    const l = listener as (p: unknown) => void;
-    set.add(l);
-    return () => {
-      set.delete(l);
-    };
-  };
-
   return new Proxy({} as ParleyBridge, {
     get(_t, prop) {
-      if (prop === 'on') return on;
+      if (prop === 'on') return events.on;
       if (typeof prop !== 'string' || prop === 'then') return undefined;
       return (...args: unknown[]) => call(prop, args);
     },

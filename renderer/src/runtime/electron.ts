@@ -5,7 +5,7 @@
  */
 import type { EventName, ParleyBridge } from '../../../electron/contract/api.js';
 import { ApiError } from './errors.js';
-import { eventBatch } from './event-batch.js';
+import { eventHub } from './event-batch.js';
 
 declare global {
   interface Window {
@@ -14,9 +14,9 @@ declare global {
 }
 
 export function electronBridge(raw: ParleyBridge): ParleyBridge {
-  const listeners = new Map<EventName, Set<(p: unknown) => void>>();
-  const events = eventBatch((event, payload) => {
-    for (const l of listeners.get(event) ?? []) l(payload);
+  // One preload subscription per event name, made when its first listener is added; the page's listeners hang off it.
+  const events = eventHub({
+    onFirstListener: (event) => (raw.on as (e: EventName, l: (p: unknown) => void) => () => void)(event, (payload) => events.push(event, payload)),
   });
   const api: Record<string, unknown> = {};
   // The preload exposes exactly the contract's methods plus `on`; the renderer may not import the (runtime) METHODS list.
@@ -34,17 +34,6 @@ export function electronBridge(raw: ParleyBridge): ParleyBridge {
         },
       );
   }
-  // One preload subscription per event name, made on first use; the page's listeners hang off it.
-  api['on'] = (event: EventName, listener: (p: unknown) => void): (() => void) => {
-    let set = listeners.get(event);
-    if (!set) {
-      listeners.set(event, (set = new Set()));
-      (raw.on as (e: EventName, l: (p: unknown) => void) => () => void)(event, (payload) => events.push(event, payload));
-    }
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-    };
-  };
+  api['on'] = events.on;
   return api as unknown as ParleyBridge;
 }

@@ -8,7 +8,7 @@
  * before it (`flush()` first), so a screen that loads a page and then applies events never sees an older event
  * after a newer page.
  */
-import type { EventName } from '../../../electron/contract/api.js';
+import type { EventName, ParleyEvents } from '../../../electron/contract/api.js';
 
 /** The longest an event waits for others (one frame at 60 Hz). */
 export const EVENT_WINDOW_MS = 16;
@@ -50,5 +50,50 @@ export function eventBatch(deliver: (event: EventName, payload: unknown) => void
       timer ??= setTimeout(flush, windowMs);
     },
     flush,
+  };
+}
+
+/** The page's listeners per event, fed through one EventBatch: what both runtimes (browser.ts, electron.ts) share. */
+export interface EventHub extends EventBatch {
+  /** ParleyBridge.on: add a listener; the returned function removes it. */
+  on<E extends EventName>(event: E, listener: (payload: ParleyEvents[E]) => void): () => void;
+  /** Hand one event to its listeners now, outside the batch. */
+  emit(event: EventName, payload: unknown): void;
+}
+
+/**
+ * `onFirstListener` runs once per event name, when its first listener is added (the Electron runtime subscribes to
+ * the preload there). Each listener runs in its own try: one that throws does not keep the event from the others.
+ */
+export function eventHub(o: { onFirstListener?: (event: EventName) => void } = {}): EventHub {
+  const listeners = new Map<EventName, Set<(p: unknown) => void>>();
+  const emit = (event: EventName, payload: unknown): void => {
+    for (const l of listeners.get(event) ?? []) {
+      try {
+        l(payload);
+      } catch (e) {
+        setTimeout(() => {
+          throw e;
+        }, 0);
+      }
+    }
+  };
+  const batch = eventBatch(emit);
+  return {
+    push: batch.push,
+    flush: batch.flush,
+    emit,
+    on(event, listener) {
+      let set = listeners.get(event);
+      if (!set) {
+        listeners.set(event, (set = new Set()));
+        o.onFirstListener?.(event);
+      }
+      const l = listener as (p: unknown) => void;
+      set.add(l);
+      return () => {
+        set.delete(l);
+      };
+    },
   };
 }
