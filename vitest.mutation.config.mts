@@ -81,6 +81,7 @@ const FILE_TESTS: Record<string, string[]> = {
   ],
   'electron/core/messenger/acks.ts': ['tests/integration/messenger-acks.test.ts', 'tests/integration/core-receive.test.ts'],
   'electron/core/messenger/trust.ts': [
+    'tests/integration/messenger-trust.test.ts',
     'tests/integration/core-trust.test.ts',
     'tests/integration/core-receive-batches.test.ts',
     'tests/integration/core-keychange.test.ts',
