@@ -86,7 +86,12 @@ const FILE_TESTS: Record<string, string[]> = {
     'tests/integration/core-receive-batches.test.ts',
     'tests/integration/core-keychange.test.ts',
   ],
-  'electron/core/messenger/envelope-writer.ts': ['tests/integration/core-receive.test.ts', 'tests/integration/core-memory-relay.test.ts'],
+  'electron/core/messenger/envelope-writer.ts': [
+    'tests/integration/messenger-envelope-writer.test.ts',
+    'tests/integration/core-receive.test.ts',
+    'tests/integration/core-trust.test.ts',
+    'tests/integration/core-memory-relay.test.ts',
+  ],
   'electron/core/messenger/ingest.ts': [
     'tests/integration/core-receive.test.ts',
     'tests/integration/core-receive-batches.test.ts',

@@ -22,12 +22,14 @@ import { toB64u, type Envelope, type PublicIdentity } from '../../relay/protocol
 import { onCleanup, tmpDir } from './core.js';
 
 export type Delivered = { envelope: unknown; receivedAt: number };
+/** Returned by a `send` hook: the relay takes the send and never answers it (the client's request times out). */
+export const NO_ANSWER = Symbol('no answer');
 type Ack<T> = (r: T) => void;
 
 export interface FakeRelayHooks {
   /** Answer a lookup (return undefined for the default directory answer). */
   lookup?: (q: { username?: string; fingerprint?: string }) => Promise<unknown> | unknown;
-  /** Answer a send (return undefined to accept it). */
+  /** Answer a send (return undefined to accept it, NO_ANSWER to leave it unanswered). */
   send?: (envelope: Envelope) => unknown;
   /** Return false to drop this ack: it is neither answered nor applied (like a relay that crashed before it). */
   ack?: (items: Array<{ from: string; id: string }>) => boolean;
@@ -133,6 +135,7 @@ export class FakeRelay {
     });
     s.on('send', (p: { envelope: Envelope }, ack: Ack<unknown>) => {
       const custom = this.hooks.send?.(p.envelope);
+      if (custom === NO_ANSWER) return;
       if (custom !== undefined) return ack(custom);
       this.sent.push(p.envelope);
       ack({ ok: true, id: p.envelope.id, duplicate: false });

@@ -1,0 +1,159 @@
+/**
+ * What one opened envelope becomes (electron/core/messenger/envelope-writer.ts), beside what core-receive and
+ * core-trust cover: the counted failure row (its wording, a summary the user deleted, the next hour), receipts (only
+ * a message still sending or sent becomes delivered, once), and the display name a contact sends inside their
+ * messages. Real Messenger, encrypted SQLite, crypto workers and RelayClient against the scriptable relay of
+ * tests/helpers/fake-relay.ts with real sealed envelopes. The messenger's clock is a test clock where the hour
+ * matters; nothing is mocked.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { loadIdentity, newMessageId, type IdentityKeys } from '../../electron/core/crypto/index.js';
+import type { IdentitySecret } from '../../electron/core/crypto/types.js';
+import { FAILURE_ROWS_PER_HOUR } from '../../electron/core/messenger/envelope-writer.js';
+import type { MessengerOptions } from '../../electron/core/messenger/types.js';
+import type { Envelope } from '../../relay/protocol/index.js';
+import { cleanupAll, waitUntil } from '../helpers/core.js';
+import { FakeRelay, NO_ANSWER, receiver, sealFrom } from '../helpers/fake-relay.js';
+import { fixtureIdentity, fixtureKeys } from '../helpers/identities.js';
+
+const HOUR = 3_600_000;
+let alice: IdentityKeys;
+let bobSecret: IdentitySecret;
+let bobKeys: IdentityKeys;
+
+beforeAll(async () => {
+  alice = await fixtureKeys(0);
+  bobSecret = await fixtureIdentity(1);
+  bobKeys = await loadIdentity(bobSecret);
+}, 120_000);
+
+afterAll(cleanupAll);
+
+async function bobWithAlice(o: Partial<MessengerOptions> = {}) {
+  const relay = await FakeRelay.start();
+  relay.publish('alice', alice);
+  const bob = await receiver(relay.url, bobSecret, { messenger: o });
+  await bob.messenger.addContact('alice');
+  const contactsChanged: string[] = [];
+  bob.messenger.on('contacts-changed', (c) => contactsChanged.push(c.username));
+  return { relay, bob, contactsChanged };
+}
+
+/** Delivers envelopes and waits until they are acknowledged and everything they caused is done. */
+async function deliver(relay: FakeRelay, bob: Awaited<ReturnType<typeof receiver>>, envs: Envelope[]): Promise<void> {
+  relay.deliver(envs);
+  await relay.waitAcks(() => envs.every((e) => relay.isAcked(e.from, e.id)));
+  await bob.messenger.idle();
+}
+
+/** Envelopes that cannot be opened: a fresh id under a genuine envelope's signature, which no longer verifies. */
+async function forged(n: number): Promise<Envelope[]> {
+  const base = await sealFrom(alice, bobKeys.public, 'genuine');
+  return Array.from({ length: n }, () => ({ ...base, id: newMessageId() }));
+}
+
+describe('failure rows', () => {
+  test('one more than the budget is counted in the singular with its reason; a deleted summary is replaced; the next hour shows rows again', async () => {
+    let clock = Math.floor(Date.now() / HOUR) * HOUR + 60_000; // a minute into the hour
+    const { relay, bob } = await bobWithAlice({ now: () => clock });
+    const first = await forged(FAILURE_ROWS_PER_HOUR + 1);
+    await deliver(relay, bob, first);
+    let rows = bob.messenger.loadMessages('alice', null, 50).messages;
+    expect(rows).toHaveLength(FAILURE_ROWS_PER_HOUR + 1);
+    const reason = rows[0]!.error!.split(':')[0]!;
+    expect(reason.length).toBeGreaterThan(0);
+    const summary = rows.at(-1)!;
+    expect(summary).toMatchObject({ state: 'undecryptable', body: null });
+    expect(summary.error).toBe(`1 more envelope from alice could not be opened or stored in this hour (last: ${reason})`);
+    expect(first.map((e) => e.id)).not.toContain(summary.id);
+
+    // The user deletes the summary row: the next failure of the hour starts a new counted row, counting on.
+    bob.messenger.deleteMessage(summary.id);
+    clock += 60_000;
+    await deliver(relay, bob, await forged(1));
+    rows = bob.messenger.loadMessages('alice', null, 50).messages;
+    expect(rows).toHaveLength(FAILURE_ROWS_PER_HOUR + 1);
+    expect(rows.at(-1)!.id).not.toBe(summary.id);
+    expect(rows.at(-1)!.error).toBe(`2 more envelopes from alice could not be opened or stored in this hour (last: ${reason})`);
+    // And one more updates that row in place.
+    await deliver(relay, bob, await forged(1));
+    rows = bob.messenger.loadMessages('alice', null, 50).messages;
+    expect(rows).toHaveLength(FAILURE_ROWS_PER_HOUR + 1);
+    expect(rows.at(-1)!.error).toMatch(/^3 more envelopes from alice /);
+    expect(bob.messenger.diagnostics().collapsedFailures).toBe(3);
+
+    // The next hour has its own budget: the envelope gets its own row, under its own id.
+    clock += HOUR;
+    const nextHour = await forged(1);
+    await deliver(relay, bob, nextHour);
+    rows = bob.messenger.loadMessages('alice', null, 50).messages;
+    expect(rows).toHaveLength(FAILURE_ROWS_PER_HOUR + 2);
+    expect(rows.at(-1)).toMatchObject({ id: nextHour[0]!.id, state: 'undecryptable' });
+    expect(rows.at(-1)!.error!.split(':')[0]).toBe(reason);
+  });
+});
+
+describe('receipts', () => {
+  test('a receipt marks a sent message delivered once; a repeated or unknown receipt changes nothing', async () => {
+    const { relay, bob } = await bobWithAlice();
+    const states: Array<{ id: string; state: string }> = [];
+    bob.messenger.on('message-state', (s) => states.push({ id: s.id, state: s.state }));
+    const sent = await bob.messenger.sendText('alice', 'did you get this?');
+    await waitUntil(() => states.some((s) => s.id === sent.id && s.state === 'sent'), 20_000, 'sent');
+    expect(bob.store.listOutbox('alice')).toHaveLength(0);
+
+    const receipt = () => sealFrom(alice, bobKeys.public, { v: 1, type: 'receipt', ts: Date.now(), ids: [sent.id, newMessageId()] });
+    await deliver(relay, bob, [await receipt()]);
+    expect(states.filter((s) => s.id === sent.id)).toEqual([
+      { id: sent.id, state: 'sent' },
+      { id: sent.id, state: 'delivered' },
+    ]);
+    expect(bob.messenger.loadMessages('alice', null, 10).messages).toEqual([expect.objectContaining({ id: sent.id, state: 'delivered' })]);
+
+    await deliver(relay, bob, [await receipt()]);
+    expect(states.filter((s) => s.id === sent.id)).toHaveLength(2);
+    // A receipt adds no row, and names no message of ours that does not exist.
+    expect(bob.messenger.loadMessages('alice', null, 10).messages.map((m) => m.id)).toEqual([sent.id]);
+  });
+
+  test('a receipt for a message still in the outbox (its relay answer not back yet) delivers it and takes it out', async () => {
+    const { relay, bob } = await bobWithAlice();
+    // The relay takes the send but never answers it: the message stays 'sending', in the outbox.
+    let sends = 0;
+    relay.hooks.send = () => {
+      sends++;
+      return NO_ANSWER;
+    };
+    const states: string[] = [];
+    const m = await bob.messenger.sendText('alice', 'racing the answer');
+    bob.messenger.on('message-state', (s) => s.id === m.id && states.push(s.state));
+    await waitUntil(() => sends === 1, 20_000, 'send in flight');
+    expect(bob.store.listOutbox('alice').map((o) => o.envelopeId)).toEqual([m.id]);
+
+    relay.deliver([await sealFrom(alice, bobKeys.public, { v: 1, type: 'receipt', ts: Date.now(), ids: [m.id] })]);
+    await waitUntil(() => states.includes('delivered'), 20_000, 'delivered by the receipt');
+    expect(bob.store.listOutbox('alice')).toHaveLength(0);
+    expect(bob.messenger.loadMessages('alice', null, 10).messages[0]).toMatchObject({ id: m.id, state: 'delivered' });
+  });
+});
+
+describe('display names from inside messages', () => {
+  test('the latest name a contact sends wins; the same name again or a message without one changes nothing', async () => {
+    const { relay, bob, contactsChanged } = await bobWithAlice();
+    const text = (body: string, name?: string) => sealFrom(alice, bobKeys.public, { v: 1, type: 'text', ts: Date.now(), body, ...(name === undefined ? {} : { name }) });
+    const displayName = () => bob.messenger.listContacts().find((c) => c.username === 'alice')!.displayName;
+
+    await deliver(relay, bob, [await text('hi', 'Alice A.')]);
+    expect(displayName()).toBe('Alice A.');
+    expect(contactsChanged).toEqual(['alice']);
+
+    await deliver(relay, bob, [await text('again', 'Alice A.'), await text('no name')]);
+    expect(displayName()).toBe('Alice A.');
+    expect(contactsChanged).toEqual(['alice']);
+
+    await deliver(relay, bob, [await text('renamed', 'Alice B.')]);
+    expect(displayName()).toBe('Alice B.');
+    expect(contactsChanged).toEqual(['alice', 'alice']);
+    expect(bob.messenger.loadMessages('alice', null, 10).messages.map((m) => m.body)).toEqual(['hi', 'again', 'no name', 'renamed']);
+  });
+});
