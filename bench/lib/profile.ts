@@ -5,6 +5,9 @@ export interface CpuProfile {
   nodes: Array<{ id: number; hitCount?: number; children?: number[]; callFrame: { functionName: string; url: string; lineNumber: number; columnNumber?: number } }>;
   startTime: number;
   endTime: number;
+  /** The node of each sample, in time order, and the µs since the previous sample (as V8 reports them). */
+  samples?: number[];
+  timeDeltas?: number[];
 }
 
 type Frame = CpuProfile['nodes'][number]['callFrame'];
@@ -54,6 +57,57 @@ export function summarizeNativeCallers(p: CpuProfile, top = 15): string {
   return topLines(p, by, top);
 }
 
+/**
+ * The event loop's long tasks: runs of consecutive non-idle samples of at least `minMs`, longest first, each with
+ * what its time went to (self time by function, and the outermost source frames that started it). The event-loop
+ * delay percentiles say that the loop was blocked; this says by what.
+ */
+export function summarizeLongTasks(p: CpuProfile, minMs = 16, top = 8): string {
+  if (!p.samples || !p.timeDeltas) return '  (no samples in the profile)';
+  const byId = new Map(p.nodes.map((x) => [x.id, x]));
+  const parent = new Map<number, number>();
+  for (const x of p.nodes) for (const c of x.children ?? []) parent.set(c, x.id);
+  /** The outermost frame with a source file: the task's entry point (a timer, a socket read, a promise job). */
+  const entry = (id: number): string => {
+    let found = '(native)';
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const f = byId.get(at)!.callFrame;
+      if (f.url !== '' && !f.url.startsWith('node:')) found = frameLabel(f);
+    }
+    return found;
+  };
+  const tasks: Array<{ ms: number; start: number; self: Map<string, number>; entries: Map<string, number> }> = [];
+  let cur: (typeof tasks)[number] | null = null;
+  let t = p.startTime;
+  for (let i = 0; i < p.samples.length; i++) {
+    const dt = p.timeDeltas[i + 1] ?? 0; // a sample stands for the time until the next one
+    t += p.timeDeltas[i]!;
+    const node = byId.get(p.samples[i]!)!;
+    if (node.callFrame.functionName === '(idle)') {
+      if (cur && cur.ms >= minMs) tasks.push(cur);
+      cur = null;
+      continue;
+    }
+    cur ??= { ms: 0, start: t, self: new Map(), entries: new Map() };
+    const ms = dt / 1000;
+    cur.ms += ms;
+    const k = frameLabel(node.callFrame);
+    cur.self.set(k, (cur.self.get(k) ?? 0) + ms);
+    const e = entry(node.id);
+    cur.entries.set(e, (cur.entries.get(e) ?? 0) + ms);
+  }
+  if (cur && cur.ms >= minMs) tasks.push(cur);
+  const fmt = (m: Map<string, number>, n: number): string =>
+    [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, ms]) => `${ms.toFixed(1)} ${k}`).join('; ');
+  const lines = [`  ${tasks.length} tasks of ≥ ${minMs} ms (${tasks.reduce((s, x) => s + x.ms, 0).toFixed(0)} ms in all)`];
+  for (const x of tasks.sort((a, b) => b.ms - a.ms).slice(0, top)) {
+    lines.push(`  ${x.ms.toFixed(1).padStart(6)} ms at +${((x.start - p.startTime) / 1000).toFixed(0)} ms`);
+    lines.push(`      from: ${fmt(x.entries, 3)}`);
+    lines.push(`      self: ${fmt(x.self, 5)}`);
+  }
+  return lines.join('\n');
+}
+
 /** Profile this process's main thread while `fn` runs (only when PARLEY_BENCH_PROFILE is set). */
 export async function profileIf<T>(label: string, fn: () => Promise<T>): Promise<T> {
   if (!process.env.PARLEY_BENCH_PROFILE) return fn();
@@ -73,5 +127,7 @@ export async function profileIf<T>(label: string, fn: () => Promise<T>): Promise
     console.log(summarizeProfile(profile, 25));
     console.log(`${label}: native calls by caller`);
     console.log(summarizeNativeCallers(profile, 25));
+    console.log(`${label}: long tasks of the main thread`);
+    console.log(summarizeLongTasks(profile));
   }
 }
