@@ -175,6 +175,8 @@ describe('RSA-OAEP-4096 (SHA-256)', () => {
       generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
       generateKeyPairSync('rsa', { modulusLength: 4096, publicExponent: 3 }).privateKey,
       generateKeyPairSync('ed25519').privateKey,
+      // RSA-PSS of the right size and exponent: an RSA key, but not one for OAEP
+      generateKeyPairSync('rsa-pss', { modulusLength: 4096 }).privateKey,
     ];
     for (const k of wrong) expect(() => importRsaOaepUnwrapKey(der(k))).toThrow(new TypeError('RSA private key must be RSA-4096 with e = 65537'));
   }, 60_000);
@@ -215,6 +217,12 @@ describe('Ed25519', () => {
     // A key of another kind, or a private key, is refused before OpenSSL is asked.
     expect(ed25519VerifyWithKey(generateKeyPairSync('x25519').publicKey, sig, msg)).toBe(false);
     expect(ed25519VerifyWithKey(generateKeyPairSync('ed25519').privateKey, sig, msg)).toBe(false);
+    // Not even the signer's own private key (OpenSSL would derive the public key from it and say true).
+    const own = generateKeyPairSync('ed25519');
+    const ownRaw = new Uint8Array(own.publicKey.export({ format: 'der', type: 'spki' })).subarray(12);
+    const ownSig = await ed25519Sign(await importEd25519PrivateKey(new Uint8Array(own.privateKey.export({ format: 'der', type: 'pkcs8' }))), msg);
+    expect(await ed25519Verify(ownRaw, ownSig, msg)).toBe(true);
+    expect(ed25519VerifyWithKey(own.privateKey, ownSig, msg)).toBe(false);
     expect(await ed25519Verify(publicRaw.subarray(1), sig, msg)).toBe(false);
   });
 
