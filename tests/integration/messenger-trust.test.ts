@@ -259,3 +259,152 @@ describe('key checks against the relay', () => {
     expect(lookups.sort()).toEqual(['alice', 'carol', 'carol']);
   });
 });
+
+describe('what the first run of mutation testing found (trust.ts survivors)', () => {
+  test('a known contact is resolved without asking the relay; a second envelope of a pending key is held', async () => {
+    const { relay, bob } = await bobWithAlice();
+    const byFingerprint: string[] = [];
+    relay.hooks.lookup = (q) => {
+      if (q.fingerprint) byFingerprint.push(q.fingerprint);
+      return q.fingerprint ? { ok: false, error: { code: 'INTERNAL', message: 'directory unavailable' } } : undefined;
+    };
+    const fromAlice = await sealFrom(alice, bobKeys.public, 'no lookup needed');
+    await deliverAndSettle(relay, bob, [fromAlice]);
+    expect(byFingerprint).toEqual([]);
+    expect(bob.messenger.loadMessages('alice', null, 10).messages.map((m) => m.body)).toEqual(['no lookup needed']);
+
+    // Alice's new key arrives by lookup first (a key check), then its envelopes: held, not opened with the old key.
+    relay.hooks.lookup = undefined;
+    relay.publish('alice', alice2);
+    await bob.messenger.checkContactKey('alice');
+    const held = await sealFrom(alice2, bobKeys.public, 'from the new key');
+    await deliverAndSettle(relay, bob, [held]);
+    expect(bob.store.countPendingEnvelopes('alice')).toBe(1);
+    expect(bob.messenger.loadMessages('alice', null, 10).messages.map((m) => m.body)).toEqual(['no lookup needed']);
+  });
+
+  test('the first envelope of a new key, found by lookup, is held too; accepting shows it and announces the contact', async () => {
+    const { relay, bob, keyChanges, contactsChanged } = await bobWithAlice();
+    relay.publish('alice', alice2);
+    const first = await sealFrom(alice2, bobKeys.public, 'new key, first word');
+    await deliverAndSettle(relay, bob, [first]);
+    expect(keyChanges).toHaveLength(1);
+    expect(bob.store.countPendingEnvelopes('alice')).toBe(1);
+    contactsChanged.length = 0;
+    await expect(bob.messenger.acceptKeyChange('alice', alice3.fingerprint)).rejects.toMatchObject({
+      code: 'KEY_MISMATCH',
+      message: "alice's pending key is not the one you reviewed; review the new key first",
+    });
+    await bob.messenger.acceptKeyChange('alice', alice2.fingerprint);
+    await bob.messenger.idle();
+    expect(contactsChanged).toContain('alice');
+    expect(bob.messenger.loadMessages('alice', null, 10).messages.map((m) => m.body)).toEqual(['new key, first word']);
+  });
+
+  test('an unknown sender while another contact has key changes on record is a new contact, not a stale key', async () => {
+    const { relay, bob, contactsChanged } = await bobWithAlice();
+    relay.publish('alice', alice2);
+    await bob.messenger.checkContactKey('alice');
+    await bob.messenger.rejectKeyChange('alice');
+    expect(contactsChanged).toEqual(['alice', 'alice']);
+    relay.publish('carol', carol);
+    await deliverAndSettle(relay, bob, [await sealFrom(carol, bobKeys.public, 'hi, I am new here')]);
+    expect(bob.messenger.loadMessages('carol', null, 10).messages.map((m) => [m.body, m.state])).toEqual([['hi, I am new here', 'delivered']]);
+  });
+
+  test('a contact added while the lookup of its first envelope was in flight is a current sender: the message shows', async () => {
+    const { relay, bob } = await bobWithAlice();
+    relay.publish('carol', carol);
+    relay.hooks.lookup = async (q) => {
+      if (q.fingerprint !== carol.fingerprint) return undefined;
+      relay.hooks.lookup = undefined;
+      await bob.messenger.addContact('carol'); // the user adds Carol meanwhile (a username lookup of its own)
+      return undefined;
+    };
+    await deliverAndSettle(relay, bob, [await sealFrom(carol, bobKeys.public, 'while you were adding me')]);
+    expect(bob.store.countPendingEnvelopes('carol')).toBe(0);
+    expect(bob.messenger.listContacts().find((c) => c.username === 'carol')).toMatchObject({ keyChangePending: false, request: false });
+    expect(bob.messenger.loadMessages('carol', null, 10).messages.map((m) => m.body)).toEqual(['while you were adding me']);
+  });
+
+  test('two key checks at once raise one key change', async () => {
+    const { relay, bob, keyChanges } = await bobWithAlice();
+    relay.publish('alice', alice2);
+    await Promise.all([bob.messenger.checkContactKey('alice'), bob.messenger.checkContactKey('alice')]);
+    expect(keyChanges).toHaveLength(1);
+    expect(bob.store.listKeyChanges('alice')).toHaveLength(1);
+  });
+
+  test('offline: a key check is OFFLINE, an unknown sender defers its batch, a pass over all contacts stops', async () => {
+    const { relay, bob, logs } = await bobWithAlice();
+    relay.publish('carol', carol);
+    bob.client.close();
+    await waitUntil(() => !bob.client.online, 10_000, 'offline');
+    await expect(bob.messenger.checkContactKey('alice')).rejects.toMatchObject({ code: 'OFFLINE', message: 'The relay is not reachable' });
+    const env = await sealFrom(carol, bobKeys.public, 'while offline');
+    await bob.messenger.enqueueBatch([{ envelope: env, receivedAt: Date.now() }]).catch(() => 0);
+    expect(logs).toContain('batch deferred: offline while resolving a sender');
+    expect(bob.messenger.diagnostics().deferredBatches).toBe(1);
+    expect(bob.messenger.listContacts().map((c) => c.username)).toEqual(['alice']);
+  });
+
+  test('never-checked contacts are checked on send and in a pass; "recently" ends exactly at the interval; the pass is paced', async () => {
+    let clock = Date.now();
+    const { relay, bob } = await bobWithAlice({ keyCheckOnSendMs: 60_000, now: () => clock, keyChecksPerSecond: 10 });
+    relay.publish('carol', carol);
+    relay.publish('dave', dave);
+    // Carol and Dave arrive as message requests: their keys were never checked.
+    await deliverAndSettle(relay, bob, [await sealFrom(carol, bobKeys.public, 'c'), await sealFrom(dave, bobKeys.public, 'd')]);
+    const lookups: Array<{ who: string; at: number }> = [];
+    relay.hooks.lookup = (q) => {
+      if (q.username) lookups.push({ who: q.username, at: Date.now() });
+      return undefined;
+    };
+    await bob.messenger.sendText('carol', 'hello Carol');
+    expect(lookups.map((l) => l.who)).toEqual(['carol']);
+    lookups.length = 0;
+    // Alice was checked when added, Carol just now: a pass checks only Dave.
+    await bob.messenger.checkAllContacts();
+    expect(lookups.map((l) => l.who)).toEqual(['dave']);
+
+    // 31 s later nothing is due (the interval is this messenger's 60 s, not the 30 s default) ...
+    clock += 31_000;
+    lookups.length = 0;
+    await bob.messenger.checkAllContacts();
+    expect(lookups).toEqual([]);
+    // ... and exactly 60 s after Alice's check (and Carol's and Dave's, within the same clock tick) all are due again.
+    clock += 29_000;
+    await bob.messenger.checkAllContacts();
+    expect(lookups.map((l) => l.who).sort()).toEqual(['alice', 'carol', 'dave']);
+    // 10 lookups a second: at least 100 ms between the starts of two lookups of the pass (never less; more on a busy machine).
+    expect(lookups[2]!.at - lookups[0]!.at).toBeGreaterThanOrEqual(190);
+    // And a send exactly at the interval checks too.
+    clock += 60_000;
+    lookups.length = 0;
+    await bob.messenger.sendText('alice', 'exactly a minute');
+    expect(lookups.map((l) => l.who)).toEqual(['alice']);
+  });
+
+  test('a pass over all contacts stops when the connection goes', async () => {
+    const { relay, bob } = await bobWithAlice({ keyChecksPerSecond: 2 });
+    for (const [name, keys] of [['carol', carol], ['dave', dave], ['erin', erin]] as const) {
+      relay.publish(name, keys);
+      await bob.messenger.addContact(name);
+    }
+    const lookups: string[] = [];
+    relay.hooks.lookup = (q) => {
+      if (q.username) lookups.push(q.username);
+      if (lookups.length === 1) bob.client.close(); // gone during the first check of the pass
+      return undefined;
+    };
+    await bob.messenger.checkAllContacts();
+    expect(lookups).toHaveLength(1);
+  });
+});
+
+/** Delivers envelopes and waits until the relay has their acks and the messenger is idle. */
+async function deliverAndSettle(relay: FakeRelay, bob: Bob, envs: Envelope[]): Promise<void> {
+  relay.deliver(envs);
+  await relay.waitAcks(() => acked(relay, envs));
+  await bob.messenger.idle();
+}
