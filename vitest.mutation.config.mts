@@ -67,7 +67,7 @@ const SCOPES: Record<string, string[]> = {
  */
 const FILE_TESTS: Record<string, string[]> = {
   'relay/server/session.ts': ['tests/integration/relay-server-session.test.ts', 'tests/integration/relay-registration.test.ts'],
-  'relay/server/dispatch.ts': ['tests/integration/relay-server-session.test.ts'],
+  'relay/server/dispatch.ts': ['tests/integration/relay-server-dispatch.test.ts', 'tests/integration/relay-server-session.test.ts'],
   // the messenger's send path, trust and receive path: the core tests that drive each, fastest first
   // (outbox.ts measured 33.6 % with only the first three: 37 of its mutants had no covering test among them)
   'electron/core/messenger/outbox.ts': [

@@ -386,7 +386,7 @@ describe('what the first run of mutation testing found (trust.ts survivors)', ()
   });
 
   test('a pass over all contacts stops when the connection goes', async () => {
-    const { relay, bob } = await bobWithAlice({ keyChecksPerSecond: 2 });
+    const { relay, bob, logs } = await bobWithAlice({ keyChecksPerSecond: 2 });
     for (const [name, keys] of [['carol', carol], ['dave', dave], ['erin', erin]] as const) {
       relay.publish(name, keys);
       await bob.messenger.addContact(name);
@@ -399,6 +399,8 @@ describe('what the first run of mutation testing found (trust.ts survivors)', ()
     };
     await bob.messenger.checkAllContacts();
     expect(lookups).toHaveLength(1);
+    // It stopped rather than trying (and failing) the others one by one.
+    expect(logs.filter((l) => l.startsWith('key check of'))).toEqual([]);
   });
 });
 
