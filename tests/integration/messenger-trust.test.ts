@@ -350,7 +350,7 @@ describe('what the first run of mutation testing found (trust.ts survivors)', ()
 
   test('never-checked contacts are checked on send and in a pass; "recently" ends exactly at the interval; the pass is paced', async () => {
     let clock = Date.now();
-    const { relay, bob } = await bobWithAlice({ keyCheckOnSendMs: 60_000, now: () => clock, keyChecksPerSecond: 10 });
+    const { relay, bob } = await bobWithAlice({ keyCheckOnSendMs: 60_000, now: () => clock, keyChecksPerSecond: 5 });
     relay.publish('carol', carol);
     relay.publish('dave', dave);
     // Carol and Dave arrive as message requests: their keys were never checked.
@@ -376,8 +376,9 @@ describe('what the first run of mutation testing found (trust.ts survivors)', ()
     clock += 29_000;
     await bob.messenger.checkAllContacts();
     expect(lookups.map((l) => l.who).sort()).toEqual(['alice', 'carol', 'dave']);
-    // 10 lookups a second: at least 100 ms between the starts of two lookups of the pass (never less; more on a busy machine).
-    expect(lookups[2]!.at - lookups[0]!.at).toBeGreaterThanOrEqual(190);
+    // 5 lookups a second: 200 ms from the start of one check to the start of the next (never less; more on a busy
+    // machine). Seen at the relay, each lookup also carries its own trip, so the bound leaves 100 ms for that.
+    expect(lookups[2]!.at - lookups[0]!.at).toBeGreaterThanOrEqual(300);
     // And a send exactly at the interval checks too.
     clock += 60_000;
     lookups.length = 0;
@@ -399,8 +400,8 @@ describe('what the first run of mutation testing found (trust.ts survivors)', ()
     };
     await bob.messenger.checkAllContacts();
     expect(lookups).toHaveLength(1);
-    // It stopped rather than trying (and failing) the others one by one.
-    expect(logs.filter((l) => l.startsWith('key check of'))).toEqual([]);
+    // It stopped rather than trying (and failing) the others one by one: only the check in flight failed.
+    expect(logs.filter((l) => l.startsWith('key check of') && !l.startsWith(`key check of ${lookups[0]} failed: `))).toEqual([]);
   });
 });
 
