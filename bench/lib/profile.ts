@@ -67,13 +67,20 @@ export function summarizeLongTasks(p: CpuProfile, minMs = 16, top = 8): string {
   const byId = new Map(p.nodes.map((x) => [x.id, x]));
   const parent = new Map<number, number>();
   for (const x of p.nodes) for (const c of x.children ?? []) parent.set(c, x.id);
-  /** The outermost frame with a source file: the task's entry point (a timer, a socket read, a promise job). */
+  /**
+   * The outermost frame with a source file: the task's entry point (a timer, a socket read, a promise job). Once per
+   * node, not per sample: a profile has tens of thousands of samples on a few thousand nodes.
+   */
+  const entries = new Map<number, string>();
   const entry = (id: number): string => {
-    let found = '(native)';
+    let found = entries.get(id);
+    if (found !== undefined) return found;
+    found = '(native)';
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
       const f = byId.get(at)!.callFrame;
       if (f.url !== '' && !f.url.startsWith('node:')) found = frameLabel(f);
     }
+    entries.set(id, found);
     return found;
   };
   const tasks: Array<{ ms: number; start: number; self: Map<string, number>; entries: Map<string, number> }> = [];

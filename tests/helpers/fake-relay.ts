@@ -94,6 +94,11 @@ export class FakeRelay {
     return this.acked.some((a) => a.from === from && a.id === id);
   }
 
+  /** Whether the relay has applied an ack for every one of these envelopes. */
+  allAcked(envs: ReadonlyArray<{ from: string; id: string }>): boolean {
+    return envs.every((e) => this.isAcked(e.from, e.id));
+  }
+
   /** Resolves once `pred` holds after some ack (or now). */
   async waitAcks(pred: () => boolean, timeoutMs = 20_000): Promise<void> {
     const end = Date.now() + timeoutMs;
@@ -169,6 +174,13 @@ export class FakeRelay {
 export async function sealFrom(from: IdentityKeys, to: PublicIdentity, payload: Payload | string, id?: string): Promise<Envelope> {
   const p: Payload = typeof payload === 'string' ? { v: 1, type: 'text', ts: Date.now(), body: payload } : payload;
   return seal({ sender: from, recipients: [to], payload: p, ...(id ? { id } : {}) });
+}
+
+/** Delivers envelopes to `r`, then waits until the relay has their acks and the messenger is idle. */
+export async function deliverAndSettle(relay: FakeRelay, r: Receiver, envs: Envelope[]): Promise<void> {
+  relay.deliver(envs);
+  await relay.waitAcks(() => relay.allAcked(envs));
+  await r.messenger.idle();
 }
 
 export interface Receiver {

@@ -334,6 +334,12 @@ export async function registerParties(url: string, parties: Party[]): Promise<vo
   }
 }
 
+/** The refusal an ack carries, as { code, message }; throws (failing the test) if the request succeeded. */
+export function refusal(r: Ack): { code: string; message: string; retryAfterMs?: number } {
+  if (r.ok) throw new Error(`expected a refusal, got ${JSON.stringify(r)}`);
+  return r.error;
+}
+
 export class RelayClient {
   readonly deliveries: Delivered[] = [];
   readonly challenges: Challenge[] = [];

@@ -11,7 +11,7 @@ import { MIN_CHUNK_BYTES } from '../../electron/core/attachments/stream.js';
 import { loadIdentity, open, type IdentityKeys } from '../../electron/core/crypto/index.js';
 import type { IdentitySecret } from '../../electron/core/crypto/types.js';
 import { StoreError, type HistoryStore } from '../../electron/core/store/types.js';
-import { toB64u, type Envelope } from '../../relay/protocol/index.js';
+import { toB64u } from '../../relay/protocol/index.js';
 import { cleanupAll, waitUntil } from '../helpers/core.js';
 import { FakeRelay, receiver, sealFrom, type Receiver } from '../helpers/fake-relay.js';
 import { next } from '../helpers/group-users.js';
@@ -35,7 +35,6 @@ beforeAll(async () => {
 
 afterAll(cleanupAll);
 
-const acked = (relay: FakeRelay, envs: Envelope[]): boolean => envs.every((e) => relay.isAcked(e.from, e.id));
 const now = (): number => Date.now();
 const delivered = (envs: unknown[]): Array<{ envelope: unknown; receivedAt: number }> => envs.map((envelope) => ({ envelope, receivedAt: now() }));
 
@@ -133,7 +132,7 @@ describe('who signed it decides what is stored', () => {
     // Announced right after the commit, when the ack has just gone out: idle() also waits for the relay's answer.
     await stored;
     await bob.messenger.idle();
-    expect(acked(relay, [fromCarol, fromOld])).toBe(true);
+    expect(relay.allAcked([fromCarol, fromOld])).toBe(true);
     await bob.messenger.flushOutbox();
     expect(incoming(bob, 'carol')).toEqual([]);
     expect(await receiptsTo(relay, carol)).toEqual([]);
@@ -155,7 +154,7 @@ describe('who signed it decides what is stored', () => {
     await bob.messenger.acceptKeyChange('alice', alice2.fingerprint);
     const late = await sealFrom(alice, bobKeys.public, 'old key, after the change');
     relay.deliver([late]);
-    await relay.waitAcks(() => acked(relay, [late]));
+    await relay.waitAcks(() => relay.allAcked([late]));
     await bob.messenger.idle();
     const rows = incoming(bob, 'alice');
     expect(rows.map((m) => m.body)).toEqual(['old key, before the change', null, 'new key', null]);
@@ -199,7 +198,7 @@ describe('relay order while stalled', () => {
     await bob.messenger.idle();
     expect(incoming(bob, 'carol').map((m) => m.body)).toEqual(['carol first']);
     expect(incoming(bob, 'alice').map((m) => m.body)).toEqual(['first', 'second']);
-    expect(acked(relay, [m0, m1, m2])).toBe(true);
+    expect(relay.allAcked([m0, m1, m2])).toBe(true);
     expect(bob.messenger.diagnostics()).toMatchObject({ deferredBatches: 1, failedCommits: 0 });
   });
 
@@ -251,7 +250,7 @@ describe('relay order while stalled', () => {
     // Two pushes back to back: b's batch is prepared (its sender is known) while a's is still opening.
     relay.deliver([a]);
     relay.deliver([b]);
-    await relay.waitAcks(() => acked(relay, [a, b]));
+    await relay.waitAcks(() => relay.allAcked([a, b]));
     await bob.messenger.idle();
     expect(faults).toBe(0);
     expect(incoming(bob, 'alice').map((m) => m.body)).toEqual(['a', 'b']);

@@ -44,8 +44,6 @@ function incoming(bob: Receiver, contact: string): Array<{ id: string; body: str
     .map((m) => ({ id: m.id, body: m.body, state: m.state, error: m.error }));
 }
 
-const acked = (relay: FakeRelay, envs: Envelope[]): boolean => envs.every((e) => relay.isAcked(e.from, e.id));
-
 describe('redelivery is shown once', () => {
   test('the same text in one batch, in a later batch and after a restart is stored and shown exactly once', async () => {
     const relay = await relayWithContacts();
@@ -58,7 +56,7 @@ describe('redelivery is shown once', () => {
 
     // Duplicates inside one batch.
     relay.deliver([e1, e2, e1, e3, e2]);
-    await relay.waitAcks(() => acked(relay, envs));
+    await relay.waitAcks(() => relay.allAcked(envs));
     await bob.messenger.idle();
     expect(incoming(bob, 'alice').map((m) => m.body)).toEqual(['one', 'two', 'three']);
 
@@ -102,7 +100,7 @@ describe('redelivery is shown once', () => {
     const envs = [await sealFrom(alice, bobKeys.public, 'first'), await sealFrom(alice, bobKeys.public, 'second')];
     relay.deliver(envs);
     // The reconnect gets the queue pushed again; the client recognises both and acks them.
-    await relay.waitAcks(() => acked(relay, envs));
+    await relay.waitAcks(() => relay.allAcked(envs));
     await bob.messenger.idle();
     expect(dropped).toBe(1);
     expect(relay.queue).toHaveLength(0);
@@ -153,7 +151,7 @@ describe('ack only after commit', () => {
     faults = 1;
     relay.deliver(envs);
     // The refetch after the failed commit stores them; only then are they acknowledged.
-    await relay.waitAcks(() => acked(relay, envs));
+    await relay.waitAcks(() => relay.allAcked(envs));
     await bob.messenger.idle();
     expect(faults).toBe(0);
     expect(ackedAtFault).toBe(0);
@@ -173,7 +171,7 @@ describe('one envelope that cannot be stored never holds back the others', () =>
     const old = await sealFrom(alice, bobKeys.public, 'from the old key');
     const old2 = await sealFrom(alice, bobKeys.public, 'old key again');
     relay.deliver([old, old2]);
-    await relay.waitAcks(() => acked(relay, [old, old2]));
+    await relay.waitAcks(() => relay.allAcked([old, old2]));
 
     // Alice's new key: its envelopes are held until Bob accepts it. One reuses the id of her earlier message.
     const alice2 = await fixtureKeys(3);
@@ -181,7 +179,7 @@ describe('one envelope that cannot be stored never holds back the others', () =>
     const reused = await sealFrom(alice2, bobKeys.public, 'same id, new key', old.id);
     const fresh = await sealFrom(alice2, bobKeys.public, 'new key, new id');
     relay.deliver([reused, fresh]);
-    await relay.waitAcks(() => acked(relay, [reused, fresh]));
+    await relay.waitAcks(() => relay.allAcked([reused, fresh]));
     await bob.messenger.idle();
     expect(bob.messenger.listContacts().find((c) => c.username === 'alice')?.keyChangePending).toBe(true);
 
@@ -198,7 +196,7 @@ describe('one envelope that cannot be stored never holds back the others', () =>
     const fromCarol = await sealFrom(carol, bobKeys.public, 'carol, same id as alice', fresh.id);
     const after = await sealFrom(alice2, bobKeys.public, 'after the collision');
     relay.deliver([fromCarol, collide, after]);
-    await relay.waitAcks(() => acked(relay, [fromCarol, collide, after]));
+    await relay.waitAcks(() => relay.allAcked([fromCarol, collide, after]));
     await bob.messenger.idle();
     rows = incoming(bob, 'alice');
     expect(rows.map((m) => m.body)).toEqual(['from the old key', 'old key again', null, 'new key, new id', null, 'after the collision']);
@@ -240,7 +238,7 @@ describe('one sender, relay order', () => {
     // A round trip on the same connection: the second push has reached the client before this answer.
     await bob.client.fetch(1);
     release!();
-    await relay.waitAcks(() => acked(relay, [m1, m2]));
+    await relay.waitAcks(() => relay.allAcked([m1, m2]));
     await bob.messenger.idle();
     expect(incoming(bob, 'alice').map((m) => m.body)).toEqual(['first', 'second']);
     expect(lookups).toBeGreaterThanOrEqual(2);

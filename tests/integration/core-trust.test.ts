@@ -30,8 +30,6 @@ beforeAll(async () => {
 
 afterAll(cleanupAll);
 
-const acked = (relay: FakeRelay, envs: Envelope[]): boolean => envs.every((e) => relay.isAcked(e.from, e.id));
-
 async function bobWithAlice(): Promise<{ relay: FakeRelay; bob: Awaited<ReturnType<typeof receiver>> }> {
   const relay = await FakeRelay.start();
   relay.publish('alice', alice);
@@ -46,7 +44,7 @@ describe('key decisions', () => {
     relay.publish('alice', alice2);
     const held = await sealFrom(alice2, bobKeys.public, 'new key here');
     relay.deliver([held]);
-    await relay.waitAcks(() => acked(relay, [held]));
+    await relay.waitAcks(() => relay.allAcked([held]));
     await bob.messenger.idle();
 
     await expect(bob.messenger.acceptKeyChange('alice', alice3.fingerprint)).rejects.toMatchObject({ code: 'KEY_MISMATCH' });
@@ -64,14 +62,14 @@ describe('key decisions', () => {
     relay.publish('alice', alice2);
     const first = await sealFrom(alice2, bobKeys.public, 'trust me');
     relay.deliver([first]);
-    await relay.waitAcks(() => acked(relay, [first]));
+    await relay.waitAcks(() => relay.allAcked([first]));
     await bob.messenger.idle();
     expect(changes).toHaveLength(1);
     await bob.messenger.rejectKeyChange('alice');
 
     const again = await sealFrom(alice2, bobKeys.public, 'trust me now?');
     relay.deliver([again]);
-    await relay.waitAcks(() => acked(relay, [again]));
+    await relay.waitAcks(() => relay.allAcked([again]));
     await bob.messenger.idle();
     expect(changes).toHaveLength(1);
     expect(bob.messenger.listContacts()[0]).toMatchObject({ fingerprint: alice.fingerprint, keyChangePending: false });
@@ -93,7 +91,7 @@ describe('held envelopes are bounded', () => {
     const envs: Envelope[] = [];
     for (let i = 0; i < 5; i++) envs.push(await sealFrom(alice2, bobKeys.public, `held ${i}`));
     relay.deliver(envs);
-    await relay.waitAcks(() => acked(relay, envs));
+    await relay.waitAcks(() => relay.allAcked(envs));
     await bob.messenger.idle();
     expect(bob.store.listPendingEnvelopes('alice').map((p) => p.envelopeId)).toEqual(envs.slice(0, 3).map((e) => e.id));
     const failed = bob.messenger.loadMessages('alice').messages;
@@ -113,7 +111,7 @@ describe('failure rows are bounded', () => {
     // A fresh id under the old signature: the signature no longer verifies, so none of these opens.
     const forged = Array.from({ length: 12 }, () => ({ ...base, id: newMessageId() }));
     relay.deliver(forged);
-    await relay.waitAcks(() => acked(relay, forged));
+    await relay.waitAcks(() => relay.allAcked(forged));
     await bob.messenger.idle();
     const rows = bob.messenger.loadMessages('alice').messages;
     expect(rows).toHaveLength(FAILURE_ROWS_PER_HOUR + 1);
@@ -124,7 +122,7 @@ describe('failure rows are bounded', () => {
 
     // A genuine message still shows as itself.
     relay.deliver([base]);
-    await relay.waitAcks(() => acked(relay, [base]));
+    await relay.waitAcks(() => relay.allAcked([base]));
     await bob.messenger.idle();
     expect(bob.messenger.loadMessages('alice').messages.at(-1)).toMatchObject({ id: base.id, body: 'genuine', state: 'delivered' });
   });

@@ -13,7 +13,7 @@ import { FAILURE_ROWS_PER_HOUR } from '../../electron/core/messenger/envelope-wr
 import type { MessengerOptions } from '../../electron/core/messenger/types.js';
 import type { Envelope } from '../../relay/protocol/index.js';
 import { cleanupAll, waitUntil } from '../helpers/core.js';
-import { FakeRelay, NO_ANSWER, receiver, sealFrom } from '../helpers/fake-relay.js';
+import { deliverAndSettle, FakeRelay, NO_ANSWER, receiver, sealFrom } from '../helpers/fake-relay.js';
 import { fixtureIdentity, fixtureKeys } from '../helpers/identities.js';
 
 const HOUR = 3_600_000;
@@ -39,13 +39,6 @@ async function bobWithAlice(o: Partial<MessengerOptions> = {}) {
   return { relay, bob, contactsChanged };
 }
 
-/** Delivers envelopes and waits until they are acknowledged and everything they caused is done. */
-async function deliver(relay: FakeRelay, bob: Awaited<ReturnType<typeof receiver>>, envs: Envelope[]): Promise<void> {
-  relay.deliver(envs);
-  await relay.waitAcks(() => envs.every((e) => relay.isAcked(e.from, e.id)));
-  await bob.messenger.idle();
-}
-
 /** Envelopes that cannot be opened: a fresh id under a genuine envelope's signature, which no longer verifies. */
 async function forged(n: number): Promise<Envelope[]> {
   const base = await sealFrom(alice, bobKeys.public, 'genuine');
@@ -57,7 +50,7 @@ describe('failure rows', () => {
     let clock = Math.floor(Date.now() / HOUR) * HOUR + 60_000; // a minute into the hour
     const { relay, bob } = await bobWithAlice({ now: () => clock });
     const first = await forged(FAILURE_ROWS_PER_HOUR + 1);
-    await deliver(relay, bob, first);
+    await deliverAndSettle(relay, bob, first);
     let rows = bob.messenger.loadMessages('alice', null, 50).messages;
     expect(rows).toHaveLength(FAILURE_ROWS_PER_HOUR + 1);
     const reason = rows[0]!.error!.split(':')[0]!;
@@ -70,13 +63,13 @@ describe('failure rows', () => {
     // The user deletes the summary row: the next failure of the hour starts a new counted row, counting on.
     bob.messenger.deleteMessage(summary.id);
     clock += 60_000;
-    await deliver(relay, bob, await forged(1));
+    await deliverAndSettle(relay, bob, await forged(1));
     rows = bob.messenger.loadMessages('alice', null, 50).messages;
     expect(rows).toHaveLength(FAILURE_ROWS_PER_HOUR + 1);
     expect(rows.at(-1)!.id).not.toBe(summary.id);
     expect(rows.at(-1)!.error).toBe(`2 more envelopes from alice could not be opened or stored in this hour (last: ${reason})`);
     // And one more updates that row in place.
-    await deliver(relay, bob, await forged(1));
+    await deliverAndSettle(relay, bob, await forged(1));
     rows = bob.messenger.loadMessages('alice', null, 50).messages;
     expect(rows).toHaveLength(FAILURE_ROWS_PER_HOUR + 1);
     expect(rows.at(-1)!.error).toMatch(/^3 more envelopes from alice /);
@@ -85,7 +78,7 @@ describe('failure rows', () => {
     // The next hour has its own budget: the envelope gets its own row, under its own id.
     clock += HOUR;
     const nextHour = await forged(1);
-    await deliver(relay, bob, nextHour);
+    await deliverAndSettle(relay, bob, nextHour);
     rows = bob.messenger.loadMessages('alice', null, 50).messages;
     expect(rows).toHaveLength(FAILURE_ROWS_PER_HOUR + 2);
     expect(rows.at(-1)).toMatchObject({ id: nextHour[0]!.id, state: 'undecryptable' });
@@ -103,14 +96,14 @@ describe('receipts', () => {
     expect(bob.store.listOutbox('alice')).toHaveLength(0);
 
     const receipt = () => sealFrom(alice, bobKeys.public, { v: 1, type: 'receipt', ts: Date.now(), ids: [sent.id, newMessageId()] });
-    await deliver(relay, bob, [await receipt()]);
+    await deliverAndSettle(relay, bob, [await receipt()]);
     expect(states.filter((s) => s.id === sent.id)).toEqual([
       { id: sent.id, state: 'sent' },
       { id: sent.id, state: 'delivered' },
     ]);
     expect(bob.messenger.loadMessages('alice', null, 10).messages).toEqual([expect.objectContaining({ id: sent.id, state: 'delivered' })]);
 
-    await deliver(relay, bob, [await receipt()]);
+    await deliverAndSettle(relay, bob, [await receipt()]);
     expect(states.filter((s) => s.id === sent.id)).toHaveLength(2);
     // A receipt adds no row, and names no message of ours that does not exist.
     expect(bob.messenger.loadMessages('alice', null, 10).messages.map((m) => m.id)).toEqual([sent.id]);
@@ -143,15 +136,15 @@ describe('display names from inside messages', () => {
     const text = (body: string, name?: string) => sealFrom(alice, bobKeys.public, { v: 1, type: 'text', ts: Date.now(), body, ...(name === undefined ? {} : { name }) });
     const displayName = () => bob.messenger.listContacts().find((c) => c.username === 'alice')!.displayName;
 
-    await deliver(relay, bob, [await text('hi', 'Alice A.')]);
+    await deliverAndSettle(relay, bob, [await text('hi', 'Alice A.')]);
     expect(displayName()).toBe('Alice A.');
     expect(contactsChanged).toEqual(['alice']);
 
-    await deliver(relay, bob, [await text('again', 'Alice A.'), await text('no name')]);
+    await deliverAndSettle(relay, bob, [await text('again', 'Alice A.'), await text('no name')]);
     expect(displayName()).toBe('Alice A.');
     expect(contactsChanged).toEqual(['alice']);
 
-    await deliver(relay, bob, [await text('renamed', 'Alice B.')]);
+    await deliverAndSettle(relay, bob, [await text('renamed', 'Alice B.')]);
     expect(displayName()).toBe('Alice B.');
     expect(contactsChanged).toEqual(['alice', 'alice']);
     expect(bob.messenger.loadMessages('alice', null, 10).messages.map((m) => m.body)).toEqual(['hi', 'again', 'no name', 'renamed']);

@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadIdentity, signLabeled, type IdentityKeys } from '../../electron/core/crypto/index.js';
 import type { IdentitySecret } from '../../electron/core/crypto/types.js';
 import type { MessengerOptions } from '../../electron/core/messenger/types.js';
-import { LABELS, rotationInput, toB64u, type Envelope } from '../../relay/protocol/index.js';
+import { LABELS, rotationInput, toB64u } from '../../relay/protocol/index.js';
 import { cleanupAll, waitUntil } from '../helpers/core.js';
-import { FakeRelay, receiver, sealFrom } from '../helpers/fake-relay.js';
+import { deliverAndSettle, FakeRelay, receiver, sealFrom } from '../helpers/fake-relay.js';
 import { fixtureIdentity, fixtureKeys } from '../helpers/identities.js';
 
 let alice: IdentityKeys;
@@ -54,7 +54,6 @@ async function bobWithAlice(o: Partial<MessengerOptions> = {}): Promise<{ relay:
   return { relay, bob, logs, keyChanges, contactsChanged };
 }
 
-const acked = (relay: FakeRelay, envs: Envelope[]): boolean => envs.every((e) => relay.isAcked(e.from, e.id));
 const contactNames = (bob: Bob): string[] => bob.messenger.listContacts().map((c) => c.username).sort();
 /** A lookup answer for `username` with `identity` (what a hostile or broken relay can serve). */
 const answer = (username: string, identity: unknown, fingerprint: string, rotation: { from: string; sig: string } | null = null) => ({
@@ -71,9 +70,7 @@ describe('a sender the relay cannot vouch for is dropped and acknowledged, never
     const shown: string[] = [];
     bob.messenger.on('message-received', (m) => shown.push(m.id));
     const env = await sealFrom(carol, bobKeys.public, 'who am I?');
-    relay.deliver([env]);
-    await relay.waitAcks(() => acked(relay, [env]));
-    await bob.messenger.idle();
+    await deliverAndSettle(relay, bob, [env]);
     expect(logs).toContain('dropped an envelope from a sender the relay does not know');
     expect(contactNames(bob)).toEqual(['alice']);
     expect(shown).toEqual([]);
@@ -94,9 +91,7 @@ describe('a sender the relay cannot vouch for is dropped and acknowledged, never
       return undefined;
     };
     const envs = [await sealFrom(carol, bobKeys.public, 'c'), await sealFrom(dave, bobKeys.public, 'd'), await sealFrom(erin, bobKeys.public, 'e')];
-    relay.deliver(envs);
-    await relay.waitAcks(() => acked(relay, envs));
-    await bob.messenger.idle();
+    await deliverAndSettle(relay, bob, envs);
     expect(logs).toContain('dropped an envelope: the relay served an invalid identity for its sender');
     expect(logs).toContain('dropped an envelope: the identity the relay served does not hash to the sender fingerprint');
     expect(contactNames(bob)).toEqual(['alice']);
@@ -119,7 +114,7 @@ describe('a sender the relay cannot vouch for is dropped and acknowledged, never
     // The next try comes a refetch delay (200 ms here) after a failure: the batch is still unacknowledged.
     await waitUntil(() => failures >= 1, 20_000, 'a failed lookup');
     expect(relay.isAcked(env.from, env.id)).toBe(false);
-    await relay.waitAcks(() => acked(relay, [env]));
+    await relay.waitAcks(() => relay.allAcked([env]));
     await bob.messenger.idle();
     expect(logs.some((l) => l.startsWith('batch deferred: sender lookup failed: ') && l.includes('directory unavailable'))).toBe(true);
     expect(bob.messenger.diagnostics().deferredBatches).toBeGreaterThanOrEqual(2);
@@ -404,10 +399,3 @@ describe('what the first run of mutation testing found (trust.ts survivors)', ()
     expect(logs.filter((l) => l.startsWith('key check of') && !l.startsWith(`key check of ${lookups[0]} failed: `))).toEqual([]);
   });
 });
-
-/** Delivers envelopes and waits until the relay has their acks and the messenger is idle. */
-async function deliverAndSettle(relay: FakeRelay, bob: Bob, envs: Envelope[]): Promise<void> {
-  relay.deliver(envs);
-  await relay.waitAcks(() => acked(relay, envs));
-  await bob.messenger.idle();
-}

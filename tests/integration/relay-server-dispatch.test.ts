@@ -7,10 +7,9 @@
  * A real relay in this process (so mutation testing reaches it), real sockets on 127.0.0.1, real keys.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Ack } from '../../relay/protocol/index.js';
 import { startRelay, type RelayLimits, type RunningRelay } from '../../relay/server/index.js';
-import { cleanupAll, onCleanup, tmpDir } from '../helpers/core.js';
-import { makeParties, RelayClient, sealText, type Party } from '../helpers/relay.js';
+import { cleanupAll, onCleanup, tmpDir, waitUntil } from '../helpers/core.js';
+import { makeParties, refusal, RelayClient, sealText, type Party } from '../helpers/relay.js';
 
 let alice: Party;
 let bob: Party;
@@ -46,11 +45,6 @@ const refused = (relay: RunningRelay): Promise<boolean> =>
     () => true,
   );
 
-function refusal(r: Ack): { code: string; message: string } {
-  if (r.ok) throw new Error(`expected a refusal, got ${JSON.stringify(r)}`);
-  return r.error;
-}
-
 /** The relay still answers on this connection (nothing above broke it or the process). */
 async function stillWorks(c: RelayClient): Promise<void> {
   expect(refusal(await c.call('lookup', { username: 'nobody' }))).toEqual({ code: 'NOT_FOUND', message: 'no such identity' });
@@ -65,14 +59,14 @@ describe('connections per address', () => {
     expect(relay.metrics()).toMatchObject({ connectionsRefused: 1, rejects: { RATE_LIMITED: 1 } });
 
     a.close();
-    await waitFor(() => relay.metrics().connections === 1);
+    await waitUntil(() => relay.metrics().connections === 1, 10_000, 'a closed');
     const c = await connect(relay); // a's place
     expect(await refused(relay)).toBe(true); // b and c are open: the cap holds
     expect(relay.metrics().connectionsRefused).toBe(2);
 
     b.close();
     c.close();
-    await waitFor(() => relay.metrics().connections === 0);
+    await waitUntil(() => relay.metrics().connections === 0, 10_000, 'b and c closed');
     await connect(relay);
     await connect(relay);
     expect(await refused(relay)).toBe(true);
@@ -155,7 +149,7 @@ describe('sessions', () => {
     const second = await connect(relay);
     expect(await second.auth(bob, relay.fingerprint)).toMatchObject({ ok: true });
     await first.until(() => !first.connected, 10_000, 'old connection dropped');
-    await waitFor(() => relay.metrics().connections === 2);
+    await waitUntil(() => relay.metrics().connections === 2, 10_000, 'the old connection gone');
 
     const sender = await connect(relay);
     expect(await sender.auth(alice, relay.fingerprint)).toMatchObject({ ok: true });
@@ -164,11 +158,3 @@ describe('sessions', () => {
     await second.until(() => second.deliveries.some((d) => (d.envelope as { id?: string }).id === env.id), 10_000, 'live delivery');
   });
 });
-
-async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -6,10 +6,10 @@
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { signLabeled } from '../../electron/core/crypto/index.js';
-import { LABELS, LIMITS, rotationInput, toB64u, type Ack } from '../../relay/protocol/index.js';
+import { LABELS, LIMITS, rotationInput, toB64u } from '../../relay/protocol/index.js';
 import { startRelay, type RelayLimits, type RunningRelay } from '../../relay/server/index.js';
 import { cleanupAll, onCleanup, tmpDir } from '../helpers/core.js';
-import { makeParties, RelayClient, sealText, type Party } from '../helpers/relay.js';
+import { makeParties, refusal, RelayClient, sealText, type Party } from '../helpers/relay.js';
 
 let alice: Party;
 let bob: Party;
@@ -39,12 +39,6 @@ async function connect(relay: RunningRelay): Promise<RelayClient> {
   const c = await RelayClient.connect(relay.url);
   clients.push(c);
   return c;
-}
-
-/** The refusal an ack carries, as { code, message }; fails the test if the request succeeded. */
-function refusal(r: Ack): { code: string; message: string; retryAfterMs?: number } {
-  if (r.ok) throw new Error(`expected a refusal, got ${JSON.stringify(r)}`);
-  return r.error;
 }
 
 describe('register', () => {
