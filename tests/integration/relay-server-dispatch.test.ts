@@ -6,7 +6,7 @@
  * inclusive, and a replaced login's old connection, when it ends, does not take the new one's live delivery with it.
  * A real relay in this process (so mutation testing reaches it), real sockets on 127.0.0.1, real keys.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startRelay, type RelayLimits, type RunningRelay } from '../../relay/server/index.js';
 import { cleanupAll, onCleanup, tmpDir, waitUntil } from '../helpers/core.js';
 import { makeParties, refusal, RelayClient, sealText, type Party } from '../helpers/relay.js';
@@ -136,6 +136,31 @@ describe('requests', () => {
     await c.until(() => !c.connected, 10_000, 'dropped');
     expect(relay.metrics()).toMatchObject({ abuseDisconnects: 1, rejects: { UNKNOWN_EVENT: 3 } });
   });
+
+  it('bad requests count for a minute: older ones are forgotten, one exactly a minute old still counts', async () => {
+    // The relay runs in this process: dispatch.ts's reject window reads a clock the test sets (it stands still
+    // between the steps, so "exactly a minute" is exact). Only dispatch.ts sees it: engine.io's client, in this
+    // process too, would take a minute's jump for missed pings and drop the connection. Timers stay real.
+    const realNow = Date.now.bind(Date);
+    let clock = realNow();
+    vi.spyOn(Date, 'now').mockImplementation(() => (new Error().stack?.includes('dispatch.ts') ? clock : realNow()));
+    onCleanup(() => {
+      vi.restoreAllMocks();
+    });
+    const relay = await relayWith({ abuseRejectsPerMinute: 2 });
+    const c = await connect(relay);
+    const bad = async () => expect(refusal(await c.call('nonsense', {}))).toMatchObject({ code: 'UNKNOWN_EVENT' });
+    await bad();
+    await bad();
+    clock += 60_001; // both are now older than a minute
+    await bad();
+    await bad();
+    await stillWorks(c); // without the pruning this connection (4 bad requests > 2) would be gone
+    clock += 60_000; // the last two are exactly a minute old: they still count
+    await c.call('nonsense', {}).catch(() => undefined);
+    await c.until(() => !c.connected, 10_000, 'dropped at the third bad request within the minute');
+    expect(relay.metrics()).toMatchObject({ abuseDisconnects: 1, rejects: { UNKNOWN_EVENT: 5 } });
+  });
 });
 
 describe('sessions', () => {
@@ -150,11 +175,27 @@ describe('sessions', () => {
     expect(await second.auth(bob, relay.fingerprint)).toMatchObject({ ok: true });
     await first.until(() => !first.connected, 10_000, 'old connection dropped');
     await waitUntil(() => relay.metrics().connections === 2, 10_000, 'the old connection gone');
+    expect(relay.metrics().authenticated).toBe(1); // the old connection's end did not end the new session
 
     const sender = await connect(relay);
     expect(await sender.auth(alice, relay.fingerprint)).toMatchObject({ ok: true });
     const env = await sealText(alice, [bob], 'live to the new connection');
     expect(await sender.send(env)).toMatchObject({ ok: true });
     await second.until(() => second.deliveries.some((d) => (d.envelope as { id?: string }).id === env.id), 10_000, 'live delivery');
+  });
+
+  it('an authenticated connection that ends ends its session; an unauthenticated one leaves the sessions alone', async () => {
+    const relay = await relayWith();
+    const setup = await connect(relay);
+    expect(await setup.register(alice)).toMatchObject({ ok: true });
+    const authed = await connect(relay);
+    expect(await authed.auth(alice, relay.fingerprint)).toMatchObject({ ok: true });
+    expect(relay.metrics()).toMatchObject({ connections: 2, authenticated: 1 });
+    setup.close();
+    await waitUntil(() => relay.metrics().connections === 1, 10_000, 'the unauthenticated connection gone');
+    expect(relay.metrics().authenticated).toBe(1);
+    authed.close();
+    await waitUntil(() => relay.metrics().connections === 0, 10_000, 'the authenticated connection gone');
+    expect(relay.metrics().authenticated).toBe(0);
   });
 });
