@@ -6,6 +6,7 @@
  * inclusive, and a replaced login's old connection, when it ends, does not take the new one's live delivery with it.
  * A real relay in this process (so mutation testing reaches it), real sockets on 127.0.0.1, real keys.
  */
+import pino from 'pino';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startRelay, type RelayLimits, type RunningRelay } from '../../relay/server/index.js';
 import { cleanupAll, onCleanup, tmpDir, waitUntil } from '../helpers/core.js';
@@ -197,5 +198,54 @@ describe('sessions', () => {
     authed.close();
     await waitUntil(() => relay.metrics().connections === 0, 10_000, 'the authenticated connection gone');
     expect(relay.metrics().authenticated).toBe(0);
+  });
+});
+
+describe('logs', () => {
+  it("an operator's log of connections: the level, message and fields of each line, and nothing a request carried", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const relay = await startRelay({
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: tmpDir('dispatch-logs'),
+      logger,
+      limits: { abuseRejectsPerMinute: 1, maxConnectionsPerAddress: 2 },
+    });
+    onCleanup(() => relay.close());
+    const DEBUG = 20;
+    const INFO = 30;
+    const WARN = 40;
+    const logged = (msg: string) => lines.filter((l) => l.msg === msg);
+
+    const abusive = await connect(relay);
+    await abusive.until(() => logged('connected').length === 1, 10_000, 'connected logged');
+    const sid = logged('connected')[0]!.sid;
+    expect(sid).toEqual(expect.any(String));
+    expect(logged('connected')[0]).toMatchObject({ level: DEBUG });
+    for (let i = 0; i < 2; i++) await abusive.call('nonsense', { secret: 'carried-by-the-request' }).catch(() => undefined);
+    await abusive.until(() => !abusive.connected, 10_000, 'dropped');
+    await waitUntil(() => logged('disconnected').length === 1, 10_000, 'the drop logged');
+    expect(logged('rejected')[0]).toMatchObject({ level: DEBUG, sid, event: 'nonsense', code: 'UNKNOWN_EVENT' });
+    expect(logged('dropping abusive connection')).toEqual([expect.objectContaining({ level: WARN, sid, fp: null, rejects: 2 })]);
+    // An unauthenticated connection's end is a debug line; the relay's own drop has socket.io's reason.
+    expect(logged('disconnected')[0]).toMatchObject({ level: DEBUG, sid, fp: null, reason: 'server namespace disconnect' });
+
+    const setup = await connect(relay);
+    expect(await setup.register(alice)).toMatchObject({ ok: true });
+    const authed = await connect(relay);
+    expect(await authed.auth(alice, relay.fingerprint)).toMatchObject({ ok: true });
+    expect(await refused(relay)).toBe(true); // a third connection from 127.0.0.1
+    expect(logged('connection refused: too many from this address')).toEqual([
+      expect.objectContaining({ level: WARN, addr: '127.0.0.1', open: 2 }),
+    ]);
+    authed.close();
+    await waitUntil(() => logged('disconnected').some((l) => l.fp === alice.fingerprint), 10_000, 'the session end logged');
+    // An authenticated session's end is logged at the level of its start, with who it was and why it ended.
+    expect(logged('disconnected').find((l) => l.fp === alice.fingerprint)).toMatchObject({
+      level: INFO,
+      reason: 'client namespace disconnect',
+    });
+    expect(JSON.stringify(lines)).not.toContain('carried-by-the-request');
   });
 });
