@@ -67,7 +67,13 @@ const SCOPES: Record<string, string[]> = {
  */
 const FILE_TESTS: Record<string, string[]> = {
   'relay/server/session.ts': ['tests/integration/relay-server-session.test.ts', 'tests/integration/relay-registration.test.ts'],
-  'relay/server/dispatch.ts': ['tests/integration/relay-server-dispatch.test.ts', 'tests/integration/relay-server-session.test.ts'],
+  // relay-attacks and relay-limits drive the abuse drop and the per-address cap with real clients
+  'relay/server/dispatch.ts': [
+    'tests/integration/relay-server-dispatch.test.ts',
+    'tests/integration/relay-server-session.test.ts',
+    'tests/integration/relay-attacks.test.ts',
+    'tests/integration/relay-limits.test.ts',
+  ],
   // the messenger's send path, trust and receive path: the core tests that drive each, fastest first
   // (outbox.ts measured 33.6 % with only the first three: 37 of its mutants had no covering test among them)
   'electron/core/messenger/outbox.ts': [
@@ -91,6 +97,12 @@ const FILE_TESTS: Record<string, string[]> = {
     'tests/integration/core-receive.test.ts',
     'tests/integration/core-trust.test.ts',
     'tests/integration/core-memory-relay.test.ts',
+    // group messages and receipts, replies, reactions, edits, deletes, read receipts and messages with files
+    'tests/integration/core-actions.test.ts',
+    'tests/integration/core-group-actions.test.ts',
+    'tests/integration/core-groups.test.ts',
+    'tests/integration/core-read-receipts-setting.test.ts',
+    'tests/integration/attachment-messages.test.ts',
   ],
   'electron/core/messenger/ingest.ts': [
     'tests/integration/core-receive.test.ts',
