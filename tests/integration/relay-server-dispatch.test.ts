@@ -9,6 +9,7 @@
 import pino from 'pino';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startRelay, type RelayLimits, type RunningRelay } from '../../relay/server/index.js';
+import { SqliteEnvelopeStore } from '../../relay/server/store/sqlite.js';
 import { cleanupAll, onCleanup, tmpDir, waitUntil } from '../helpers/core.js';
 import { makeParties, refusal, RelayClient, sealText, type Party } from '../helpers/relay.js';
 
@@ -161,6 +162,36 @@ describe('requests', () => {
     await c.call('nonsense', {}).catch(() => undefined);
     await c.until(() => !c.connected, 10_000, 'dropped at the third bad request within the minute');
     expect(relay.metrics()).toMatchObject({ abuseDisconnects: 1, rejects: { UNKNOWN_EVENT: 5 } });
+  });
+});
+
+describe('a failing handler', () => {
+  it('a store fault is INTERNAL to the client, logged with its cause, not counted as abuse, and the connection goes on', async () => {
+    // A real SQLite store with one injected fault: lookups throw a plain Error (as an I/O error would) while `failing`.
+    const dir = tmpDir('dispatch-fault');
+    const store = new SqliteEnvelopeStore(dir, {});
+    await store.ready();
+    let failing = true;
+    const lookup = store.identityByUsername.bind(store);
+    store.identityByUsername = async (username) => {
+      if (failing) throw new Error('disk I/O error');
+      return lookup(username);
+    };
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const relay = await startRelay({ host: '127.0.0.1', port: 0, dataDir: dir, store, logger, limits: { abuseRejectsPerMinute: 1 } });
+    onCleanup(() => relay.close());
+    const c = await connect(relay);
+    for (let i = 0; i < 3; i++) {
+      expect(refusal(await c.call('lookup', { username: 'alice' }))).toEqual({ code: 'INTERNAL', message: 'relay error; retry later' });
+    }
+    expect(lines.filter((l) => l.msg === 'handler failed')).toEqual(
+      Array(3).fill(expect.objectContaining({ level: 50, event: 'lookup', err: 'disk I/O error' })),
+    );
+    expect(relay.metrics()).toMatchObject({ abuseDisconnects: 0, rejects: { INTERNAL: 3 } });
+    failing = false;
+    expect(c.connected).toBe(true);
+    await stillWorks(c);
   });
 });
 
