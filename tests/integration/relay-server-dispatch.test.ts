@@ -81,8 +81,10 @@ describe('requests', () => {
     const c = await connect(relay);
     // Untyped on purpose: a client that breaks the protocol's typing (no ack, an event that does not exist).
     const raw = c.socket as unknown as { emit(event: string, ...args: unknown[]): void };
-    raw.emit('lookup', { username: 'alice' }); // no ack: nobody to answer, nothing thrown
+    raw.emit('lookup', { username: 'alice' }); // no ack: served (nobody to answer), not refused
     raw.emit('nonsense');
+    await stillWorks(c); // answered after the two above (one connection's events are handled in order)
+    expect(relay.metrics().rejects).toEqual({ UNKNOWN_EVENT: 1, NOT_FOUND: 2 });
     expect(refusal(await c.call('lookup', null))).toMatchObject({ code: 'BAD_REQUEST' });
     expect(refusal(await c.call('register-challenge', null))).toMatchObject({ code: 'BAD_REQUEST' });
     expect(refusal(await c.call('register', { username: 'alice', identity: 'not an object', proof: {} }))).toMatchObject({ code: 'BAD_REQUEST' });
@@ -162,6 +164,48 @@ describe('requests', () => {
     await c.call('nonsense', {}).catch(() => undefined);
     await c.until(() => !c.connected, 10_000, 'dropped at the third bad request within the minute');
     expect(relay.metrics()).toMatchObject({ abuseDisconnects: 1, rejects: { UNKNOWN_EVENT: 5 } });
+  });
+});
+
+describe('delivery order', () => {
+  it('a connection gets its queued envelopes before one sent while its first queue read is still running', async () => {
+    // A real SQLite store whose queue read for Bob can be held: Bob's first read after he logs in waits for the test.
+    const dir = tmpDir('dispatch-order');
+    const store = new SqliteEnvelopeStore(dir, {});
+    await store.ready();
+    let hold: { release: () => void; promise: Promise<void> } | null = null;
+    let heldReads = 0;
+    const pending = store.pending.bind(store);
+    store.pending = async (recipient, afterSeq, limit) => {
+      if (hold && recipient === bob.fingerprint) {
+        heldReads++;
+        await hold.promise;
+      }
+      return pending(recipient, afterSeq, limit);
+    };
+    const relay = await startRelay({ host: '127.0.0.1', port: 0, dataDir: dir, store, logger: false });
+    onCleanup(() => relay.close());
+    const sender = await connect(relay);
+    expect(await sender.register(alice)).toMatchObject({ ok: true });
+    expect(await sender.register(bob)).toMatchObject({ ok: true });
+    expect(await sender.auth(alice, relay.fingerprint)).toMatchObject({ ok: true });
+    const queued = [await sealText(alice, [bob], 'queued 1'), await sealText(alice, [bob], 'queued 2')];
+    for (const env of queued) expect(await sender.send(env)).toMatchObject({ ok: true });
+
+    let release = () => {};
+    const promise = new Promise<void>((r) => (release = r));
+    hold = { release, promise };
+    const receiver = await connect(relay);
+    expect(await receiver.auth(bob, relay.fingerprint)).toMatchObject({ ok: true });
+    await waitUntil(() => heldReads === 1, 10_000, "Bob's first queue read under way");
+    const later = await sealText(alice, [bob], 'sent while the queue is read');
+    expect(await sender.send(later)).toMatchObject({ ok: true });
+    await stillWorks(receiver); // a deliver emitted before this answer would have arrived before it
+    expect(receiver.deliveries).toEqual([]); // not forwarded live ahead of the queue
+    hold = null;
+    release();
+    await receiver.until(() => receiver.deliveries.length === 3, 10_000, 'all three delivered');
+    expect(receiver.deliveries.map((d) => (d.envelope as { id: string }).id)).toEqual([...queued, later].map((e) => e.id));
   });
 });
 
