@@ -11,6 +11,7 @@ import { loadIdentity, newMessageId, type IdentityKeys } from '../../electron/co
 import type { IdentitySecret } from '../../electron/core/crypto/types.js';
 import { FAILURE_ROWS_PER_HOUR } from '../../electron/core/messenger/envelope-writer.js';
 import type { MessengerOptions } from '../../electron/core/messenger/types.js';
+import type { Payload } from '../../electron/core/crypto/payload.js';
 import type { Envelope } from '../../relay/protocol/index.js';
 import { cleanupAll, waitUntil } from '../helpers/core.js';
 import { deliverAndSettle, FakeRelay, NO_ANSWER, receiver, sealFrom } from '../helpers/fake-relay.js';
@@ -102,6 +103,7 @@ describe('receipts', () => {
       { id: sent.id, state: 'delivered' },
     ]);
     expect(bob.messenger.loadMessages('alice', null, 10).messages).toEqual([expect.objectContaining({ id: sent.id, state: 'delivered' })]);
+    expect(bob.messenger.messageInfo(sent.id).receipts).toEqual([{ member: 'alice', deliveredAt: expect.any(Number), readAt: null }]);
 
     await deliverAndSettle(relay, bob, [await receipt()]);
     expect(states.filter((s) => s.id === sent.id)).toHaveLength(2);
@@ -150,3 +152,78 @@ describe('display names from inside messages', () => {
     expect(bob.messenger.loadMessages('alice', null, 10).messages.map((m) => m.body)).toEqual(['hi', 'again', 'no name', 'renamed']);
   });
 });
+
+describe('actions on messages', () => {
+  /** Bob with Alice, a log, the 'message-updated' events, and one message Bob sent her (the relay took it). */
+  async function withSentMessage() {
+    const logs: string[] = [];
+    const { relay, bob, contactsChanged } = await bobWithAlice({ log: (msg) => logs.push(msg) });
+    const updated: string[] = [];
+    bob.messenger.on('message-updated', (m) => updated.push(m.id));
+    const states: Array<{ id: string; contact: string; conversation: string; state: string }> = [];
+    bob.messenger.on('message-state', (e) => states.push({ id: e.id, contact: e.contact, conversation: e.conversation, state: e.state }));
+    const sent = await bob.messenger.sendText('alice', 'react to this');
+    await waitUntil(() => states.some((e) => e.id === sent.id && e.state === 'sent'), 20_000, 'sent');
+    return { relay, bob, contactsChanged, logs, updated, states, sent };
+  }
+  const action = (p: Record<string, unknown>) => sealFrom(alice, bobKeys.public, { v: 1, ts: Date.now(), ...p } as Payload);
+
+  test('a reaction is applied and announced once with its message; one to a message not here yet announces nothing', async () => {
+    const { relay, bob, contactsChanged, updated, sent } = await withSentMessage();
+    await deliverAndSettle(relay, bob, [await action({ type: 'reaction', target: sent.id, author: 'bob', emoji: '👍' })]);
+    expect(updated).toEqual([sent.id]);
+    expect(bob.messenger.messageInfo(sent.id).message.reactions).toEqual({ '👍': ['alice'] });
+    // A reaction to a message of Bob's that is not here (yet): kept for later, nothing to announce.
+    await deliverAndSettle(relay, bob, [await action({ type: 'reaction', target: newMessageId(), author: 'bob', emoji: '🎉' })]);
+    expect(updated).toEqual([sent.id]);
+    expect(contactsChanged).toEqual([]); // no display name travelled, so no contact changed
+    expect(bob.messenger.loadMessages('alice', null, 10).messages.map((m) => m.id)).toEqual([sent.id]);
+  });
+
+  test('a read receipt that arrives before the delivery receipt delivers our message, announced in its conversation', async () => {
+    const { relay, bob, states, sent } = await withSentMessage();
+    await deliverAndSettle(relay, bob, [await action({ type: 'read', ids: [sent.id] })]);
+    expect(states.filter((e) => e.id === sent.id).at(-1)).toEqual({ id: sent.id, contact: 'alice', conversation: 'd:alice', state: 'delivered' });
+    expect(bob.messenger.messageInfo(sent.id).receipts).toEqual([{ member: 'alice', deliveredAt: expect.any(Number), readAt: expect.any(Number) }]);
+    expect(bob.store.listOutbox('alice')).toHaveLength(0);
+  });
+
+  test('an action naming a group the sender is not in is refused and logged; it changes nothing and is not quarantined', async () => {
+    const { relay, bob, logs, updated, sent } = await withSentMessage();
+    const group = 'ab'.repeat(16);
+    await deliverAndSettle(relay, bob, [
+      await action({ type: 'reaction', g: group, target: sent.id, author: 'bob', emoji: '👍' }),
+      await action({ type: 'read', g: group, ids: [sent.id] }),
+    ]);
+    expect(logs.filter((l) => l.includes('not a member of that group'))).toEqual([
+      'refused a reaction from alice: not a member of that group',
+      'refused a read from alice: not a member of that group',
+    ]);
+    expect(updated).toEqual([]);
+    expect(bob.messenger.messageInfo(sent.id)).toMatchObject({ message: { reactions: {} }, receipts: [] });
+    expect(bob.messenger.diagnostics().quarantined).toBe(0);
+  });
+
+  test("a refusal inside the action rules is logged (a reaction to a message that could not be opened)", async () => {
+    const { relay, bob, logs, updated } = await withSentMessage();
+    const [bad] = await forged(1);
+    await deliverAndSettle(relay, bob, [bad!]);
+    await deliverAndSettle(relay, bob, [await action({ type: 'reaction', target: bad!.id, author: 'alice', emoji: '👍' })]);
+    expect(logs).toContain('refused a reaction from alice: the message has no text');
+    expect(updated).toEqual([]);
+  });
+});
+
+describe('failure rows and our own ids', () => {
+  test('an envelope that fails under the id of a message we sent keeps that id: ids are per author and direction', async () => {
+    const { relay, bob } = await bobWithAlice();
+    const sent = await bob.messenger.sendText('alice', 'mine');
+    const base = await sealFrom(alice, bobKeys.public, 'genuine');
+    await deliverAndSettle(relay, bob, [{ ...base, id: sent.id }]); // Alice's envelope, re-labelled: it fails to verify
+    const rows = bob.messenger.loadMessages('alice', null, 10).messages;
+    expect(rows).toHaveLength(2);
+    expect(rows.find((m) => m.direction === 'in')).toMatchObject({ id: sent.id, state: 'undecryptable' });
+    expect(rows.find((m) => m.direction === 'out')).toMatchObject({ id: sent.id, body: 'mine' });
+  });
+});
+
