@@ -11,6 +11,7 @@ import { loadIdentity, newMessageId, type IdentityKeys } from '../../electron/co
 import type { IdentitySecret } from '../../electron/core/crypto/types.js';
 import { FAILURE_ROWS_PER_HOUR } from '../../electron/core/messenger/envelope-writer.js';
 import type { MessengerOptions } from '../../electron/core/messenger/types.js';
+import { StoreError, type HistoryStore } from '../../electron/core/store/types.js';
 import type { Payload } from '../../electron/core/crypto/payload.js';
 import type { Envelope } from '../../relay/protocol/index.js';
 import { cleanupAll, waitUntil } from '../helpers/core.js';
@@ -224,6 +225,44 @@ describe('failure rows and our own ids', () => {
     expect(rows).toHaveLength(2);
     expect(rows.find((m) => m.direction === 'in')).toMatchObject({ id: sent.id, state: 'undecryptable' });
     expect(rows.find((m) => m.direction === 'out')).toMatchObject({ id: sent.id, body: 'mine' });
+  });
+});
+
+describe('a fault that ends the whole transaction', () => {
+  test('an insert whose error rolled back the whole chunk is not quarantined: the chunk fails unacknowledged and all arrive later', async () => {
+    const relay = await FakeRelay.start();
+    relay.publish('alice', alice);
+    let faults = 1;
+    // Injected store fault on a real store: on SQLITE_FULL or an I/O error SQLite rolls the whole transaction back
+    // itself, savepoints and all; this insert does the same (ROLLBACK, then the error).
+    const wrapStore = (real: HistoryStore): HistoryStore =>
+      new Proxy(real, {
+        get(target, key) {
+          if (key === 'insertMessage') {
+            return (m: Parameters<HistoryStore['insertMessage']>[0]) => {
+              if (m.body === 'b' && faults > 0) {
+                faults--;
+                (target as unknown as { db: { exec(sql: string): void } }).db.exec('ROLLBACK');
+                throw new StoreError('IO', 'injected: disk I/O error');
+              }
+              return target.insertMessage(m);
+            };
+          }
+          const v: unknown = Reflect.get(target, key, target);
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+    const bob = await receiver(relay.url, bobSecret, { wrapStore });
+    await bob.messenger.addContact('alice');
+    const envs = [await sealFrom(alice, bobKeys.public, 'a'), await sealFrom(alice, bobKeys.public, 'b'), await sealFrom(alice, bobKeys.public, 'c')];
+    await deliverAndSettle(relay, bob, envs);
+    expect(faults).toBe(0);
+    expect(bob.messenger.diagnostics()).toMatchObject({ quarantined: 0, failedCommits: 1 });
+    expect(bob.messenger.loadMessages('alice', null, 10).messages.map((m) => [m.body, m.state])).toEqual([
+      ['a', 'delivered'],
+      ['b', 'delivered'],
+      ['c', 'delivered'],
+    ]);
   });
 });
 
