@@ -170,7 +170,7 @@ describe('actions on messages', () => {
   const action = (p: Record<string, unknown>) => sealFrom(alice, bobKeys.public, { v: 1, ts: Date.now(), ...p } as Payload);
 
   test('a reaction is applied and announced once with its message; one to a message not here yet announces nothing', async () => {
-    const { relay, bob, contactsChanged, updated, sent } = await withSentMessage();
+    const { relay, bob, contactsChanged, updated, states, sent } = await withSentMessage();
     await deliverAndSettle(relay, bob, [await action({ type: 'reaction', target: sent.id, author: 'bob', emoji: '👍' })]);
     expect(updated).toEqual([sent.id]);
     expect(bob.messenger.messageInfo(sent.id).message.reactions).toEqual({ '👍': ['alice'] });
@@ -178,6 +178,7 @@ describe('actions on messages', () => {
     await deliverAndSettle(relay, bob, [await action({ type: 'reaction', target: newMessageId(), author: 'bob', emoji: '🎉' })]);
     expect(updated).toEqual([sent.id]);
     expect(contactsChanged).toEqual([]); // no display name travelled, so no contact changed
+    expect(states.every((e) => e.id === sent.id && e.contact === 'alice')).toBe(true); // and no other message moved
     expect(bob.messenger.loadMessages('alice', null, 10).messages.map((m) => m.id)).toEqual([sent.id]);
   });
 
