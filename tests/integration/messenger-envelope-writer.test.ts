@@ -169,14 +169,19 @@ describe('actions on messages', () => {
   }
   const action = (p: Record<string, unknown>) => sealFrom(alice, bobKeys.public, { v: 1, ts: Date.now(), ...p } as Payload);
 
-  test('a reaction is applied and announced once with its message; one to a message not here yet announces nothing', async () => {
+  test('a reaction is applied and announced once with its message; one to a message not here yet announces nothing, and holds up nothing', async () => {
     const { relay, bob, contactsChanged, updated, states, sent } = await withSentMessage();
     await deliverAndSettle(relay, bob, [await action({ type: 'reaction', target: sent.id, author: 'bob', emoji: '👍' })]);
     expect(updated).toEqual([sent.id]);
     expect(bob.messenger.messageInfo(sent.id).message.reactions).toEqual({ '👍': ['alice'] });
-    // A reaction to a message of Bob's that is not here (yet): kept for later, nothing to announce.
-    await deliverAndSettle(relay, bob, [await action({ type: 'reaction', target: newMessageId(), author: 'bob', emoji: '🎉' })]);
+    // A reaction to a message of Bob's that is not here (yet): kept for later, nothing to announce; the receipt
+    // beside it in the same batch is still announced.
+    await deliverAndSettle(relay, bob, [
+      await action({ type: 'reaction', target: newMessageId(), author: 'bob', emoji: '🎉' }),
+      await action({ type: 'receipt', ids: [sent.id] }),
+    ]);
     expect(updated).toEqual([sent.id]);
+    expect(states.at(-1)).toEqual({ id: sent.id, contact: 'alice', conversation: 'd:alice', state: 'delivered' });
     expect(contactsChanged).toEqual([]); // no display name travelled, so no contact changed
     expect(states.every((e) => e.id === sent.id && e.contact === 'alice')).toBe(true); // and no other message moved
     expect(bob.messenger.loadMessages('alice', null, 10).messages.map((m) => m.id)).toEqual([sent.id]);
