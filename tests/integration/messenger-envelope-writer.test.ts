@@ -1,10 +1,13 @@
 /**
  * What one opened envelope becomes (electron/core/messenger/envelope-writer.ts), beside what core-receive and
- * core-trust cover: the counted failure row (its wording, a summary the user deleted, the next hour), receipts (only
- * a message still sending or sent becomes delivered, once), and the display name a contact sends inside their
- * messages. Real Messenger, encrypted SQLite, crypto workers and RelayClient against the scriptable relay of
- * tests/helpers/fake-relay.ts with real sealed envelopes. The messenger's clock is a test clock where the hour
- * matters; nothing is mocked.
+ * core-trust cover: the counted failure row (its wording, a summary the user deleted, the next hour, an id we also
+ * used), receipts (only a message still sending or sent becomes delivered, once; recorded per contact), the display
+ * name a contact sends inside their messages, actions (reactions announced once, a read receipt ahead of the
+ * delivery receipt, a group the sender is not in, refusals logged), and store faults (one in a message's savepoint
+ * is quarantined; one that ends the whole transaction is not). Real Messenger, encrypted SQLite, crypto workers and
+ * RelayClient against the scriptable relay of tests/helpers/fake-relay.ts with real sealed envelopes. The
+ * messenger's clock is a test clock where the hour matters; the store faults are injected into the real store
+ * (withInsertFault); nothing is mocked.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadIdentity, newMessageId, type IdentityKeys } from '../../electron/core/crypto/index.js';
@@ -45,6 +48,26 @@ async function bobWithAlice(o: Partial<MessengerOptions> = {}) {
 async function forged(n: number): Promise<Envelope[]> {
   const base = await sealFrom(alice, bobKeys.public, 'genuine');
   return Array.from({ length: n }, () => ({ ...base, id: newMessageId() }));
+}
+
+/**
+ * The one injected store fault of a test: a real store whose insertMessage first runs `fault` (which may throw), with
+ * the store's SQLite connection at hand for faults that end the transaction the way SQLite itself does.
+ */
+function withInsertFault(fault: (m: Parameters<HistoryStore['insertMessage']>[0], db: { exec(sql: string): void }) => void) {
+  return (real: HistoryStore): HistoryStore =>
+    new Proxy(real, {
+      get(target, key) {
+        if (key === 'insertMessage') {
+          return (m: Parameters<HistoryStore['insertMessage']>[0]) => {
+            fault(m, (target as unknown as { db: { exec(sql: string): void } }).db);
+            return target.insertMessage(m);
+          };
+        }
+        const v: unknown = Reflect.get(target, key, target);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
 }
 
 describe('failure rows', () => {
@@ -241,23 +264,13 @@ describe('a fault that ends the whole transaction', () => {
     let faults = 1;
     // Injected store fault on a real store: on SQLITE_FULL or an I/O error SQLite rolls the whole transaction back
     // itself, savepoints and all; this insert does the same (ROLLBACK, then the error).
-    const wrapStore = (real: HistoryStore): HistoryStore =>
-      new Proxy(real, {
-        get(target, key) {
-          if (key === 'insertMessage') {
-            return (m: Parameters<HistoryStore['insertMessage']>[0]) => {
-              if (m.body === 'b' && faults > 0) {
-                faults--;
-                (target as unknown as { db: { exec(sql: string): void } }).db.exec('ROLLBACK');
-                throw new StoreError('IO', 'injected: disk I/O error');
-              }
-              return target.insertMessage(m);
-            };
-          }
-          const v: unknown = Reflect.get(target, key, target);
-          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-        },
-      });
+    const wrapStore = withInsertFault((m, db) => {
+      if (m.body === 'b' && faults > 0) {
+        faults--;
+        db.exec('ROLLBACK');
+        throw new StoreError('IO', 'injected: disk I/O error');
+      }
+    });
     const bob = await receiver(relay.url, bobSecret, { wrapStore });
     await bob.messenger.addContact('alice');
     const envs = [await sealFrom(alice, bobKeys.public, 'a'), await sealFrom(alice, bobKeys.public, 'b'), await sealFrom(alice, bobKeys.public, 'c')];
@@ -268,6 +281,29 @@ describe('a fault that ends the whole transaction', () => {
       ['a', 'delivered'],
       ['b', 'delivered'],
       ['c', 'delivered'],
+    ]);
+  });
+});
+
+describe('quarantine', () => {
+  test('a message that cannot be stored (its savepoint fails) is quarantined, logged and shown as a failure row; the batch goes on', async () => {
+    const relay = await FakeRelay.start();
+    relay.publish('alice', alice);
+    // Injected store fault inside the message's savepoint only (the transaction goes on), e.g. a constraint error.
+    const wrapStore = withInsertFault((m) => {
+      if (m.body === 'cannot be stored') throw new StoreError('CONSTRAINT', 'injected: constraint failed');
+    });
+    const logs: string[] = [];
+    const bob = await receiver(relay.url, bobSecret, { wrapStore, messenger: { log: (msg) => logs.push(msg) } });
+    await bob.messenger.addContact('alice');
+    const envs = [await sealFrom(alice, bobKeys.public, 'cannot be stored'), await sealFrom(alice, bobKeys.public, 'fine')];
+    await deliverAndSettle(relay, bob, envs);
+    expect(bob.messenger.diagnostics().quarantined).toBe(1);
+    const reason = 'not-stored: injected: constraint failed';
+    expect(logs.filter((l) => l.startsWith('quarantined '))).toEqual([`quarantined an envelope from alice: ${reason}`]);
+    expect(bob.messenger.loadMessages('alice', null, 10).messages.map((m) => [m.body, m.state, m.error ?? null])).toEqual([
+      [null, 'undecryptable', reason],
+      ['fine', 'delivered', null],
     ]);
   });
 });
