@@ -291,7 +291,7 @@ describe('quarantine', () => {
     relay.publish('alice', alice);
     // Injected store fault inside the message's savepoint only (the transaction goes on), e.g. a constraint error.
     const wrapStore = withInsertFault((m) => {
-      if (m.body === 'cannot be stored') throw new StoreError('CONSTRAINT', 'injected: constraint failed');
+      if (m.body === 'cannot be stored') throw new StoreError('INVALID', 'injected: constraint failed');
     });
     const logs: string[] = [];
     const bob = await receiver(relay.url, bobSecret, { wrapStore, messenger: { log: (msg) => logs.push(msg) } });
