@@ -5,6 +5,7 @@
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, webcrypto, X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { relayFingerprintFromSpki } from '../protocol/index.js';
@@ -83,8 +84,9 @@ export async function loadRelayIdentity(dataDir: string, hostnames: string[] = [
     ['verify'],
   );
   const now = Date.now();
-  const dns = ['localhost', ...hostnames.filter((h) => !/^[\d.:]+$/.test(h))];
-  const ips = ['127.0.0.1', '::1', ...hostnames.filter((h) => /^[\d.:]+$/.test(h))];
+  // An address goes in as an IP entry (an IPv6 one has hex letters: fe80::1), a name as a DNS entry.
+  const dns = ['localhost', ...hostnames.filter((h) => isIP(h) === 0)];
+  const ips = ['127.0.0.1', '::1', ...hostnames.filter((h) => isIP(h) !== 0)];
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(8))).toString('hex').replace(/^[89a-f]/, '1'),
     name: `CN=parley-relay-${fingerprint.slice(0, 16)}`,
