@@ -26,7 +26,7 @@ describe('invites', () => {
     expect(DEFAULT_INVITE_TTL_MS).toBe(7 * 24 * 3600 * 1000);
     const folder = path.join(dir, 'invites');
     expect(readdirSync(folder)).toEqual([sha256(invite.code)]);
-    expect(JSON.parse(readFileSync(path.join(folder, sha256(invite.code)), 'utf8'))).toEqual({ expiresAt: invite.expiresAt });
+    expect(readFileSync(path.join(folder, sha256(invite.code)), 'utf8')).toBe(`{"expiresAt":${invite.expiresAt}}\n`);
     expect(statSync(folder).mode & 0o777).toBe(0o700);
     expect(statSync(path.join(folder, sha256(invite.code))).mode & 0o777).toBe(0o600);
     expect(createInvite(dir, { now: NOW }).code).not.toBe(invite.code);
@@ -53,11 +53,13 @@ describe('invites', () => {
     writeFileSync(path.join(folder, sha256('not json')), 'not json');
     writeFileSync(path.join(folder, sha256('no expiry')), JSON.stringify({ other: 1 }));
     writeFileSync(path.join(folder, sha256('string expiry')), JSON.stringify({ expiresAt: String(NOW + 10_000) }));
-    writeFileSync(path.join(folder, 'README'), 'not an invite');
-    mkdirSync(path.join(folder, 'x'.repeat(64))); // not hex: not an invite name either
+    // Not invite names: left alone, whatever they hold (an `invite` command's temporary file is one).
+    const others = ['README', `${sha256('in progress')}.123.tmp`, `old-${sha256('backup')}`];
+    for (const name of others) writeFileSync(path.join(folder, name), 'not an invite');
+    mkdirSync(path.join(folder, 'x'.repeat(64))); // not hex
     expect(pruneInvites(dir, NOW + 999)).toBe(3);
     expect(pruneInvites(dir, NOW + 1_000)).toBe(1); // `soon` expires exactly now
-    expect(readdirSync(folder).sort()).toEqual([sha256(live.code), 'README', 'x'.repeat(64)].sort());
+    expect(readdirSync(folder).sort()).toEqual([sha256(live.code), ...others, 'x'.repeat(64)].sort());
     expect(redeemInvite(dir, soon.code, NOW)).toBe(false);
     expect(redeemInvite(dir, live.code, NOW + 1_000)).toBe(true);
     expect(pruneInvites(tmpDir('no-invites-folder'), NOW)).toBe(0);
