@@ -35,10 +35,10 @@ function relayBlobs(): Array<{ file: string; size: number }> {
 }
 
 /**
- * Runs a CLI command with --progress and SIGKILLs it on its first progress line that is not the last piece.
- * Resolves with that line's numbers once the process is gone.
+ * Runs a CLI command with --progress and SIGKILLs it after its first progress line that is neither the first nor the
+ * last piece, once `ready()` holds. Resolves with that line's numbers once the process is gone.
  */
-function killOnFirstProgress(args: string[]): Promise<{ id: string; done: number; total: number }> {
+function killOnFirstProgress(args: string[], ready: () => boolean = () => true): Promise<{ id: string; done: number; total: number }> {
   return new Promise((resolve, reject) => {
     const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', CLI, ...args, '--progress'], { cwd: ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     onCleanup(() => {
@@ -48,10 +48,25 @@ function killOnFirstProgress(args: string[]): Promise<{ id: string; done: number
     let seen: { id: string; done: number; total: number } | null = null;
     child.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
-      const m = /^progress (\S+) 0 (?:up|down) (\d+)\/(\d+)$/m.exec(err);
-      if (!seen && m && Number(m[2]) < Number(m[3])) {
+      // The first line with some bytes moved and some left (a 0/total line may come first: killing there would leave
+      // nothing on the relay, and the test would depend on how fast the first piece went).
+      const m = [...err.matchAll(/^progress (\S+) 0 (?:up|down) (\d+)\/(\d+)$/gm)].find((l) => Number(l[2]) > 0 && Number(l[2]) < Number(l[3]));
+      if (!seen && m) {
         seen = { id: m[1]!, done: Number(m[2]), total: Number(m[3]) };
-        child.kill('SIGKILL');
+        // Then wait for the state the test needs (e.g. bytes on the relay's disk: an upload reports the bytes it
+        // handed to the connection, which the relay may not have written yet), polled, at most 30 s.
+        const deadline = Date.now() + 30_000;
+        const killWhenReady = () => {
+          let ok = false;
+          try {
+            ok = ready();
+          } catch {
+            // e.g. the relay's blob folder not made yet: not ready
+          }
+          if (ok || Date.now() > deadline) child.kill('SIGKILL');
+          else setTimeout(killWhenReady, 5);
+        };
+        killWhenReady();
       }
     });
     child.on('close', (code, signal) => {
@@ -84,7 +99,7 @@ describe('kill -9 of the client mid-transfer', { timeout: 300_000 }, () => {
     writeFileSync(big, Buffer.concat(Array.from({ length: FILE_BYTES / piece.length }, (_, i) => Buffer.concat([Buffer.from([i]), piece.subarray(1)]))));
 
     // Upload killed after its first acknowledged piece: the relay holds part of the blob, the message waits.
-    const up = await killOnFirstProgress(['--profile', alice, 'send-file', 'bob', big]);
+    const up = await killOnFirstProgress(['--profile', alice, 'send-file', 'bob', big], () => relayBlobs().some((b) => b.size > 0));
     const partial = relayBlobs();
     expect(partial).toHaveLength(1);
     expect(partial[0]!.size).toBeGreaterThan(0);
