@@ -176,6 +176,24 @@ export async function sealFrom(from: IdentityKeys, to: PublicIdentity, payload: 
   return seal({ sender: from, recipients: [to], payload: p, ...(id ? { id } : {}) });
 }
 
+/**
+ * A real store with some members replaced, for injected faults and counters (`receiver`'s `wrapStore`): each entry of
+ * `overrides` makes the replacement from the real store; every other member is the real one, bound to it.
+ */
+export function interceptStore(
+  real: HistoryStore,
+  overrides: { [K in keyof HistoryStore]?: (target: HistoryStore) => HistoryStore[K] },
+): HistoryStore {
+  return new Proxy(real, {
+    get(target, key) {
+      const make = overrides[key as keyof HistoryStore] as ((t: HistoryStore) => unknown) | undefined;
+      if (make) return make(target);
+      const v: unknown = Reflect.get(target, key, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
 /** Delivers envelopes to `r`, then waits until the relay has their acks and the messenger is idle. */
 export async function deliverAndSettle(relay: FakeRelay, r: Receiver, envs: Envelope[]): Promise<void> {
   relay.deliver(envs);

@@ -13,7 +13,7 @@ import type { IdentitySecret } from '../../electron/core/crypto/types.js';
 import { StoreError, type HistoryStore } from '../../electron/core/store/types.js';
 import { toB64u } from '../../relay/protocol/index.js';
 import { cleanupAll, waitUntil } from '../helpers/core.js';
-import { FakeRelay, receiver, sealFrom, type Receiver } from '../helpers/fake-relay.js';
+import { FakeRelay, interceptStore, receiver, sealFrom, type Receiver } from '../helpers/fake-relay.js';
 import { next } from '../helpers/group-users.js';
 import { fixtureIdentity, fixtureKeys } from '../helpers/identities.js';
 
@@ -211,36 +211,32 @@ describe('relay order while stalled', () => {
     // Injected store fault: the next receive transaction (one that marks envelopes seen; not an outbox update) runs
     // and is then rolled back, as if COMMIT hit a disk error.
     const wrapStore = (real: HistoryStore): HistoryStore =>
-      new Proxy(real, {
-        get(target, key) {
-          if (key === 'markSeen') {
-            return (...a: Parameters<HistoryStore['markSeen']>) => {
-              marks++;
-              return target.markSeen(...a);
-            };
-          }
-          if (key === 'transaction') {
-            return <T>(fn: () => T): T => {
-              if (depth > 0) return target.transaction(fn); // a savepoint inside the receive transaction
-              depth++;
-              try {
-                return target.transaction(() => {
-                  const before = marks;
-                  const r = fn();
-                  if (faults > 0 && marks > before) {
-                    faults--;
-                    throw new StoreError('IO', 'injected: disk I/O error at commit');
-                  }
-                  return r;
-                });
-              } finally {
-                depth--;
-              }
-            };
-          }
-          const v: unknown = Reflect.get(target, key, target);
-          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-        },
+      interceptStore(real, {
+        markSeen:
+          (target) =>
+          (...a) => {
+            marks++;
+            return target.markSeen(...a);
+          },
+        transaction:
+          (target) =>
+          <T>(fn: () => T): T => {
+            if (depth > 0) return target.transaction(fn); // a savepoint inside the receive transaction
+            depth++;
+            try {
+              return target.transaction(() => {
+                const before = marks;
+                const r = fn();
+                if (faults > 0 && marks > before) {
+                  faults--;
+                  throw new StoreError('IO', 'injected: disk I/O error at commit');
+                }
+                return r;
+              });
+            } finally {
+              depth--;
+            }
+          },
       });
     const bob = await receiver(relay.url, bobSecret, { wrapStore });
     await bob.messenger.addContact('alice');

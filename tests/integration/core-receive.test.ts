@@ -12,7 +12,7 @@ import type { IdentitySecret } from '../../electron/core/crypto/types.js';
 import { StoreError, type HistoryStore } from '../../electron/core/store/types.js';
 import type { Envelope } from '../../relay/protocol/index.js';
 import { cleanupAll, waitUntil } from '../helpers/core.js';
-import { FakeRelay, receiver, sealFrom, type Receiver } from '../helpers/fake-relay.js';
+import { FakeRelay, interceptStore, receiver, sealFrom, type Receiver } from '../helpers/fake-relay.js';
 import { fixtureIdentity, fixtureKeys } from '../helpers/identities.js';
 
 let alice: IdentityKeys;
@@ -116,32 +116,27 @@ describe('ack only after commit', () => {
     let faults = 0;
     let ackedAtFault = -1;
     // Injected store fault: the chunk's whole transaction runs and is then rolled back, as if COMMIT hit a disk error.
-    const wrapStore = (real: HistoryStore): HistoryStore => {
-      let depth = 0;
-      return new Proxy(real, {
-        get(target, key) {
-          if (key === 'transaction') {
-            return <T>(fn: () => T): T => {
-              const inject = depth === 0 && faults > 0;
-              depth++;
-              try {
-                if (!inject) return target.transaction(fn);
-                faults--;
-                return target.transaction(() => {
-                  fn();
-                  ackedAtFault = relay.acked.length;
-                  throw new StoreError('IO', 'injected: disk I/O error at commit');
-                });
-              } finally {
-                depth--;
-              }
-            };
-          }
-          const v: unknown = Reflect.get(target, key, target);
-          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-        },
+    let depth = 0;
+    const wrapStore = (real: HistoryStore): HistoryStore =>
+      interceptStore(real, {
+        transaction:
+          (target) =>
+          <T>(fn: () => T): T => {
+            const inject = depth === 0 && faults > 0;
+            depth++;
+            try {
+              if (!inject) return target.transaction(fn);
+              faults--;
+              return target.transaction(() => {
+                fn();
+                ackedAtFault = relay.acked.length;
+                throw new StoreError('IO', 'injected: disk I/O error at commit');
+              });
+            } finally {
+              depth--;
+            }
+          },
       });
-    };
     const bob = await receiver(relay.url, bobSecret, { wrapStore });
     await bob.messenger.addContact('alice');
     const shown: string[] = [];

@@ -18,7 +18,7 @@ import { StoreError, type HistoryStore } from '../../electron/core/store/types.j
 import type { Payload } from '../../electron/core/crypto/payload.js';
 import type { Envelope } from '../../relay/protocol/index.js';
 import { cleanupAll, waitUntil } from '../helpers/core.js';
-import { deliverAndSettle, FakeRelay, NO_ANSWER, receiver, sealFrom } from '../helpers/fake-relay.js';
+import { deliverAndSettle, FakeRelay, interceptStore, NO_ANSWER, receiver, sealFrom } from '../helpers/fake-relay.js';
 import { fixtureIdentity, fixtureKeys } from '../helpers/identities.js';
 
 const HOUR = 3_600_000;
@@ -56,16 +56,10 @@ async function forged(n: number): Promise<Envelope[]> {
  */
 function withInsertFault(fault: (m: Parameters<HistoryStore['insertMessage']>[0], db: { exec(sql: string): void }) => void) {
   return (real: HistoryStore): HistoryStore =>
-    new Proxy(real, {
-      get(target, key) {
-        if (key === 'insertMessage') {
-          return (m: Parameters<HistoryStore['insertMessage']>[0]) => {
-            fault(m, (target as unknown as { db: { exec(sql: string): void } }).db);
-            return target.insertMessage(m);
-          };
-        }
-        const v: unknown = Reflect.get(target, key, target);
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    interceptStore(real, {
+      insertMessage: (target) => (m) => {
+        fault(m, (target as unknown as { db: { exec(sql: string): void } }).db);
+        return target.insertMessage(m);
       },
     });
 }

@@ -10,7 +10,7 @@ import type { IdentityKeys } from '../../electron/core/crypto/index.js';
 import type { IdentitySecret } from '../../electron/core/crypto/types.js';
 import type { HistoryStore } from '../../electron/core/store/types.js';
 import { cleanupAll, waitUntil } from '../helpers/core.js';
-import { FakeRelay, receiver, sealFrom } from '../helpers/fake-relay.js';
+import { FakeRelay, interceptStore, receiver, sealFrom } from '../helpers/fake-relay.js';
 import { fixtureIdentity, fixtureKeys } from '../helpers/identities.js';
 
 let alice: IdentityKeys;
@@ -41,17 +41,13 @@ test('a batch of 48 is prepared in slices of 16 with a turn of the event loop be
   relay.publish('alice', alice);
   const log: string[] = [];
   const wrapStore = (s: HistoryStore): HistoryStore =>
-    new Proxy(s, {
-      get(target, prop, recv) {
-        const v = Reflect.get(target, prop, recv) as unknown;
-        if (prop === 'hasSeen' && typeof v === 'function') {
-          return (...args: unknown[]) => {
-            log.push('seen');
-            return (v as (...a: unknown[]) => unknown).apply(target, args);
-          };
-        }
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
+    interceptStore(s, {
+      hasSeen:
+        (target) =>
+        (...args) => {
+          log.push('seen');
+          return target.hasSeen(...args);
+        },
     });
   const bob = await receiver(relay.url, bobSecret, { wrapStore });
   await bob.messenger.addContact('alice');

@@ -38,6 +38,13 @@ async function connect(relay: RunningRelay): Promise<RelayClient> {
   return c;
 }
 
+/** A pino logger at `level` that keeps each line it writes, parsed, so a test can read the operator's log. */
+function jsonLogger(level: pino.Level): { lines: Record<string, unknown>[]; logger: pino.Logger } {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino({ level }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  return { lines, logger };
+}
+
 const refused = (relay: RunningRelay): Promise<boolean> =>
   RelayClient.connect(relay.url).then(
     (c) => {
@@ -221,8 +228,7 @@ describe('a failing handler', () => {
       if (failing) throw new Error('disk I/O error');
       return lookup(username);
     };
-    const lines: Record<string, unknown>[] = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const { lines, logger } = jsonLogger('info');
     const relay = await startRelay({ host: '127.0.0.1', port: 0, dataDir: dir, store, logger, limits: { abuseRejectsPerMinute: 1 } });
     onCleanup(() => relay.close());
     const c = await connect(relay);
@@ -278,8 +284,7 @@ describe('sessions', () => {
 
 describe('logs', () => {
   it("an operator's log of connections: the level, message and fields of each line, and nothing a request carried", async () => {
-    const lines: Record<string, unknown>[] = [];
-    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const { lines, logger } = jsonLogger('debug');
     const relay = await startRelay({
       host: '127.0.0.1',
       port: 0,
