@@ -56,6 +56,7 @@ const SCOPES: Record<string, string[]> = {
     'tests/integration/relay-registration.test.ts',
     'tests/integration/relay-limits.test.ts',
     'tests/integration/relay-store-contract.test.ts',
+    'tests/integration/relay-origin.test.ts',
     'tests/integration/relay-server-*.test.ts',
     'tests/unit/relay-server-*.test.ts',
   ],
@@ -66,6 +67,7 @@ const SCOPES: Record<string, string[]> = {
  * for the whole relay set (~1.5 min a mutant on 2 shared cores). These are the tests aimed at that file.
  */
 const FILE_TESTS: Record<string, string[]> = {
+  'relay/server/origin.ts': ['tests/integration/relay-origin.test.ts'],
   'relay/server/session.ts': ['tests/integration/relay-server-session.test.ts', 'tests/integration/relay-registration.test.ts'],
   // relay-attacks and relay-limits drive the abuse drop and the per-address cap with real clients
   'relay/server/dispatch.ts': [

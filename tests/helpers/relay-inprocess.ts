@@ -24,6 +24,7 @@ export async function startInProcessRelay(o: SpawnOptions, dataDir: string): Pro
     dataDir,
     ...(o.tls ? { tls: true } : {}),
     ...(o.limits ? { limits: o.limits } : {}),
+    ...(o.allowOrigins ? { allowOrigins: o.allowOrigins } : {}),
     logger,
   });
   const child = { exitCode: null, signalCode: null } as unknown as ChildProcess;

@@ -104,6 +104,8 @@ export interface SpawnOptions {
   /** Prefix the command (e.g. ['ip', 'netns', 'exec', 'ns1']). */
   wrap?: string[];
   extraArgs?: string[];
+  /** Browser origins the relay allows (`--allow-origin`, or startRelay's allowOrigins in-process). */
+  allowOrigins?: string[];
   /** Extra environment variables for the relay process (e.g. a test hook). */
   env?: Record<string, string>;
 }
@@ -204,6 +206,7 @@ export async function spawnRelay(o: SpawnOptions = {}): Promise<SpawnedRelay> {
     o.logLevel ?? 'info',
     ...(o.tls ? ['--tls'] : []),
     ...(o.limits ? ['--limits', JSON.stringify(o.limits)] : []),
+    ...(o.allowOrigins ?? []).flatMap((origin) => ['--allow-origin', origin]),
     ...(o.extraArgs ?? []),
     ...viaStore,
   ];

@@ -1,11 +1,13 @@
 /**
- * The relay refuses browser origins: a real relay process (with `--allow-origin`), raw WebSocket upgrades and raw
- * HTTP long-polling requests with and without an `Origin` header, and Node's socket.io-client (which sends none).
+ * The relay refuses browser origins: a real relay (a child process with `--allow-origin`; in this process under
+ * mutation testing, see tests/helpers/relay-inprocess.ts), raw WebSocket upgrades and raw HTTP long-polling requests
+ * with and without an `Origin` header, and Node's socket.io-client (which sends none).
  */
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { io } from 'socket.io-client';
+import { normalizeOrigin } from '../../relay/server/origin.js';
 import { RelayClient, removeDir, spawnRelay, type SpawnedRelay } from '../helpers/relay.js';
 
 const ALLOWED = 'https://allowed.example';
@@ -13,7 +15,7 @@ const EVIL = 'https://evil.example';
 let relay: SpawnedRelay;
 
 beforeAll(async () => {
-  relay = await spawnRelay({ extraArgs: ['--allow-origin', ALLOWED, '--allow-origin', 'http://localhost:5173'] });
+  relay = await spawnRelay({ allowOrigins: [ALLOWED, 'http://localhost:5173'] });
 });
 
 afterAll(async () => {
@@ -22,9 +24,9 @@ afterAll(async () => {
 });
 
 /** Open a raw WebSocket to the engine.io endpoint; resolves with the first frame, or the refusal's HTTP status. */
-function rawWebSocket(origin?: string): Promise<{ opened: true; first: string } | { opened: false; status: number }> {
+function rawWebSocket(origin?: string, port = relay.port): Promise<{ opened: true; first: string } | { opened: false; status: number }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${relay.port}/socket.io/?EIO=4&transport=websocket`, origin ? { origin } : {});
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`, origin ? { origin } : {});
     ws.once('message', (d: Buffer) => {
       resolve({ opened: true, first: d.toString('utf8') });
       ws.close();
@@ -101,4 +103,79 @@ describe('browser origins', () => {
     expect(c.challenges).toHaveLength(1);
     c.close();
   });
+
+  it('matches an allow-listed origin whatever its case; a session opened from it may go on from it', async () => {
+    const upper = await rawWebSocket('HTTPS://ALLOWED.EXAMPLE');
+    expect(upper.opened && upper.first.startsWith('0{')).toBe(true);
+    expect(await rawWebSocket('https://allowed.example:8443')).toEqual({ opened: false, status: 400 }); // another port
+    const open = await poll('', ALLOWED);
+    const sid = (JSON.parse(open.body.slice(1)) as { sid: string }).sid;
+    const before = (await metrics()).originsRefused;
+    expect((await poll(`&sid=${encodeURIComponent(sid)}`, EVIL)).status).toBe(400);
+    expect((await metrics()).originsRefused - before).toBe(1);
+    // The allowed page's next request in that session passes the guard: a POST of engine.io's close packet.
+    const closed = await new Promise<number>((resolve, reject) => {
+      const req = http.request(
+        { host: '127.0.0.1', port: relay.port, method: 'POST', path: `/socket.io/?EIO=4&transport=polling&sid=${encodeURIComponent(sid)}`, headers: { origin: ALLOWED, 'content-type': 'text/plain' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.once('error', reject);
+      req.end('1');
+    });
+    expect(closed).toBe(200);
+    expect((await metrics()).originsRefused - before).toBe(1);
+  });
+
+  it("logs each refusal at warn with the origin (cut at 200 characters) and the peer's address", async () => {
+    const long = `https://${'a'.repeat(300)}.example`;
+    expect(await rawWebSocket(long)).toEqual({ opened: false, status: 400 });
+    const line = await waitFor(() =>
+      relay.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'request with a browser origin refused' && String(l.origin).startsWith('https://aaa')),
+    );
+    expect(line).toMatchObject({ level: 40, origin: long.slice(0, 200), addr: expect.stringMatching(/127\.0\.0\.1$/) });
+  });
+
+  it('a relay without an allow-list refuses every origin, an allow-listed one elsewhere included', async () => {
+    const plain = await spawnRelay();
+    try {
+      expect(await rawWebSocket(ALLOWED, plain.port)).toEqual({ opened: false, status: 400 });
+      const ok = await rawWebSocket(undefined, plain.port);
+      expect(ok.opened).toBe(true);
+    } finally {
+      await plain.stop();
+      removeDir(plain.dataDir);
+    }
+  });
 });
+
+describe('normalizeOrigin (the allow-list entries)', () => {
+  it('keeps scheme://host[:port] in lower case, without a trailing slash', () => {
+    expect(normalizeOrigin('https://Allowed.Example')).toBe('https://allowed.example');
+    expect(normalizeOrigin('https://allowed.example/')).toBe('https://allowed.example');
+    expect(normalizeOrigin('http://localhost:5173')).toBe('http://localhost:5173');
+    expect(normalizeOrigin('http://[::1]:8080')).toBe('http://[::1]:8080');
+  });
+
+  it('refuses what is not an origin, with a TypeError naming the entry', () => {
+    expect(() => normalizeOrigin('allowed.example')).toThrow(new TypeError('bad origin "allowed.example": expected scheme://host[:port]'));
+    for (const bad of ['https://allowed.example/app', 'https://allowed.example?x=1', 'https://allowed.example#top', 'https://user@allowed.example', 'https://allowed.example:443', 'file:///tmp/page.html', 'null']) {
+      expect(() => normalizeOrigin(bad), bad).toThrow(TypeError);
+      expect(() => normalizeOrigin(bad), bad).toThrow(`bad origin ${JSON.stringify(bad)}`);
+    }
+    expect(() => normalizeOrigin('https://allowed.example/app')).toThrow('expected scheme://host[:port] with nothing after it');
+  });
+});
+
+/** Polls `fn` every 20 ms until it returns something, at most 10 s. */
+async function waitFor<T>(fn: () => T | undefined): Promise<T> {
+  const end = Date.now() + 10_000;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
