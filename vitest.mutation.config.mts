@@ -68,6 +68,13 @@ const SCOPES: Record<string, string[]> = {
  */
 const FILE_TESTS: Record<string, string[]> = {
   'relay/server/origin.ts': ['tests/integration/relay-origin.test.ts'],
+  // the state every relay module shares: its own unit test first, then the suites that read its counters and caches
+  'relay/server/context.ts': [
+    'tests/unit/relay-server-context.test.ts',
+    'tests/integration/relay-server-http.test.ts',
+    'tests/integration/relay-server-dispatch.test.ts',
+    'tests/integration/relay-limits.test.ts',
+  ],
   'relay/server/session.ts': ['tests/integration/relay-server-session.test.ts', 'tests/integration/relay-registration.test.ts'],
   // relay-attacks and relay-limits drive the abuse drop and the per-address cap with real clients
   'relay/server/dispatch.ts': [
