@@ -68,6 +68,13 @@ const SCOPES: Record<string, string[]> = {
  */
 const FILE_TESTS: Record<string, string[]> = {
   'relay/server/origin.ts': ['tests/integration/relay-origin.test.ts'],
+  // start-up, sweep and close: the start suite, then the suites that reach the HTTP surface and origins through it
+  'relay/server/relay.ts': [
+    'tests/integration/relay-server-start.test.ts',
+    'tests/integration/relay-server-http.test.ts',
+    'tests/integration/relay-origin.test.ts',
+    'tests/integration/relay-limits.test.ts',
+  ],
   // the state every relay module shares: its own unit test first, then the suites that read its counters and caches
   'relay/server/context.ts': [
     'tests/unit/relay-server-context.test.ts',

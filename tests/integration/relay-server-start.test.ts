@@ -1,0 +1,212 @@
+/**
+ * Starting and stopping a relay (relay/server/relay.ts): options that are refused before anything listens, the URL
+ * and TLS default for each kind of host, the startup log line, the TTL sweep (at start and on its timer, and a sweep
+ * that fails), and close(). Real relays in this process (so mutation testing reaches them) on 127.0.0.1 / ::1, each
+ * with a real SQLite store; the one fault is injected into that store.
+ */
+import net from 'node:net';
+import pino from 'pino';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startRelay, type RunningRelay, type StartRelayOptions } from '../../relay/server/index.js';
+import { SqliteEnvelopeStore } from '../../relay/server/store/sqlite.js';
+import { cleanupAll, onCleanup, tmpDir, waitUntil } from '../helpers/core.js';
+import { makeParties, RelayClient, sealText, type Party } from '../helpers/relay.js';
+
+let alice: Party;
+let bob: Party;
+
+beforeAll(async () => {
+  [alice, bob] = (await makeParties('alice', 'bob')) as [Party, Party];
+});
+
+afterEach(cleanupAll);
+
+/** A pino logger that keeps each line, parsed. */
+function jsonLogger(): { lines: Record<string, unknown>[]; logger: pino.Logger } {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  return { lines, logger };
+}
+
+async function start(o: Partial<StartRelayOptions> = {}): Promise<RunningRelay> {
+  const relay = await startRelay({ host: '127.0.0.1', port: 0, dataDir: tmpDir('relay-start'), logger: false, ...o });
+  onCleanup(() => relay.close());
+  return relay;
+}
+
+async function openStore(dir: string): Promise<SqliteEnvelopeStore> {
+  const store = new SqliteEnvelopeStore(dir, {});
+  await store.ready();
+  return store;
+}
+
+/** Queue one envelope from Alice to Bob straight into the store, already expired (or not). */
+async function queue(store: SqliteEnvelopeStore, expired: boolean): Promise<void> {
+  const envelope = await sealText(alice, [bob], 'hello');
+  const now = Date.now();
+  await store.enqueue({ envelope, size: JSON.stringify(envelope).length, receivedAt: now - 10_000, expiresAt: expired ? now - 1 : now + 600_000 });
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+describe('options refused before anything listens', () => {
+  it('a cluster URL that is not redis://, a cluster without a shared store, a bad registration mode, a bad origin', async () => {
+    const dataDir = tmpDir('relay-start-bad');
+    await expect(startRelay({ host: '127.0.0.1', port: 0, dataDir, logger: false, clusterUrl: 'http://redis.example:6379' })).rejects.toThrow(
+      new TypeError('bad cluster URL: expected redis://host:port'),
+    );
+    await expect(startRelay({ host: '127.0.0.1', port: 0, dataDir, logger: false, clusterUrl: 'redis://127.0.0.1:1' })).rejects.toThrow(
+      new TypeError('cluster mode needs a store every node shares (--store postgres://…)'),
+    );
+    await expect(startRelay({ host: '127.0.0.1', port: 0, dataDir, logger: false, registration: 'invite-only' as never })).rejects.toThrow(
+      new TypeError('bad registration mode invite-only: open, token or closed'),
+    );
+    await expect(startRelay({ host: '127.0.0.1', port: 0, dataDir, logger: false, allowOrigins: ['https://ok.example/path'] })).rejects.toThrow(TypeError);
+  });
+
+  it('a port already taken rejects the start with the listen error', async () => {
+    const taken = await start();
+    await expect(startRelay({ host: '127.0.0.1', port: taken.port, dataDir: tmpDir('relay-start-taken'), logger: false })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    expect(await listening(taken.port)).toBe(true); // the first relay is untouched
+  });
+});
+
+describe('addresses', () => {
+  it('loopback relays speak plain HTTP unless asked for TLS; an IPv6 host is bracketed in the URL', async () => {
+    const v4 = await start();
+    expect(v4).toMatchObject({ host: '127.0.0.1', tls: false });
+    expect(v4.url).toBe(`http://127.0.0.1:${v4.port}`);
+    expect(v4.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    const v6 = await start({ host: '::1' });
+    expect(v6.url).toBe(`http://[::1]:${v6.port}`);
+    expect(v6.tls).toBe(false);
+    const named = await start({ host: 'localhost' });
+    expect(named.url).toBe(`http://localhost:${named.port}`);
+    const tls = await start({ tls: true });
+    expect(tls.url).toBe(`https://127.0.0.1:${tls.port}`);
+    expect(tls.tls).toBe(true);
+  });
+
+  it('any other address gets TLS by default (here ::ffff:127.0.0.1, which is not written as loopback)', async () => {
+    const relay = await start({ host: '::ffff:127.0.0.1', advertise: false });
+    expect(relay.tls).toBe(true);
+    expect(relay.url).toBe(`https://[::ffff:127.0.0.1]:${relay.port}`);
+    const res = await fetch(`http://127.0.0.1:${relay.port}/healthz`).then(
+      () => 'answered over plain HTTP',
+      () => 'refused plain HTTP',
+    );
+    expect(res).toBe('refused plain HTTP');
+  });
+
+  it('the same data folder keeps its fingerprint across restarts', async () => {
+    const dataDir = tmpDir('relay-start-same');
+    const first = await start({ dataDir });
+    await first.close();
+    const second = await start({ dataDir });
+    expect(second.fingerprint).toBe(first.fingerprint);
+  });
+});
+
+describe('the startup log', () => {
+  it('says where it listens, its fingerprint, TLS, advertising, limits, origins and registration mode', async () => {
+    const { lines, logger } = jsonLogger();
+    const relay = await start({ logger, allowOrigins: ['HTTPS://Page.Example/'], registration: 'token', limits: { queueQuota: 50 } });
+    const line = lines.find((l) => l.msg === 'relay listening');
+    expect(line).toMatchObject({
+      level: 30,
+      url: relay.url,
+      fingerprint: relay.fingerprint,
+      tls: false,
+      advertise: false,
+      allowOrigins: ['https://page.example'],
+      registration: 'token',
+      limits: expect.objectContaining({ queueQuota: 50 }),
+    });
+    expect(lines.filter((l) => l.msg === 'mDNS advertising needs a concrete LAN address (not a wildcard); not advertising')).toEqual([]);
+  });
+});
+
+describe('the TTL sweep', () => {
+  it('at start drops what expired while the relay was down, counts it and logs it; what has not expired stays', async () => {
+    const dataDir = tmpDir('relay-start-sweep');
+    const store = await openStore(dataDir);
+    await queue(store, true);
+    await queue(store, true);
+    await queue(store, false);
+    const { lines, logger } = jsonLogger();
+    const relay = await start({ dataDir, store, logger });
+    expect(relay.metrics()).toMatchObject({ expired: 2, queuedEnvelopes: 1 });
+    expect(lines.find((l) => l.msg === 'expired envelopes swept')).toMatchObject({ level: 30, dropped: 2 });
+  });
+
+  it('runs again every sweepIntervalMs; with nothing to drop it logs nothing', async () => {
+    const dataDir = tmpDir('relay-start-sweep-timer');
+    const store = await openStore(dataDir);
+    const { lines, logger } = jsonLogger();
+    const relay = await start({ dataDir, store, logger, limits: { sweepIntervalMs: 50 } });
+    expect(relay.metrics().expired).toBe(0);
+    expect(lines.some((l) => l.msg === 'expired envelopes swept')).toBe(false);
+    await queue(store, true);
+    await waitUntil(() => relay.metrics().expired === 1, 10_000, 'the timer sweep');
+    expect(lines.filter((l) => l.msg === 'expired envelopes swept')).toHaveLength(1);
+  });
+
+  it('a sweep that fails is logged; the relay starts, serves, and the next sweep works', async () => {
+    const dataDir = tmpDir('relay-start-sweep-fault');
+    const store = await openStore(dataDir);
+    const sweep = store.sweep.bind(store);
+    let failures = 1;
+    store.sweep = async (now) => {
+      if (failures > 0) {
+        failures--;
+        throw new Error('disk I/O error');
+      }
+      return sweep(now);
+    };
+    await queue(store, true);
+    const { lines, logger } = jsonLogger();
+    const relay = await start({ dataDir, store, logger, limits: { sweepIntervalMs: 50 } });
+    expect(lines.find((l) => l.msg === 'sweep failed')).toMatchObject({ level: 50, err: 'disk I/O error' });
+    const c = await RelayClient.connect(relay.url);
+    expect(c.challenges).toHaveLength(1);
+    c.close();
+    await waitUntil(() => relay.metrics().expired === 1, 10_000, 'the next sweep');
+  });
+});
+
+describe('close', () => {
+  it('drops clients, stops listening, commits what the store accepted, logs once; a second call is the same close', async () => {
+    const dataDir = tmpDir('relay-start-close');
+    const store = await openStore(dataDir);
+    const { lines, logger } = jsonLogger();
+    const relay = await start({ dataDir, store, logger });
+    const c = await RelayClient.connect(relay.url);
+    const gone = new Promise<void>((resolve) => c.socket.once('disconnect', () => resolve()));
+    const envelope = await sealText(alice, [bob], 'last words');
+    const now = Date.now();
+    // handed to the store (its write is queued synchronously), not yet committed
+    const accepted = store.enqueue({ envelope, size: JSON.stringify(envelope).length, receivedAt: now, expiresAt: now + 600_000 });
+    const a = relay.close();
+    const b = relay.close();
+    expect(b).toBe(a);
+    await a;
+    expect(await accepted).toMatchObject({ duplicate: false });
+    await gone;
+    expect(await listening(relay.port)).toBe(false);
+    expect(lines.filter((l) => l.msg === 'relay stopped')).toHaveLength(1);
+    await expect(queue(store, false)).rejects.toThrow('store closed');
+    const again = await openStore(dataDir);
+    onCleanup(() => again.close());
+    expect(await again.pending(bob.fingerprint, 0, 10)).toHaveLength(1);
+  });
+});
