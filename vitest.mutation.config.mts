@@ -68,6 +68,13 @@ const SCOPES: Record<string, string[]> = {
  */
 const FILE_TESTS: Record<string, string[]> = {
   'relay/server/origin.ts': ['tests/integration/relay-origin.test.ts'],
+  // flow control, fetch and ack: the delivery suite, then the suites that drive live delivery and redelivery
+  'relay/server/delivery.ts': [
+    'tests/integration/relay-server-delivery.test.ts',
+    'tests/integration/relay-live.test.ts',
+    'tests/integration/relay-exchange.test.ts',
+    'tests/integration/relay-embedded.test.ts',
+  ],
   // start-up, sweep and close: the start suite, then the suites that reach the HTTP surface and origins through it
   'relay/server/relay.ts': [
     'tests/integration/relay-server-start.test.ts',
