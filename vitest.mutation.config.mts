@@ -68,6 +68,15 @@ const SCOPES: Record<string, string[]> = {
  */
 const FILE_TESTS: Record<string, string[]> = {
   'relay/server/origin.ts': ['tests/integration/relay-origin.test.ts'],
+  // a send's checks, quota reservation, hand-off and live forwarding: the suites that send with refusals, limits and
+  // live delivery (the whole relay set would run every one of them per mutant)
+  'relay/server/ingest.ts': [
+    'tests/integration/relay-attacks.test.ts',
+    'tests/integration/relay-limits.test.ts',
+    'tests/integration/relay-server-delivery.test.ts',
+    'tests/integration/relay-live.test.ts',
+    'tests/integration/relay-exchange.test.ts',
+  ],
   // flow control, fetch and ack: the delivery suite, then the suites that drive live delivery and redelivery
   'relay/server/delivery.ts': [
     'tests/integration/relay-server-delivery.test.ts',
