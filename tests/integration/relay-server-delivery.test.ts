@@ -174,6 +174,73 @@ describe('acks', () => {
   });
 });
 
+describe('acks the counts cannot follow', () => {
+  it("an item of the same sender that was not removed: the sender's count is read again, not lowered twice", async () => {
+    const relay = await relayWith({ queueQuota: 20, maxPendingPerSender: 2, maxPendingFromNewSenders: 20 });
+    const a = (await login(relay, alice)).c;
+    await sendAll(a, await texts(alice, bob, 2));
+    const { c: b } = await login(relay, bob);
+    await b.until(() => b.deliveries.length >= 2, 10_000, 'both');
+    const never = { from: alice.fingerprint, id: 'AAAAAAAAAAAAAAAAAAAAAA' };
+    expect(await b.ack([...items(b.deliveries.slice(0, 1)), never])).toEqual({ ok: true, removed: 1 });
+    // one of Alice's two is still waiting: room for exactly one more
+    const [one, two] = await texts(alice, bob, 2, 'more');
+    expect(await a.send(one!)).toMatchObject({ ok: true });
+    expect(refusal(await a.send(two!)).code).toBe('QUOTA_EXCEEDED');
+  });
+
+  it('a store that cannot say how many bytes an ack freed: the queue usage is read again', async () => {
+    const store = new SqliteEnvelopeStore(tmpDir('delivery-nobytes'), {});
+    await store.ready();
+    const ack = store.ack.bind(store);
+    store.ack = async (recipient, its) => {
+      const r = await ack(recipient, its);
+      return { removed: r.removed } as Awaited<ReturnType<typeof ack>>; // as a store without byte counts answers
+    };
+    const relay = await relayWith({ queueQuota: 2, maxPendingPerSender: 2, maxPendingFromNewSenders: 2 }, { store });
+    const a = (await login(relay, alice)).c;
+    const c = (await login(relay, carol)).c;
+    await sendAll(a, await texts(alice, bob, 2));
+    const { c: b } = await login(relay, bob);
+    await b.until(() => b.deliveries.length >= 2, 10_000, 'both');
+    expect(await b.ack(items(b.deliveries.slice(0, 1)))).toEqual({ ok: true, removed: 1 });
+    const [fromCarol, again] = await texts(carol, bob, 2, 'carol');
+    expect(await c.send(fromCarol!)).toMatchObject({ ok: true });
+    expect(refusal(await c.send(again!)).code).toBe('QUOTA_EXCEEDED'); // read again: full, not below zero
+  });
+});
+
+describe('a pump already running', () => {
+  it('is asked to run again by a commit during its read, and delivers that envelope too', async () => {
+    const store = new SqliteEnvelopeStore(tmpDir('delivery-again'), {});
+    await store.ready();
+    const pending = store.pending.bind(store);
+    let hold: Promise<void> | null = null;
+    let reads = 0;
+    store.pending = async (...args) => {
+      const rows = await pending(...args); // read now; hand the rows back only when the test lets go
+      reads++;
+      if (hold) await hold;
+      return rows;
+    };
+    const relay = await relayWith({}, { store });
+    const a = (await login(relay, alice)).c;
+    const queued = await texts(alice, bob, 1, 'queued');
+    await sendAll(a, queued);
+    let release!: () => void;
+    hold = new Promise<void>((r) => (release = r));
+    const before = reads;
+    const { c: b } = await login(relay, bob);
+    await waitUntil(() => reads > before, 10_000, "the pump's read");
+    const [late] = await texts(alice, bob, 1, 'late');
+    await sendAll(a, [late!]); // committed while the pump's read (without it) is held
+    hold = null;
+    release();
+    await b.until(() => b.deliveries.length >= 2, 10_000, 'both');
+    expect(ids(b.deliveries)).toEqual([...queued, late!].map((e) => e.id));
+  });
+});
+
 describe('a store that cannot read', () => {
   it('stops that pump with a log line naming the identity; the next send delivers everything in order', async () => {
     const store = new SqliteEnvelopeStore(tmpDir('delivery-store'), {});

@@ -4,10 +4,14 @@
  * that fails), and close(). Real relays in this process (so mutation testing reaches them) on 127.0.0.1 / ::1, each
  * with a real SQLite store; the one fault is injected into that store.
  */
+import { readdirSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
+import tls from 'node:tls';
 import pino from 'pino';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRelay, type RunningRelay, type StartRelayOptions } from '../../relay/server/index.js';
+import { createInvite } from '../../relay/server/invites.js';
 import { SqliteEnvelopeStore } from '../../relay/server/store/sqlite.js';
 import { cleanupAll, onCleanup, tmpDir, waitUntil } from '../helpers/core.js';
 import { makeParties, RelayClient, sealText, type Party } from '../helpers/relay.js';
@@ -65,6 +69,9 @@ describe('options refused before anything listens', () => {
     await expect(startRelay({ host: '127.0.0.1', port: 0, dataDir, logger: false, clusterUrl: 'http://redis.example:6379' })).rejects.toThrow(
       new TypeError('bad cluster URL: expected redis://host:port'),
     );
+    await expect(startRelay({ host: '127.0.0.1', port: 0, dataDir, logger: false, clusterUrl: 'http://evil.example/redis://x' })).rejects.toThrow(
+      'bad cluster URL',
+    );
     await expect(startRelay({ host: '127.0.0.1', port: 0, dataDir, logger: false, clusterUrl: 'redis://127.0.0.1:1' })).rejects.toThrow(
       new TypeError('cluster mode needs a store every node shares (--store postgres://…)'),
     );
@@ -108,6 +115,18 @@ describe('addresses', () => {
     expect(res).toBe('refused plain HTTP');
   });
 
+  it("a non-loopback relay's certificate names its address", async () => {
+    const relay = await start({ host: '::ffff:127.0.0.1', advertise: false });
+    const san = await new Promise<string>((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port: relay.port, rejectUnauthorized: false }, () => {
+        resolve(s.getPeerCertificate().subjectaltname ?? '');
+        s.destroy();
+      });
+      s.once('error', reject);
+    });
+    expect(san).toMatch(/IP Address:(::ffff:)?127\.0\.0\.1/i);
+  });
+
   it('the same data folder keeps its fingerprint across restarts', async () => {
     const dataDir = tmpDir('relay-start-same');
     const first = await start({ dataDir });
@@ -133,6 +152,18 @@ describe('the startup log', () => {
       limits: expect.objectContaining({ queueQuota: 50 }),
     });
     expect(lines.filter((l) => l.msg === 'mDNS advertising needs a concrete LAN address (not a wildcard); not advertising')).toEqual([]);
+  });
+});
+
+describe('what a running relay reports and serves', () => {
+  it('metrics count open connections; the socket.io browser client script is not served', async () => {
+    const relay = await start();
+    expect(relay.metrics().connections).toBe(0);
+    const c = await RelayClient.connect(relay.url);
+    expect(relay.metrics().connections).toBe(1);
+    c.close();
+    await waitUntil(() => relay.metrics().connections === 0, 10_000, 'the connection gone');
+    expect((await fetch(`${relay.url}/socket.io/socket.io.js`)).status).not.toBe(200);
   });
 });
 
@@ -181,6 +212,23 @@ describe('the TTL sweep', () => {
     expect(c.challenges).toHaveLength(1);
     c.close();
     await waitUntil(() => relay.metrics().expired === 1, 10_000, 'the next sweep');
+  });
+});
+
+describe('invites', () => {
+  it('an invite-only relay deletes expired invites when it sweeps; an open relay leaves its folder alone', async () => {
+    const files = (dir: string) => readdirSync(path.join(dir, 'invites'));
+    const tokenDir = tmpDir('relay-start-invites');
+    const valid = createInvite(tokenDir);
+    createInvite(tokenDir, { ttlMs: 1, now: Date.now() - 60_000 }); // made after: its own pruning ran in the past
+    expect(files(tokenDir)).toHaveLength(2);
+    await start({ dataDir: tokenDir, registration: 'token' });
+    expect(files(tokenDir)).toHaveLength(1);
+    expect(valid.expiresAt).toBeGreaterThan(Date.now());
+    const openDir = tmpDir('relay-start-invites-open');
+    createInvite(openDir, { ttlMs: 1, now: Date.now() - 60_000 });
+    await start({ dataDir: openDir, registration: 'open' });
+    expect(files(openDir)).toHaveLength(1);
   });
 });
 

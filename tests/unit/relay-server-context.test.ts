@@ -164,6 +164,15 @@ describe('identities', () => {
     expect(reads.identityByFingerprint).toBe(2);
   });
 
+  it('below its bound, the cache keeps every identity found', async () => {
+    const { ctx, store } = await contextOver();
+    await register(store, alice);
+    await register(store, bob);
+    await ctx.identityByFingerprint(alice.fingerprint);
+    await ctx.identityByFingerprint(bob.fingerprint);
+    expect([...ctx.identities.keys()]).toEqual([alice.fingerprint, bob.fingerprint]);
+  });
+
   it('the cache holds at most 100 000: the oldest entry makes room', async () => {
     const { ctx, store } = await contextOver();
     const filler = { username: 'x', identity: alice.identity, fingerprint: 'x', registeredAt: 0, rotation: null } satisfies StoredIdentity;
