@@ -10,7 +10,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import pino from 'pino';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startRelay, type RunningRelay, type StartRelayOptions } from '../../relay/server/index.js';
+import { relayFingerprint, relayFingerprintIfExists, startRelay, type RunningRelay, type StartRelayOptions } from '../../relay/server/index.js';
 import { createInvite } from '../../relay/server/invites.js';
 import { SqliteEnvelopeStore } from '../../relay/server/store/sqlite.js';
 import { cleanupAll, onCleanup, tmpDir, waitUntil } from '../helpers/core.js';
@@ -125,6 +125,22 @@ describe('addresses', () => {
       s.once('error', reject);
     });
     expect(san).toMatch(/IP Address:(::ffff:)?127\.0\.0\.1/i);
+  });
+
+  it('without a host it listens on 127.0.0.1', async () => {
+    const relay = await startRelay({ port: 0, dataDir: tmpDir('relay-start-default'), logger: false });
+    onCleanup(() => relay.close());
+    expect(relay.url).toBe(`http://127.0.0.1:${relay.port}`);
+  });
+
+  it("a data folder's fingerprint can be read before the relay starts, and is the one it then uses", async () => {
+    const dataDir = tmpDir('relay-start-fp');
+    expect(relayFingerprintIfExists(dataDir)).toBeNull(); // creates nothing
+    expect(relayFingerprintIfExists(dataDir)).toBeNull();
+    const fp = relayFingerprint(dataDir); // creates the key
+    expect(fp).toMatch(/^[0-9a-f]{64}$/);
+    expect(relayFingerprintIfExists(dataDir)).toBe(fp);
+    expect((await start({ dataDir })).fingerprint).toBe(fp);
   });
 
   it('the same data folder keeps its fingerprint across restarts', async () => {
