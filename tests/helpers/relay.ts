@@ -15,6 +15,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import pino from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import { fixtureIdentities } from './identities.js';
 import { canRunInProcess, startInProcessRelay } from './relay-inprocess.js';
@@ -505,4 +506,11 @@ export { encodePayload };
 /** Remove a temp dir (best effort). */
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** A pino logger at `level` that keeps each line it writes, parsed, so a test can read the operator's log. */
+export function jsonLogger(level: pino.Level = 'info'): { lines: Record<string, unknown>[]; logger: pino.Logger } {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino({ level }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  return { lines, logger };
 }

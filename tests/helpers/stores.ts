@@ -14,6 +14,13 @@ export interface StoreKind {
   cleanup(): Promise<void>;
 }
 
+/** A real SQLite store in `dir`, ready for use (tests that inject a fault into one of its methods). */
+export async function openSqliteStore(dir: string): Promise<SqliteEnvelopeStore> {
+  const s = new SqliteEnvelopeStore(dir, {});
+  await s.ready();
+  return s;
+}
+
 export function sqliteKind(): StoreKind {
   const dir = tempDir('parley-store-sqlite-');
   return {

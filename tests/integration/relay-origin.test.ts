@@ -8,6 +8,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { io } from 'socket.io-client';
 import { normalizeOrigin } from '../../relay/server/origin.js';
+import { waitUntil } from '../helpers/core.js';
 import { RelayClient, removeDir, spawnRelay, type SpawnedRelay } from '../helpers/relay.js';
 
 const ALLOWED = 'https://allowed.example';
@@ -138,8 +139,10 @@ describe('browser origins', () => {
   it("logs each refusal at warn with the origin (cut at 200 characters) and the peer's address", async () => {
     const long = `https://${'a'.repeat(300)}.example`;
     expect(await rawWebSocket(long)).toEqual({ opened: false, status: 400 });
-    const line = await waitFor(() =>
+    const line = await waitUntil(() =>
       relay.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'request with a browser origin refused' && String(l.origin).startsWith('https://aaa')),
+      10_000,
+      'the refusal logged',
     );
     expect(line).toMatchObject({ level: 40, origin: long.slice(0, 200), addr: expect.stringMatching(/127\.0\.0\.1$/) });
   });
@@ -174,14 +177,3 @@ describe('normalizeOrigin (the allow-list entries)', () => {
     expect(() => normalizeOrigin('https://allowed.example/app')).toThrow('expected scheme://host[:port] with nothing after it');
   });
 });
-
-/** Polls `fn` every 20 ms until it returns something, at most 10 s. */
-async function waitFor<T>(fn: () => T | undefined): Promise<T> {
-  const end = Date.now() + 10_000;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -5,13 +5,14 @@
  * (so mutation testing reaches them) with small limits, real SQLite stores and real sealed envelopes; the one fault is
  * injected into a real store.
  */
-import pino from 'pino';
+import type pino from 'pino';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Delivered, Envelope } from '../../relay/protocol/index.js';
 import { startRelay, type RelayLimits, type RunningRelay } from '../../relay/server/index.js';
-import { SqliteEnvelopeStore } from '../../relay/server/store/sqlite.js';
+import type { SqliteEnvelopeStore } from '../../relay/server/store/sqlite.js';
 import { cleanupAll, onCleanup, tmpDir, waitUntil } from '../helpers/core.js';
-import { makeParties, refusal, RelayClient, sealText, type Party } from '../helpers/relay.js';
+import { jsonLogger, makeParties, refusal, RelayClient, sealText, type Party } from '../helpers/relay.js';
+import { openSqliteStore } from '../helpers/stores.js';
 
 let alice: Party;
 let bob: Party;
@@ -190,8 +191,7 @@ describe('acks the counts cannot follow', () => {
   });
 
   it('a store that cannot say how many bytes an ack freed: the queue usage is read again', async () => {
-    const store = new SqliteEnvelopeStore(tmpDir('delivery-nobytes'), {});
-    await store.ready();
+    const store = await openSqliteStore(tmpDir('delivery-nobytes'));
     const ack = store.ack.bind(store);
     store.ack = async (recipient, its) => {
       const r = await ack(recipient, its);
@@ -217,8 +217,7 @@ describe('acks the counts cannot follow', () => {
 
 describe('a pump already running', () => {
   it('is asked to run again by a commit during its read, and delivers that envelope too', async () => {
-    const store = new SqliteEnvelopeStore(tmpDir('delivery-again'), {});
-    await store.ready();
+    const store = await openSqliteStore(tmpDir('delivery-again'));
     const pending = store.pending.bind(store);
     let hold: Promise<void> | null = null;
     let reads = 0;
@@ -248,8 +247,7 @@ describe('a pump already running', () => {
 
 describe('a store that cannot read', () => {
   it('stops that pump with a log line naming the identity; the next send delivers everything in order', async () => {
-    const store = new SqliteEnvelopeStore(tmpDir('delivery-store'), {});
-    await store.ready();
+    const store = await openSqliteStore(tmpDir('delivery-store'));
     const pending = store.pending.bind(store);
     let failures = 0;
     store.pending = async (...args) => {
@@ -259,8 +257,7 @@ describe('a store that cannot read', () => {
       }
       return pending(...args);
     };
-    const lines: Record<string, unknown>[] = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const { lines, logger } = jsonLogger();
     const relay = await relayWith({}, { store, logger });
     const a = (await login(relay, alice)).c;
     const queued = await texts(alice, bob, 2, 'queued');

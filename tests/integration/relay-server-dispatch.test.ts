@@ -6,12 +6,11 @@
  * inclusive, and a replaced login's old connection, when it ends, does not take the new one's live delivery with it.
  * A real relay in this process (so mutation testing reaches it), real sockets on 127.0.0.1, real keys.
  */
-import pino from 'pino';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startRelay, type RelayLimits, type RunningRelay } from '../../relay/server/index.js';
 import { SqliteEnvelopeStore } from '../../relay/server/store/sqlite.js';
 import { cleanupAll, onCleanup, tmpDir, waitUntil } from '../helpers/core.js';
-import { makeParties, refusal, RelayClient, sealText, type Party } from '../helpers/relay.js';
+import { jsonLogger, makeParties, refusal, RelayClient, sealText, type Party } from '../helpers/relay.js';
 
 let alice: Party;
 let bob: Party;
@@ -36,13 +35,6 @@ async function connect(relay: RunningRelay): Promise<RelayClient> {
   const c = await RelayClient.connect(relay.url);
   clients.push(c);
   return c;
-}
-
-/** A pino logger at `level` that keeps each line it writes, parsed, so a test can read the operator's log. */
-function jsonLogger(level: pino.Level): { lines: Record<string, unknown>[]; logger: pino.Logger } {
-  const lines: Record<string, unknown>[] = [];
-  const logger = pino({ level }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
-  return { lines, logger };
 }
 
 const refused = (relay: RunningRelay): Promise<boolean> =>

@@ -8,13 +8,13 @@ import { readdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
-import pino from 'pino';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { relayFingerprint, relayFingerprintIfExists, startRelay, type RunningRelay, type StartRelayOptions } from '../../relay/server/index.js';
 import { createInvite } from '../../relay/server/invites.js';
-import { SqliteEnvelopeStore } from '../../relay/server/store/sqlite.js';
+import type { SqliteEnvelopeStore } from '../../relay/server/store/sqlite.js';
 import { cleanupAll, onCleanup, tmpDir, waitUntil } from '../helpers/core.js';
-import { makeParties, RelayClient, sealText, type Party } from '../helpers/relay.js';
+import { jsonLogger, makeParties, RelayClient, sealText, type Party } from '../helpers/relay.js';
+import { openSqliteStore } from '../helpers/stores.js';
 
 let alice: Party;
 let bob: Party;
@@ -25,23 +25,10 @@ beforeAll(async () => {
 
 afterEach(cleanupAll);
 
-/** A pino logger that keeps each line, parsed. */
-function jsonLogger(): { lines: Record<string, unknown>[]; logger: pino.Logger } {
-  const lines: Record<string, unknown>[] = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
-  return { lines, logger };
-}
-
 async function start(o: Partial<StartRelayOptions> = {}): Promise<RunningRelay> {
   const relay = await startRelay({ host: '127.0.0.1', port: 0, dataDir: tmpDir('relay-start'), logger: false, ...o });
   onCleanup(() => relay.close());
   return relay;
-}
-
-async function openStore(dir: string): Promise<SqliteEnvelopeStore> {
-  const store = new SqliteEnvelopeStore(dir, {});
-  await store.ready();
-  return store;
 }
 
 /** Queue one envelope from Alice to Bob straight into the store, already expired (or not). */
@@ -186,7 +173,7 @@ describe('what a running relay reports and serves', () => {
 describe('the TTL sweep', () => {
   it('at start drops what expired while the relay was down, counts it and logs it; what has not expired stays', async () => {
     const dataDir = tmpDir('relay-start-sweep');
-    const store = await openStore(dataDir);
+    const store = await openSqliteStore(dataDir);
     await queue(store, true);
     await queue(store, true);
     await queue(store, false);
@@ -198,7 +185,7 @@ describe('the TTL sweep', () => {
 
   it('runs again every sweepIntervalMs; with nothing to drop it logs nothing', async () => {
     const dataDir = tmpDir('relay-start-sweep-timer');
-    const store = await openStore(dataDir);
+    const store = await openSqliteStore(dataDir);
     const { lines, logger } = jsonLogger();
     const relay = await start({ dataDir, store, logger, limits: { sweepIntervalMs: 50 } });
     expect(relay.metrics().expired).toBe(0);
@@ -210,7 +197,7 @@ describe('the TTL sweep', () => {
 
   it('a sweep that fails is logged; the relay starts, serves, and the next sweep works', async () => {
     const dataDir = tmpDir('relay-start-sweep-fault');
-    const store = await openStore(dataDir);
+    const store = await openSqliteStore(dataDir);
     const sweep = store.sweep.bind(store);
     let failures = 1;
     store.sweep = async (now) => {
@@ -251,7 +238,7 @@ describe('invites', () => {
 describe('close', () => {
   it('drops clients, stops listening, commits what the store accepted, logs once; a second call is the same close', async () => {
     const dataDir = tmpDir('relay-start-close');
-    const store = await openStore(dataDir);
+    const store = await openSqliteStore(dataDir);
     const { lines, logger } = jsonLogger();
     const relay = await start({ dataDir, store, logger });
     const c = await RelayClient.connect(relay.url);
@@ -269,7 +256,7 @@ describe('close', () => {
     expect(await listening(relay.port)).toBe(false);
     expect(lines.filter((l) => l.msg === 'relay stopped')).toHaveLength(1);
     await expect(queue(store, false)).rejects.toThrow('store closed');
-    const again = await openStore(dataDir);
+    const again = await openSqliteStore(dataDir);
     onCleanup(() => again.close());
     expect(await again.pending(bob.fingerprint, 0, 10)).toHaveLength(1);
   });

@@ -9,10 +9,11 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Ack } from '../../relay/protocol/index.js';
 import { createContext, reply, type RelayContext } from '../../relay/server/context.js';
 import { DEFAULT_LIMITS, resolveLimits } from '../../relay/server/limits.js';
-import { SqliteEnvelopeStore } from '../../relay/server/store/sqlite.js';
+import type { SqliteEnvelopeStore } from '../../relay/server/store/sqlite.js';
 import type { EnvelopeStore, StoredIdentity } from '../../relay/server/store/types.js';
 import { cleanupAll, onCleanup, tmpDir } from '../helpers/core.js';
 import { makeParties, sealText, type Party } from '../helpers/relay.js';
+import { openSqliteStore } from '../helpers/stores.js';
 
 let alice: Party;
 let bob: Party;
@@ -26,8 +27,7 @@ afterEach(cleanupAll);
 
 /** A real store with a count of the reads a cache should save, and the context over it. */
 async function contextOver(o: { withoutPendingBySender?: boolean; newIdentityMs?: number } = {}): Promise<{ ctx: RelayContext; store: SqliteEnvelopeStore; reads: Record<string, number> }> {
-  const store = new SqliteEnvelopeStore(tmpDir('relay-context'), {});
-  await store.ready();
+  const store = await openSqliteStore(tmpDir('relay-context'));
   onCleanup(() => store.close());
   const reads: Record<string, number> = {};
   const counted = new Proxy(store, {
