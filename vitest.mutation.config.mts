@@ -68,6 +68,7 @@ const SCOPES: Record<string, string[]> = {
  */
 const FILE_TESTS: Record<string, string[]> = {
   'relay/server/origin.ts': ['tests/integration/relay-origin.test.ts'],
+  'relay/server/advertising.ts': ['tests/integration/relay-server-advertising.test.ts'],
   // a send's checks, quota reservation, hand-off and live forwarding: the suites that send with refusals, limits and
   // live delivery (the whole relay set would run every one of them per mutant)
   'relay/server/ingest.ts': [
@@ -87,6 +88,8 @@ const FILE_TESTS: Record<string, string[]> = {
   // start-up, sweep and close: the start suite, then the suites that reach the HTTP surface and origins through it
   'relay/server/relay.ts': [
     'tests/integration/relay-server-start.test.ts',
+    'tests/integration/relay-server-housekeeping.test.ts',
+    'tests/integration/relay-server-advertising.test.ts',
     'tests/integration/relay-server-http.test.ts',
     'tests/integration/relay-origin.test.ts',
     'tests/integration/relay-limits.test.ts',

@@ -18,6 +18,11 @@ export interface RelayMetrics extends Counters {
   foldedAcks: number;
   rejects: Partial<Record<ErrorCode, number>>;
   rejectsTotal: number;
+  /**
+   * Token buckets held for rate limits: one per sender that sent recently or is connected, one per address that
+   * registered recently. The sweep drops those that are full again, so this stays near the number of active users.
+   */
+  rateBuckets: number;
 }
 
 /** Metrics with store counts cached: the store is asked at most once per metrics()/sweep//metrics call. */
@@ -35,6 +40,7 @@ export function createMetrics(ctx: RelayContext, initial: StoreStats, connection
     foldedAcks: cachedStats.foldedAcks ?? 0,
     rejects: { ...ctx.rejects },
     rejectsTotal: ctx.rejectsTotal,
+    rateBuckets: ctx.sendBuckets.size + ctx.registrationBuckets.size,
   });
   const refreshStats = async () => {
     if (!ctx.closing) cachedStats = await ctx.store.stats();

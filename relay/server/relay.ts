@@ -24,6 +24,7 @@ import { loadRelayIdentity, relayKey, relayKeyFingerprintIfExists } from './iden
 import { sendHandler } from './ingest.js';
 import { resolveLimits, type RelayLimits } from './limits.js';
 import { advertiseRelay, type Advertisement } from './mdns.js';
+import { advertisingDecision } from './advertising.js';
 import { guardOrigins, normalizeOrigin } from './origin.js';
 import { pruneInvites } from './invites.js';
 import { sessionHandlers } from './session.js';
@@ -65,6 +66,12 @@ export interface StartRelayOptions {
   registration?: RegistrationMode;
   /** Clock of the blob store (expiry); tests inject one. Default Date.now. */
   blobClock?: () => number;
+  /**
+   * What publishes the relay when it advertises; default advertiseRelay (mdns.ts, multicast DNS). Tests in the
+   * machine's own network namespace pass one that records the call: mDNS may only be sent inside namespaces a test
+   * creates (relay-mdns.test.ts does that with a relay process).
+   */
+  advertiser?: typeof advertiseRelay;
 }
 
 export interface RunningRelay {
@@ -172,12 +179,9 @@ export async function startRelay(o: StartRelayOptions): Promise<RunningRelay> {
   const urlHost = host.includes(':') ? `[${host}]` : host;
   const url = `${tls ? 'https' : 'http'}://${urlHost}:${port}`;
 
-  let advert: Advertisement | null = null;
-  if (!loopback && o.advertise !== false && host !== '0.0.0.0' && host !== '::') {
-    advert = advertiseRelay({ host, port, fingerprint: relayFp, tls });
-  } else if (!loopback && o.advertise !== false) {
-    log.warn('mDNS advertising needs a concrete LAN address (not a wildcard); not advertising');
-  }
+  const advertising = advertisingDecision(host, loopback, o.advertise);
+  if (advertising.warning) log.warn(advertising.warning);
+  const advert: Advertisement | null = advertising.advertise ? (o.advertiser ?? advertiseRelay)({ host, port, fingerprint: relayFp, tls }) : null;
   log.info({ url, fingerprint: relayFp, tls, advertise: !!advert, limits, allowOrigins, registration }, 'relay listening');
 
   let closed: Promise<void> | null = null;
