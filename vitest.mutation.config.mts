@@ -69,6 +69,15 @@ const SCOPES: Record<string, string[]> = {
 const FILE_TESTS: Record<string, string[]> = {
   'relay/server/origin.ts': ['tests/integration/relay-origin.test.ts'],
   'relay/server/advertising.ts': ['tests/integration/relay-server-advertising.test.ts'],
+  // the blob store: its own suite on real files first, then the socket and HTTP transfers that drive it through a relay
+  'relay/server/blobs/store.ts': [
+    'tests/integration/relay-blob-store.test.ts',
+    'tests/integration/relay-blobs.test.ts',
+    'tests/integration/relay-blob-http.test.ts',
+  ],
+  'relay/server/blobs/handlers.ts': ['tests/integration/relay-blobs.test.ts', 'tests/integration/relay-blob-http.test.ts'],
+  'relay/server/blobs/http.ts': ['tests/integration/relay-blob-http.test.ts'],
+  'relay/server/blobs/tokens.ts': ['tests/unit/relay-server-blob-tokens.test.ts', 'tests/integration/relay-blob-http.test.ts'],
   // a send's checks, quota reservation, hand-off and live forwarding: the suites that send with refusals, limits and
   // live delivery (the whole relay set would run every one of them per mutant)
   'relay/server/ingest.ts': [

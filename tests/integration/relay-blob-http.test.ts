@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { BLOB_TOKEN_TTL_MS, MAX_BLOB_HTTP_PUT_BYTES, type Ack } from '../../relay/protocol/index.js';
 import { startRelay, type RunningRelay } from '../../relay/server/index.js';
 import { blobHttp } from '../../electron/core/transport/blob-http.js';
@@ -57,12 +57,16 @@ async function completeOverHttp(bytes: Buffer): Promise<string> {
   return blob;
 }
 
-beforeAll(async () => {
-  [alice, bob, dave] = (await makeParties('alice', 'bob', 'dave')) as [Party, Party, Party];
-  relay = await startRelay({ dataDir: path.join(root, 'relay'), logger: false, blobClock: () => Date.now() + clockOffset });
-  await registerParties(relay.url, [alice, bob, dave]);
-  [a, b, d] = (await Promise.all([alice, bob, dave].map((p) => login(relay.url, relay.fingerprint, p)))) as [RelayClient, RelayClient, RelayClient];
-});
+// Made once, before the first test, in a beforeEach: under mutation testing a fixture that a mutant breaks must fail
+// every test, and Stryker's vitest runner counts tests skipped by a failing beforeAll as passing.
+let fixture: Promise<void> | null = null;
+beforeEach(() =>
+  (fixture ??= (async () => {
+    [alice, bob, dave] = (await makeParties('alice', 'bob', 'dave')) as [Party, Party, Party];
+    relay = await startRelay({ dataDir: path.join(root, 'relay'), logger: false, blobClock: () => Date.now() + clockOffset });
+    await registerParties(relay.url, [alice, bob, dave]);
+    [a, b, d] = (await Promise.all([alice, bob, dave].map((p) => login(relay.url, relay.fingerprint, p)))) as [RelayClient, RelayClient, RelayClient];
+  })()));
 
 afterAll(async () => {
   for (const c of [a, b, d]) c?.close();

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Ack } from '../../relay/protocol/index.js';
 import { login, makeParties, registerParties, removeDir, spawnRelay, tempDir, type Party, type RelayClient, type SpawnedRelay } from '../helpers/relay.js';
 
@@ -72,14 +72,18 @@ describe('relay blobs', () => {
   let b: RelayClient;
   let d: RelayClient;
 
-  beforeAll(async () => {
-    r = await relay();
-    await registerParties(r.url, [alice, bob, carol, dave]);
-    [a, b, d] = await Promise.all([login(r.url, r.fingerprint, alice), login(r.url, r.fingerprint, bob), login(r.url, r.fingerprint, dave)]);
-  });
+  // Made once in a beforeEach: a fixture a mutant breaks must fail every test (Stryker's vitest runner counts tests
+  // skipped by a failing beforeAll as passing).
+  let fixture: Promise<void> | null = null;
+  beforeEach(() =>
+    (fixture ??= (async () => {
+      r = await relay();
+      await registerParties(r.url, [alice, bob, carol, dave]);
+      [a, b, d] = await Promise.all([login(r.url, r.fingerprint, alice), login(r.url, r.fingerprint, bob), login(r.url, r.fingerprint, dave)]);
+    })()));
 
   afterAll(() => {
-    for (const c of [a, b, d]) c.close();
+    for (const c of [a, b, d]) c?.close();
   });
 
   it('uploads in pieces, completes, and the recipient downloads exactly the bytes; the file on disk is the blob', async () => {
