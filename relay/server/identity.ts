@@ -86,7 +86,7 @@ export async function loadRelayIdentity(dataDir: string, hostnames: string[] = [
   const now = Date.now();
   // An address goes in as an IP entry (an IPv6 one has hex letters: fe80::1), a name as a DNS entry.
   const dns = ['localhost', ...hostnames.filter((h) => isIP(h) === 0)];
-  const ips = ['127.0.0.1', '::1', ...hostnames.filter((h) => isIP(h) !== 0)];
+  const ips = ['127.0.0.1', '::1', ...hostnames.filter((h) => isIP(h) !== 0).map(hexIPv6)];
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(8))).toString('hex').replace(/^[89a-f]/, '1'),
     name: `CN=parley-relay-${fingerprint.slice(0, 16)}`,
@@ -106,4 +106,15 @@ export async function loadRelayIdentity(dataDir: string, hostnames: string[] = [
   const certPem = cert.toString('pem');
   writeAtomic(certFile, certPem, 0o644);
   return { fingerprint, keyPem, certPem };
+}
+
+/**
+ * An IPv6 address with an IPv4 tail (::ffff:10.0.0.2) written in hex groups only (::ffff:a00:2): the certificate
+ * library encodes only hex groups, and turned the dotted tail into the wrong address. Other addresses are unchanged.
+ */
+export function hexIPv6(address: string): string {
+  const m = /^(.*:)(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(address);
+  if (!m || isIP(address) !== 6) return address;
+  const [a, b, c, d] = m.slice(2).map(Number) as [number, number, number, number];
+  return `${m[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
 }

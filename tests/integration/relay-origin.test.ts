@@ -4,7 +4,7 @@
  * with and without an `Origin` header, and Node's socket.io-client (which sends none).
  */
 import http from 'node:http';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { io } from 'socket.io-client';
 import { normalizeOrigin } from '../../relay/server/origin.js';
@@ -15,15 +15,16 @@ const ALLOWED = 'https://allowed.example';
 const EVIL = 'https://evil.example';
 let relay: SpawnedRelay;
 
-// Started by the first test rather than in beforeAll: under mutation testing a mutant that breaks the start must fail
-// the tests, and vitest reports tests skipped by a failing beforeAll as passed to Stryker (docs/mutation.md).
+// A relay per test, started in beforeEach rather than once: under mutation testing a mutant in the relay's start-up
+// (its CORS options, say) counts as covered only by the tests that ran while the relay started, so each test must
+// start its own; and vitest reports tests skipped by a failing beforeAll as passed to Stryker (docs/mutation.md).
 beforeEach(async () => {
-  relay ??= await spawnRelay({ allowOrigins: [ALLOWED, 'http://localhost:5173'] });
+  relay = await spawnRelay({ allowOrigins: [ALLOWED, 'http://localhost:5173'] });
 });
 
-afterAll(async () => {
-  await relay?.stop();
-  if (relay) removeDir(relay.dataDir);
+afterEach(async () => {
+  await relay.stop();
+  removeDir(relay.dataDir);
 });
 
 /** Open a raw WebSocket to the engine.io endpoint; resolves with the first frame, or the refusal's HTTP status. */
@@ -44,10 +45,10 @@ function rawWebSocket(origin?: string, port = relay.port): Promise<{ opened: tru
 }
 
 /** One raw HTTP GET on the polling transport. */
-function poll(query: string, origin?: string): Promise<{ status: number; body: string; allowOrigin?: string }> {
+function poll(query: string, origin?: string, port = relay.port): Promise<{ status: number; body: string; allowOrigin?: string }> {
   return new Promise((resolve, reject) => {
     const req = http.get(
-      { host: '127.0.0.1', port: relay.port, path: `/socket.io/?EIO=4&transport=polling${query}`, headers: origin ? { origin } : {} },
+      { host: '127.0.0.1', port, path: `/socket.io/?EIO=4&transport=polling${query}`, headers: origin ? { origin } : {} },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -153,6 +154,13 @@ describe('browser origins', () => {
       expect(await rawWebSocket(ALLOWED, plain.port)).toEqual({ opened: false, status: 400 });
       const ok = await rawWebSocket(undefined, plain.port);
       expect(ok.opened).toBe(true);
+      // nor may any page read a polling answer: no CORS header, whatever the Origin
+      const fromPage = await poll('', ALLOWED, plain.port);
+      expect(fromPage).toMatchObject({ status: 403 });
+      expect(fromPage.allowOrigin).toBeUndefined();
+      const noOrigin = await poll('', undefined, plain.port);
+      expect(noOrigin.status).toBe(200);
+      expect(noOrigin.allowOrigin).toBeUndefined();
     } finally {
       await plain.stop();
       removeDir(plain.dataDir);

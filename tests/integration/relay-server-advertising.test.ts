@@ -7,10 +7,12 @@
  * that records the call instead of multicasting (the `advertiser` option). relay-mdns.test.ts advertises and
  * discovers for real, between two network namespaces it creates, with a relay process.
  */
+import https from 'node:https';
+import { io } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { advertisingDecision, WILDCARD_WARNING } from '../../relay/server/advertising.js';
 import { startRelay, type StartRelayOptions } from '../../relay/server/index.js';
-import { cleanupAll, onCleanup, tmpDir } from '../helpers/core.js';
+import { cleanupAll, onCleanup, tmpDir, waitUntil } from '../helpers/core.js';
 import { jsonLogger } from '../helpers/relay.js';
 
 afterEach(cleanupAll);
@@ -80,6 +82,47 @@ describe('a relay and its advertiser', () => {
     await relay.close();
     await relay.close();
     expect(published[0]!.stops).toBe(1);
+  });
+
+  it('while its advertisement is withdrawn at close, the relay takes no new connection and /healthz says it is not ok', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let stopping = false;
+    const { relay } = await start({
+      host: '::ffff:127.0.0.1',
+      advertiser: () => ({
+        stop: async () => {
+          stopping = true;
+          await held;
+        },
+      }),
+    });
+    onCleanup(() => release()); // runs before the relay's own close if an assertion below fails
+    const healthz = () =>
+      new Promise<{ ok: boolean }>((resolve, reject) => {
+        https
+          .get({ host: '127.0.0.1', port: relay.port, path: '/healthz', rejectUnauthorized: false }, (res) => {
+            let body = '';
+            res.on('data', (d: Buffer) => (body += d.toString()));
+            res.on('end', () => resolve(JSON.parse(body) as { ok: boolean }));
+          })
+          .once('error', reject);
+      });
+    expect(await healthz()).toMatchObject({ ok: true });
+    const closed = relay.close();
+    await waitUntil(() => stopping, 10_000, 'the advertisement being withdrawn');
+    expect(await healthz()).toMatchObject({ ok: false });
+    // a client that connects now is dropped before it is challenged
+    const s = io(`https://127.0.0.1:${relay.port}`, { transports: ['websocket'], forceNew: true, reconnection: false, rejectUnauthorized: false });
+    const outcome = await new Promise<string>((resolve) => {
+      s.once('challenge', () => resolve('challenged'));
+      s.once('disconnect', () => resolve('dropped'));
+      s.once('connect_error', (e) => resolve(`connect error: ${e.message}`));
+    });
+    s.close();
+    expect(outcome).toBe('dropped');
+    release();
+    await closed;
   });
 
   it('advertise: false, or a loopback address, publishes nothing and warns of nothing', async () => {

@@ -14,6 +14,7 @@ import { createInvite } from '../../relay/server/invites.js';
 import type { SqliteEnvelopeStore } from '../../relay/server/store/sqlite.js';
 import { cleanupAll, onCleanup, tmpDir, waitUntil } from '../helpers/core.js';
 import { jsonLogger, makeParties, RelayClient, sealText, type Party } from '../helpers/relay.js';
+import { startRedis } from '../helpers/redis.js';
 import { openSqliteStore } from '../helpers/stores.js';
 
 let alice: Party;
@@ -75,6 +76,22 @@ describe('options refused before anything listens', () => {
   });
 });
 
+describe('cluster mode', () => {
+  it('with a Redis URL and a store every node shares, the relay coordinates over Redis: logged, and its metrics name its node', async () => {
+    const redis = await startRedis(); // a private redis-server on 127.0.0.1
+    onCleanup(() => redis.kill());
+    const dataDir = tmpDir('relay-start-cluster');
+    const { lines, logger } = jsonLogger();
+    const relay = await start({ dataDir, store: await openSqliteStore(dataDir), clusterUrl: redis.url, logger });
+    const node = relay.metrics().node;
+    expect(node).toMatch(/^[0-9a-f]{12}$/); // newNodeId: 6 random bytes
+    expect(node).not.toBe('local');
+    expect(lines.find((l) => l.msg === 'cluster mode: coordinating over Redis')).toMatchObject({ level: 30, node });
+    const alone = await start();
+    expect(alone.metrics().node).toBe('local');
+  });
+});
+
 describe('addresses', () => {
   it('loopback relays speak plain HTTP unless asked for TLS; an IPv6 host is bracketed in the URL', async () => {
     const v4 = await start();
@@ -111,7 +128,20 @@ describe('addresses', () => {
       });
       s.once('error', reject);
     });
-    expect(san).toMatch(/IP Address:(::ffff:)?127\.0\.0\.1/i);
+    expect(san).toBe('DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1, IP Address:0:0:0:0:0:FFFF:7F00:1');
+  });
+
+  it("a loopback relay with TLS names only the loopback names and addresses", async () => {
+    const relay = await start({ tls: true });
+    expect(relay.tls).toBe(true);
+    const san = await new Promise<string>((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port: relay.port, rejectUnauthorized: false }, () => {
+        resolve(s.getPeerCertificate().subjectaltname ?? '');
+        s.destroy();
+      });
+      s.once('error', reject);
+    });
+    expect(san).toBe('DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1');
   });
 
   it('without a host it listens on 127.0.0.1', async () => {

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadRelayIdentity, relayKey, relayKeyFingerprintIfExists } from '../../relay/server/identity.js';
+import { hexIPv6, loadRelayIdentity, relayKey, relayKeyFingerprintIfExists } from '../../relay/server/identity.js';
 import { cleanupAll, tmpDir } from '../helpers/core.js';
 
 afterEach(cleanupAll);
@@ -88,6 +88,16 @@ describe('the certificate', () => {
     expect(statSync(path.join(dir, 'relay-cert.pem')).mode & 0o777).toBe(0o644);
     expect(readFileSync(path.join(dir, 'relay-cert.pem'), 'utf8')).toBe(id.certPem);
     expect(readdirSync(dir).sort()).toEqual(['relay-cert.pem', 'relay-key.pem']);
+  });
+
+  it('names an IPv6 address with an IPv4 tail as that address (the library encodes hex groups only)', async () => {
+    const id = await loadRelayIdentity(tmpDir('relay-identity'), ['::ffff:10.0.0.2', '64:ff9b::192.0.2.33']);
+    expect(new X509Certificate(id.certPem).subjectAltName).toBe(
+      'DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1, IP Address:0:0:0:0:0:FFFF:A00:2, IP Address:64:FF9B:0:0:0:0:C000:221',
+    );
+    expect(hexIPv6('::ffff:10.0.0.2')).toBe('::ffff:a00:2');
+    expect(hexIPv6('::ffff:255.254.1.0')).toBe('::ffff:fffe:100');
+    for (const unchanged of ['10.0.0.2', 'fe80::1', '::1', 'relay.lan', 'host:1.2.3.4']) expect(hexIPv6(unchanged)).toBe(unchanged);
   });
 
   it('is reused while it matches the key with more than a day left; made again when not', async () => {
