@@ -63,6 +63,13 @@ describe('options refused before anything listens', () => {
     await expect(startRelay({ host: '127.0.0.1', port: 0, dataDir, logger: false, clusterUrl: 'redis://127.0.0.1:1' })).rejects.toThrow(
       new TypeError('cluster mode needs a store every node shares (--store postgres://…)'),
     );
+    // with a store URL the cluster has its shared store: the start goes on to open it (nothing listens on that port)
+    const withStoreUrl = await startRelay({ host: '127.0.0.1', port: 0, dataDir, logger: false, clusterUrl: 'redis://127.0.0.1:1', storeUrl: 'postgres://parley@127.0.0.1:1/parley' }).then(
+      () => 'started',
+      (e: Error) => e.message,
+    );
+    expect(withStoreUrl).not.toMatch(/cluster mode needs/);
+    expect(withStoreUrl).not.toBe('started');
     await expect(startRelay({ host: '127.0.0.1', port: 0, dataDir, logger: false, registration: 'invite-only' as never })).rejects.toThrow(
       new TypeError('bad registration mode invite-only: open, token or closed'),
     );
