@@ -10,9 +10,9 @@ import pino from 'pino';
 import { startRelay } from '../../relay/server/index.js';
 import type { SpawnedRelay, SpawnOptions } from './relay.js';
 
-/** Whether spawnRelay(o) can run in-process: no wrapper command, CLI arguments or process environment needed. */
+/** Whether spawnRelay(o) can run in-process: no child process asked for, no wrapper command, CLI arguments or environment. */
 export function canRunInProcess(o: SpawnOptions): boolean {
-  return process.env.PARLEY_INPROCESS_RELAY === '1' && !o.wrap && !o.extraArgs && !o.env && process.env.PARLEY_TEST_STORE !== 'postgres';
+  return process.env.PARLEY_INPROCESS_RELAY === '1' && !o.childProcess && !o.wrap && !o.extraArgs && !o.env && process.env.PARLEY_TEST_STORE !== 'postgres';
 }
 
 export async function startInProcessRelay(o: SpawnOptions, dataDir: string): Promise<SpawnedRelay> {

@@ -109,6 +109,11 @@ export interface SpawnOptions {
   allowOrigins?: string[];
   /** Extra environment variables for the relay process (e.g. a test hook). */
   env?: Record<string, string>;
+  /**
+   * Always a child process, also under mutation testing (PARLEY_INPROCESS_RELAY): for tests that kill the relay with
+   * SIGKILL, which closing an in-process relay cannot stand for (it would finish every write first).
+   */
+  childProcess?: boolean;
 }
 
 /**

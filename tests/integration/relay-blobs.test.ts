@@ -27,10 +27,10 @@ afterAll(async () => {
   for (const d of dirs) removeDir(d);
 });
 
-async function relay(o: { dataDir?: string; limits?: Record<string, number> } = {}): Promise<SpawnedRelay> {
+async function relay(o: { dataDir?: string; limits?: Record<string, number>; childProcess?: boolean } = {}): Promise<SpawnedRelay> {
   const dataDir = o.dataDir ?? tempDir('parley-relay-blobs-');
   if (!dirs.includes(dataDir)) dirs.push(dataDir);
-  const r = await spawnRelay({ dataDir, limits: o.limits });
+  const r = await spawnRelay({ dataDir, limits: o.limits, childProcess: o.childProcess });
   relays.push(r);
   return r;
 }
@@ -233,7 +233,7 @@ describe('relay blobs: quotas', () => {
 describe('relay blobs: kill -9', () => {
   it('kill -9 mid-upload with pieces in flight: after a restart the upload resumes from the durable offset and completes intact', async () => {
     const dataDir = tempDir('parley-relay-blobs-kill-');
-    const r1 = await relay({ dataDir });
+    const r1 = await relay({ dataDir, childProcess: true });
     await registerParties(r1.url, [alice, bob]);
     const a1 = await login(r1.url, r1.fingerprint, alice);
     const bytes = randomBytes(16 * PIECE + 99);
@@ -251,7 +251,7 @@ describe('relay blobs: kill -9', () => {
     await Promise.allSettled(inflight);
     a1.close();
 
-    const r2 = await relay({ dataDir });
+    const r2 = await relay({ dataDir, childProcess: true });
     const [a2, b2] = await Promise.all([login(r2.url, r2.fingerprint, alice), login(r2.url, r2.fingerprint, bob)]);
     expect(await b2.call('blob-get', { blob, offset: 0 })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
     const { offset, complete } = ok(await a2.call<{ offset: number; complete: boolean }>('blob-offset', { blob }));
@@ -267,7 +267,7 @@ describe('relay blobs: kill -9', () => {
 
   it('a complete blob whose file was damaged while the relay was down is never served; bytes changed before completion fail it', async () => {
     const dataDir = tempDir('parley-relay-blobs-damage-');
-    const r1 = await relay({ dataDir });
+    const r1 = await relay({ dataDir, childProcess: true });
     await registerParties(r1.url, [alice, bob]);
     const a1 = await login(r1.url, r1.fingerprint, alice);
     const bytes = randomBytes(2 * PIECE);
@@ -282,7 +282,7 @@ describe('relay blobs: kill -9', () => {
     garbled[7]! ^= 0xff; // a bit rotted on disk
     writeFileSync(partialFile, garbled);
 
-    const r2 = await relay({ dataDir });
+    const r2 = await relay({ dataDir, childProcess: true });
     const [a2, b2] = await Promise.all([login(r2.url, r2.fingerprint, alice), login(r2.url, r2.fingerprint, bob)]);
     expect(await b2.call('blob-get', { blob: done, offset: 0 })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
     expect(existsSync(path.join(dataDir, 'blobs', `${done}.json`))).toBe(false);

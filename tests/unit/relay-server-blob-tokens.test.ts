@@ -63,10 +63,14 @@ describe('BlobTokens', () => {
     expect(t.take(mine[5]!)).not.toBeNull();
     const next = t.issue(ALICE, 'blob-next', 'put');
     expect(t.size).toBe(MAX_BLOB_TOKENS_PER_IDENTITY);
-    expect(t.take(mine[0]!)).toMatchObject({ blob: 'blob-0' });
+    // and the bound still holds over what is left: more tokens void the oldest, never exceed the bound
+    const more = Array.from({ length: 3 }, (_, i) => t.issue(ALICE, `more-${i}`, 'get').token);
+    expect(t.size).toBe(MAX_BLOB_TOKENS_PER_IDENTITY);
+    expect([0, 1, 2, 3].map((i) => t.take(mine[i]!) !== null)).toEqual([false, false, false, true]);
     expect(t.take(next.token)).toMatchObject({ blob: 'blob-next', op: 'put' });
+    expect(t.take(more[2]!)).toMatchObject({ blob: 'more-2' });
     // every one of alice's tokens used: she can hold the full number again, and the oldest of those is not voided
-    for (const tok of mine) t.take(tok);
+    for (const tok of [...mine, ...more]) t.take(tok);
     expect(t.size).toBe(0);
     const again = Array.from({ length: MAX_BLOB_TOKENS_PER_IDENTITY }, (_, i) => t.issue(ALICE, `again-${i}`, 'get').token);
     expect(t.take(again[0]!)).toMatchObject({ blob: 'again-0' });
