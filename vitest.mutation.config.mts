@@ -81,6 +81,7 @@ const FILE_TESTS: Record<string, string[]> = {
   // a send's checks, quota reservation, hand-off and live forwarding: the suites that send with refusals, limits and
   // live delivery (the whole relay set would run every one of them per mutant)
   'relay/server/ingest.ts': [
+    'tests/integration/relay-server-ingest.test.ts',
     'tests/integration/relay-attacks.test.ts',
     'tests/integration/relay-limits.test.ts',
     'tests/integration/relay-server-delivery.test.ts',

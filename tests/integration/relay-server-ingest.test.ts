@@ -1,0 +1,186 @@
+/**
+ * A `send` on the relay (relay/server/ingest.ts): each refusal's code and exact message, the queue quotas at their
+ * boundaries, the cap on what new identities may queue together, the smaller send allowance of a new identity and
+ * the full one once it is not new, duplicates (counted, stored once, their reservation given back), and the TTL a
+ * stored envelope gets.
+ *
+ * Real relays in this process (so mutation testing reaches them) on 127.0.0.1 with their own SQLite stores, real
+ * clients over socket.io and real sealed envelopes.
+ */
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startRelay, type RunningRelay } from '../../relay/server/index.js';
+import type { RelayLimits } from '../../relay/server/limits.js';
+import { cleanupAll, onCleanup, tmpDir, waitUntil } from '../helpers/core.js';
+import { login, makeParties, refusal, sealText, type Party, type RelayClient } from '../helpers/relay.js';
+import { openSqliteStore } from '../helpers/stores.js';
+
+let alice: Party;
+let bob: Party;
+let carol: Party;
+let mallory: Party;
+
+beforeAll(async () => {
+  [alice, bob, carol, mallory] = (await makeParties('alice', 'bob', 'carol', 'mallory')) as [Party, Party, Party, Party];
+});
+
+afterEach(cleanupAll);
+
+async function start(limits: Partial<RelayLimits> = {}): Promise<RunningRelay> {
+  const relay = await startRelay({ host: '127.0.0.1', port: 0, dataDir: tmpDir('relay-ingest'), logger: false, limits });
+  onCleanup(() => relay.close());
+  return relay;
+}
+
+async function as(relay: RunningRelay, p: Party): Promise<RelayClient> {
+  const c = await login(relay.url, relay.fingerprint, p);
+  onCleanup(() => c.close());
+  return c;
+}
+
+/** The UTF-8 JSON size the relay counts for an envelope against the byte quotas. */
+const sizeOf = (e: unknown) => Buffer.byteLength(JSON.stringify(e), 'utf8');
+
+describe('refusals and their messages', () => {
+  it('a forged sender, a bad signature and an unknown recipient are refused with their code and message', async () => {
+    const relay = await start();
+    const m = await as(relay, mallory);
+    await as(relay, bob);
+    const alices = await sealText(alice, [bob], 'a genuine envelope of alice, replayed by mallory');
+    expect(refusal(await m.send(alices))).toEqual({ code: 'FORBIDDEN', message: 'envelope sender is not the authenticated identity' });
+    const mine = await sealText(mallory, [bob], 'tampered');
+    const flipped = { ...mine, ct: mine.ct.slice(0, 3) + (mine.ct[3] === 'A' ? 'B' : 'A') + mine.ct.slice(4) };
+    expect(refusal(await m.send(flipped))).toEqual({ code: 'BAD_SIGNATURE', message: 'envelope signature does not verify with the sender identity' });
+    const toCarol = await sealText(mallory, [carol], 'carol never registered here');
+    expect(refusal(await m.send(toCarol))).toEqual({ code: 'NOT_FOUND', message: `recipient ${carol.fingerprint} is not registered` });
+    expect(relay.metrics().envelopesAccepted).toBe(0);
+  });
+});
+
+describe('queue quotas', () => {
+  it('the byte quota admits a queue exactly at the limit and refuses one byte more', async () => {
+    const first = await sealText(alice, [bob], 'one');
+    const second = await sealText(alice, [bob], 'two');
+    const third = await sealText(alice, [bob], 'six');
+    const relay = await start({ queueQuotaBytes: sizeOf(first) + sizeOf(second) });
+    const a = await as(relay, alice);
+    await as(relay, bob).then((b) => b.close()); // registered, offline: everything stays queued
+    expect(await a.send(first)).toMatchObject({ ok: true });
+    expect(await a.send(second)).toMatchObject({ ok: true });
+    expect(refusal(await a.send(third))).toEqual({ code: 'QUOTA_EXCEEDED', message: `queue of recipient ${bob.fingerprint} is full` });
+  });
+
+  it("one sender's cap per recipient is named in its message", async () => {
+    const relay = await start({ maxPendingPerSender: 2, newIdentityMs: 0 });
+    const a = await as(relay, alice);
+    await as(relay, bob).then((b) => b.close());
+    for (const t of ['1', '2']) expect(await a.send(await sealText(alice, [bob], t))).toMatchObject({ ok: true });
+    expect(refusal(await a.send(await sealText(alice, [bob], '3')))).toEqual({
+      code: 'QUOTA_EXCEEDED',
+      message: `2 of your envelopes are already waiting for recipient ${bob.fingerprint}`,
+    });
+  });
+
+  it('new identities together may queue maxPendingFromNewSenders for one recipient; the rest of the queue stays open to others', async () => {
+    const relay = await start({ maxPendingFromNewSenders: 3, maxPendingPerSender: 100 }); // everyone here is new (1 h)
+    const [a, m] = [await as(relay, alice), await as(relay, mallory)];
+    await as(relay, bob).then((b) => b.close());
+    expect(await a.send(await sealText(alice, [bob], 'a1'))).toMatchObject({ ok: true });
+    expect(await a.send(await sealText(alice, [bob], 'a2'))).toMatchObject({ ok: true });
+    expect(await m.send(await sealText(mallory, [bob], 'm1'))).toMatchObject({ ok: true }); // 3 from new senders: the cap
+    const over = `recipient ${bob.fingerprint} has too many envelopes waiting from newly registered identities`;
+    expect(refusal(await m.send(await sealText(mallory, [bob], 'm2')))).toEqual({ code: 'QUOTA_EXCEEDED', message: over });
+    expect(refusal(await a.send(await sealText(alice, [bob], 'a3')))).toEqual({ code: 'QUOTA_EXCEEDED', message: over });
+    // another recipient's queue is its own
+    await as(relay, carol).then((c) => c.close());
+    expect(await m.send(await sealText(mallory, [carol], 'to carol'))).toMatchObject({ ok: true });
+  });
+
+  it('senders that are not new are not held to the new senders’ cap', async () => {
+    const relay = await start({ maxPendingFromNewSenders: 1, maxPendingPerSender: 100, newIdentityMs: 0 });
+    const a = await as(relay, alice);
+    await as(relay, bob).then((b) => b.close());
+    for (const t of ['1', '2', '3']) expect(await a.send(await sealText(alice, [bob], t))).toMatchObject({ ok: true });
+  });
+});
+
+describe("a new identity's send allowance", () => {
+  it('is newSendFactor of the normal burst and rate, and the full one once the identity is no longer new', async () => {
+    const newForMs = 1_500;
+    const relay = await start({ sendBurst: 4, sendPerSec: 1, newSendFactor: 0.5, newIdentityMs: newForMs, maxPendingFromNewSenders: 100 });
+    const since = Date.now();
+    const a = await as(relay, alice);
+    await as(relay, bob).then((b) => b.close());
+    expect(await a.send(await sealText(alice, [bob], '1'))).toMatchObject({ ok: true });
+    expect(await a.send(await sealText(alice, [bob], '2'))).toMatchObject({ ok: true });
+    const limited = refusal(await a.send(await sealText(alice, [bob], '3')));
+    expect(limited).toMatchObject({ code: 'RATE_LIMITED', message: 'too many envelopes; slow down' });
+    // half the rate too: a token every 2 s, so the wait is well over a second
+    expect(limited.retryAfterMs).toBeGreaterThan(1_000);
+    expect(limited.retryAfterMs).toBeLessThanOrEqual(2_000);
+
+    await waitUntil(() => Date.now() - since > newForMs + 100, 10_000, 'alice no longer new');
+    for (const t of ['4', '5', '6', '7']) expect(await a.send(await sealText(alice, [bob], t)), t).toMatchObject({ ok: true });
+    expect(refusal(await a.send(await sealText(alice, [bob], '8')))).toMatchObject({ code: 'RATE_LIMITED' });
+  });
+
+  it('an identity that is not new gets the full allowance at once, and keeps one bucket across sends', async () => {
+    const relay = await start({ sendBurst: 3, sendPerSec: 0.01, newSendFactor: 0.5, newIdentityMs: 0 });
+    const a = await as(relay, alice);
+    await as(relay, bob).then((b) => b.close());
+    for (const t of ['1', '2', '3']) expect(await a.send(await sealText(alice, [bob], t))).toMatchObject({ ok: true });
+    expect(refusal(await a.send(await sealText(alice, [bob], '4')))).toMatchObject({ code: 'RATE_LIMITED' });
+  });
+});
+
+describe('duplicates', () => {
+  it('are answered duplicate, counted, stored once, and give their quota back', async () => {
+    const relay = await start({ queueQuota: 2, maxPendingPerSender: 2, maxPendingFromNewSenders: 2 });
+    const a = await as(relay, alice);
+    await as(relay, bob).then((b) => b.close());
+    const once = await sealText(alice, [bob], 'once');
+    expect(await a.send(once)).toMatchObject({ ok: true, duplicate: false });
+    for (let i = 0; i < 3; i++) {
+      const again = await a.send(once);
+      expect(again, JSON.stringify(again)).toMatchObject({ ok: true, duplicate: true });
+    }
+    // the quota of 2 still has room for a second envelope: the duplicates took nothing
+    expect(await a.send(await sealText(alice, [bob], 'second'))).toMatchObject({ ok: true, duplicate: false });
+    expect(relay.metrics()).toMatchObject({ envelopesAccepted: 2, duplicates: 3 });
+    const b = await as(relay, bob);
+    const fetched = await b.fetch(bob.fingerprint);
+    expect(fetched).toMatchObject({ ok: true, more: false });
+    expect((fetched as { envelopes: Array<{ envelope: { id: string } }> }).envelopes.map((d) => d.envelope.id).sort()).toHaveLength(2);
+  });
+
+  it('two different envelopes sent back to back, before either is committed, are both new', async () => {
+    const relay = await start();
+    const a = await as(relay, alice);
+    await as(relay, bob).then((b) => b.close());
+    const sent = await Promise.all(['x', 'y', 'z'].map(async (t) => a.send(await sealText(alice, [bob], t))));
+    expect(sent.map((r) => r.ok && (r as { duplicate: boolean }).duplicate)).toEqual([false, false, false]);
+    expect(relay.metrics().envelopesAccepted).toBe(3);
+  });
+});
+
+describe('expiry', () => {
+  it('a stored envelope lives ttlMs from its arrival: sweeps before then keep it', async () => {
+    const dataDir = tmpDir('relay-ingest-ttl');
+    const store = await openSqliteStore(dataDir);
+    let sweeps = 0;
+    const sweep = store.sweep.bind(store);
+    store.sweep = async (now: number) => {
+      sweeps++;
+      return sweep(now);
+    };
+    const relay = await startRelay({ host: '127.0.0.1', port: 0, dataDir, store, logger: false, limits: { ttlMs: 60_000, sweepIntervalMs: 30 } });
+    onCleanup(() => relay.close());
+    const a = await as(relay, alice);
+    await as(relay, bob).then((b) => b.close());
+    expect(await a.send(await sealText(alice, [bob], 'kept'))).toMatchObject({ ok: true });
+    const after = sweeps;
+    await waitUntil(() => sweeps >= after + 3, 10_000, 'three sweeps');
+    expect(relay.metrics().expired).toBe(0);
+    const b = await as(relay, bob);
+    await waitUntil(() => b.deliveries.length > 0, 10_000, 'the envelope delivered');
+  });
+});
