@@ -75,7 +75,11 @@ const FILE_TESTS: Record<string, string[]> = {
     'tests/integration/relay-blobs.test.ts',
     'tests/integration/relay-blob-http.test.ts',
   ],
-  'relay/server/blobs/handlers.ts': ['tests/integration/relay-blobs.test.ts', 'tests/integration/relay-blob-http.test.ts'],
+  'relay/server/blobs/handlers.ts': [
+    'tests/integration/relay-server-blob-events.test.ts',
+    'tests/integration/relay-blobs.test.ts',
+    'tests/integration/relay-blob-http.test.ts',
+  ],
   'relay/server/blobs/http.ts': ['tests/integration/relay-blob-http.test.ts'],
   'relay/server/blobs/tokens.ts': ['tests/unit/relay-server-blob-tokens.test.ts', 'tests/integration/relay-blob-http.test.ts'],
   // a send's checks, quota reservation, hand-off and live forwarding: the suites that send with refusals, limits and
