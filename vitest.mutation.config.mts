@@ -86,6 +86,7 @@ const FILE_TESTS: Record<string, string[]> = {
   // live delivery (the whole relay set would run every one of them per mutant)
   'relay/server/ingest.ts': [
     'tests/integration/relay-server-ingest.test.ts',
+    'tests/integration/relay-server-live.test.ts',
     'tests/integration/relay-attacks.test.ts',
     'tests/integration/relay-limits.test.ts',
     'tests/integration/relay-server-delivery.test.ts',
@@ -95,6 +96,7 @@ const FILE_TESTS: Record<string, string[]> = {
   // flow control, fetch and ack: the delivery suite, then the suites that drive live delivery and redelivery
   'relay/server/delivery.ts': [
     'tests/integration/relay-server-delivery.test.ts',
+    'tests/integration/relay-server-live.test.ts',
     'tests/integration/relay-live.test.ts',
     'tests/integration/relay-exchange.test.ts',
     'tests/integration/relay-embedded.test.ts',
