@@ -105,20 +105,20 @@ describe('queue quotas', () => {
 
 describe("a new identity's send allowance", () => {
   it('is newSendFactor of the normal burst and rate, and the full one once the identity is no longer new', async () => {
-    const newForMs = 1_500;
-    const relay = await start({ sendBurst: 4, sendPerSec: 1, newSendFactor: 0.5, newIdentityMs: newForMs, maxPendingFromNewSenders: 100 });
-    const since = Date.now();
+    const newForMs = 4_000; // long enough for the first sends on a loaded machine, short enough to wait out
+    const relay = await start({ sendBurst: 4, sendPerSec: 0.1, newSendFactor: 0.5, newIdentityMs: newForMs, maxPendingFromNewSenders: 100 });
     const a = await as(relay, alice);
+    const registered = Date.now(); // alice's registration is before this
     await as(relay, bob).then((b) => b.close());
     expect(await a.send(await sealText(alice, [bob], '1'))).toMatchObject({ ok: true });
     expect(await a.send(await sealText(alice, [bob], '2'))).toMatchObject({ ok: true });
     const limited = refusal(await a.send(await sealText(alice, [bob], '3')));
     expect(limited).toMatchObject({ code: 'RATE_LIMITED', message: 'too many envelopes; slow down' });
-    // half the rate too: a token every 2 s, so the wait is well over a second
-    expect(limited.retryAfterMs).toBeGreaterThan(1_000);
-    expect(limited.retryAfterMs).toBeLessThanOrEqual(2_000);
+    // half the rate too: a token every 20 s (the full rate would give one every 10 s)
+    expect(limited.retryAfterMs).toBeGreaterThan(12_000);
+    expect(limited.retryAfterMs).toBeLessThanOrEqual(20_000);
 
-    await waitUntil(() => Date.now() - since > newForMs + 100, 10_000, 'alice no longer new');
+    await waitUntil(() => Date.now() - registered > newForMs + 100, 10_000, 'alice no longer new');
     for (const t of ['4', '5', '6', '7']) expect(await a.send(await sealText(alice, [bob], t)), t).toMatchObject({ ok: true });
     expect(refusal(await a.send(await sealText(alice, [bob], '8')))).toMatchObject({ code: 'RATE_LIMITED' });
   });
