@@ -12,7 +12,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Delivered, Envelope } from '../../relay/protocol/index.js';
 import { startRelay, type RelayLimits, type RunningRelay } from '../../relay/server/index.js';
 import type { SqliteEnvelopeStore } from '../../relay/server/store/sqlite.js';
-import { cleanupAll, onCleanup, tmpDir } from '../helpers/core.js';
+import { cleanupAll, onCleanup, tmpDir, waitUntil } from '../helpers/core.js';
 import { makeParties, RelayClient, sealText, type Party } from '../helpers/relay.js';
 import { openSqliteStore } from '../helpers/stores.js';
 
@@ -36,6 +36,8 @@ interface Live {
   release(): void;
   /** The next enqueue fails (nothing written). */
   failNext(): void;
+  /** Enqueues the relay has handed to the store so far (a send has passed its checks and its live-push decision). */
+  enqueues(): number;
 }
 
 /** Alice and Bob logged in; Bob caught up, so new envelopes for him go out live. */
@@ -47,7 +49,9 @@ async function live(limits: Partial<RelayLimits>): Promise<Live> {
   let writeGate: Promise<void> | null = null;
   let open: () => void = () => undefined;
   let fail = false;
+  let enqueues = 0;
   store.enqueue = (input) => {
+    enqueues++;
     if (fail) {
       fail = false;
       return Promise.reject(new Error('injected: disk full'));
@@ -83,6 +87,7 @@ async function live(limits: Partial<RelayLimits>): Promise<Live> {
       open();
     },
     failNext: () => void (fail = true),
+    enqueues: () => enqueues,
   };
 }
 
@@ -148,17 +153,24 @@ describe('a commit that fails after the envelope went out live', () => {
 describe('an envelope committed after the window freed', () => {
   it('is pushed when its commit lands, with no other event to wake the pump', async () => {
     const w = await live({ deliverWindow: 2, deliverBatch: 2 });
-    const [e1, e2, e3] = (await texts(3, 'late commit')) as [Envelope, Envelope, Envelope];
+    const [e1, e2, e3, e4] = (await texts(4, 'late commit')) as [Envelope, Envelope, Envelope, Envelope];
     for (const e of [e1, e2]) expect(await w.a.send(e)).toMatchObject({ ok: true });
     await w.b.until(() => w.b.deliveries.length === 2, 10_000, 'the window');
     w.holdWrites();
     const sending = w.a.send(e3); // the window is full: queued, not written yet
     expect(await w.b.ack([item(e1), item(e2)])).toMatchObject({ ok: true, removed: 2 }); // the pump finds nothing yet
     expect(w.b.deliveries.length).toBe(2);
+    // that pump must not have declared Bob caught up while e3 is uncommitted: e4 may not overtake it live
+    const handed = w.enqueues();
+    const sending4 = w.a.send(e4);
+    await waitUntil(() => w.enqueues() > handed, 10_000, 'e4 handed to the store');
+    expect(await w.b.fetch(bob.fingerprint, 1)).toMatchObject({ ok: true }); // a round trip on Bob's connection
+    expect(w.b.deliveries.length).toBe(2);
     w.release();
     expect(await sending).toMatchObject({ ok: true });
-    await w.b.until(() => w.b.deliveries.length === 3, 10_000, 'the third, once committed');
-    expect(ids(w.b.deliveries)).toEqual([e1.id, e2.id, e3.id]);
+    expect(await sending4).toMatchObject({ ok: true });
+    await w.b.until(() => w.b.deliveries.length === 4, 10_000, 'the third and fourth, once committed');
+    expect(ids(w.b.deliveries)).toEqual([e1.id, e2.id, e3.id, e4.id]);
   });
 });
 
