@@ -21,6 +21,20 @@ export async function openSqliteStore(dir: string): Promise<SqliteEnvelopeStore>
   return s;
 }
 
+/**
+ * Counts the sweeps a relay runs on `store` (one at start, then one every sweepIntervalMs), so a test can wait for
+ * sweeps instead of sleeping. Returns the count so far; the store itself is unchanged.
+ */
+export function countSweeps(store: EnvelopeStore): () => number {
+  let swept = 0;
+  const sweep = store.sweep.bind(store);
+  store.sweep = (now: number) => {
+    swept++;
+    return sweep(now);
+  };
+  return () => swept;
+}
+
 export function sqliteKind(): StoreKind {
   const dir = tempDir('parley-store-sqlite-');
   return {

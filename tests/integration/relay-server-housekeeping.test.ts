@@ -5,14 +5,14 @@
  * and an oversize envelope that is then refused, not dropped.
  *
  * Real relays in this process (so mutation testing reaches them) on 127.0.0.1 with real SQLite stores and real
- * sealed envelopes. The store's sweep is wrapped only to count sweeps, so a test waits for sweeps instead of sleeping.
+ * sealed envelopes. The store's sweeps are counted (countSweeps), so a test waits for sweeps instead of sleeping.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_BLOB_PIECE_BYTES, type Ack } from '../../relay/protocol/index.js';
 import { startRelay, type RunningRelay, type StartRelayOptions } from '../../relay/server/index.js';
 import { cleanupAll, onCleanup, tmpDir, waitUntil } from '../helpers/core.js';
 import { jsonLogger, makeParties, RelayClient, sealText, type Party } from '../helpers/relay.js';
-import { openSqliteStore } from '../helpers/stores.js';
+import { countSweeps, openSqliteStore } from '../helpers/stores.js';
 
 let alice: Party;
 let bob: Party;
@@ -33,20 +33,15 @@ interface Started {
 async function start(o: Partial<StartRelayOptions> = {}): Promise<Started> {
   const dataDir = tmpDir('relay-housekeeping');
   const store = await openSqliteStore(dataDir);
-  let swept = 0;
-  const sweep = store.sweep.bind(store);
-  store.sweep = async (now: number) => {
-    swept++;
-    return sweep(now);
-  };
+  const swept = countSweeps(store);
   const { lines, logger } = jsonLogger();
   const relay = await startRelay({ host: '127.0.0.1', port: 0, dataDir, logger, store, ...o });
   onCleanup(() => relay.close());
   // A sweep starts with the store's sweep and ends with the pruning; once a later sweep has started, the earlier one
   // has finished (they run in order on one timer).
   const sweeps = (n: number) => {
-    const target = swept + n + 1;
-    return waitUntil(() => swept >= target, 10_000, `${n} sweeps`).then(() => undefined);
+    const target = swept() + n + 1;
+    return waitUntil(() => swept() >= target, 10_000, `${n} sweeps`).then(() => undefined);
   };
   return { relay, lines, sweeps };
 }

@@ -12,7 +12,7 @@ import { startRelay, type RunningRelay } from '../../relay/server/index.js';
 import type { RelayLimits } from '../../relay/server/limits.js';
 import { cleanupAll, onCleanup, tmpDir, waitUntil } from '../helpers/core.js';
 import { login, makeParties, refusal, sealText, type Party, type RelayClient } from '../helpers/relay.js';
-import { openSqliteStore } from '../helpers/stores.js';
+import { countSweeps, openSqliteStore } from '../helpers/stores.js';
 
 let alice: Party;
 let bob: Party;
@@ -166,19 +166,14 @@ describe('expiry', () => {
   it('a stored envelope lives ttlMs from its arrival: sweeps before then keep it', async () => {
     const dataDir = tmpDir('relay-ingest-ttl');
     const store = await openSqliteStore(dataDir);
-    let sweeps = 0;
-    const sweep = store.sweep.bind(store);
-    store.sweep = async (now: number) => {
-      sweeps++;
-      return sweep(now);
-    };
+    const sweeps = countSweeps(store);
     const relay = await startRelay({ host: '127.0.0.1', port: 0, dataDir, store, logger: false, limits: { ttlMs: 60_000, sweepIntervalMs: 30 } });
     onCleanup(() => relay.close());
     const a = await as(relay, alice);
     await as(relay, bob).then((b) => b.close());
     expect(await a.send(await sealText(alice, [bob], 'kept'))).toMatchObject({ ok: true });
-    const after = sweeps;
-    await waitUntil(() => sweeps >= after + 3, 10_000, 'three sweeps');
+    const after = sweeps();
+    await waitUntil(() => sweeps() >= after + 3, 10_000, 'three sweeps');
     expect(relay.metrics().expired).toBe(0);
     const b = await as(relay, bob);
     await waitUntil(() => b.deliveries.length > 0, 10_000, 'the envelope delivered');

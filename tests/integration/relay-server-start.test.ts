@@ -39,6 +39,17 @@ async function queue(store: SqliteEnvelopeStore, expired: boolean): Promise<void
   await store.enqueue({ envelope, size: JSON.stringify(envelope).length, receivedAt: now - 10_000, expiresAt: expired ? now - 1 : now + 600_000 });
 }
 
+/** The subject alternative names of the certificate served on 127.0.0.1:port. */
+function certificateNames(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+      resolve(s.getPeerCertificate().subjectaltname ?? '');
+      s.destroy();
+    });
+    s.once('error', reject);
+  });
+}
+
 /** Whether something accepts TCP connections on 127.0.0.1:port. */
 function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -128,26 +139,14 @@ describe('addresses', () => {
 
   it("a non-loopback relay's certificate names its address", async () => {
     const relay = await start({ host: '::ffff:127.0.0.1', advertise: false });
-    const san = await new Promise<string>((resolve, reject) => {
-      const s = tls.connect({ host: '127.0.0.1', port: relay.port, rejectUnauthorized: false }, () => {
-        resolve(s.getPeerCertificate().subjectaltname ?? '');
-        s.destroy();
-      });
-      s.once('error', reject);
-    });
+    const san = await certificateNames(relay.port);
     expect(san).toBe('DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1, IP Address:0:0:0:0:0:FFFF:7F00:1');
   });
 
   it("a loopback relay with TLS names only the loopback names and addresses", async () => {
     const relay = await start({ tls: true });
     expect(relay.tls).toBe(true);
-    const san = await new Promise<string>((resolve, reject) => {
-      const s = tls.connect({ host: '127.0.0.1', port: relay.port, rejectUnauthorized: false }, () => {
-        resolve(s.getPeerCertificate().subjectaltname ?? '');
-        s.destroy();
-      });
-      s.once('error', reject);
-    });
+    const san = await certificateNames(relay.port);
     expect(san).toBe('DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1');
   });
 
