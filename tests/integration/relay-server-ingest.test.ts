@@ -7,11 +7,14 @@
  * Real relays in this process (so mutation testing reaches them) on 127.0.0.1 with their own SQLite stores, real
  * clients over socket.io and real sealed envelopes.
  */
+import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRelay, type RunningRelay } from '../../relay/server/index.js';
 import type { RelayLimits } from '../../relay/server/limits.js';
 import { cleanupAll, onCleanup, tmpDir, waitUntil } from '../helpers/core.js';
-import { login, makeParties, refusal, sealText, type Party, type RelayClient } from '../helpers/relay.js';
+import { login, makeParties, refusal, registerParties, sealText, type Party, type RelayClient } from '../helpers/relay.js';
+import type { SqliteEnvelopeStore } from '../../relay/server/store/sqlite.js';
 import { countSweeps, openSqliteStore } from '../helpers/stores.js';
 
 let alice: Party;
@@ -25,8 +28,9 @@ beforeAll(async () => {
 
 afterEach(cleanupAll);
 
-async function start(limits: Partial<RelayLimits> = {}): Promise<RunningRelay> {
-  const relay = await startRelay({ host: '127.0.0.1', port: 0, dataDir: tmpDir('relay-ingest'), logger: false, limits });
+async function start(limits: Partial<RelayLimits> = {}, o: { dataDir?: string; store?: SqliteEnvelopeStore } = {}): Promise<RunningRelay> {
+  const dataDir = o.dataDir ?? tmpDir('relay-ingest');
+  const relay = await startRelay({ host: '127.0.0.1', port: 0, dataDir, store: o.store, logger: false, limits });
   onCleanup(() => relay.close());
   return relay;
 }
@@ -177,5 +181,90 @@ describe('expiry', () => {
     expect(relay.metrics().expired).toBe(0);
     const b = await as(relay, bob);
     await waitUntil(() => b.deliveries.length > 0, 10_000, 'the envelope delivered');
+  });
+});
+
+describe('store faults and accounting changes during a send', () => {
+  it('a failed duplicate check refuses the send, keeps no reservation, and the retry is stored once', async () => {
+    const dataDir = tmpDir('relay-ingest-dupe-check');
+    const store = await openSqliteStore(dataDir);
+    const hasEnvelope = store.hasEnvelope.bind(store);
+    let failures = 0;
+    store.hasEnvelope = (from, id) => (failures-- > 0 ? Promise.reject(new Error('injected: database gone')) : hasEnvelope(from, id));
+    const relay = await start({ queueQuota: 1 }, { dataDir, store });
+    const a = await as(relay, alice);
+    await as(relay, bob).then((b) => b.close());
+    const e = await sealText(alice, [bob], 'retried after a store fault');
+    failures = 1;
+    expect(refusal(await a.send(e))).toEqual({ code: 'INTERNAL', message: 'relay error; retry later' });
+    // a queue quota of 1: the retry fits only if the failed attempt gave its place back
+    expect(await a.send(e)).toMatchObject({ ok: true, duplicate: false });
+    expect(relay.metrics()).toMatchObject({ envelopesAccepted: 1, duplicates: 0 });
+    const fetched = await (await as(relay, bob)).fetch(bob.fingerprint);
+    expect(fetched.ok && fetched.envelopes.map((d) => d.envelope.id)).toEqual([e.id]);
+  });
+
+  it('counts that change while a send loads them refuse it with INTERNAL "retry", and the retry is accepted', async () => {
+    const dataDir = tmpDir('relay-ingest-recount');
+    const store = await openSqliteStore(dataDir);
+    // The send loads each recipient's counts in turn; the test holds the second recipient's load.
+    const pendingBySender = store.pendingBySender.bind(store);
+    let holdFor: string | null = null;
+    let loadHeld!: () => void;
+    let resume!: () => void;
+    const held = new Promise<void>((r) => (loadHeld = r));
+    store.pendingBySender = async (recipient) => {
+      if (recipient === holdFor) {
+        holdFor = null;
+        loadHeld();
+        await new Promise<void>((r) => (resume = r));
+      }
+      return pendingBySender(recipient);
+    };
+    const relay = await start({}, { dataDir, store });
+    const a = await as(relay, alice);
+    const clients = new Map(await Promise.all([bob, carol].map(async (p) => [p.fingerprint, await as(relay, p)] as const)));
+    const e = await sealText(alice, [bob, carol], 'to both');
+    const [first, second] = e.to as [string, string];
+    holdFor = second;
+    const sending = a.send(e);
+    await held; // the first recipient's counts are loaded, the second's are being read
+    // the first recipient acknowledges something not in his queue: the relay drops his counts to recount them
+    expect(await clients.get(first)!.ack([{ from: alice.fingerprint, id: e.id }])).toMatchObject({ ok: true, removed: 0 });
+    resume();
+    expect(refusal(await sending)).toEqual({ code: 'INTERNAL', message: 'queue accounting changed meanwhile; retry' });
+    expect(relay.metrics().envelopesAccepted).toBe(0);
+    expect(await a.send(e)).toMatchObject({ ok: true, duplicate: false });
+    for (const fp of [first, second]) {
+      const c = clients.get(fp)!;
+      await c.until(() => c.deliveries.length > 0, 10_000, 'the retried envelope');
+      expect(c.deliveries.map((d) => d.envelope.id)).toEqual([e.id]);
+    }
+  });
+});
+
+describe('after a restart, with the identity cache cold', () => {
+  it("a new sender's cap counts only senders that are new, and a sender that is not new is not held to it", async () => {
+    const dataDir = tmpDir('relay-ingest-cold');
+    const first = await start({ maxPendingFromNewSenders: 100 }, { dataDir });
+    const c = await as(first, carol);
+    await registerParties(first.url, [bob, alice]);
+    for (const t of ['1', '2']) expect(await c.send(await sealText(carol, [bob], `carol ${t}`))).toMatchObject({ ok: true });
+    c.close();
+    await first.close();
+    // Carol registered two hours ago (the relay is stopped; its own database is rewritten), Alice just now: with the
+    // default hour, Carol's two envelopes waiting for Bob are not from a new sender.
+    const db = new Database(path.join(dataDir, 'relay.sqlite'));
+    db.prepare('UPDATE identities SET registered_at = registered_at - ? WHERE fingerprint = ?').run(2 * 3_600_000, carol.fingerprint);
+    db.close();
+
+    const relay = await start({ maxPendingFromNewSenders: 1, maxPendingPerSender: 100 }, { dataDir });
+    const a = await as(relay, alice); // Carol has not logged in to this relay: nothing of hers is cached
+    expect(await a.send(await sealText(alice, [bob], 'alice 1'))).toMatchObject({ ok: true });
+    // now one envelope from a new sender waits for Bob: the cap of 1 is reached for new senders, not for Carol
+    const over = `recipient ${bob.fingerprint} has too many envelopes waiting from newly registered identities`;
+    expect(refusal(await a.send(await sealText(alice, [bob], 'alice 2')))).toEqual({ code: 'QUOTA_EXCEEDED', message: over });
+    const c2 = await as(relay, carol);
+    expect(await c2.send(await sealText(carol, [bob], 'carol 3'))).toMatchObject({ ok: true });
   });
 });
