@@ -2,7 +2,7 @@
  * Live forwarding's bookkeeping in relay/server/ingest.ts, at the moments where it changes hands with the store:
  * a live recipient whose window fills (the rest comes from the store, in order, exactly once), an ack that arrives
  * before the envelope's commit, a commit that fails after the envelope went out live, an envelope committed after
- * the window freed, and the same envelope sent twice at once.
+ * the window freed, two enqueues uncommitted at once, and the same envelope sent twice at once.
  *
  * Real relays in this process (so mutation testing reaches them) with real SQLite stores, real clients and sealed
  * envelopes. The store's commits can be held (the commit happens; the relay hears of it when the test says) or made
@@ -29,10 +29,16 @@ interface Live {
   relay: RunningRelay;
   a: RelayClient;
   b: RelayClient;
-  /** From now on, the relay hears of commits only at release() (the rows are written meanwhile). */
-  hold(): void;
-  /** From now on, enqueues reach the store only at release(): nothing is written (or readable) until then. */
-  holdWrites(): void;
+  /**
+   * From now on, the relay hears of commits only when released (the rows are written meanwhile). Returns the release
+   * of this hold alone; release() ends every hold.
+   */
+  hold(): () => void;
+  /**
+   * From now on, enqueues reach the store only when released: nothing is written (or readable) until then, and then
+   * in the order they came. Returns the release of this hold alone.
+   */
+  holdWrites(): () => void;
   release(): void;
   /** The next enqueue fails (nothing written). */
   failNext(): void;
@@ -47,7 +53,8 @@ async function live(limits: Partial<RelayLimits>): Promise<Live> {
   const enqueue = store.enqueue.bind(store);
   let gate: Promise<void> | null = null;
   let writeGate: Promise<void> | null = null;
-  let open: () => void = () => undefined;
+  let openGate: () => void = () => undefined;
+  let openWrites: () => void = () => undefined;
   let fail = false;
   let enqueues = 0;
   store.enqueue = (input) => {
@@ -74,18 +81,22 @@ async function live(limits: Partial<RelayLimits>): Promise<Live> {
   }
   const [a, b] = clients as [RelayClient, RelayClient];
   expect(await b.fetch(bob.fingerprint)).toMatchObject({ ok: true, envelopes: [] }); // a round trip: his pump is done
-  onCleanup(() => open()); // never leave a held commit behind a failed assertion
+  const releaseCommits = () => {
+    gate = null;
+    openGate();
+  };
+  const releaseWrites = () => {
+    writeGate = null;
+    openWrites();
+  };
+  onCleanup(() => (releaseCommits(), releaseWrites())); // never leave a held commit behind a failed assertion
   return {
     relay,
     a,
     b,
-    hold: () => void (gate = new Promise<void>((r) => (open = r))),
-    holdWrites: () => void (writeGate = new Promise<void>((r) => (open = r))),
-    release: () => {
-      gate = null;
-      writeGate = null;
-      open();
-    },
+    hold: () => ((gate = new Promise<void>((r) => (openGate = r))), releaseCommits),
+    holdWrites: () => ((writeGate = new Promise<void>((r) => (openWrites = r))), releaseWrites),
+    release: () => (releaseCommits(), releaseWrites()),
     failNext: () => void (fail = true),
     enqueues: () => enqueues,
   };
@@ -170,6 +181,41 @@ describe('an envelope committed after the window freed', () => {
     expect(await sending).toMatchObject({ ok: true });
     expect(await sending4).toMatchObject({ ok: true });
     await w.b.until(() => w.b.deliveries.length === 4, 10_000, 'the third and fourth, once committed');
+    expect(ids(w.b.deliveries)).toEqual([e1.id, e2.id, e3.id, e4.id]);
+  });
+});
+
+describe('two enqueues uncommitted at once', () => {
+  it('the first commit leaves the second counted: a later envelope may not overtake it live', async () => {
+    const w = await live({ deliverWindow: 1, deliverBatch: 1 });
+    const [e1, e2, e3, e4] = (await texts(4, 'two uncommitted')) as [Envelope, Envelope, Envelope, Envelope];
+    expect(await w.a.send(e1)).toMatchObject({ ok: true });
+    await w.b.until(() => w.b.deliveries.length === 1, 10_000, 'e1 live');
+    let handed = w.enqueues();
+    const commitE2 = w.hold();
+    const sending2 = w.a.send(e2); // the window is full: queued, written, its commit not yet heard of
+    await waitUntil(() => w.enqueues() > handed, 10_000, 'e2 handed to the store');
+    const writeE3 = w.holdWrites();
+    handed = w.enqueues();
+    const sending3 = w.a.send(e3); // queued, not written yet: two enqueues for Bob are uncommitted
+    await waitUntil(() => w.enqueues() > handed, 10_000, 'e3 handed to the store');
+    expect(await w.b.ack([item(e1)])).toMatchObject({ ok: true, removed: 1 });
+    await w.b.until(() => w.b.deliveries.length === 2, 10_000, 'e2 from the store');
+    commitE2(); // e2 committed; e3 still is not
+    expect(await sending2).toMatchObject({ ok: true });
+    // the pump after this ack finds nothing to read while e3 is uncommitted: it must not declare Bob caught up
+    expect(await w.b.ack([item(e2)])).toMatchObject({ ok: true, removed: 1 });
+    handed = w.enqueues();
+    const sending4 = w.a.send(e4);
+    await waitUntil(() => w.enqueues() > handed, 10_000, 'e4 handed to the store');
+    expect(await w.b.fetch(bob.fingerprint, 1)).toMatchObject({ ok: true }); // a round trip on Bob's connection
+    expect(ids(w.b.deliveries)).toEqual([e1.id, e2.id]);
+    writeE3();
+    expect(await sending3).toMatchObject({ ok: true });
+    expect(await sending4).toMatchObject({ ok: true });
+    await w.b.until(() => w.b.deliveries.length >= 3, 10_000, 'e3 once committed');
+    expect(await w.b.ack([item(e3)])).toMatchObject({ ok: true, removed: 1 });
+    await w.b.until(() => w.b.deliveries.length === 4, 10_000, 'then e4');
     expect(ids(w.b.deliveries)).toEqual([e1.id, e2.id, e3.id, e4.id]);
   });
 });
