@@ -87,6 +87,8 @@ const FILE_TESTS: Record<string, string[]> = {
   'relay/server/ingest.ts': [
     'tests/integration/relay-server-ingest.test.ts',
     'tests/integration/relay-server-live.test.ts',
+    // the recount before a quota refusal needs a second node: two relays here on a private PostgreSQL and Redis
+    'tests/integration/relay-server-ingest-cluster.test.ts',
     'tests/integration/relay-attacks.test.ts',
     'tests/integration/relay-limits.test.ts',
     'tests/integration/relay-server-delivery.test.ts',
