@@ -35,7 +35,21 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-const survivors = entry.mutants.filter((m) => m.status === 'Survived' || m.status === 'NoCoverage');
+/**
+ * PARLEY_RECHECK_PREVIOUS=<recheck.json or a saved log of an earlier recheck>: the mutants it killed count as killed
+ * without running again (the tests that killed them are still in the suite), so a recheck after more tests runs only
+ * what is still alive.
+ */
+const previousFile = process.env.PARLEY_RECHECK_PREVIOUS;
+const killedEarlier = new Set();
+if (previousFile) {
+  const text = readFileSync(previousFile, 'utf8');
+  const earlier = previousFile.endsWith('.json')
+    ? JSON.parse(text).results.map((r) => [r.now, r.id])
+    : [...text.matchAll(/^(Killed|Timeout)\s+#(\d+)/gm)].map((m) => [m[1], m[2]]);
+  for (const [now, id] of earlier) if (now === 'Killed' || now === 'Timeout') killedEarlier.add(String(id));
+}
+const survivors = entry.mutants.filter((m) => (m.status === 'Survived' || m.status === 'NoCoverage') && !killedEarlier.has(String(m.id)));
 // PARLEY_RECHECK_LIST=1: only list the survivors (original text -> replacement), run nothing.
 if (process.env.PARLEY_RECHECK_LIST === '1') {
   for (const m of survivors) {
@@ -72,7 +86,12 @@ try {
 
 const all = entry.mutants.filter((m) => m.status !== 'Ignored' && m.status !== 'CompileError' && m.status !== 'RuntimeError');
 const killedBefore = all.filter((m) => m.status === 'Killed' || m.status === 'Timeout').length;
-const killedNow = killedBefore + results.filter((r) => r.now === 'Killed' || r.now === 'Timeout').length;
+const killedNow = killedBefore + killedEarlier.size + results.filter((r) => r.now === 'Killed' || r.now === 'Timeout').length;
 const pct = (n) => `${((100 * n) / all.length).toFixed(1)} %`;
-console.log(`before: ${killedBefore}/${all.length} = ${pct(killedBefore)}; after the new tests: ${killedNow}/${all.length} = ${pct(killedNow)}`);
-writeFileSync(path.join(path.dirname(reportPath), 'recheck.json'), JSON.stringify({ tests, killedBefore, killedNow, total: all.length, results }, null, 2));
+const earlierNote = killedEarlier.size > 0 ? ` (${killedEarlier.size} killed by an earlier recheck, not run again)` : '';
+console.log(`before: ${killedBefore}/${all.length} = ${pct(killedBefore)}; after the new tests: ${killedNow}/${all.length} = ${pct(killedNow)}${earlierNote}`);
+const earlierResults = [...killedEarlier].map((id) => ({ id: Number(id), now: 'Killed', earlier: true }));
+writeFileSync(
+  path.join(path.dirname(reportPath), 'recheck.json'),
+  JSON.stringify({ tests, killedBefore, killedNow, total: all.length, results: [...earlierResults, ...results] }, null, 2),
+);

@@ -18,7 +18,9 @@ for run in "${runs[@]}"; do
   if [[ $run == *:* ]]; then
     file=${run#*:}
     path=${file%%:*} # without a line range: the file's own test set (FILE_TESTS) and report
-    base=$(basename "$path" .ts)
+    # the report's name: the path below the scope's folder (relay/server/blobs/http.ts -> blobs-http), so two files
+    # with one name (relay/server/http.ts, relay/server/blobs/http.ts) do not overwrite each other's report
+    base=$(echo "${path%.ts}" | sed -E 's#^(relay/(server|protocol)|electron/core/(crypto|messenger))/##; s#/#-#g')
     PARLEY_MUTATION_SCOPE=$scope PARLEY_MUTATION_REPORT="$scope/$base" PARLEY_MUTATION_FILE="$path" \
       bash scripts/keyring-session.sh npx stryker run --mutate "$file" "$@" || failed+=("$run")
   else
