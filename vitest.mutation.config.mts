@@ -80,7 +80,7 @@ const FILE_TESTS: Record<string, string[]> = {
     'tests/integration/relay-blobs.test.ts',
     'tests/integration/relay-blob-http.test.ts',
   ],
-  'relay/server/blobs/http.ts': ['tests/integration/relay-blob-http.test.ts'],
+  'relay/server/blobs/http.ts': ['tests/integration/relay-server-blob-http.test.ts', 'tests/integration/relay-blob-http.test.ts'],
   'relay/server/blobs/tokens.ts': ['tests/unit/relay-server-blob-tokens.test.ts', 'tests/integration/relay-blob-http.test.ts'],
   // a send's checks, quota reservation, hand-off and live forwarding: the suites that send with refusals, limits and
   // live delivery (the whole relay set would run every one of them per mutant)

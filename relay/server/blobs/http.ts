@@ -78,7 +78,7 @@ export function blobHttpHandler(ctx: RelayContext, blobs: BlobStore, tokens: Blo
         res.end(JSON.stringify({ ok: true, ...r }));
         return;
       }
-      const { size, stream } = blobs.openRead(grant.fp, id.data, offset);
+      const { size, stream } = await blobs.openRead(grant.fp, id.data, offset);
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(size - offset), 'cache-control': 'no-store' });
       await pipeline(stream, res);
       log.debug({ fp: grant.fp, blob: id.data, offset, bytes: size - offset }, 'blob read over HTTP');

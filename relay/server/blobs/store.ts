@@ -295,11 +295,15 @@ export class BlobStore {
     return { data, size: e.meta.size, eof: offset + want >= e.meta.size };
   }
 
-  /** A complete blob from `offset` to its end as a stream (an HTTP GET), with read's rules. */
-  openRead(who: string, id: string, offset: number): { size: number; stream: ReadStream } {
+  /**
+   * A complete blob from `offset` to its end as a stream (an HTTP GET), with read's rules. The file is opened before
+   * the stream is handed out, so a file that is gone fails here, while the client can still be given an answer.
+   */
+  async openRead(who: string, id: string, offset: number): Promise<{ size: number; stream: ReadStream }> {
     const e = this.readable(who, id, offset);
     // An open file stays readable if the blob is deleted meanwhile (the last recipient acknowledged it).
-    return { size: e.meta.size, stream: createReadStream(this.dataPath(id), { start: offset, highWaterMark: 1024 * 1024 }) };
+    const handle = await fs.open(this.dataPath(id), 'r');
+    return { size: e.meta.size, stream: handle.createReadStream({ start: offset, highWaterMark: 1024 * 1024 }) };
   }
 
   /** A recipient has the blob; when every recipient has, it is deleted. Returns whether it was deleted now. */
