@@ -68,6 +68,9 @@ const SCOPES: Record<string, string[]> = {
  */
 const FILE_TESTS: Record<string, string[]> = {
   'relay/server/origin.ts': ['tests/integration/relay-origin.test.ts'],
+  'relay/server/address.ts': ['tests/unit/relay-server-address.test.ts'],
+  // the native-module loader's explanations, and a real load of the app's native modules under this runtime
+  'relay/server/native.ts': ['tests/unit/store-native.test.ts'],
   'relay/server/advertising.ts': ['tests/integration/relay-server-advertising.test.ts'],
   // the blob store: its own suite on real files first, then the socket and HTTP transfers that drive it through a relay
   'relay/server/blobs/store.ts': [
