@@ -48,7 +48,7 @@ export function explainNativeLoadError(name: string, err: unknown, info: Runtime
   const runtimeLabel = `${info.runtime === 'electron' ? 'Electron' : 'Node'} ${info.version} (ABI ${info.abi})`;
   if (ABI_RE.test(msg)) {
     const built = /NODE_MODULE_VERSION (\d+)\. This version of Node\.js requires\s+NODE_MODULE_VERSION (\d+)/.exec(msg);
-    const builtFor = built ? ` was built for ABI ${built[1]}, but` : '';
+    const builtFor = built ? ` was built for ABI ${built[1]}, but` : ' cannot load:';
     return new NativeModuleError(
       name,
       'abi-mismatch',
