@@ -9,11 +9,12 @@
  */
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import type pino from 'pino';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRelay, type RunningRelay } from '../../relay/server/index.js';
 import type { RelayLimits } from '../../relay/server/limits.js';
 import { cleanupAll, onCleanup, tmpDir, waitUntil } from '../helpers/core.js';
-import { login, makeParties, refusal, registerParties, sealText, type Party, type RelayClient } from '../helpers/relay.js';
+import { jsonLogger, login, makeParties, refusal, registerParties, sealText, type Party, type RelayClient } from '../helpers/relay.js';
 import type { SqliteEnvelopeStore } from '../../relay/server/store/sqlite.js';
 import { countSweeps, openSqliteStore } from '../helpers/stores.js';
 
@@ -28,9 +29,12 @@ beforeAll(async () => {
 
 afterEach(cleanupAll);
 
-async function start(limits: Partial<RelayLimits> = {}, o: { dataDir?: string; store?: SqliteEnvelopeStore } = {}): Promise<RunningRelay> {
+async function start(
+  limits: Partial<RelayLimits> = {},
+  o: { dataDir?: string; store?: SqliteEnvelopeStore; logger?: pino.Logger } = {},
+): Promise<RunningRelay> {
   const dataDir = o.dataDir ?? tmpDir('relay-ingest');
-  const relay = await startRelay({ host: '127.0.0.1', port: 0, dataDir, store: o.store, logger: false, limits });
+  const relay = await startRelay({ host: '127.0.0.1', port: 0, dataDir, store: o.store, logger: o.logger ?? false, limits });
   onCleanup(() => relay.close());
   return relay;
 }
@@ -137,8 +141,9 @@ describe("a new identity's send allowance", () => {
 });
 
 describe('duplicates', () => {
-  it('are answered duplicate, counted, stored once, and give their quota back', async () => {
-    const relay = await start({ queueQuota: 2, maxPendingPerSender: 2, maxPendingFromNewSenders: 2 });
+  it('are answered duplicate, counted, stored once, give their quota back, and are logged as such', async () => {
+    const { lines, logger } = jsonLogger('debug');
+    const relay = await start({ queueQuota: 2, maxPendingPerSender: 2, maxPendingFromNewSenders: 2 }, { logger });
     const a = await as(relay, alice);
     await as(relay, bob).then((b) => b.close());
     const once = await sealText(alice, [bob], 'once');
@@ -150,6 +155,9 @@ describe('duplicates', () => {
     // the quota of 2 still has room for a second envelope: the duplicates took nothing
     expect(await a.send(await sealText(alice, [bob], 'second'))).toMatchObject({ ok: true, duplicate: false });
     expect(relay.metrics()).toMatchObject({ envelopesAccepted: 2, duplicates: 3 });
+    const queued = lines.filter((l) => l.msg === 'envelope queued' && l.id === once.id);
+    expect(queued.map((l) => l.duplicate)).toEqual([false, true, true, true]);
+    expect(queued[0]).toMatchObject({ level: 20, from: alice.fingerprint, to: 1, size: sizeOf(once) });
     const b = await as(relay, bob);
     const fetched = await b.fetch(bob.fingerprint);
     expect(fetched).toMatchObject({ ok: true, more: false });
