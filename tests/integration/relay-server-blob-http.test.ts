@@ -146,16 +146,17 @@ describe('a PUT', () => {
     expect(r.json).toEqual({ ok: true, accepted: true, offset: 100 });
   });
 
-  it(`carries 1 to ${MAX_BLOB_HTTP_PUT_BYTES} bytes: exactly the maximum is taken, one byte more and an empty body are refused`, async () => {
+  it(`carries 1 to ${MAX_BLOB_HTTP_PUT_BYTES} bytes: exactly the maximum and a single byte are taken, one byte more and an empty body are refused`, async () => {
     const blob = await begin(MAX_BLOB_HTTP_PUT_BYTES + 1);
     const range = `a blob PUT carries 1…${MAX_BLOB_HTTP_PUT_BYTES} bytes`;
-    const put = async (length: number, body?: Buffer) =>
-      request('PUT', `/blobs/${blob}?offset=0`, { ...bearer(await token(a, blob, 'put')), 'content-length': String(length) }, body);
+    const put = async (length: number, body?: Buffer, offset = 0) =>
+      request('PUT', `/blobs/${blob}?offset=${offset}`, { ...bearer(await token(a, blob, 'put')), 'content-length': String(length) }, body);
     expectRefusal(await put(0), 413, 'TOO_LARGE', range);
     // refused on its headers: the relay answers and closes without reading the body (none is sent here)
     expectRefusal(await put(MAX_BLOB_HTTP_PUT_BYTES + 1), 413, 'TOO_LARGE', range);
     const most = randomBytes(MAX_BLOB_HTTP_PUT_BYTES);
     expect((await put(most.length, most)).json).toEqual({ ok: true, accepted: true, offset: MAX_BLOB_HTTP_PUT_BYTES });
+    expect((await put(1, randomBytes(1), MAX_BLOB_HTTP_PUT_BYTES)).json).toEqual({ ok: true, accepted: true, offset: MAX_BLOB_HTTP_PUT_BYTES + 1 });
   });
 
   it('is answered as JSON that no cache keeps; a PUT at the wrong offset is answered and its connection closed', async () => {
