@@ -119,6 +119,8 @@ describe('native module loading', () => {
   it("a dependency missing inside a module is not that module missing; thrown non-errors become errors", () => {
     const inner = Object.assign(new Error("Cannot find module 'bindings'"), { code: 'MODULE_NOT_FOUND' });
     expect(explainNativeLoadError('keytar', inner)).toBe(inner);
+    const namesIt = new TypeError('keytar.getPassword is not a function'); // names the module, but is no load failure
+    expect(explainNativeLoadError('keytar', namesIt)).toBe(namesIt);
     expect(explainNativeLoadError('keytar', null)).toEqual(new Error('null'));
     expect(explainNativeLoadError('keytar', 'a thrown string')).toEqual(new Error('a thrown string'));
     expect(runtimeInfo({ ...process.versions, node: '20.1.2', modules: '115' })).toEqual({ runtime: 'node', version: '20.1.2', abi: '115' });
