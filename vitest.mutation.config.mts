@@ -74,6 +74,7 @@ const FILE_TESTS: Record<string, string[]> = {
   'relay/server/advertising.ts': ['tests/integration/relay-server-advertising.test.ts'],
   // the blob store: its own suite on real files first, then the socket and HTTP transfers that drive it through a relay
   'relay/server/blobs/store.ts': [
+    'tests/integration/relay-server-blob-store.test.ts',
     'tests/integration/relay-blob-store.test.ts',
     'tests/integration/relay-blobs.test.ts',
     'tests/integration/relay-blob-http.test.ts',
