@@ -10,13 +10,14 @@
  * it never sees a key, only ciphertext. One process owns the folder (blobs are per relay node, even in cluster mode).
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { createReadStream, type ReadStream } from 'node:fs';
+import type { ReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { ProtocolError, toB64u, type BlobTokenOp } from '../../protocol/index.js';
 import type { BlobLimits } from './limits.js';
 import { byteLength, WriteBehind, writevAll } from '../../protocol/write-behind.js';
+import { sha256File, syncDir } from './files.js';
 
 const ID_RE = /^[A-Za-z0-9_-]{22}$/;
 
@@ -311,18 +312,21 @@ export class BlobStore {
     const e = this.get(id);
     if (!e || !e.meta.complete) return { deleted: false }; // already gone: acks are idempotent
     if (!(e.meta.recipients ?? []).includes(who)) throw new ProtocolError('FORBIDDEN', 'only a recipient acknowledges a blob');
-    return this.serial(e, async () => {
-      if (!this.entries.has(id)) return { deleted: false };
-      const acked = new Set(e.meta.acked ?? []).add(who);
-      if ((e.meta.recipients ?? []).every((r) => acked.has(r))) {
-        await this.drop(e);
-        return { deleted: true };
-      }
-      const meta = { ...e.meta, acked: [...acked].sort() };
-      await this.writeMeta(meta);
-      e.meta = meta;
-      return { deleted: false };
-    });
+    return this.serial(
+      e,
+      async () => {
+        const acked = new Set(e.meta.acked ?? []).add(who);
+        if ((e.meta.recipients ?? []).every((r) => acked.has(r))) {
+          await this.drop(e);
+          return { deleted: true };
+        }
+        const meta = { ...e.meta, acked: [...acked].sort() };
+        await this.writeMeta(meta);
+        e.meta = meta;
+        return { deleted: false };
+      },
+      { deleted: false }, // gone meanwhile (a repeated ack racing the one that deleted it): acks are idempotent
+    );
   }
 
   /** The uploader gives up an upload in progress (or withdraws a complete blob); its room is freed. */
@@ -330,10 +334,14 @@ export class BlobStore {
     const e = this.get(id);
     if (!e) return { deleted: false };
     if (e.meta.uploader !== who) throw new ProtocolError('NOT_FOUND', 'no such blob');
-    return this.serial(e, async () => {
-      await this.drop(e);
-      return { deleted: true };
-    });
+    return this.serial<{ deleted: boolean }>(
+      e,
+      async () => {
+        await this.drop(e);
+        return { deleted: true };
+      },
+      { deleted: false }, // gone meanwhile (acknowledged by its last recipient, expired, or a repeated abort)
+    );
   }
 
   /** Delete blobs (complete or not) past their expiry; returns how many. */
@@ -341,8 +349,8 @@ export class BlobStore {
     let n = 0;
     for (const e of [...this.entries.values()]) {
       if (e.meta.expiresAt > now) continue;
-      await this.serial(e, () => this.drop(e));
-      n++;
+      // an ack or abort may have deleted it meanwhile: not counted, and no reason to stop the sweep
+      if (await this.serial<boolean>(e, async () => (await this.drop(e), true), false)) n++;
     }
     return n;
   }
@@ -404,9 +412,16 @@ export class BlobStore {
     return meta.uploader === who || (meta.recipients ?? []).includes(who);
   }
 
-  private serial<T>(e: Entry, f: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `f` after everything queued for this blob. If the blob was deleted meanwhile, `f` does not run: the answer is
+   * `ifGone` when given (deletions: acks, aborts and sweeps are idempotent), else NOT_FOUND.
+   */
+  private serial<T>(e: Entry, f: () => Promise<T>, ifGone?: T): Promise<T> {
     const run = e.chain.then(() => {
-      if (this.entries.get(e.meta.id) !== e) throw new ProtocolError('NOT_FOUND', 'no such blob');
+      if (this.entries.get(e.meta.id) !== e) {
+        if (ifGone !== undefined) return ifGone;
+        throw new ProtocolError('NOT_FOUND', 'no such blob');
+      }
       return f();
     });
     e.chain = run.catch(() => undefined);
@@ -469,21 +484,6 @@ export class BlobStore {
   private metaPath(id: string): string {
     return path.join(this.dir, `${id}.json`);
   }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const h = await fs.open(dir, 'r');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}
-
-async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const piece of createReadStream(file, { highWaterMark: 1024 * 1024 })) hash.update(piece as Buffer);
-  return hash.digest('base64url');
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
