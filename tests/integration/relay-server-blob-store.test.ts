@@ -59,6 +59,12 @@ describe('begin: sizes and quotas', () => {
     expect(store.usage()).toEqual({ bytes: 200, count: 3 });
   });
 
+  it("an uploader's very first blob is held to the uploader's bytes too", async () => {
+    const { store } = await open({ maxBlobBytes: 100, blobQuotaBytes: 50 });
+    await expect(store.begin(UPLOADER, 51)).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED', message: 'uploader quota: at most 50 bytes of blobs stored' });
+    expect(store.usage()).toEqual({ bytes: 0, count: 0 });
+  });
+
   it('gives the room back when a blob goes, per uploader and in total', async () => {
     const { store } = await open({ blobQuotaCount: 2 });
     const first = await completeBlob(store, randomBytes(40));
@@ -195,6 +201,35 @@ describe('who may ask, read and act', () => {
     expect(await store.ack(BOB, blob)).toEqual({ deleted: false });
   });
 
+  it('acks are kept sorted; a re-share drops the acks of recipients no longer named', async () => {
+    const { store } = await open();
+    const bytes = randomBytes(20);
+    const blob = await completeBlob(store, bytes, [BOB, CAROL, STRANGER]);
+    await store.ack(CAROL, blob);
+    await store.ack(BOB, blob);
+    expect(store.meta(blob)).toMatchObject({ acked: [BOB, CAROL] });
+    await store.complete(UPLOADER, blob, sha(bytes), [STRANGER, BOB]); // Carol is no longer named
+    expect(store.meta(blob)).toMatchObject({ recipients: [BOB, STRANGER], acked: [BOB] });
+  });
+
+  it('deletions are idempotent even when they race: a repeated ack or abort, a sweep after an ack; a piece after an abort is refused', async () => {
+    const { store } = await open();
+    const acked = await completeBlob(store, randomBytes(10));
+    expect(await Promise.all([store.ack(BOB, acked), store.ack(BOB, acked)])).toEqual([{ deleted: true }, { deleted: false }]);
+    const { blob: aborted } = await store.begin(UPLOADER, 10);
+    const racing = [store.abort(UPLOADER, aborted), store.abort(UPLOADER, aborted), store.put(UPLOADER, aborted, 0, Buffer.alloc(10))] as const;
+    expect(await racing[0]).toEqual({ deleted: true });
+    expect(await racing[1]).toEqual({ deleted: false });
+    await expect(racing[2]).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'no such blob' });
+    // the sweep finds a blob that an ack is deleting: it counts only what it deleted itself, and goes on
+    const first = await completeBlob(store, randomBytes(10));
+    await completeBlob(store, randomBytes(10));
+    const [ack, swept] = await Promise.all([store.ack(BOB, first), store.sweep(T0 + DEFAULT_BLOB_LIMITS.blobTtlMs)]);
+    expect(ack).toEqual({ deleted: true });
+    expect(swept).toBe(1);
+    expect(store.usage()).toEqual({ bytes: 0, count: 0 });
+  });
+
   it('abort: the uploader’s alone; an unknown blob is no error', async () => {
     const { store, dir } = await open();
     const { blob } = await store.begin(UPLOADER, 10);
@@ -219,6 +254,7 @@ describe('complete', () => {
     });
     await store.put(UPLOADER, blob, 99, bytes.subarray(99));
     await expect(store.complete(STRANGER, blob, sha(bytes), [BOB])).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'no such upload' });
+    await expect(store.complete(UPLOADER, 'Z'.repeat(22), sha(bytes), [BOB])).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'no such upload' });
     const { blob: other } = await store.begin(UPLOADER, 1);
     await store.put(UPLOADER, other, 0, Buffer.from([7]));
     await expect(store.complete(UPLOADER, other, sha(bytes), [BOB])).rejects.toMatchObject({
@@ -255,13 +291,15 @@ describe('complete', () => {
     });
   });
 
-  it('after a restart (no running hash) reads the file to check the SHA-256', async () => {
+  it('after a restart (no running hash) takes the rest of the upload and reads the file to check the SHA-256', async () => {
     const { store, dataDir } = await open();
     const bytes = randomBytes(3 * 1024 * 1024 + 7);
+    const half = 1024 * 1024;
     const { blob } = await store.begin(UPLOADER, bytes.length);
-    await store.put(UPLOADER, blob, 0, bytes);
+    await store.put(UPLOADER, blob, 0, bytes.subarray(0, half));
     await store.close();
     const reopened = (await open({}, dataDir)).store;
+    expect(await reopened.put(UPLOADER, blob, half, bytes.subarray(half))).toEqual({ offset: bytes.length, accepted: true });
     await expect(reopened.complete(UPLOADER, blob, sha(randomBytes(8)), [BOB])).rejects.toMatchObject({ code: 'BLOB_MISMATCH' });
     expect(await reopened.complete(UPLOADER, blob, sha(bytes), [BOB])).toMatchObject({ size: bytes.length });
     expect((await reopened.read(BOB, blob, 0, bytes.length)).data.equals(bytes)).toBe(true);
