@@ -158,10 +158,10 @@ describe('who may ask, read and act', () => {
   it('read and authorize: complete blobs only, for their uploader and recipients, at offsets up to the size', async () => {
     const { store } = await open();
     const bytes = randomBytes(1000);
-    const { blob: open_ } = await store.begin(UPLOADER, 5);
+    const { blob: inProgress } = await store.begin(UPLOADER, 5);
     const unfinished = { code: 'NOT_FOUND', message: 'no such blob (or its upload is not complete)' };
-    await expect(store.read(UPLOADER, open_, 0, 5)).rejects.toMatchObject(unfinished);
-    expect(() => store.authorize(UPLOADER, open_, 'get')).toThrow(expect.objectContaining(unfinished));
+    await expect(store.read(UPLOADER, inProgress, 0, 5)).rejects.toMatchObject(unfinished);
+    expect(() => store.authorize(UPLOADER, inProgress, 'get')).toThrow(expect.objectContaining(unfinished));
     const blob = await completeBlob(store, bytes);
     const notShared = { code: 'FORBIDDEN', message: 'this blob was not shared with you' };
     await expect(store.read(STRANGER, blob, 0, 10)).rejects.toMatchObject(notShared);
