@@ -5,9 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startRelay, type RunningRelay } from '../../relay/server/index.js';
+import { startRelay } from '../../relay/server/index.js';
 import { cleanupAll, onCleanup, tmpDir } from '../helpers/core.js';
-import { jsonLogger, login, makeParties, refusal, type Party, type RelayClient } from '../helpers/relay.js';
+import { jsonLogger, makeParties, refusal, type Party } from '../helpers/relay.js';
+import { loginUntilCleanup as as } from '../helpers/relay-session.js';
 
 let alice: Party;
 let bob: Party;
@@ -19,12 +20,6 @@ beforeAll(async () => {
 });
 
 afterEach(cleanupAll);
-
-async function as(relay: RunningRelay, p: Party): Promise<RelayClient> {
-  const c = await login(relay.url, relay.fingerprint, p);
-  onCleanup(() => c.close());
-  return c;
-}
 
 describe('blob events', () => {
   it('log an upload begun, completed and deleted once its recipient acknowledged it; never its bytes', async () => {

@@ -13,7 +13,8 @@ import type { RelayLimits } from '../../relay/server/limits.js';
 import { cleanupAll, onCleanup, tmpDir } from '../helpers/core.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { login, makeParties, refusal, registerParties, sealText, type Party, type RelayClient } from '../helpers/relay.js';
+import { makeParties, refusal, registerParties, sealText, type Party } from '../helpers/relay.js';
+import { loginUntilCleanup as as } from '../helpers/relay-session.js';
 
 let alice: Party;
 let bob: Party;
@@ -45,12 +46,6 @@ async function cluster(limits: Partial<RelayLimits>): Promise<[RunningRelay, Run
     nodes.push(relay);
   }
   return nodes as [RunningRelay, RunningRelay];
-}
-
-async function as(relay: RunningRelay, p: Party): Promise<RelayClient> {
-  const c = await login(relay.url, relay.fingerprint, p);
-  onCleanup(() => c.close());
-  return c;
 }
 
 describe('a full queue in a cluster', () => {

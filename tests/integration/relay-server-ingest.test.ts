@@ -14,7 +14,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRelay, type RunningRelay } from '../../relay/server/index.js';
 import type { RelayLimits } from '../../relay/server/limits.js';
 import { cleanupAll, onCleanup, tmpDir, waitUntil } from '../helpers/core.js';
-import { jsonLogger, login, makeParties, refusal, registerParties, sealText, type Party, type RelayClient } from '../helpers/relay.js';
+import { jsonLogger, makeParties, refusal, registerParties, sealText, type Party } from '../helpers/relay.js';
+import { loginUntilCleanup as as } from '../helpers/relay-session.js';
 import type { SqliteEnvelopeStore } from '../../relay/server/store/sqlite.js';
 import { countSweeps, openSqliteStore } from '../helpers/stores.js';
 
@@ -37,12 +38,6 @@ async function start(
   const relay = await startRelay({ host: '127.0.0.1', port: 0, dataDir, store: o.store, logger: o.logger ?? false, limits });
   onCleanup(() => relay.close());
   return relay;
-}
-
-async function as(relay: RunningRelay, p: Party): Promise<RelayClient> {
-  const c = await login(relay.url, relay.fingerprint, p);
-  onCleanup(() => c.close());
-  return c;
 }
 
 /** The UTF-8 JSON size the relay counts for an envelope against the byte quotas. */

@@ -42,8 +42,11 @@ interface Live {
   release(): void;
   /** The next enqueue fails (nothing written). */
   failNext(): void;
-  /** Enqueues the relay has handed to the store so far (a send has passed its checks and its live-push decision). */
-  enqueues(): number;
+  /**
+   * Alice sends `e`; resolves once the relay has handed it to the store (it has passed its checks and its live-push
+   * decision), with the answer still to come.
+   */
+  sendHanded(e: Envelope): Promise<{ answer: ReturnType<RelayClient['send']> }>;
 }
 
 /** Alice and Bob logged in; Bob caught up, so new envelopes for him go out live. */
@@ -98,7 +101,12 @@ async function live(limits: Partial<RelayLimits>): Promise<Live> {
     holdWrites: () => ((writeGate = new Promise<void>((r) => (openWrites = r))), releaseWrites),
     release: () => (releaseCommits(), releaseWrites()),
     failNext: () => void (fail = true),
-    enqueues: () => enqueues,
+    async sendHanded(e) {
+      const handed = enqueues;
+      const answer = a.send(e);
+      await waitUntil(() => enqueues > handed, 10_000, `${e.id} handed to the store`);
+      return { answer };
+    },
   };
 }
 
@@ -172,9 +180,7 @@ describe('an envelope committed after the window freed', () => {
     expect(await w.b.ack([item(e1), item(e2)])).toMatchObject({ ok: true, removed: 2 }); // the pump finds nothing yet
     expect(w.b.deliveries.length).toBe(2);
     // that pump must not have declared Bob caught up while e3 is uncommitted: e4 may not overtake it live
-    const handed = w.enqueues();
-    const sending4 = w.a.send(e4);
-    await waitUntil(() => w.enqueues() > handed, 10_000, 'e4 handed to the store');
+    const { answer: sending4 } = await w.sendHanded(e4);
     expect(await w.b.fetch(bob.fingerprint, 1)).toMatchObject({ ok: true }); // a round trip on Bob's connection
     expect(w.b.deliveries.length).toBe(2);
     w.release();
@@ -191,23 +197,17 @@ describe('two enqueues uncommitted at once', () => {
     const [e1, e2, e3, e4] = (await texts(4, 'two uncommitted')) as [Envelope, Envelope, Envelope, Envelope];
     expect(await w.a.send(e1)).toMatchObject({ ok: true });
     await w.b.until(() => w.b.deliveries.length === 1, 10_000, 'e1 live');
-    let handed = w.enqueues();
     const commitE2 = w.hold();
-    const sending2 = w.a.send(e2); // the window is full: queued, written, its commit not yet heard of
-    await waitUntil(() => w.enqueues() > handed, 10_000, 'e2 handed to the store');
+    const { answer: sending2 } = await w.sendHanded(e2); // the window is full: queued, written, its commit not yet heard of
     const writeE3 = w.holdWrites();
-    handed = w.enqueues();
-    const sending3 = w.a.send(e3); // queued, not written yet: two enqueues for Bob are uncommitted
-    await waitUntil(() => w.enqueues() > handed, 10_000, 'e3 handed to the store');
+    const { answer: sending3 } = await w.sendHanded(e3); // queued, not written yet: two enqueues for Bob are uncommitted
     expect(await w.b.ack([item(e1)])).toMatchObject({ ok: true, removed: 1 });
     await w.b.until(() => w.b.deliveries.length === 2, 10_000, 'e2 from the store');
     commitE2(); // e2 committed; e3 still is not
     expect(await sending2).toMatchObject({ ok: true });
     // the pump after this ack finds nothing to read while e3 is uncommitted: it must not declare Bob caught up
     expect(await w.b.ack([item(e2)])).toMatchObject({ ok: true, removed: 1 });
-    handed = w.enqueues();
-    const sending4 = w.a.send(e4);
-    await waitUntil(() => w.enqueues() > handed, 10_000, 'e4 handed to the store');
+    const { answer: sending4 } = await w.sendHanded(e4);
     expect(await w.b.fetch(bob.fingerprint, 1)).toMatchObject({ ok: true }); // a round trip on Bob's connection
     expect(ids(w.b.deliveries)).toEqual([e1.id, e2.id]);
     writeE3();
