@@ -168,6 +168,10 @@ const FILE_TESTS: Record<string, string[]> = {
     'tests/integration/core-memory-relay.test.ts',
   ],
   'electron/core/crypto/errors.ts': ['tests/unit/crypto-errors.test.ts'],
+  // the relay's SQLite store: its own suite first (inline writer: a mutant in sqlite-ops.ts is switched on only in this
+  // thread, never in the writer worker), then the contract every store meets
+  'relay/server/store/sqlite.ts': ['tests/integration/relay-server-sqlite-store.test.ts', 'tests/integration/relay-store-contract.test.ts'],
+  'relay/server/store/sqlite-ops.ts': ['tests/integration/relay-server-sqlite-store.test.ts', 'tests/integration/relay-store-contract.test.ts'],
   'relay/server/limits.ts': ['tests/unit/relay-server-limits.test.ts', 'tests/integration/relay-server-session.test.ts'],
 };
 const scope = process.env.PARLEY_MUTATION_SCOPE;
