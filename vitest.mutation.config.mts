@@ -168,6 +168,12 @@ const FILE_TESTS: Record<string, string[]> = {
     'tests/integration/core-memory-relay.test.ts',
   ],
   'electron/core/crypto/errors.ts': ['tests/unit/crypto-errors.test.ts'],
+  // the pool's dispatch, queue and failures with a stand-in worker script first (quick), then the real worker's suites
+  'electron/core/crypto/pool.ts': [
+    'tests/unit/crypto-pool-dispatch.test.ts',
+    'tests/unit/crypto-pool.test.ts',
+    'tests/unit/crypto-pool-priority.test.ts',
+  ],
   // the relay's SQLite store: its own suite first (inline writer: a mutant in sqlite-ops.ts is switched on only in this
   // thread, never in the writer worker), then the contract every store meets
   'relay/server/store/sqlite.ts': ['tests/integration/relay-server-sqlite-store.test.ts', 'tests/integration/relay-store-contract.test.ts'],
