@@ -182,7 +182,12 @@ const FILE_TESTS: Record<string, string[]> = {
 };
 const scope = process.env.PARLEY_MUTATION_SCOPE;
 const file = process.env.PARLEY_MUTATION_FILE;
-const include = (file && FILE_TESTS[file]) || (scope ? SCOPES[scope] : [...new Set(Object.values(SCOPES).flat())]);
+// PARLEY_MUTATION_TESTS (test files, comma-separated) replaces the file's set for one run: a quick first pass with its
+// own suite only, whose survivors `scripts/mutation-recheck.mjs` then runs against the slower suites.
+const override = process.env.PARLEY_MUTATION_TESTS?.split(',').filter(Boolean);
+const include =
+  (override?.length ? override : undefined) ??
+  ((file && FILE_TESTS[file]) || (scope ? SCOPES[scope] : [...new Set(Object.values(SCOPES).flat())]));
 if (!include) throw new Error(`PARLEY_MUTATION_SCOPE must be one of ${Object.keys(SCOPES).join(', ')}`);
 
 /**

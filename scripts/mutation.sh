@@ -5,7 +5,8 @@
 # `npm run mutation -- messenger:electron/core/messenger/ingest.ts:194-304,electron/core/messenger/ingest.ts:337-411`.
 # Scopes: protocol, crypto, messenger, server (stryker.config.mjs). Extra Stryker flags go after `--`, e.g.
 # `npm run mutation -- crypto -- --ignoreStatic false`. Runs inside a private keyring session (the messenger tests
-# open real keychain-backed vaults). Reports: reports/mutation/<scope>[/<file>]/index.html and mutation.json.
+# open real keychain-backed vaults). PARLEY_MUTATION_TESTS=a.test.ts,b.test.ts runs a file against those tests only.
+# Reports: reports/mutation/<scope>[/<file>]/index.html and mutation.json.
 set -euo pipefail
 runs=()
 while [[ $# -gt 0 && $1 != -- ]]; do runs+=("$1"); shift; done
