@@ -163,6 +163,8 @@ const FILE_TESTS: Record<string, string[]> = {
   ],
   'electron/core/messenger/ingest.ts': [
     'tests/integration/core-receive.test.ts',
+    // held envelopes reopened after a key change (reopenPending): the receipt for a held text and a held files message
+    'tests/integration/keychange-held-incoming-files.test.ts',
     'tests/integration/core-receive-batches.test.ts',
     'tests/integration/core-trust.test.ts',
     'tests/integration/core-memory-relay.test.ts',

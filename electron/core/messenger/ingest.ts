@@ -61,6 +61,17 @@ function headerOf(raw: unknown): AckItem | null {
   return { from: from as string, id: id as string };
 }
 
+/**
+ * The id a delivery receipt names for an opened envelope, or null when it gets none: only text and files messages
+ * are acknowledged, a group message by its group message id (`m`), shared by all its envelopes. One rule for a
+ * fresh batch and for held envelopes opened after a key change.
+ */
+function receiptIdOf(r: OpenResult | null, envelopeId: string): string | null {
+  if (!r || !('payload' in r)) return null;
+  const p = r.payload;
+  return p.type === 'text' || p.type === 'files' ? (p.m ?? envelopeId) : null;
+}
+
 function openErrorText(err: unknown): string {
   if (err instanceof OpenError) return `${err.reason}: ${err.message}`;
   if (err && typeof err === 'object' && 'reason' in err) return `${String((err as { reason: unknown }).reason)}: ${String((err as { message?: unknown }).message)}`;
@@ -292,9 +303,8 @@ export class Ingest implements PendingReopener {
           // never loses one.
           const receipts = await this.sealReceipts(
             part.flatMap((p, j) => {
-              const r = opened[j];
-              // A group message is acknowledged by its group message id (`m`), shared by all its envelopes.
-              return p.kind === 'open' && r && 'payload' in r && (r.payload.type === 'text' || r.payload.type === 'files') ? [{ contact: p.contact, id: r.payload.m ?? p.ack.id }] : [];
+              const id = p.kind === 'open' ? receiptIdOf(opened[j] ?? null, p.ack.id) : null;
+              return p.kind === 'open' && id !== null ? [{ contact: p.contact, id }] : [];
             }),
           );
           return { opened, receipts };
@@ -465,8 +475,8 @@ export class Ingest implements PendingReopener {
     const out = emptyOutcome();
     const receipts = await this.sealReceipts(
       pending.flatMap((p, i) => {
-        const r = results[i]!;
-        return 'payload' in r && r.payload.type === 'text' ? [{ contact: c, id: r.payload.m ?? p.envelopeId }] : [];
+        const id = receiptIdOf(results[i]!, p.envelopeId);
+        return id === null ? [] : [{ contact: c, id }];
       }),
     );
     const { store } = this.ctx;
