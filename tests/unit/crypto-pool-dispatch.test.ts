@@ -5,6 +5,7 @@
  * can be told to hold, fail, crash or exit, so each case is quick and deterministic. The real worker (worker.ts, real
  * keys and envelopes) is crypto-pool.test.ts; thread priorities are crypto-pool-priority.test.ts.
  */
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,9 +21,10 @@ const CHANNEL = `parley-fake-crypto-${process.pid}`;
 
 /**
  * The stand-in worker. Start-up by `workerData.secret.mode`: 'init-error' reports a bad identity, 'die' throws before
- * it is ready, anything else answers ready. Requests: a `sign` request's label picks the behaviour (hold until the
- * test releases, fail with an OpenError, crash, exit with code 3, answer a request it never got first); every other
- * request is echoed back with the worker's thread id and the init data it started with.
+ * it is ready, anything else answers ready; each worker announces its start on the test's channel. Requests: a `sign`
+ * request's label picks the behaviour (hold until the test releases, answer after 100 ms, fail with an OpenError,
+ * crash, exit with code 3, answer a request it never got first); every other request is echoed back with the
+ * worker's thread id and the init data it started with.
  */
 const FAKE_WORKER = `
 const { parentPort, workerData, threadId, BroadcastChannel } = require('node:worker_threads');
@@ -32,10 +34,12 @@ const held = [];
 const answer = (m) => parentPort.postMessage({ type: 'result', id: m.id, ok: true, value: { thread: threadId, init: workerData, req: m } });
 const channel = new BroadcastChannel(${JSON.stringify(CHANNEL)});
 channel.unref();
-channel.onmessage = () => { for (const m of held.splice(0)) answer(m); };
+channel.onmessage = (e) => { if (e.data === 'go') for (const m of held.splice(0)) answer(m); };
+channel.postMessage({ started: threadId });
 parentPort.on('message', (m) => {
   const label = m.op === 'sign' ? m.label : '';
   if (label === 'hold') held.push(m);
+  else if (label === 'later') setTimeout(() => answer(m), 100);
   else if (label === 'fail') parentPort.postMessage({ type: 'result', id: m.id, ok: false, error: { name: 'OpenError', message: 'signature does not verify', reason: 'bad-signature' } });
   else if (label === 'crash') setTimeout(() => { throw new Error('crash requested'); });
   else if (label === 'exit') process.exit(3);
@@ -56,6 +60,12 @@ function fakeWorker(): string {
 }
 
 const release = new BroadcastChannel(CHANNEL);
+/** Thread ids of the stand-in workers started so far (each announces itself). */
+const started: number[] = [];
+release.onmessage = (e) => {
+  const data = (e as { data?: { started?: unknown } }).data;
+  if (typeof data?.started === 'number') started.push(data.started);
+};
 afterAll(() => release.close());
 afterEach(async () => {
   await cleanupAll();
@@ -117,6 +127,37 @@ describe('options and the worker script', () => {
   });
 });
 
+describe('limits and process lifetime', () => {
+  it('allows up to 64 workers', async () => {
+    const p = pool({ size: 64 });
+    expect(p.workers).toBe(64);
+    expect((await sign(p, 'echo')).req).toMatchObject({ label: 'echo' });
+  });
+
+  /**
+   * Runs a small program in a child process (through tsx) that starts a pool and never closes it: it must end by
+   * itself when nothing is pending (idle workers do not hold the process), but not before a pending request is
+   * answered (a worker with work does).
+   */
+  function lifetime(mode: 'idle' | 'pending') {
+    const program = path.join(tmpDir('pool-lifetime'), 'program.mts');
+    writeFileSync(
+      program,
+      `import { CryptoPool } from ${JSON.stringify(path.resolve('electron/core/crypto/pool.ts'))};\n` +
+        `const pool = new CryptoPool({ secret: {}, size: 1, workerEntry: ${JSON.stringify(fakeWorker())} });\n` +
+        (mode === 'pending' ? `const r = await pool.sign('later', new Uint8Array(1));\nconsole.log('answered', r.req.label);\n` : `console.log('started');\n`),
+    );
+    return spawnSync(process.execPath, ['--import', 'tsx', program], { encoding: 'utf8', timeout: 20_000 });
+  }
+
+  it('an idle pool lets the process end; a pending request keeps it alive until answered, then lets it end', () => {
+    const idle = lifetime('idle');
+    expect([idle.status, idle.stdout.trim()]).toEqual([0, 'started']);
+    const pending = lifetime('pending');
+    expect([pending.status, pending.stdout.trim()]).toEqual([0, 'answered later']);
+  }, 60_000);
+});
+
 describe('where requests go', () => {
   it('passes each operation’s fields; seal’s message id only when given', async () => {
     const p = pool({ size: 1 });
@@ -125,6 +166,7 @@ describe('where requests go', () => {
     const payload = { v: 1, type: 'text', ts: 1, body: 'x' } as const;
     const sealed = (await p.seal({ recipients: [SENDER], payload })) as unknown as Echo;
     expect(sealed.req).toEqual({ op: 'seal', recipients: [SENDER], payload, id: expect.any(Number) });
+    expect(Object.keys(sealed.req)).not.toContain('msgId'); // absent, not undefined
     const withId = (await p.seal({ recipients: [SENDER], payload, id: 'm1' })) as unknown as Echo;
     expect(withId.req).toMatchObject({ op: 'seal', msgId: 'm1' });
     const signed = await sign(p, 'echo');
@@ -154,15 +196,35 @@ describe('where requests go', () => {
     expect([...perThread.values()]).toEqual([2, 2]);
   });
 
+  it('sends everything to the idle worker while the other is busy, even with room left on the busy one', async () => {
+    const p = pool({ size: 2, maxInFlight: 4 });
+    await warm(p);
+    const busy = sign(p, 'hold');
+    const threads: number[] = [];
+    for (let i = 0; i < 4; i++) threads.push((await sign(p, 'echo')).thread);
+    release.postMessage('go');
+    const busyThread = (await busy).thread;
+    expect(threads).toEqual(Array(4).fill(threads[0]));
+    expect(threads[0]).not.toBe(busyThread);
+  });
+
   it('keeps at most maxInFlight per worker; the rest wait in call order and go as answers come back', async () => {
     const p = pool({ size: 1, maxInFlight: 2 });
     await warm(p);
     const order: string[] = [];
-    const calls = ['hold', 'hold', 'q1', 'q2', 'q3'].map((label, i) => sign(p, label).then((e) => (order.push(`${i}:${String(e.req.label)}`), e)));
+    let peak = 0;
+    const calls = ['hold', 'hold', 'q1', 'q2', 'q3'].map((label, i) =>
+      sign(p, label).then((e) => {
+        order.push(`${i}:${String(e.req.label)}`);
+        peak = Math.max(peak, p.load().outstanding); // after each answer the queue refills the worker up to the cap
+        return e;
+      }),
+    );
     expect(p.load()).toEqual({ outstanding: 2, queued: 3 });
     release.postMessage('go');
     await Promise.all(calls);
     expect(order.slice(2)).toEqual(['2:q1', '3:q2', '4:q3']);
+    expect(peak).toBe(2);
     expect(p.load()).toEqual({ outstanding: 0, queued: 0 });
   });
 
@@ -205,6 +267,7 @@ describe('failures', () => {
       const p = pool({ size: 1, maxInFlight: 2 });
       await warm(p);
       const [victim] = p.threads();
+      const startedBefore = started.length;
       const held = outcome(sign(p, 'hold'));
       const dying = outcome(sign(p, label));
       const queued = sign(p, 'echo');
@@ -216,6 +279,9 @@ describe('failures', () => {
       expect(p.threads()).not.toContain(victim);
       expect(answer.thread).toBe(p.threads()[0]!.threadId);
       expect((await sign(p, 'echo')).thread).toBe(answer.thread);
+      // one replacement, though the death was reported twice ('error', then 'exit', for the crash)
+      await new Promise((r) => setTimeout(r, 100));
+      expect(started.slice(startedBefore)).toEqual([answer.thread]);
     });
   }
 
@@ -274,6 +340,12 @@ describe('errors from the wire', () => {
     expect(fromWireError({ name: 'TypeError', message: 'm5' })).toBeInstanceOf(TypeError);
     expect(fromWireError({ name: 'RangeError', message: 'm6' })).toBeInstanceOf(RangeError);
     // a typed name without its reason or code cannot be rebuilt as that type: a plain Error that keeps the name
+    // a reason or code on another name does not make it one of ours
+    for (const extra of [{ reason: 'tampered' }, { code: 'too-large' }]) {
+      const e = fromWireError({ name: 'SomeError', message: 'm8', ...extra });
+      expect(e.constructor).toBe(Error);
+      expect(e.name).toBe('SomeError');
+    }
     for (const name of ['OpenError', 'BackupError', 'IdentityError', 'PayloadError', 'DataCloneError']) {
       const e = fromWireError({ name, message: 'm7' });
       expect(e.constructor).toBe(Error);

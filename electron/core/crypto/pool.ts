@@ -162,10 +162,12 @@ export class CryptoPool {
       ? new Worker(this.entry.bootstrap, { eval: true, workerData: this.init })
       : new Worker(this.entry.file, { workerData: this.init });
     const slot: Slot = { worker, pending: new Map(), ready: false };
-    worker.unref();
     worker.on('message', (m: WorkerResponse) => this.onMessage(slot, m));
     worker.on('error', (e) => this.onDeath(slot, e));
     worker.on('exit', (code) => this.onDeath(slot, new Error(`crypto worker exited with code ${code}`)));
+    // An idle worker must not keep the process alive (dispatch() refs it while it has work). After the listeners:
+    // adding a 'message' listener refs the worker's port again, so an unref() before it had no effect.
+    worker.unref();
     return slot;
   }
 
