@@ -171,7 +171,12 @@ describe('register and rotate', () => {
     // a first registration never records a rotation, even when the caller passes a signature
     await store.register({ username: 'bob', identity: ID('b'), fingerprint: B, rotationSig: 'stray', now: 5000 });
     expect(query(dir, 'SELECT rot_from, rot_sig FROM identities WHERE username = ?', 'bob')).toEqual([{ rot_from: null, rot_sig: null }]);
-    expect((await store.stats()).identities).toBe(2);
+    // a rotation naming a key for a name nobody holds: registered as new (there is nothing to replace)
+    expect(await store.register({ username: 'carol', identity: ID('e'), fingerprint: FP('e'), replaces: B, rotationSig: 'x', now: 6000 })).toEqual({
+      rotated: false,
+      previous: null,
+    });
+    expect((await store.stats()).identities).toBe(3);
   });
 });
 

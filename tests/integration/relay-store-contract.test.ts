@@ -122,6 +122,15 @@ describe('SQLite store migration to per-recipient sequences', () => {
       const r = await enqueue(store, env(A, 'n1', [B, C]));
       expect(r.seqs).toEqual({ [B]: 21, [C]: 1 });
       expect((await store.pending(B, 15, 10)).map((p) => p.envelope.id)).toEqual(['o3', 'n1']);
+      // the old global-seq index is replaced by the per-recipient one
+      const indexes = new Database(path.join(dir, 'relay.sqlite'), { readonly: true });
+      try {
+        const names = (indexes.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries'").all() as Array<{ name: string }>).map((r) => r.name);
+        expect(names).toContain('deliveries_pending_rseq');
+        expect(names).not.toContain('deliveries_pending');
+      } finally {
+        indexes.close();
+      }
     } finally {
       await store.close();
     }
