@@ -182,7 +182,7 @@ describe('register and rotate', () => {
 
 describe('enqueue, pending and usage', () => {
   it('stores the caller’s JSON as is, or serializes the envelope itself; answers order, cursor, limit and receive time', async () => {
-    const { store } = await open();
+    const { store, dir } = await open();
     const e1 = env(A, 'm1', [B]);
     const e2 = env(C, 'm2', [B, D]);
     const r1 = await enqueue(store, e1, { receivedAt: 111 });
@@ -197,6 +197,12 @@ describe('enqueue, pending and usage', () => {
     expect((await store.pending(B, 0, 1)).map((p) => p.seq)).toEqual([1]);
     expect(await store.pending(D, 0, 10)).toEqual([{ seq: 1, envelope: e2, receivedAt: 222 }]);
     expect(await store.pending(A, 0, 10)).toEqual([]);
+    // the caller's JSON is stored byte for byte, even when it is not how the store would have written it
+    const e3 = env(A, 'm3', [B]);
+    const spaced = JSON.stringify(e3, null, 1);
+    await store.enqueue({ envelope: e3, body: spaced, size: spaced.length, receivedAt: 333, expiresAt: FAR });
+    expect(bodyOf(dir, A, 'm3')).toBe(spaced);
+    expect(bodyOf(dir, C, 'm2')).toBe(JSON.stringify(e2));
   });
 
   it('answers a duplicate (sender, id) as such and stores nothing; counts and sizes per recipient and per sender', async () => {
@@ -265,9 +271,10 @@ describe('acknowledgements folded into an enqueue still collecting', () => {
     const { store, dir } = await open({ commitDelayMs: 50 });
     const before = Date.now();
     const written = enqueue(store, env(A, 'live', [B]), { unique: true, size: 40, receivedAt: 5 });
-    const acked = store.ack(B, [{ from: A, id: 'live' }]);
+    // the folded ack settles with the commit that writes the enqueue, not before it
+    const acked = store.ack(B, [{ from: A, id: 'live' }]).then(async (r) => ({ ...r, committed: await store.hasEnvelope(A, 'live') }));
     expect(await written).toEqual({ duplicate: false, seqs: { [B]: 1 } });
-    expect(await acked).toEqual({ removed: 1, bytes: 40 });
+    expect(await acked).toEqual({ removed: 1, bytes: 40, committed: true });
     const stats = await store.stats();
     expect([stats.foldedAcks, stats.commits, stats.committedWrites, stats.queued, stats.envelopes]).toEqual([1, 1, 1, 0, 1]);
     expect(bodyOf(dir, A, 'live')).toBeNull();
@@ -453,10 +460,13 @@ describe('failures', () => {
   }
 
   it('fails the batch with the writer’s own error, or “no result” when it answers with neither', async () => {
-    const refusing = await withWriter(fakeWriter('refusing', `parentPort.postMessage({ id: m.id, error: 'disk on fire' });`));
+    // the writer is told its database file and synchronous level (FULL unless the caller picks another)
+    const refusing = await withWriter(
+      fakeWriter('refusing', `parentPort.postMessage({ id: m.id, error: 'disk on fire: ' + path.basename(workerData.file) + ' ' + workerData.synchronous });`, `const path = require('node:path'); const { workerData } = require('node:worker_threads');`),
+    );
     await refusing.ready();
     expect(refusing.writerMode).toBe('worker');
-    await expect(enqueue(refusing, env(A, 'w1', [B]))).rejects.toMatchObject({ code: 'INTERNAL', message: 'store write failed: disk on fire' });
+    await expect(enqueue(refusing, env(A, 'w1', [B]))).rejects.toMatchObject({ code: 'INTERNAL', message: 'store write failed: disk on fire: relay.sqlite FULL' });
     const mute = await withWriter(fakeWriter('mute', `parentPort.postMessage({ id: m.id });`));
     await mute.ready();
     await expect(enqueue(mute, env(A, 'w2', [B]))).rejects.toMatchObject({ code: 'INTERNAL', message: 'store write failed: no result' });
@@ -505,7 +515,13 @@ describe('writer selection and close', () => {
       const store = new SqliteEnvelopeStore(dir, { writer, commitDelayMs: 60_000, commitMaxBatch: 3 });
       onCleanup(() => store.close());
       await store.ready();
-      const accepted = ['a1', 'a2', 'a3', 'a4'].map((id) => enqueue(store, env(A, id, [B])));
+      const accepted = ['a1', 'a2', 'a3'].map((id) => enqueue(store, env(A, id, [B]))); // a full batch: at once
+      await Promise.all(accepted);
+      await new Promise((r) => setTimeout(r, 10));
+      // a4 comes alone, after the writer went idle: it waits out the commit delay (a minute), so it is not committed
+      accepted.push(enqueue(store, env(A, 'a4', [B])));
+      await new Promise((r) => setTimeout(r, 30));
+      expect(await store.hasEnvelope(A, 'a4')).toBe(false);
       await store.close();
       expect((await Promise.all(accepted)).map((r) => r.seqs![B])).toEqual([1, 2, 3, 4]);
       await expect(store.enqueue({ envelope: env(A, 'late', [B]), size: 1, receivedAt: 1, expiresAt: FAR })).rejects.toMatchObject({
